@@ -1,0 +1,38 @@
+# Chavder — the two commands a fresh clone needs are `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install run crawl demo test test-fast bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Run Chavder on the embedded defaults (SQLite store and outbox under ./data/).
+run: install
+	$(BIN)/chavder crawl
+
+crawl: run
+
+## Crawl the bundled sample outlets on 127.0.0.1 and search for الرقة (no network needed).
+demo: install
+	$(BIN)/chavder demo
+
+## The whole test suite (what CI runs).
+test: install
+	$(BIN)/python -m pytest -q
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow"
+
+bench: install
+	$(BIN)/python bench/crawl.py
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

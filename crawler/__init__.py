@@ -1,0 +1,1 @@
+"""Chavder's Scrapy project and framework-free domain modules."""

@@ -1,0 +1,277 @@
+"""The ``chavder`` command line. Every user action is one subcommand calling the same functions
+the service uses."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Sequence
+
+from crawler.config import ConfigError, Settings, load_settings, load_sources
+
+log = logging.getLogger("chavder")
+
+
+def _parse_when(value: str) -> datetime:
+    """``2017-05-31`` or a full ISO time; naive values are UTC."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date — use YYYY-MM-DD or an ISO "
+                                         "8601 time such as 2017-05-31T12:00+03:00") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings(getattr(args, "config", None))
+    if getattr(args, "store", None):
+        settings.store = args.store
+    if getattr(args, "sources", None):
+        settings.sources = args.sources
+    return settings
+
+
+def _open_store(settings: Settings):
+    from crawler.store import open_store
+    return open_store(settings.store)
+
+
+# ---------------------------------------------------------------------------- commands
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    from crawler.crawl import run_crawl
+    settings = _settings(args)
+    sources = load_sources(settings.sources, only_enabled=not args.source)
+    if args.source:
+        by_id = {s.id: s for s in sources}
+        unknown = [sid for sid in args.source if sid not in by_id]
+        if unknown:
+            print(f"error: unknown source id(s): {', '.join(unknown)} — known: "
+                  f"{', '.join(sorted(by_id))}", file=sys.stderr)
+            return 2
+        sources = [by_id[sid] for sid in args.source]
+    if not sources:
+        print("nothing to crawl: no enabled sources", file=sys.stderr)
+        return 0
+    store = _open_store(settings)
+    log.info("crawling %d source(s) into %s", len(sources), settings.store)
+    overrides = {"CHAVDER_PROGRESS_INTERVAL": args.progress_interval}
+    try:
+        summary = run_crawl(settings, store, sources, overrides)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps({"sources": summary.per_source, "totals": summary.totals,
+                          "finish_reasons": summary.finish_reasons}, ensure_ascii=False))
+    else:
+        print(summary.table())
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from crawler.store import SearchQuery
+    settings = _settings(args)
+    store = _open_store(settings)
+    try:
+        hits = store.search(SearchQuery(text=args.query, language=args.lang, source=args.source,
+                                        since=args.since, until=args.until, limit=args.limit,
+                                        all_copies=args.all))
+    finally:
+        store.close()
+    if args.json:
+        for hit in hits:
+            print(json.dumps(hit.to_json(), ensure_ascii=False))
+        return 0
+    if not hits:
+        print(f"no results for {args.query!r}")
+        return 0
+    for n, hit in enumerate(hits, 1):
+        print(f"{n}. {hit.title}")
+        print(f"   {hit.source} · {hit.published_at or 'undated'} · {hit.language or '?'}"
+              f" · score {hit.score:.2f}")
+        print(f"   {hit.url}")
+        print(f"   {hit.snippet}")
+        if hit.also_reported_by:
+            print(f"   also reported by: {', '.join(hit.also_reported_by)}")
+    return 0
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from crawler.extract import ExtractionError, extract_article
+    settings = _settings(args)
+    timezone_name, selectors, languages, source_id = "UTC", {}, [], args.source or ""
+    if args.source:
+        sources = {s.id: s for s in load_sources(settings.sources)}
+        if args.source not in sources:
+            print(f"error: unknown source '{args.source}'", file=sys.stderr)
+            return 2
+        src = sources[args.source]
+        timezone_name, selectors, languages = src.timezone, src.selectors, src.languages
+    body = Path(args.file).read_bytes()
+    try:
+        article = extract_article(body, args.url, source_id=source_id, timezone=timezone_name,
+                                  selectors=selectors, languages=languages)
+    except ExtractionError as exc:
+        print(f"error: {args.file}: not an article ({exc.reason}): {exc}", file=sys.stderr)
+        return 1
+    from crawler.dedup.urls import canonicalize_url
+    article.canonical_url = canonicalize_url(args.url, declared=article.canonical_url)
+    if args.json:
+        print(json.dumps(article.to_dict(), ensure_ascii=False, indent=None))
+    else:
+        data = article.to_dict()
+        body_text = data.pop("body")
+        for key, value in data.items():
+            print(f"{key:>14}: {value}")
+        print("\n" + body_text)
+    return 0
+
+
+def cmd_sources_check(args: argparse.Namespace) -> int:
+    path = args.file or _settings(args).sources
+    sources = load_sources(path)
+    unverified = [s.id for s in sources if not s.verified]
+    print(f"{path}: {len(sources)} sources OK "
+          f"({sum(s.enabled for s in sources)} enabled"
+          + (f"; unverified URLs: {', '.join(unverified)}" if unverified else "") + ")")
+    return 0
+
+
+def cmd_sources_list(args: argparse.Namespace) -> int:
+    for s in load_sources(args.file or _settings(args).sources):
+        flags = ("" if s.enabled else " [disabled]") + ("" if s.verified else " [unverified]")
+        print(f"{s.id:<18} {s.kind:<8} {','.join(s.languages):<12} every {int(s.interval)}s "
+              f"{s.start_urls[0]}{flags}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Serve the bundled fixture outlets, crawl them into a fresh store, search for الرقة."""
+    from crawler.crawl import run_crawl
+    from crawler.fixtureweb import FixtureWeb, default_root
+    from crawler.store import SearchQuery, open_store
+
+    root = default_root()
+    if not (root / "sources.yaml").exists():
+        print(f"error: the bundled sample outlets are missing ({root}) — run from a source "
+              "checkout", file=sys.stderr)
+        return 2
+    workdir = Path(args.dir or tempfile.mkdtemp(prefix="chavder-demo-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    with FixtureWeb(root) as web:
+        sources_file = web.write_sources(workdir / "sources.yaml")
+        sources = [s for s in load_sources(sources_file) if not s.id.startswith("hostile")]
+        settings = Settings(data_dir=str(workdir), store=f"sqlite:///{workdir / 'demo.db'}",
+                            sources=str(sources_file), download_timeout=5.0)
+        print(f"demo: serving {len(web.sites)} sample outlets on 127.0.0.1; "
+              f"store {workdir / 'demo.db'}")
+        store = open_store(settings.store)
+        try:
+            summary = run_crawl(settings, store, sources,
+                                {"CHAVDER_PROGRESS_INTERVAL": 0, "AUTOTHROTTLE_ENABLED": False})
+            print(summary.table())
+            print(f"\nsearch: {args.query}\n")
+            hits = store.search(SearchQuery(text=args.query, limit=10))
+        finally:
+            store.close()
+    for n, hit in enumerate(hits, 1):
+        print(f"{n}. [{hit.source}/{hit.language}] {hit.title}\n   {hit.snippet}\n")
+    if not hits:
+        print("no results")
+    print(f"(try: chavder search --store sqlite:///{workdir / 'demo.db'} داعش)")
+    return 0
+
+
+def cmd_langid(args: argparse.Namespace) -> int:
+    from crawler.text import langid
+    main_langid = getattr(langid, "main_langid", None)
+    if main_langid is not None:
+        return int(main_langid(sys.stdin, sys.stdout))
+    for line in sys.stdin:
+        code, confidence = langid.detect(line.rstrip("\n"))
+        print(f"{code}\t{confidence:.3f}")
+    return 0
+
+
+# ---------------------------------------------------------------------------- parser
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chavder", description="Chavder — news monitoring for Kurdish and Arabic media.")
+    parser.add_argument("--config", help="settings file (default: chavder.yaml if present)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logs, incl. Scrapy")
+    parser.add_argument("--log-json", action="store_true", help="log JSON lines")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--store", help="store URL (default sqlite:///data/chavder.db)")
+        p.add_argument("--sources", help="source list (default sources.yaml)")
+
+    p = sub.add_parser("crawl", help="crawl the chosen (default: all enabled) sources once")
+    common(p)
+    p.add_argument("--source", action="append", metavar="ID", help="crawl only this source "
+                   "(repeatable)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--progress-interval", type=float, default=10.0, metavar="SECONDS")
+    p.set_defaults(func=cmd_crawl)
+
+    p = sub.add_parser("search", help="full-text search of stored articles")
+    common(p)
+    p.add_argument("query")
+    p.add_argument("--lang")
+    p.add_argument("--source")
+    p.add_argument("--since", type=_parse_when)
+    p.add_argument("--until", type=_parse_when)
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--all", action="store_true", help="list every copy, not one row per story")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("extract", help="extract one saved HTML file (the extraction contract)")
+    common(p)
+    p.add_argument("file")
+    p.add_argument("--url", required=True, help="the URL the page was fetched from")
+    p.add_argument("--source", help="use this source's time zone and selectors")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_extract)
+
+    p = sub.add_parser("sources", help="check or list the source list")
+    ssub = p.add_subparsers(dest="sources_command", required=True, metavar="ACTION")
+    q = ssub.add_parser("check", help="validate a source list")
+    q.add_argument("file", nargs="?")
+    q.set_defaults(func=cmd_sources_check, sources=None)
+    q = ssub.add_parser("list", help="list sources")
+    q.add_argument("file", nargs="?")
+    q.set_defaults(func=cmd_sources_list, sources=None)
+
+    p = sub.add_parser("demo", help="crawl the bundled sample outlets on 127.0.0.1 and search")
+    p.add_argument("--dir", help="where to put the demo store (default: a temp dir)")
+    p.add_argument("--query", default="الرقة")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("langid", help="identify the language of each stdin line")
+    p.set_defaults(func=cmd_langid)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from crawler.crawl import setup_logging
+    args = build_parser().parse_args(argv)
+    setup_logging(os.environ.get("CHAVDER_LOG_LEVEL", "DEBUG" if args.verbose else "INFO"),
+                  json_lines=args.log_json, verbose=args.verbose)
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        print(f"configuration error:\n{exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

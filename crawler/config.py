@@ -1,0 +1,284 @@
+"""Declarative configuration: ``sources.yaml`` (what to poll) and ``chavder.yaml`` (how to run).
+
+Everything is validated up front into dataclasses; every problem is reported as
+``file:line: what is wrong — how to fix it`` and all problems of a file are reported at once.
+"""
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from crawler.yamlconf import ConfigError, Located, load_located, unwrap
+
+SOURCE_KINDS = ("feed", "sitemap", "listing")
+SELECTOR_KEYS = ("article_links", "next_page", "title", "body", "date", "author", "remove")
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_INTERVAL_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$")
+_UNITS = {None: 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+
+
+@dataclass
+class SourceConfig:
+    """One outlet entry point, polled by the spider of its ``kind``."""
+
+    id: str
+    name: str
+    kind: str
+    start_urls: list[str]
+    languages: list[str] = field(default_factory=list)
+    timezone: str = "UTC"
+    interval: float = 900.0                 # poll interval, seconds
+    selectors: dict[str, str] = field(default_factory=dict)
+    allowed_domains: list[str] = field(default_factory=list)
+    max_pages: int = 3                      # listing pagination bound
+    max_articles: int = 200                 # per crawl, newest first
+    allow_private: bool = False             # may fetch loopback/private addresses (fixtures only)
+    verified: bool = True                   # False: URL not confirmed by a human yet
+    enabled: bool = True
+    line: int = 0                           # where the entry starts in its file
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def parse_interval(value: Any) -> float | None:
+    """``900``, ``"15m"``, ``"1h"``, ``"30s"`` → seconds; None when unreadable."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    m = _INTERVAL_RE.match(str(value))
+    if not m:
+        return None
+    return float(m[1]) * _UNITS[m[2]]
+
+
+def _url_problem(url: Any) -> str | None:
+    if not isinstance(url, str):
+        return "is not a string"
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return "must start with http:// or https://"
+    if not parts.hostname:
+        return "has no host name"
+    return None
+
+
+def _host_is_private(host: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host == "localhost" or host.endswith(".localhost")
+    return not ip.is_global
+
+
+def load_sources(path: str | Path, *, text: str | None = None,
+                 only_enabled: bool = False) -> list[SourceConfig]:
+    """Load and validate a source list; raise ConfigError listing every problem."""
+    path = Path(path)
+    doc = load_located(path, text)
+    problems: list[str] = []
+
+    def err(line: int, message: str) -> None:
+        problems.append(f"{path}:{line}: {message}")
+
+    if not isinstance(doc, dict) or "sources" not in doc:
+        raise ConfigError([f"{path}:1: expected a top-level 'sources:' list — see the shipped "
+                           "sources.yaml for the format"])
+    defaults_loc = doc.get("defaults")
+    defaults = unwrap(defaults_loc) if defaults_loc else {}
+    if not isinstance(defaults, dict):
+        err(defaults_loc.line, "'defaults' must be a mapping of source fields")
+        defaults = {}
+    entries = doc["sources"]
+    if not isinstance(entries.value, list):
+        raise ConfigError([f"{path}:{entries.line}: 'sources' must be a list of entries "
+                           "starting with '- id: …'"])
+    known_fields = {"id", "name", "kind", "start_urls", "languages", "timezone", "interval",
+                    "selectors", "allowed_domains", "max_pages", "max_articles",
+                    "allow_private", "verified", "enabled", "notes"}
+    seen: dict[str, int] = {}
+    sources: list[SourceConfig] = []
+    zones = available_timezones()
+    for item in entries.value:
+        entry = item.value
+        if not isinstance(entry, dict):
+            err(item.line, "each source must be a mapping with id, kind and start_urls")
+            continue
+        merged: dict[str, Located] = {k: Located(v, item.line) for k, v in defaults.items()}
+        merged.update(entry)
+
+        def get(key: str, default: Any = None) -> Any:
+            return unwrap(merged[key]) if key in merged else default
+
+        def line_of(key: str) -> int:
+            return merged[key].line if key in merged else item.line
+
+        for key in entry:
+            if key not in known_fields:
+                err(entry[key].line, f"unknown field '{key}' — valid fields: "
+                    + ", ".join(sorted(known_fields)))
+        sid = get("id")
+        if not isinstance(sid, str) or not _ID_RE.match(sid):
+            err(line_of("id"), f"source id {sid!r} is missing or invalid — use lower-case "
+                "letters, digits, '-' or '_' (e.g. rudaw-ar)")
+            continue
+        if sid in seen:
+            err(line_of("id"), f"duplicate source id '{sid}' (first defined on line "
+                f"{seen[sid]}) — give each source its own id")
+            continue
+        seen[sid] = line_of("id")
+        kind = get("kind")
+        if kind not in SOURCE_KINDS:
+            err(line_of("kind"), f"source '{sid}': unknown kind {kind!r} — use one of "
+                + ", ".join(SOURCE_KINDS))
+        urls = get("start_urls", [])
+        if isinstance(urls, str):
+            urls = [urls]
+        if not urls:
+            err(line_of("start_urls"), f"source '{sid}': start_urls is empty — give at "
+                "least one feed, sitemap or section URL")
+        allow_private = bool(get("allow_private", False))
+        for n, url in enumerate(urls):
+            url_line = merged["start_urls"].value[n].line if isinstance(
+                merged.get("start_urls", Located(None, 0)).value, list) else line_of("start_urls")
+            problem = _url_problem(url)
+            if problem:
+                err(url_line, f"source '{sid}': start URL {url!r} {problem} — write a full "
+                    "URL such as https://example.com/feed/")
+            elif _host_is_private(urlsplit(url).hostname or "") and not allow_private:
+                err(url_line, f"source '{sid}': start URL {url!r} points to a private or "
+                    "loopback address — set 'allow_private: true' if that is intended")
+        tz = get("timezone", "UTC")
+        if not isinstance(tz, str) or tz not in zones:
+            err(line_of("timezone"), f"source '{sid}': unknown time zone {tz!r} — use an "
+                "IANA name such as Asia/Baghdad, Asia/Damascus or Europe/Istanbul")
+            tz = "UTC"
+        interval = parse_interval(get("interval", 900))
+        if interval is None or interval <= 0:
+            err(line_of("interval"), f"source '{sid}': interval {get('interval')!r} is not a "
+                "duration — write seconds or e.g. '15m', '1h'")
+            interval = 900.0
+        selectors = get("selectors", {}) or {}
+        if not isinstance(selectors, dict):
+            err(line_of("selectors"), f"source '{sid}': selectors must be a mapping")
+            selectors = {}
+        for key in selectors:
+            if key not in SELECTOR_KEYS:
+                err(line_of("selectors"), f"source '{sid}': unknown selector '{key}' — valid: "
+                    + ", ".join(SELECTOR_KEYS))
+        languages = get("languages", []) or []
+        if isinstance(languages, str):
+            languages = [languages]
+        domains = get("allowed_domains", None)
+        if not domains:
+            domains = sorted({urlsplit(u).hostname for u in urls
+                              if isinstance(u, str) and urlsplit(u).hostname})
+        for key in ("max_pages", "max_articles"):
+            value = get(key, 1)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                err(line_of(key), f"source '{sid}': {key} must be a positive whole number")
+        sources.append(SourceConfig(
+            id=sid, name=str(get("name", sid)), kind=str(kind), start_urls=list(urls),
+            languages=[str(x) for x in languages], timezone=tz, interval=interval,
+            selectors={str(k): str(v) for k, v in selectors.items()},
+            allowed_domains=[str(d) for d in domains],
+            max_pages=int(get("max_pages", 3)) if isinstance(get("max_pages", 3), int) else 3,
+            max_articles=int(get("max_articles", 200)) if isinstance(get("max_articles", 200), int) else 200,
+            allow_private=allow_private, verified=bool(get("verified", True)),
+            enabled=bool(get("enabled", True)), line=item.line))
+    if problems:
+        raise ConfigError(problems)
+    if only_enabled:
+        sources = [s for s in sources if s.enabled]
+    return sources
+
+
+# --------------------------------------------------------------------------- settings
+
+@dataclass
+class MailSettings:
+    smtp_host: str | None = None            # None: write .eml files to the outbox
+    smtp_port: int = 587
+    security: str = "starttls"              # starttls | ssl | none
+    username: str | None = None
+    password_env: str = "CHAVDER_SMTP_PASSWORD"
+    password_file: str | None = None
+    sender: str = "Chavder <chavder@localhost>"
+    outbox: str = "outbox"                  # relative to data_dir
+
+
+@dataclass
+class Settings:
+    """How Chavder runs. Every field has an embedded default; ``chavder.yaml`` overrides."""
+
+    data_dir: str = "data"
+    store: str = "sqlite:///data/chavder.db"
+    sources: str = "sources.yaml"
+    alerts: str = "alerts.yaml"
+    contact_url: str = "https://github.com/chavder/chavder"
+    user_agent: str = "Chavder/0.1 (news monitor; +{contact_url})"
+    concurrent_per_domain: int = 2
+    download_timeout: float = 30.0
+    max_body_bytes: int = 10 * 1024 * 1024
+    log_format: str = "text"                # text | json
+    mail: MailSettings = field(default_factory=MailSettings)
+    path: str | None = None                 # the file it came from, if any
+
+    @property
+    def resolved_user_agent(self) -> str:
+        return self.user_agent.format(contact_url=self.contact_url)
+
+    @property
+    def outbox_dir(self) -> Path:
+        return Path(self.data_dir) / self.mail.outbox
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """Load ``chavder.yaml`` (or ``$CHAVDER_CONFIG``) if present; defaults otherwise."""
+    candidate = path or os.environ.get("CHAVDER_CONFIG") or "chavder.yaml"
+    settings = Settings()
+    if not Path(candidate).exists():
+        if path:
+            raise ConfigError([f"{path}: file not found — create it or omit --config"])
+        return settings
+    doc = load_located(candidate)
+    if doc is None:
+        return settings
+    problems: list[str] = []
+    if not isinstance(doc, dict):
+        raise ConfigError([f"{candidate}:1: expected a mapping of settings"])
+    for key, loc in doc.items():
+        value = unwrap(loc)
+        if key == "mail":
+            if not isinstance(value, dict):
+                problems.append(f"{candidate}:{loc.line}: 'mail' must be a mapping")
+                continue
+            for mkey, mval in value.items():
+                if not hasattr(settings.mail, mkey):
+                    problems.append(f"{candidate}:{loc.value[mkey].line}: unknown mail setting "
+                                    f"'{mkey}' — valid: " + ", ".join(MailSettings.__dataclass_fields__))
+                else:
+                    setattr(settings.mail, mkey, mval)
+        elif key in Settings.__dataclass_fields__ and key not in ("path",):
+            expected = type(getattr(settings, key))
+            if expected is float and isinstance(value, int):
+                value = float(value)
+            if not isinstance(value, expected):
+                problems.append(f"{candidate}:{loc.line}: '{key}' must be a {expected.__name__}")
+                continue
+            setattr(settings, key, value)
+        else:
+            problems.append(f"{candidate}:{loc.line}: unknown setting '{key}' — valid: "
+                            + ", ".join(k for k in Settings.__dataclass_fields__ if k != "path"))
+    if problems:
+        raise ConfigError(problems)
+    settings.path = str(candidate)
+    return settings

@@ -1,0 +1,249 @@
+"""A small multi-site web server for fixture outlets on 127.0.0.1.
+
+Used by the test suite, ``chavder demo`` and the benchmarks so the whole pipeline can run with no
+network. Each sub-directory of the web root is one site with its own port. Conventions:
+
+* ``http://<site>.fixture`` anywhere in a served file becomes that site's real base URL;
+* ``/a/`` serves ``a/index.html`` (or ``a/index.xml``); percent-encoded UTF-8 paths are decoded;
+* ``<site>/_routes.yaml`` overrides exact paths: ``status``, ``content_type``, ``redirect``,
+  ``sleep``, ``headers``, ``generate_bytes``, ``file``;
+* strong ETags and Last-Modified with 304 answers, so conditional GET can be tested;
+* ``publish()`` / ``unpublish()`` change content at run time (new or edited articles mid-run).
+
+Every request is logged in ``requests`` (site, method, path, status) for assertions.
+"""
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import threading
+import time
+from dataclasses import dataclass
+from email.utils import formatdate, parsedate_to_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import yaml
+
+_TYPES = {
+    ".html": "text/html; charset=utf-8", ".htm": "text/html; charset=utf-8",
+    ".xml": "application/xml", ".rss": "application/rss+xml", ".atom": "application/atom+xml",
+    ".gz": "application/gzip", ".pdf": "application/pdf", ".jpg": "image/jpeg",
+    ".png": "image/png", ".txt": "text/plain; charset=utf-8", ".json": "application/json",
+}
+
+
+@dataclass
+class _Resource:
+    body: bytes
+    content_type: str
+    mtime: float
+
+
+class _Site:
+    def __init__(self, name: str, root: Path):
+        self.name = name
+        self.root = root
+        self.routes: dict[str, dict[str, Any]] = {}
+        routes_file = root / "_routes.yaml"
+        if routes_file.exists():
+            self.routes = yaml.safe_load(routes_file.read_text(encoding="utf-8")) or {}
+        self.overlay: dict[str, _Resource | None] = {}
+        self.server: ThreadingHTTPServer | None = None
+        self.base = ""
+
+
+class FixtureWeb:
+    """Serve every site directory under ``root`` on its own loopback port."""
+
+    def __init__(self, root: str | Path, host: str = "127.0.0.1",
+                 ports: dict[str, int] | None = None):
+        self.root = Path(root)
+        self.host = host
+        self.sites: dict[str, _Site] = {
+            p.name: _Site(p.name, p) for p in sorted(self.root.iterdir())
+            if p.is_dir() and not p.name.startswith(("_", "."))
+        }
+        self._ports = ports or {}
+        self.requests: list[tuple[str, str, str, int]] = []
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._replacements: list[tuple[bytes, bytes]] = []
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> "FixtureWeb":
+        for site in self.sites.values():
+            handler = _make_handler(self, site)
+            server = ThreadingHTTPServer((self.host, self._ports.get(site.name, 0)), handler)
+            server.daemon_threads = True
+            site.server = server
+            site.base = f"http://{self.host}:{server.server_address[1]}"
+            thread = threading.Thread(target=server.serve_forever, name=f"fixture-{site.name}",
+                                      daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        self._replacements = [(f"http://{s.name}.fixture".encode(), s.base.encode())
+                              for s in self.sites.values()]
+        return self
+
+    def stop(self) -> None:
+        for site in self.sites.values():
+            if site.server:
+                site.server.shutdown()
+                site.server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> "FixtureWeb":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ helpers for tests
+    def base(self, site: str) -> str:
+        return self.sites[site].base
+
+    def substitute(self, data: bytes | str) -> Any:
+        """Replace ``http://<site>.fixture`` placeholders with real base URLs."""
+        as_text = isinstance(data, str)
+        raw = data.encode("utf-8") if as_text else data
+        for placeholder, real in self._replacements:
+            raw = raw.replace(placeholder, real)
+        return raw.decode("utf-8") if as_text else raw
+
+    def write_sources(self, target: str | Path, template: str | Path | None = None) -> Path:
+        """Write a copy of the fixture ``sources.yaml`` with real URLs; return its path."""
+        template = Path(template or self.root / "sources.yaml")
+        target = Path(target)
+        target.write_text(self.substitute(template.read_text(encoding="utf-8")), encoding="utf-8")
+        return target
+
+    def publish(self, site: str, path: str, body: bytes | str,
+                content_type: str | None = None) -> None:
+        """Add or replace a resource at run time (placeholders are substituted when served)."""
+        raw = body.encode("utf-8") if isinstance(body, str) else body
+        ctype = content_type or _guess_type(path)
+        with self._lock:
+            self.sites[site].overlay[path] = _Resource(raw, ctype, time.time())
+
+    def unpublish(self, site: str, path: str) -> None:
+        with self._lock:
+            self.sites[site].overlay[path] = None
+
+    def request_count(self, site: str | None = None, path: str | None = None) -> int:
+        with self._lock:
+            return sum(1 for s, _m, p, _st in self.requests
+                       if (site is None or s == site) and (path is None or p == path))
+
+    def clear_log(self) -> None:
+        with self._lock:
+            self.requests.clear()
+
+    def _log(self, site: str, method: str, path: str, status: int) -> None:
+        with self._lock:
+            self.requests.append((site, method, path, status))
+
+    def _lookup(self, site: _Site, path: str) -> _Resource | None:
+        with self._lock:
+            if path in site.overlay:
+                return site.overlay[path]
+        rel = path.lstrip("/")
+        candidates = [rel + "index.html", rel + "index.xml"] if path.endswith("/") else [rel]
+        for candidate in candidates:
+            file = (site.root / candidate).resolve()
+            if site.root.resolve() not in file.parents or not file.is_file():
+                continue
+            return _Resource(file.read_bytes(), _guess_type(file.name), file.stat().st_mtime)
+        return None
+
+
+def _guess_type(name: str) -> str:
+    suffix = Path(name).suffix.lower()
+    return _TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+def _make_handler(web: FixtureWeb, site: _Site) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "ChavderFixture/1.0"
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+            pass
+
+        def do_HEAD(self) -> None:
+            self._serve(head=True)
+
+        def do_GET(self) -> None:
+            self._serve(head=False)
+
+        def _send(self, status: int, headers: dict[str, str], body: bytes, head: bool,
+                  path: str) -> None:
+            web._log(site.name, self.command, path, status)
+            self.send_response(status)
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if not head and body:
+                try:
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        def _serve(self, head: bool) -> None:
+            path = unquote(urlsplit(self.path).path, encoding="utf-8", errors="replace")
+            route = dict(site.routes.get(path) or {})
+            if route.get("sleep"):
+                time.sleep(float(route["sleep"]))
+            if "redirect" in route:
+                self._send(302, {"Location": web.substitute(str(route["redirect"]))}, b"", head,
+                           path)
+                return
+            if "generate_bytes" in route:
+                size = int(route["generate_bytes"])
+                chunk = b"<p>" + "حشو ".encode("utf-8") * 50 + b"</p>\n"
+                body = (b"<html><body>" + chunk * (size // len(chunk) + 1))[:size]
+                self._send(int(route.get("status", 200)),
+                           {"Content-Type": route.get("content_type", _TYPES[".html"])}, body,
+                           head, path)
+                return
+            resource = web._lookup(site, "/" + str(route["file"]).lstrip("/")
+                                   if "file" in route else path)
+            status = int(route.get("status", 200 if resource else 404))
+            if resource is None:
+                body = b"<html><body><h1>404 Not Found</h1></body></html>"
+                self._send(status, {"Content-Type": _TYPES[".html"]}, body, head, path)
+                return
+            body = web.substitute(resource.body)
+            etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+            last_modified = formatdate(int(resource.mtime), usegmt=True)
+            headers = {"Content-Type": route.get("content_type", resource.content_type),
+                       "ETag": etag, "Last-Modified": last_modified,
+                       **{str(k): web.substitute(str(v)) for k, v in
+                          (route.get("headers") or {}).items()}}
+            if status == 200 and self._not_modified(etag, resource.mtime):
+                self._send(304, {"ETag": etag, "Last-Modified": last_modified}, b"", True, path)
+                return
+            self._send(status, headers, body, head, path)
+
+        def _not_modified(self, etag: str, mtime: float) -> bool:
+            inm = self.headers.get("If-None-Match")
+            if inm is not None:
+                return etag in [t.strip() for t in inm.split(",")] or inm.strip() == "*"
+            ims = self.headers.get("If-Modified-Since")
+            if ims:
+                try:
+                    return int(mtime) <= parsedate_to_datetime(ims).timestamp()
+                except (TypeError, ValueError):
+                    return False
+            return False
+
+    return Handler
+
+
+def default_root() -> Path:
+    """The bundled fixture web (``tests/fixtures/web`` in a source checkout)."""
+    return Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "web"

@@ -1,0 +1,84 @@
+"""Item pipelines: thin adapters over the plain modules (extract → store).
+
+Each pipeline records stats under ``chavder/…`` so ``chavder crawl`` can print per-source counts.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+
+from crawler.dedup.urls import canonicalize_url, url_key
+from crawler.extract import ExtractionError, extract_article
+from crawler.items import RawPage
+from crawler.models import Article
+from crawler.runtime import runtime_for
+
+logger = logging.getLogger("chavder.crawl")
+
+
+class _Base:
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+        self.runtime = runtime_for(crawler)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Any:
+        return cls(crawler)
+
+    def problem(self, source: str, url: str, reason: str) -> None:
+        logger.warning("source=%s url=%s reason=%s", source, url, reason)
+        self.crawler.stats.inc_value("chavder/errors")
+        self.runtime.store.record_fetch_error(source, url, reason)
+
+
+class ExtractPipeline(_Base):
+    """RawPage → Article (fields, dates, language, canonical URL, content hash)."""
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, RawPage):
+            return item
+        source = self.runtime.sources[item.source]
+        try:
+            article = extract_article(
+                item.body, item.url, source_id=source.id, timezone=source.timezone,
+                selectors=source.selectors, headers=item.headers, hint=item.hint,
+                fetched_at=datetime.fromisoformat(item.fetched_at), languages=source.languages)
+        except ExtractionError as exc:
+            self.crawler.stats.inc_value(f"chavder/extract_failed/{exc.reason}")
+            self.problem(item.source, item.url, f"not stored ({exc.reason}): {exc}")
+            raise DropItem(f"{item.url}: {exc.reason}") from None
+        article.canonical_url = canonicalize_url(item.url, declared=article.canonical_url)
+        self.crawler.stats.inc_value("chavder/extracted")
+        return _Extracted(article, item)
+
+
+class _Extracted:
+    """An Article plus what the store needs to know about how it was found."""
+
+    __slots__ = ("article", "page")
+
+    def __init__(self, article: Article, page: RawPage):
+        self.article = article
+        self.page = page
+
+
+class StorePipeline(_Base):
+    """Upsert by canonical URL key; re-crawls never duplicate, changed content is an update."""
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, _Extracted):
+            return item
+        article, page = item.article, item.page
+        hint = page.hint
+        result = self.runtime.store.upsert(
+            article, url_key(article.canonical_url),
+            aliases=[page.url_key, url_key(page.url)],
+            index_updated_at=hint.updated_at if hint else None)
+        self.crawler.stats.inc_value(f"chavder/{result.kind}")
+        if result.kind != "unchanged":
+            self.crawler.stats.inc_value(f"chavder/language/{article.language or 'und'}")
+        return article

@@ -1,0 +1,41 @@
+"""Per-crawler shared objects (store, source list), built once from the crawler's settings.
+
+Spiders and pipelines both call ``runtime_for(crawler)``; nothing lives in module globals, so the
+service can run many crawlers in one process, each with its own or a shared store.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from crawler.config import SourceConfig, load_sources
+from crawler.store import Store, open_store
+
+_ATTR = "_chavder_runtime"
+
+
+@dataclass
+class Runtime:
+    store: Store
+    sources: dict[str, SourceConfig]
+    owns_store: bool
+
+
+def runtime_for(crawler: Any) -> Runtime:
+    runtime = getattr(crawler, _ATTR, None)
+    if runtime is not None:
+        return runtime
+    settings = crawler.settings
+    store = settings.get("CHAVDER_STORE_INSTANCE")
+    owns = store is None
+    if store is None:
+        store = open_store(settings.get("CHAVDER_STORE"))
+    sources = settings.get("CHAVDER_SOURCE_OBJECTS")
+    if sources is None:
+        sources = {s.id: s for s in load_sources(settings.get("CHAVDER_SOURCES"))}
+    runtime = Runtime(store=store, sources=dict(sources), owns_store=owns)
+    setattr(crawler, _ATTR, runtime)
+    if owns:
+        from scrapy import signals
+        crawler.signals.connect(lambda: store.close(), signal=signals.engine_stopped, weak=False)
+    return runtime

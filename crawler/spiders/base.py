@@ -1,0 +1,182 @@
+"""Shared spider behaviour: index pages → article requests, skipping what the store knows.
+
+Subclasses only implement ``parse_index`` for their kind. Spiders never parse article bodies:
+they hand the raw response to the item pipelines as a ``RawPage``.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from typing import Any, AsyncIterator, Iterable, Iterator
+
+import scrapy
+from scrapy.crawler import Crawler
+from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.error import (ConnectionRefusedError, DNSLookupError, TCPTimedOutError,
+                                    TimeoutError)
+from twisted.python.failure import Failure
+from w3lib.url import safe_url_string
+
+from crawler.config import SourceConfig
+from crawler.dedup.urls import url_key
+from crawler.items import LinkHint, RawPage
+from crawler.runtime import runtime_for
+from crawler.store.base import utc_now_iso
+
+logger = logging.getLogger("chavder.crawl")
+
+
+def _parse_iso(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def failure_reason(failure: Failure) -> str:
+    """A short human reason for a failed request (used in logs, stats and the store)."""
+    exc = failure.value
+    if isinstance(exc, HttpError):
+        return f"HTTP {exc.response.status}"
+    if isinstance(exc, DNSLookupError):
+        return "DNS lookup failed (no network, or the host name is wrong)"
+    if isinstance(exc, (TimeoutError, TCPTimedOutError)):
+        return "timed out"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    text = str(exc).strip() or type(exc).__name__
+    return " ".join(text.split())[:300]
+
+
+class SourceSpider(scrapy.Spider):
+    """Base for the per-kind spiders. Use ``scrapy crawl <kind> -a source=ID``."""
+
+    kind = ""
+
+    def __init__(self, source: str | None = None, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.source_id = source
+        self.source: SourceConfig | None = None
+        self._validators: dict[str, tuple[str | None, str | None]] = {}
+        self._complete = True  # False when some links were left for a later crawl
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> "SourceSpider":
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        runtime = runtime_for(crawler)
+        if not spider.source_id:
+            raise ValueError(f"spider '{cls.name}' needs a source: scrapy crawl {cls.name} "
+                             f"-a source=ID (ids: {', '.join(sorted(runtime.sources))})")
+        source = runtime.sources.get(spider.source_id)
+        if source is None:
+            raise ValueError(f"unknown source '{spider.source_id}' — known: "
+                             + ", ".join(sorted(runtime.sources)))
+        if source.kind != cls.kind:
+            raise ValueError(f"source '{source.id}' is of kind '{source.kind}'; run it with "
+                             f"the '{source.kind}' spider")
+        spider.source = source
+        spider.store = runtime.store
+        spider.allowed_domains = list(source.allowed_domains)
+        crawler.signals.connect(spider._on_closed, signal=scrapy.signals.spider_closed)
+        return spider
+
+    # ------------------------------------------------------------------ requests
+    async def start(self) -> AsyncIterator[Any]:
+        assert self.source is not None
+        for url in self.source.start_urls:
+            yield self.index_request(url)
+
+    def index_request(self, url: str, **meta: Any) -> scrapy.Request:
+        """A request for a feed/sitemap/listing page, made conditional on stored validators."""
+        return scrapy.Request(safe_url_string(url), callback=self._index_response,
+                              errback=self.on_error, dont_filter=True,
+                              meta={"conditional": True, "handle_httpstatus_list": [304],
+                                    **meta})
+
+    def _index_response(self, response: Response) -> Iterator[Any]:
+        self.crawler.stats.inc_value("chavder/index_pages")
+        if response.status == 304:
+            self.crawler.stats.inc_value("chavder/not_modified")
+            return
+        etag = response.headers.get(b"ETag")
+        last_modified = response.headers.get(b"Last-Modified")
+        if etag or last_modified:
+            self._validators[response.request.url] = (
+                etag.decode("latin-1") if etag else None,
+                last_modified.decode("latin-1") if last_modified else None)
+        yield from self.parse_index(response)
+
+    def parse_index(self, response: Response) -> Iterable[Any]:
+        raise NotImplementedError
+
+    def follow_articles(self, hints: list[LinkHint]) -> Iterator[scrapy.Request]:
+        """Requests for the articles that are new or signalled as modified, newest first."""
+        assert self.source is not None
+        stats = self.crawler.stats
+        stats.inc_value("chavder/links", len(hints))
+        by_key: dict[str, LinkHint] = {}
+        for hint in hints:
+            key = url_key(hint.url)
+            if key not in by_key:
+                by_key[key] = hint
+        known = self.store.known(by_key)
+        wanted: list[tuple[str, LinkHint]] = []
+        for key, hint in by_key.items():
+            stored = known.get(key)
+            if stored is not None and not self._signals_newer(hint, stored):
+                stats.inc_value("chavder/skipped_known")
+                continue
+            wanted.append((key, hint))
+        wanted.sort(key=lambda kh: _parse_iso(kh[1].updated_at or kh[1].published_at)
+                    or datetime.min.replace(tzinfo=timezone.utc), reverse=True)
+        if len(wanted) > self.source.max_articles:
+            # Articles past the cap must be seen again next time: keep the index uncached.
+            self._complete = False
+        for key, hint in wanted[: self.source.max_articles]:
+            yield scrapy.Request(safe_url_string(hint.url), callback=self.parse_article,
+                                 errback=self.on_error,
+                                 meta={"hint": hint, "url_key": key})
+
+    @staticmethod
+    def _signals_newer(hint: LinkHint, stored: Any) -> bool:
+        signalled = _parse_iso(hint.updated_at)
+        if signalled is None:
+            return False
+        seen = _parse_iso(stored.index_updated_at) or _parse_iso(stored.fetched_at)
+        return seen is None or signalled > seen
+
+    def parse_article(self, response: Response) -> Iterator[RawPage]:
+        self.crawler.stats.inc_value("chavder/fetched")
+        assert self.source is not None
+        yield RawPage(
+            source=self.source.id, url=response.url, requested_url=response.request.url,
+            url_key=response.meta["url_key"], body=response.body,
+            headers={k.decode("latin-1").lower(): b",".join(v).decode("latin-1")
+                     for k, v in response.headers.items()},
+            status=response.status, fetched_at=utc_now_iso(), hint=response.meta.get("hint"))
+
+    # ------------------------------------------------------------------ errors and closing
+    def on_error(self, failure: Failure) -> None:
+        request = getattr(failure, "request", None)
+        url = request.url if request is not None else "?"
+        reason = failure_reason(failure)
+        self.report_problem(url, reason)
+
+    def report_problem(self, url: str, reason: str, level: int = logging.WARNING) -> None:
+        """One log line naming source, URL and reason; counted and kept in the store."""
+        source_id = self.source.id if self.source else self.source_id
+        logger.log(level, "source=%s url=%s reason=%s", source_id, url, reason)
+        self.crawler.stats.inc_value("chavder/errors")
+        self.store.record_fetch_error(str(source_id), url, reason)
+
+    def _on_closed(self, spider: scrapy.Spider, reason: str) -> None:
+        if spider is not self:
+            return
+        # Only a cleanly finished crawl may remember validators (see ConditionalGetMiddleware).
+        if reason == "finished" and self._complete:
+            for url, (etag, last_modified) in self._validators.items():
+                self.store.save_http_validators(url, etag, last_modified)

@@ -1,0 +1,25 @@
+"""RSS 0.9x/1.0/2.0 and Atom feeds."""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from scrapy.http import Response
+
+from crawler.discovery import UnsafeXMLError, parse_feed
+from crawler.spiders.base import SourceSpider
+
+
+class FeedSpider(SourceSpider):
+    name = "feed"
+    kind = "feed"
+
+    def parse_index(self, response: Response) -> Iterable[Any]:
+        assert self.source is not None
+        try:
+            result = parse_feed(response.body, response.url, timezone=self.source.timezone)
+        except UnsafeXMLError as exc:
+            self.report_problem(response.url, f"unsafe XML refused: {exc}")
+            return
+        for problem in result.problems:
+            self.report_problem(response.url, f"feed problem: {problem}")
+        yield from self.follow_articles(result.entries)

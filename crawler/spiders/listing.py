@@ -1,0 +1,40 @@
+"""Section/listing pages: article links by selector or heuristic, bounded pagination."""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from scrapy.http import Response
+from w3lib.url import safe_url_string
+
+from crawler.discovery import extract_listing_links
+from crawler.spiders.base import SourceSpider
+
+
+class ListingSpider(SourceSpider):
+    name = "listing"
+    kind = "listing"
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._seen_pages: set[str] = set()
+
+    def parse_index(self, response: Response) -> Iterable[Any]:
+        assert self.source is not None
+        self._seen_pages.add(response.request.url)
+        selectors = self.source.selectors
+        result = extract_listing_links(
+            response.body, response.url, article_links=selectors.get("article_links"),
+            next_page=selectors.get("next_page"), allowed_domains=self.source.allowed_domains)
+        if not result.articles and response.meta.get("page", 1) == 1:
+            self.report_problem(response.url, "listing page has no article links — check the "
+                                              "source's 'article_links' selector")
+        yield from self.follow_articles(result.articles)
+        page = response.meta.get("page", 1)
+        for url in result.next_pages[:1]:
+            url = safe_url_string(url)
+            if url in self._seen_pages:
+                continue
+            if page >= self.source.max_pages:
+                break  # bounded pagination: older pages were seen by earlier crawls
+            self._seen_pages.add(url)
+            yield self.index_request(url, page=page + 1)

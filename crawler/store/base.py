@@ -1,0 +1,108 @@
+"""The store interface: the only seam that knows SQL (or, later, Elasticsearch queries).
+
+Pipelines, spiders, the CLI and the service talk to a ``Store``; backends implement it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Iterable, Protocol
+
+from crawler.models import Article
+
+
+@dataclass
+class UpsertResult:
+    """What storing one article did. ``kind``: new | updated | unchanged."""
+
+    kind: str
+    article_id: int
+    story_id: int
+    revision: int
+
+
+@dataclass
+class KnownArticle:
+    """What the store remembers about a URL key, for skipping before any request."""
+
+    url_key: str
+    content_hash: str
+    index_updated_at: str | None   # the feed/sitemap modification time seen at the last fetch
+    fetched_at: str
+
+
+@dataclass
+class SearchHit:
+    """One search result row (one story unless ``all_copies`` was asked)."""
+
+    article_id: int
+    story_id: int
+    url: str
+    title: str
+    source: str
+    language: str | None
+    published_at: str | None
+    snippet: str
+    score: float
+    also_reported_by: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"url": self.url, "title": self.title, "source": self.source,
+                "language": self.language, "published_at": self.published_at,
+                "snippet": self.snippet, "score": round(self.score, 4),
+                "story_id": self.story_id, "also_reported_by": self.also_reported_by}
+
+
+@dataclass
+class SearchQuery:
+    text: str
+    language: str | None = None
+    source: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 20
+    all_copies: bool = False
+
+
+class Store(Protocol):
+    """Backend-agnostic persistence for articles, stories and crawl state."""
+
+    def known(self, url_keys: Iterable[str]) -> dict[str, KnownArticle]: ...
+
+    def upsert(self, article: Article, url_key: str, aliases: Iterable[str] = (),
+               index_updated_at: str | None = None) -> UpsertResult: ...
+
+    def get_article(self, url_key: str) -> Article | None: ...
+
+    def search(self, query: SearchQuery) -> list[SearchHit]: ...
+
+    def http_validators(self, url: str) -> tuple[str | None, str | None]: ...
+
+    def save_http_validators(self, url: str, etag: str | None,
+                             last_modified: str | None) -> None: ...
+
+    def record_fetch_error(self, source: str, url: str, reason: str) -> None: ...
+
+    def record_crawl(self, source: str, started_at: str, finished_at: str,
+                     counts: dict[str, int]) -> None: ...
+
+    def count_articles(self, source: str | None = None) -> int: ...
+
+    def close(self) -> None: ...
+
+
+def utc_now_iso() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def to_utc_iso(value: str | None) -> str | None:
+    """ISO string with any offset → UTC ISO string (for ordering); None stays None."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc).replace(microsecond=0).isoformat()

@@ -1,0 +1,442 @@
+"""Embedded SQLite store (WAL, FTS5): the default backend, no server needed.
+
+Full-text search runs over *analysed* text (``crawler.text.index_terms``), so Arabic/Kurdish
+normalisation and clitic handling apply to both indexing and queries. Writes are short
+transactions; a crash leaves either the old or the new row, never half of one.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable
+
+from crawler.models import Article
+from crawler.store.base import (KnownArticle, SearchHit, SearchQuery, UpsertResult,
+                                to_utc_iso, utc_now_iso)
+from crawler.text import index_terms, query_terms, tokens
+
+# Each entry migrates from version i to i+1. Never edit a released entry; append a new one.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE articles (
+        id INTEGER PRIMARY KEY,
+        url_key TEXT NOT NULL UNIQUE,
+        url TEXT NOT NULL,
+        canonical_url TEXT NOT NULL,
+        source TEXT NOT NULL,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        summary TEXT NOT NULL DEFAULT '',
+        authors TEXT NOT NULL DEFAULT '[]',
+        published_at TEXT,
+        published_utc TEXT,
+        updated_at TEXT,
+        updated_utc TEXT,
+        language TEXT,
+        image_url TEXT,
+        section TEXT,
+        tags TEXT NOT NULL DEFAULT '[]',
+        fetched_at TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        revision INTEGER NOT NULL DEFAULT 1,
+        previous_hashes TEXT NOT NULL DEFAULT '[]',
+        index_updated_at TEXT,
+        story_id INTEGER NOT NULL
+    );
+    CREATE INDEX articles_source ON articles(source, published_utc);
+    CREATE INDEX articles_published ON articles(published_utc);
+    CREATE INDEX articles_story ON articles(story_id);
+    CREATE TABLE stories (
+        id INTEGER PRIMARY KEY,
+        representative_id INTEGER NOT NULL,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL
+    );
+    CREATE VIRTUAL TABLE articles_fts USING fts5(
+        title, body, tokenize = "unicode61 remove_diacritics 0"
+    );
+    CREATE TABLE url_aliases (
+        alias_key TEXT PRIMARY KEY,
+        article_id INTEGER NOT NULL
+    );
+    CREATE TABLE http_cache (
+        url TEXT PRIMARY KEY,
+        etag TEXT,
+        last_modified TEXT,
+        checked_at TEXT NOT NULL
+    );
+    CREATE TABLE fetch_errors (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL,
+        url TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX fetch_errors_source ON fetch_errors(source, at);
+    CREATE TABLE crawl_runs (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT NOT NULL,
+        counts TEXT NOT NULL
+    );
+    CREATE INDEX crawl_runs_source ON crawl_runs(source, finished_at);
+    """,
+]
+
+_SNIPPET_WORDS = 14
+
+
+def _iso_utc(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).replace(microsecond=0).isoformat()
+
+
+class SQLiteStore:
+    """Store backend over one SQLite file. Thread-safe through one connection and a lock."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(str(path), timeout=30, check_same_thread=False,
+                                   isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.execute("PRAGMA busy_timeout=30000")
+        self._migrate()
+
+    # ------------------------------------------------------------------ schema
+    @property
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        with self._lock:
+            current = self.schema_version
+            if current > len(MIGRATIONS):
+                raise RuntimeError(
+                    f"{self.path}: database schema v{current} is newer than this Chavder "
+                    f"(v{len(MIGRATIONS)}) — upgrade Chavder or use another data directory")
+            for version in range(current, len(MIGRATIONS)):
+                try:  # one transaction per step: a crash leaves the old or the new schema
+                    self._db.executescript(f"BEGIN IMMEDIATE; {MIGRATIONS[version]}; "
+                                           f"PRAGMA user_version={version + 1}; COMMIT;")
+                except BaseException:
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                    raise
+
+    # ------------------------------------------------------------------ articles
+    def known(self, url_keys: Iterable[str]) -> dict[str, KnownArticle]:
+        keys = list(dict.fromkeys(url_keys))
+        found: dict[str, KnownArticle] = {}
+        with self._lock:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                for row in self._db.execute(
+                        f"SELECT url_key, content_hash, index_updated_at, fetched_at "
+                        f"FROM articles WHERE url_key IN ({marks})", chunk):
+                    found[row[0]] = KnownArticle(row[0], row[1], row[2], row[3])
+                for row in self._db.execute(
+                        f"SELECT u.alias_key, a.content_hash, a.index_updated_at, a.fetched_at "
+                        f"FROM url_aliases u JOIN articles a ON a.id = u.article_id "
+                        f"WHERE u.alias_key IN ({marks})", chunk):
+                    found.setdefault(row[0], KnownArticle(row[0], row[1], row[2], row[3]))
+        return found
+
+    def get_article(self, url_key: str) -> Article | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM articles WHERE url_key=?",
+                                   (url_key,)).fetchone()
+        return _row_to_article(row) if row else None
+
+    def article_row(self, url_key: str) -> dict | None:
+        """The stored row as a dict (revision, story_id, … included), for tools and tests."""
+        with self._lock:
+            row = self._db.execute("SELECT * FROM articles WHERE url_key=?",
+                                   (url_key,)).fetchone()
+        return dict(row) if row else None
+
+    def upsert(self, article: Article, url_key: str, aliases: Iterable[str] = (),
+               index_updated_at: str | None = None) -> UpsertResult:
+        """Insert, update in place (content changed) or touch (unchanged) one article.
+
+        ``aliases`` are other URL keys of the same article (the requested URL, redirects):
+        they are remembered so the spiders can skip them before any request.
+        """
+        now = utc_now_iso()
+        fields = _article_columns(article)
+        alias_keys = [k for k in dict.fromkeys(aliases) if k and k != url_key]
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._find_row(url_key, alias_keys)
+                if row is None:
+                    result = self._insert(fields, url_key, index_updated_at, now)
+                elif row["content_hash"] == article.content_hash:
+                    self._db.execute(
+                        "UPDATE articles SET fetched_at=?, index_updated_at=COALESCE(?, "
+                        "index_updated_at) WHERE id=?",
+                        (fields["fetched_at"] or now, index_updated_at, row["id"]))
+                    result = UpsertResult("unchanged", row["id"], row["story_id"],
+                                          row["revision"])
+                else:
+                    previous = json.loads(row["previous_hashes"]) + [row["content_hash"]]
+                    assignments = ", ".join(f"{k}=:{k}" for k in fields)
+                    self._db.execute(
+                        f"UPDATE articles SET {assignments}, revision=revision+1, "
+                        f"previous_hashes=:previous, index_updated_at=COALESCE(:iua, "
+                        f"index_updated_at) WHERE id=:id",
+                        {**fields, "previous": json.dumps(previous[-20:]),
+                         "iua": index_updated_at, "id": row["id"]})
+                    self._index(row["id"], article.title, article.body, article.language, replace=True)
+                    self._db.execute("UPDATE stories SET last_seen=? WHERE id=?",
+                                     (now, row["story_id"]))
+                    result = UpsertResult("updated", row["id"], row["story_id"],
+                                          row["revision"] + 1)
+                for alias in alias_keys:
+                    self._db.execute("INSERT OR IGNORE INTO url_aliases(alias_key, article_id) "
+                                     "VALUES (?, ?)", (alias, result.article_id))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return result
+
+    def _find_row(self, url_key: str, alias_keys: list[str]) -> sqlite3.Row | None:
+        columns = "id, content_hash, revision, previous_hashes, story_id"
+        row = self._db.execute(f"SELECT {columns} FROM articles WHERE url_key=?",
+                               (url_key,)).fetchone()
+        if row is not None:
+            return row
+        for key in [url_key, *alias_keys]:
+            row = self._db.execute(
+                f"SELECT {columns} FROM articles WHERE id=(SELECT article_id FROM url_aliases "
+                f"WHERE alias_key=?)", (key,)).fetchone()
+            if row is not None:
+                return row
+        return None
+
+    def _insert(self, fields: dict, url_key: str, index_updated_at: str | None,
+                now: str) -> UpsertResult:
+        cur = self._db.execute(
+            "INSERT INTO stories(representative_id, first_seen, last_seen) VALUES (0, ?, ?)",
+            (now, now))
+        story_id = cur.lastrowid
+        columns = list(fields) + ["url_key", "first_seen", "index_updated_at", "story_id"]
+        values = {**fields, "url_key": url_key, "first_seen": now,
+                  "index_updated_at": index_updated_at, "story_id": story_id}
+        cur = self._db.execute(
+            f"INSERT INTO articles({', '.join(columns)}) VALUES "
+            f"({', '.join(':' + c for c in columns)})", values)
+        article_id = cur.lastrowid
+        self._db.execute("UPDATE stories SET representative_id=? WHERE id=?",
+                         (article_id, story_id))
+        self._index(article_id, fields["title"], fields["body"], fields["language"])
+        return UpsertResult("new", article_id, story_id, 1)
+
+    def _index(self, article_id: int, title: str, body: str, language: str | None,
+               replace: bool = False) -> None:
+        if replace:
+            self._db.execute("DELETE FROM articles_fts WHERE rowid=?", (article_id,))
+        self._db.execute("INSERT INTO articles_fts(rowid, title, body) VALUES (?, ?, ?)",
+                         (article_id, index_terms(title, language), index_terms(body, language)))
+
+    def count_articles(self, source: str | None = None) -> int:
+        with self._lock:
+            if source:
+                return self._db.execute("SELECT COUNT(*) FROM articles WHERE source=?",
+                                        (source,)).fetchone()[0]
+            return self._db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+
+    def count_stories(self) -> int:
+        with self._lock:
+            return self._db.execute(
+                "SELECT COUNT(DISTINCT story_id) FROM articles").fetchone()[0]
+
+    def iter_articles(self, source: str | None = None) -> Iterable[dict]:
+        with self._lock:
+            sql = "SELECT * FROM articles" + (" WHERE source=?" if source else "") + " ORDER BY id"
+            rows = self._db.execute(sql, (source,) if source else ()).fetchall()
+        return [dict(r) for r in rows]
+
+    # ------------------------------------------------------------------ search
+    def search(self, query: SearchQuery) -> list[SearchHit]:
+        match = fts_match_expression(query.text, query.language)
+        if not match:
+            return []
+        where = ["articles_fts MATCH ?"]
+        params: list = [match]
+        if query.language:
+            where.append("a.language = ?")
+            params.append(query.language)
+        if query.source:
+            where.append("a.source = ?")
+            params.append(query.source)
+        if query.since:
+            where.append("COALESCE(a.published_utc, a.first_seen) >= ?")
+            params.append(_iso_utc(query.since))
+        if query.until:
+            where.append("COALESCE(a.published_utc, a.first_seen) < ?")
+            params.append(_iso_utc(query.until))
+        sql = (f"SELECT a.*, -bm25(articles_fts, 3.0, 1.0) AS score FROM articles_fts "
+               f"JOIN articles a ON a.id = articles_fts.rowid WHERE {' AND '.join(where)} "
+               f"ORDER BY score DESC, COALESCE(a.published_utc, a.first_seen) DESC LIMIT ?")
+        fetch = query.limit if query.all_copies else query.limit * 5
+        with self._lock:
+            rows = self._db.execute(sql, params + [fetch]).fetchall()
+            hits: list[SearchHit] = []
+            seen_stories: set[int] = set()
+            for row in rows:
+                if not query.all_copies:
+                    if row["story_id"] in seen_stories:
+                        continue
+                    seen_stories.add(row["story_id"])
+                others = [] if query.all_copies else [r[0] for r in self._db.execute(
+                    "SELECT DISTINCT source FROM articles WHERE story_id=? AND source<>? "
+                    "ORDER BY source", (row["story_id"], row["source"]))]
+                hits.append(SearchHit(
+                    article_id=row["id"], story_id=row["story_id"], url=row["canonical_url"],
+                    title=row["title"], source=row["source"], language=row["language"],
+                    published_at=row["published_at"],
+                    snippet=make_snippet(row["body"], query.text, row["language"]),
+                    score=float(row["score"]), also_reported_by=others))
+                if len(hits) >= query.limit:
+                    break
+        return hits
+
+    # ------------------------------------------------------------------ crawl state
+    def http_validators(self, url: str) -> tuple[str | None, str | None]:
+        with self._lock:
+            row = self._db.execute("SELECT etag, last_modified FROM http_cache WHERE url=?",
+                                   (url,)).fetchone()
+        return (row[0], row[1]) if row else (None, None)
+
+    def save_http_validators(self, url: str, etag: str | None,
+                             last_modified: str | None) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO http_cache(url, etag, last_modified, checked_at) VALUES (?,?,?,?) "
+                "ON CONFLICT(url) DO UPDATE SET etag=excluded.etag, "
+                "last_modified=excluded.last_modified, checked_at=excluded.checked_at",
+                (url, etag, last_modified, utc_now_iso()))
+
+    def record_fetch_error(self, source: str, url: str, reason: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT INTO fetch_errors(source, url, reason, at) VALUES (?,?,?,?)",
+                             (source, url, reason[:500], utc_now_iso()))
+
+    def fetch_errors(self, source: str | None = None) -> list[dict]:
+        with self._lock:
+            sql = "SELECT source, url, reason, at FROM fetch_errors"
+            rows = self._db.execute(sql + (" WHERE source=?" if source else "") + " ORDER BY id",
+                                    (source,) if source else ()).fetchall()
+        return [dict(r) for r in rows]
+
+    def record_crawl(self, source: str, started_at: str, finished_at: str,
+                     counts: dict[str, int]) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO crawl_runs(source, started_at, finished_at, counts) VALUES (?,?,?,?)",
+                (source, started_at, finished_at, json.dumps(counts, sort_keys=True)))
+
+    def integrity_check(self) -> str:
+        with self._lock:
+            return self._db.execute("PRAGMA integrity_check").fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            try:
+                self._db.execute("PRAGMA optimize")
+            finally:
+                self._db.close()
+
+
+# ---------------------------------------------------------------------- helpers
+
+_PHRASE = re.compile(r'"([^"]+)"|(\S+)')
+
+
+def fts_match_expression(text: str, language: str | None = None) -> str:
+    """User query → FTS5 MATCH expression over analysed terms.
+
+    Words are ANDed; a "quoted phrase" becomes a NEAR group (documents carry several keys per
+    token, so exact adjacency does not hold in the analysed column). ``OR`` between words works.
+    """
+    parts: list[str] = []
+    for m in _PHRASE.finditer(text):
+        if m.group(2) == "OR":
+            parts.append("OR")
+            continue
+        words = query_terms(m.group(1) or m.group(2), language)
+        words = [w.replace('"', '""') for w in words if w]
+        if not words:
+            continue
+        if len(words) == 1:
+            parts.append(f'"{words[0]}"')
+        else:
+            quoted = " ".join(f'"{w}"' for w in words)
+            parts.append(f"NEAR({quoted}, {4 * (len(words) - 1)})")
+    while parts and parts[0] == "OR":
+        parts.pop(0)
+    while parts and parts[-1] == "OR":
+        parts.pop()
+    return " ".join(parts)
+
+
+def make_snippet(body: str, query: str, language: str | None,
+                 mark: tuple[str, str] = ("«", "»")) -> str:
+    """A window of the original body around the first query hit, hits marked."""
+    keys = {k for k in query_terms(query.replace('"', " "), language) if k}
+    toks = tokens(body, language)
+    hit_index = next((i for i, t in enumerate(toks) if keys & set(t.keys)), None)
+    if hit_index is None:
+        first = " ".join(body.split()[:2 * _SNIPPET_WORDS])
+        return first + ("…" if len(body.split()) > 2 * _SNIPPET_WORDS else "")
+    lo = max(0, hit_index - _SNIPPET_WORDS)
+    hi = min(len(toks) - 1, hit_index + _SNIPPET_WORDS)
+    out: list[str] = []
+    cursor = toks[lo].start
+    for tok in toks[lo:hi + 1]:
+        out.append(body[cursor:tok.start])
+        out.append(f"{mark[0]}{tok.surface}{mark[1]}" if keys & set(tok.keys) else tok.surface)
+        cursor = tok.end
+    text = " ".join("".join(out).split())
+    return ("…" if lo > 0 else "") + text + ("…" if hi < len(toks) - 1 else "")
+
+
+def _article_columns(article: Article) -> dict:
+    return {
+        "url": article.url, "canonical_url": article.canonical_url or article.url,
+        "source": article.source, "title": article.title, "body": article.body,
+        "summary": article.summary or "", "authors": json.dumps(article.authors or [],
+                                                                  ensure_ascii=False),
+        "published_at": article.published_at, "published_utc": to_utc_iso(article.published_at),
+        "updated_at": article.updated_at, "updated_utc": to_utc_iso(article.updated_at),
+        "language": article.language, "image_url": article.image_url, "section": article.section,
+        "tags": json.dumps(article.tags or [], ensure_ascii=False),
+        "fetched_at": article.fetched_at or utc_now_iso(), "content_hash": article.content_hash,
+    }
+
+
+def _row_to_article(row: sqlite3.Row) -> Article:
+    return Article(
+        source=row["source"], url=row["url"], canonical_url=row["canonical_url"],
+        title=row["title"], body=row["body"], summary=row["summary"],
+        authors=json.loads(row["authors"]), published_at=row["published_at"],
+        updated_at=row["updated_at"], language=row["language"], image_url=row["image_url"],
+        section=row["section"], tags=json.loads(row["tags"]), fetched_at=row["fetched_at"],
+        content_hash=row["content_hash"])

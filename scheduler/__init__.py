@@ -1,0 +1,1 @@
+"""Service layer: APScheduler service, daily digests and mail (see issue 7)."""
