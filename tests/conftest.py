@@ -1,0 +1,70 @@
+"""Shared fixtures: the fixture news web on 127.0.0.1 and a CLI runner with an isolated data dir."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from crawler.fixtureweb import FixtureWeb, default_root
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def fixture_web():
+    """The bundled fixture outlets, each site on its own loopback port, for the whole session."""
+    web = FixtureWeb(default_root()).start()
+    yield web
+    web.stop()
+
+
+@dataclass
+class ChavderEnv:
+    """An isolated Chavder installation: its own data dir, store, settings and source list."""
+
+    root: Path
+    sources: Path
+    config: Path
+    store_url: str
+
+    @property
+    def db_path(self) -> Path:
+        return Path(self.store_url[len("sqlite:///"):])
+
+    def run(self, *args: str, timeout: float = 240, input: str | None = None,
+            check: bool = True) -> subprocess.CompletedProcess:
+        """Run ``chavder ARGS`` in a subprocess, as a user would."""
+        env = {**os.environ, "CHAVDER_CONFIG": str(self.config), "PYTHONUNBUFFERED": "1"}
+        proc = subprocess.run([sys.executable, "-m", "crawler.cli", *args], cwd=self.root,
+                              env=env, capture_output=True, text=True, timeout=timeout,
+                              input=input)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"chavder {' '.join(args)} exited {proc.returncode}\n"
+                                 f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
+        return proc
+
+    def crawl(self, *sources: str, **kw) -> subprocess.CompletedProcess:
+        extra = [a for s in sources for a in ("--source", s)]
+        return self.run("crawl", "--json", "--progress-interval", "0", *extra, **kw)
+
+    def open_store(self):
+        from crawler.store import open_store
+        return open_store(self.store_url)
+
+
+@pytest.fixture
+def chavder(tmp_path: Path, fixture_web: FixtureWeb) -> ChavderEnv:
+    data = tmp_path / "data"
+    data.mkdir()
+    sources = fixture_web.write_sources(tmp_path / "sources.yaml")
+    store_url = f"sqlite:///{data / 'chavder.db'}"
+    config = tmp_path / "chavder.yaml"
+    config.write_text(
+        f"data_dir: {data}\nstore: {store_url}\nsources: {sources}\n"
+        "download_timeout: 3.0\ncontact_url: https://example.org/chavder-tests\n",
+        encoding="utf-8")
+    return ChavderEnv(root=tmp_path, sources=sources, config=config, store_url=store_url)
