@@ -23,6 +23,7 @@ from crawler.store import Store
 class CrawlSummary:
     per_source: dict[str, dict[str, int]] = field(default_factory=dict)
     finish_reasons: dict[str, str] = field(default_factory=dict)
+    timings: dict[str, dict[str, float]] = field(default_factory=dict)  # seconds per stage
 
     @property
     def totals(self) -> dict[str, int]:
@@ -73,6 +74,8 @@ def run_crawl(settings: Settings, store: Store, sources: Sequence[SourceConfig],
         stats = crawler.stats.get_stats() if crawler.stats else {}
         summary.per_source[sid] = source_counts(stats)
         summary.finish_reasons[sid] = str(stats.get("chavder/finish_reason", "not started"))
+        summary.timings[sid] = {stage: float(stats.get(f"chavder/seconds/{stage}", 0.0))
+                                for stage in ("extract", "store")}
     return summary
 
 

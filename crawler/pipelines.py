@@ -5,6 +5,7 @@ Each pipeline records stats under ``chavder/…`` so ``chavder crawl`` can print
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 from typing import Any
 
@@ -42,6 +43,7 @@ class ExtractPipeline(_Base):
         if not isinstance(item, RawPage):
             return item
         source = self.runtime.sources[item.source]
+        started = time.perf_counter()
         try:
             article = extract_article(
                 item.body, item.url, source_id=source.id, timezone=source.timezone,
@@ -51,6 +53,9 @@ class ExtractPipeline(_Base):
             self.crawler.stats.inc_value(f"chavder/extract_failed/{exc.reason}")
             self.problem(item.source, item.url, f"not stored ({exc.reason}): {exc}")
             raise DropItem(f"{item.url}: {exc.reason}") from None
+        finally:
+            self.crawler.stats.inc_value("chavder/seconds/extract",
+                                         time.perf_counter() - started)
         article.canonical_url = canonicalize_url(item.url, declared=article.canonical_url)
         self.crawler.stats.inc_value("chavder/extracted")
         return _Extracted(article, item)
@@ -74,10 +79,12 @@ class StorePipeline(_Base):
             return item
         article, page = item.article, item.page
         hint = page.hint
+        started = time.perf_counter()
         result = self.runtime.store.upsert(
             article, url_key(article.canonical_url),
             aliases=[page.url_key, url_key(page.url)],
             index_updated_at=hint.updated_at if hint else None)
+        self.crawler.stats.inc_value("chavder/seconds/store", time.perf_counter() - started)
         self.crawler.stats.inc_value(f"chavder/{result.kind}")
         if result.kind != "unchanged":
             self.crawler.stats.inc_value(f"chavder/language/{article.language or 'und'}")

@@ -1,0 +1,426 @@
+"""Keyword alert rules: ``alerts.yaml`` → validated, hashable :class:`Rule` records.
+
+Rules are written by editors, not programmers, so every mistake is reported as
+``file:line: problem — fix`` and all mistakes of a file are reported at once (same style as
+``crawler/config.py``). Rules are frozen dataclasses of tuples so the alert ledger can use them
+(or their names) as dictionary keys.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+from urllib.parse import urlsplit
+from zoneinfo import available_timezones
+
+from crawler.text import query_terms
+from crawler.yamlconf import ConfigError, Located, load_located, unwrap
+
+MODES = ("instant", "digest", "both")
+DEFAULT_DIGEST_TIME = "07:00"
+DEFAULT_TIMEZONE = "UTC"
+MAX_TERM_LENGTH = 200
+MAX_NAME_LENGTH = 80
+
+_SOURCE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_LANG_RE = re.compile(r"^[a-z]{2,3}$")
+_TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+# Deliberately simple: one '@', no spaces/control characters/angle brackets, a dotted domain
+# (or localhost). Anything this accepts is also a valid SMTP envelope address.
+_EMAIL_RE = re.compile(r"^[^@\s<>()\[\],;:\"\\]{1,64}@([^@\s<>()\[\],;:\"\\]{1,253})$")
+_DOMAIN_LABEL_RE = re.compile(r"^(?!-)[\w-]{1,63}(?<!-)$", re.UNICODE)
+
+RULE_FIELDS = ("name", "any", "all", "none", "languages", "sources", "recipients", "mode",
+               "digest_time", "timezone", "enabled", "notes")
+DEFAULT_FIELDS = ("languages", "sources", "recipients", "mode", "digest_time", "timezone")
+RECIPIENT_FIELDS = ("email", "apprise", "name", "timezone", "digest_time")
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Where an alert goes: an e-mail address, or an Apprise URL (Telegram, Slack, Matrix, …)."""
+
+    address: str                    # e-mail address, or the Apprise URL without the 'apprise:' prefix
+    kind: str = "email"             # email | apprise
+    timezone: str = DEFAULT_TIMEZONE
+    digest_time: str = DEFAULT_DIGEST_TIME
+    name: str | None = None         # display name for the To: header
+
+    @property
+    def key(self) -> str:
+        """Stable identity used for Message-IDs and the ledger (never shown to anyone)."""
+        return self.address if self.kind == "email" else "apprise:" + self.address
+
+    def __repr__(self) -> str:    # Apprise URLs carry bot tokens: never print them
+        shown = self.address if self.kind == "email" else urlsplit(self.address).scheme + "://…"
+        return f"Recipient({shown!r}, kind={self.kind!r}, timezone={self.timezone!r})"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One alert rule. ``any``/``all``/``none`` are tuples of *term groups*: each group is one
+    concept written as one or more equivalent spellings (possibly multi-word phrases).
+
+    Fires when ≥ 1 ``any`` group, every ``all`` group and no ``none`` group occurs in the
+    article, and the article's language/source pass the ``languages``/``sources`` filters
+    (empty = no filter).
+    """
+
+    name: str
+    any: tuple[tuple[str, ...], ...]
+    all: tuple[tuple[str, ...], ...] = ()
+    none: tuple[tuple[str, ...], ...] = ()
+    languages: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    recipients: tuple[Recipient, ...] = ()
+    mode: str = "instant"
+    digest_time: str = DEFAULT_DIGEST_TIME
+    timezone: str = DEFAULT_TIMEZONE
+    enabled: bool = True
+    line: int = field(default=0, compare=False)
+
+    @property
+    def instant(self) -> bool:
+        return self.mode in ("instant", "both")
+
+    @property
+    def digest(self) -> bool:
+        return self.mode in ("digest", "both")
+
+
+def _has_control(text: str) -> bool:
+    """Control/format characters other than the joiners Sorani and Persian spelling needs."""
+    return any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") and ch not in "\u200c\u200d"
+               for ch in text)
+
+
+def email_problem(address: str) -> str | None:
+    """Why ``address`` is not a usable e-mail address, or None."""
+    if _has_control(address):
+        return "contains control characters"
+    m = _EMAIL_RE.match(address)
+    if not m:
+        return "is not an e-mail address of the form name@example.org"
+    domain = m.group(1)
+    labels = domain.split(".")
+    if len(labels) < 2 and domain != "localhost":
+        return "has no dot in its domain"
+    if not all(_DOMAIN_LABEL_RE.match(label) for label in labels):
+        return "has an invalid domain"
+    return None
+
+
+def apprise_problem(url: str) -> str | None:
+    """Why ``url`` (after 'apprise:') cannot be an Apprise target URL, or None."""
+    if _has_control(url) or any(ch.isspace() for ch in url):
+        return "contains spaces or control characters"
+    scheme = urlsplit(url).scheme
+    if not scheme or "://" not in url:
+        return "is not a URL such as tgram://bottoken/ChatID or slack://…"
+    return None
+
+
+class _Checker:
+    """Collects problems for one file so that all of them are reported together."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.problems: list[str] = []
+
+    def err(self, line: int, message: str) -> None:
+        self.problems.append(f"{self.path}:{line}: {message}")
+
+
+def _as_list(loc: Located) -> list[Located]:
+    """A scalar where a list is expected counts as a one-item list (``languages: ar``)."""
+    return loc.value if isinstance(loc.value, list) else [loc]
+
+
+def _term_groups(loc: Located, rule: str, key: str, chk: _Checker) -> tuple[tuple[str, ...], ...]:
+    groups: list[tuple[str, ...]] = []
+    if not isinstance(loc.value, list):
+        chk.err(loc.line, f"rule '{rule}': '{key}' must be a list of terms; each item is a term "
+                "or a [list, of, spellings] of one concept")
+        return ()
+    for item in loc.value:
+        spellings = item.value if isinstance(item.value, list) else [item]
+        group: list[str] = []
+        for sp in spellings:
+            term = sp.value
+            if isinstance(term, (int, float)) and not isinstance(term, bool):
+                term = str(term)
+            if not isinstance(term, str) or not term.strip():
+                chk.err(sp.line, f"rule '{rule}': empty or non-text term in '{key}' — write the "
+                        "word or phrase, quoted if it contains ':' or '#'")
+                continue
+            term = " ".join(term.split())
+            if _has_control(term):
+                chk.err(sp.line, f"rule '{rule}': term {term!r} contains control characters — "
+                        "retype it")
+                continue
+            if len(term) > MAX_TERM_LENGTH:
+                chk.err(sp.line, f"rule '{rule}': term is longer than {MAX_TERM_LENGTH} "
+                        "characters — alert terms are words or short phrases")
+                continue
+            if not query_terms(term, None):
+                chk.err(sp.line, f"rule '{rule}': term {term!r} has no letters or digits to "
+                        "match — remove it")
+                continue
+            if term not in group:
+                group.append(term)
+        if group:
+            groups.append(tuple(group))
+    return tuple(groups)
+
+
+def _time_zone(value: Any, line: int, what: str, zones: set[str], chk: _Checker) -> str | None:
+    if not isinstance(value, str) or value not in zones:
+        chk.err(line, f"{what}: unknown time zone {value!r} — use an IANA name such as "
+                "Asia/Baghdad, Asia/Damascus, Europe/Berlin or UTC")
+        return None
+    return value
+
+
+def _digest_time(value: Any, line: int, what: str, chk: _Checker) -> str | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        # YAML 1.1 reads an unquoted 07:00 as the sexagesimal number 420.
+        value = f"{value // 60:02d}:{value % 60:02d}" if 0 <= value < 24 * 60 else str(value)
+    m = _TIME_RE.match(value) if isinstance(value, str) else None
+    if not m:
+        chk.err(line, f"{what}: digest_time {value!r} is not a time — write it quoted as "
+                "\"HH:MM\", e.g. \"07:00\"")
+        return None
+    return f"{int(m[1]):02d}:{m[2]}"
+
+
+def _recipients(loc: Located, rule: str, tz: str, dt: str, zones: set[str],
+                chk: _Checker) -> tuple[Recipient, ...]:
+    out: list[Recipient] = []
+    for item in _as_list(loc):
+        value = item.value
+        name: str | None = None
+        r_tz, r_dt = tz, dt
+        if isinstance(value, dict):
+            for key, sub in value.items():
+                if key not in RECIPIENT_FIELDS:
+                    chk.err(sub.line, f"rule '{rule}': unknown recipient field '{key}' — valid: "
+                            + ", ".join(RECIPIENT_FIELDS))
+            if ("email" in value) == ("apprise" in value):
+                chk.err(item.line, f"rule '{rule}': a recipient mapping needs exactly one of "
+                        "'email:' or 'apprise:'")
+                continue
+            if "timezone" in value:
+                r_tz = _time_zone(unwrap(value["timezone"]), value["timezone"].line,
+                                  f"rule '{rule}'", zones, chk) or tz
+            if "digest_time" in value:
+                r_dt = _digest_time(unwrap(value["digest_time"]), value["digest_time"].line,
+                                    f"rule '{rule}'", chk) or dt
+            if "name" in value:
+                name = str(unwrap(value["name"]))
+                if _has_control(name) or len(name) > 100:
+                    chk.err(value["name"].line, f"rule '{rule}': recipient name must be one "
+                            "short line")
+                    name = None
+            if "email" in value:
+                raw, kind, line = unwrap(value["email"]), "email", value["email"].line
+            else:
+                raw, kind, line = unwrap(value["apprise"]), "apprise", value["apprise"].line
+        elif isinstance(value, str):
+            raw, line = value.strip(), item.line
+            kind = "apprise" if raw.startswith("apprise:") else "email"
+            if kind == "apprise":
+                raw = raw[len("apprise:"):]
+        else:
+            chk.err(item.line, f"rule '{rule}': a recipient is an e-mail address, an "
+                    "'apprise:…' URL or a mapping {email: …, timezone: …, digest_time: …}")
+            continue
+        if not isinstance(raw, str):
+            chk.err(line, f"rule '{rule}': recipient must be text")
+            continue
+        raw = raw.strip()
+        if kind == "email":
+            problem = email_problem(raw)
+            if problem:
+                chk.err(line, f"rule '{rule}': recipient {raw!r} {problem} — write a plain "
+                        "address such as desk@example.org")
+                continue
+        else:
+            problem = apprise_problem(raw)
+            if problem:   # do not echo the URL: it usually contains a secret token
+                chk.err(line, f"rule '{rule}': Apprise recipient {problem} — write "
+                        "'apprise:' followed by an Apprise URL")
+                continue
+        rec = Recipient(address=raw, kind=kind, timezone=r_tz, digest_time=r_dt, name=name)
+        if any(r.key == rec.key for r in out):
+            chk.err(line, f"rule '{rule}': recipient listed twice — keep one")
+            continue
+        out.append(rec)
+    return tuple(out)
+
+
+def _codes(loc: Located, rule: str, key: str, chk: _Checker,
+           known_sources: set[str] | None) -> tuple[str, ...]:
+    out: list[str] = []
+    for item in _as_list(loc):
+        value = item.value
+        if not isinstance(value, str):
+            chk.err(item.line, f"rule '{rule}': '{key}' entries must be text")
+            continue
+        value = value.strip()
+        if key == "languages":
+            if value == "ku":
+                chk.err(item.line, f"rule '{rule}': language 'ku' is ambiguous — use 'ckb' "
+                        "(Sorani) or 'kmr' (Kurmanji)")
+                continue
+            if not _LANG_RE.match(value):
+                chk.err(item.line, f"rule '{rule}': language {value!r} is not a lower-case "
+                        "ISO code — use e.g. ar, ckb, kmr, en, fa, tr")
+                continue
+        else:
+            if not _SOURCE_ID_RE.match(value):
+                chk.err(item.line, f"rule '{rule}': source {value!r} is not a source id — use "
+                        "the 'id' of an entry in sources.yaml (e.g. rudaw-ar)")
+                continue
+            if known_sources is not None and value not in known_sources:
+                chk.err(item.line, f"rule '{rule}': unknown source '{value}' — it is not in "
+                        "sources.yaml; check the spelling")
+                continue
+        if value not in out:
+            out.append(value)
+    return tuple(out)
+
+
+def _fold(term: str) -> tuple[str, ...]:
+    return tuple(query_terms(term, None))
+
+
+def parse_rules(doc: Any, path: str | Path, *,
+                known_sources: Iterable[str] | None = None) -> list[Rule]:
+    """Validate an already-parsed (Located) document; see :func:`load_rules`."""
+    path = Path(path)
+    chk = _Checker(path)
+    if doc is None:
+        return []
+    if not isinstance(doc, dict) or "rules" not in doc:
+        raise ConfigError([f"{path}:1: expected a top-level 'rules:' list — see the shipped "
+                           "alerts.yaml for the format"])
+    for key, loc in doc.items():
+        if key not in ("rules", "defaults"):
+            chk.err(loc.line, f"unknown top-level key '{key}' — use 'defaults:' and 'rules:'")
+    zones = available_timezones()
+    known = set(known_sources) if known_sources is not None else None
+
+    defaults: dict[str, Located] = {}
+    if "defaults" in doc:
+        d = doc["defaults"]
+        if not isinstance(d.value, dict):
+            chk.err(d.line, "'defaults' must be a mapping, e.g. {mode: instant, timezone: UTC}")
+        else:
+            for key, loc in d.value.items():
+                if key not in DEFAULT_FIELDS:
+                    chk.err(loc.line, f"unknown default '{key}' — valid: "
+                            + ", ".join(DEFAULT_FIELDS))
+                else:
+                    defaults[key] = loc
+
+    entries = doc["rules"]
+    if entries.value is None:
+        entries = Located([], entries.line)
+    if not isinstance(entries.value, list):
+        raise ConfigError([f"{path}:{entries.line}: 'rules' must be a list of entries starting "
+                           "with '- name: …'"])
+    rules: list[Rule] = []
+    seen: dict[str, int] = {}
+    for item in entries.value:
+        entry = item.value
+        if not isinstance(entry, dict):
+            chk.err(item.line, "each rule must be a mapping with at least 'name' and 'any'")
+            continue
+        for key, loc in entry.items():
+            if key not in RULE_FIELDS:
+                chk.err(loc.line, f"unknown rule field '{key}' — valid fields: "
+                        + ", ".join(RULE_FIELDS))
+        merged = {**defaults, **entry}
+
+        name = unwrap(entry["name"]) if "name" in entry else None
+        name_line = entry["name"].line if "name" in entry else item.line
+        if not isinstance(name, str) or not name.strip():
+            chk.err(name_line, "rule has no 'name' — give every rule a short unique name, "
+                    "e.g. name: raqqa")
+            continue
+        name = " ".join(name.split())
+        if _has_control(name) or len(name) > MAX_NAME_LENGTH:
+            chk.err(name_line, f"rule name must be one line of at most {MAX_NAME_LENGTH} "
+                    "characters (it is used in e-mail subjects)")
+            continue
+        if name in seen:
+            chk.err(name_line, f"duplicate rule name '{name}' (first used on line {seen[name]}) "
+                    "— give each rule its own name")
+            continue
+        seen[name] = name_line
+
+        if "any" not in entry:
+            chk.err(item.line, f"rule '{name}': missing 'any' — list the terms that trigger it, "
+                    "e.g. any: [[الرقة, Raqqa, ڕەققە]]")
+            any_groups: tuple[tuple[str, ...], ...] = ()
+        else:
+            any_groups = _term_groups(entry["any"], name, "any", chk)
+            if not any_groups and isinstance(entry["any"].value, list):
+                chk.err(entry["any"].line, f"rule '{name}': 'any' has no usable terms")
+        all_groups = _term_groups(entry["all"], name, "all", chk) if "all" in entry else ()
+        none_groups = _term_groups(entry["none"], name, "none", chk) if "none" in entry else ()
+        vetoes = {_fold(t) for g in none_groups for t in g}
+        for key, groups in (("any", any_groups), ("all", all_groups)):
+            for group in groups:
+                for term in group:
+                    if _fold(term) in vetoes:
+                        chk.err(entry[key].line, f"rule '{name}': term {term!r} is both in "
+                                f"'{key}' and in 'none' — it would veto itself; remove one")
+
+        mode = unwrap(merged["mode"]) if "mode" in merged else "instant"
+        if mode not in MODES:
+            chk.err(merged["mode"].line, f"rule '{name}': unknown mode {mode!r} — use one of "
+                    + ", ".join(MODES))
+            mode = "instant"
+        tz = DEFAULT_TIMEZONE
+        if "timezone" in merged:
+            tz = _time_zone(unwrap(merged["timezone"]), merged["timezone"].line,
+                            f"rule '{name}'", zones, chk) or DEFAULT_TIMEZONE
+        dt = DEFAULT_DIGEST_TIME
+        if "digest_time" in merged:
+            dt = _digest_time(unwrap(merged["digest_time"]), merged["digest_time"].line,
+                              f"rule '{name}'", chk) or DEFAULT_DIGEST_TIME
+        recipients = (_recipients(merged["recipients"], name, tz, dt, zones, chk)
+                      if "recipients" in merged else ())
+        languages = _codes(merged["languages"], name, "languages", chk, None) \
+            if "languages" in merged else ()
+        sources = _codes(merged["sources"], name, "sources", chk, known) \
+            if "sources" in merged else ()
+        enabled = unwrap(entry["enabled"]) if "enabled" in entry else True
+        if not isinstance(enabled, bool):
+            chk.err(entry["enabled"].line, f"rule '{name}': enabled must be true or false")
+            enabled = True
+        if enabled and not recipients:
+            chk.err(item.line, f"rule '{name}': no recipients — add 'recipients:' (e-mail "
+                    "addresses) or set 'enabled: false'")
+        rules.append(Rule(name=name, any=any_groups, all=all_groups, none=none_groups,
+                          languages=languages, sources=sources, recipients=recipients,
+                          mode=mode, digest_time=dt, timezone=tz, enabled=enabled,
+                          line=item.line))
+    if chk.problems:
+        raise ConfigError(chk.problems)
+    return rules
+
+
+def load_rules(path: str | Path, *, text: str | None = None,
+               known_sources: Iterable[str] | None = None,
+               only_enabled: bool = True) -> list[Rule]:
+    """Load and validate ``alerts.yaml``; raise :class:`ConfigError` listing every problem.
+
+    ``known_sources`` (source ids from sources.yaml), when given, turns a misspelt source
+    filter into an error instead of a rule that silently never fires.
+    """
+    rules = parse_rules(load_located(path, text), path, known_sources=known_sources)
+    return [r for r in rules if r.enabled] if only_enabled else rules
