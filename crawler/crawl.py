@@ -63,6 +63,7 @@ def run_crawl(settings: Settings, store: Store, sources: Sequence[SourceConfig],
 
     conf = scrapy_settings(settings, store, sources, overrides)
     process = CrawlerProcess(conf, install_root_handler=False)
+    apply_logger_levels()  # CrawlerProcess re-applies Scrapy's own logger levels
     crawlers = {}
     for source in sources:
         crawler = process.create_crawler(SPIDERS_BY_KIND[source.kind])
@@ -92,6 +93,16 @@ def setup_logging(level: str = "INFO", json_lines: bool = False, verbose: bool =
                                                "%H:%M:%S"))
     root.addHandler(handler)
     root.setLevel(level)
+    _LOG_STATE["verbose"] = verbose
+    apply_logger_levels()
+
+
+_LOG_STATE = {"verbose": False}
+
+
+def apply_logger_levels() -> None:
+    """Keep third-party chatter out of the way unless --verbose."""
+    verbose = _LOG_STATE["verbose"]
     for noisy in ("scrapy", "twisted", "trafilatura", "urllib3", "elastic_transport",
                   "htmldate", "courlan", "readability", "charset_normalizer", "py.warnings"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
@@ -100,7 +111,7 @@ def setup_logging(level: str = "INFO", json_lines: bool = False, verbose: bool =
         # clear line per failure (source, URL, reason), so keep Scrapy's version out of the way.
         logging.getLogger("scrapy.core.scraper").setLevel(logging.CRITICAL)
         logging.getLogger("scrapy.downloadermiddlewares.robotstxt").setLevel(logging.CRITICAL)
-        logging.getLogger("scrapy.downloadermiddlewares.retry").setLevel(logging.ERROR)
+        logging.getLogger("scrapy.downloadermiddlewares.retry").setLevel(logging.CRITICAL)
         logging.getLogger("scrapy.core.downloader.handlers.http11").setLevel(logging.ERROR)
 
 

@@ -32,7 +32,7 @@ CHAVDER_RETRY_BACKOFF_BASE = 1.0      # seconds; doubles per attempt
 CHAVDER_RETRY_AFTER_MAX = 120.0       # cap on a server's Retry-After
 
 DOWNLOADER_MIDDLEWARES = {
-    "crawler.middlewares.AddressPolicyMiddleware": 50,
+    "crawler.middlewares.AddressPolicyMiddleware": 40,
     "crawler.middlewares.ConditionalGetMiddleware": 560,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,

@@ -55,11 +55,11 @@ def _snap_right(text: str, i: int, limit: int) -> int:
 def excerpt(text: str, spans: Iterable[tuple[int, int]], *,
             width: int = 360) -> tuple[str, list[tuple[int, int]]]:
     """About ``width`` characters of ``text`` around the first span (the start of the text if
-    there is none), cut at word boundaries and marked with '…'; returns the excerpt and the
-    spans shifted into it (spans outside the excerpt are dropped)."""
+    there is none) on one line, cut at word boundaries and marked with '…'; returns the excerpt
+    and the spans shifted into it (spans outside the excerpt are dropped)."""
     spans = merge_spans(spans, len(text))
     if len(text) <= width:
-        return text, spans
+        return text.replace("\n", " "), spans
     if spans:
         first_start, first_end = spans[0]
         start = max(0, first_start - width // 3)

@@ -42,7 +42,7 @@ RECIPIENT_FIELDS = ("email", "apprise", "name", "timezone", "digest_time")
 class Recipient:
     """Where an alert goes: an e-mail address, or an Apprise URL (Telegram, Slack, Matrix, …)."""
 
-    address: str                    # e-mail address, or the Apprise URL without the 'apprise:' prefix
+    address: str                    # e-mail address, or Apprise URL without 'apprise:'
     kind: str = "email"             # email | apprise
     timezone: str = DEFAULT_TIMEZONE
     digest_time: str = DEFAULT_DIGEST_TIME
@@ -127,10 +127,14 @@ class _Checker:
 
     def __init__(self, path: Path):
         self.path = path
-        self.problems: list[str] = []
+        self.problems: list[tuple[int, str]] = []
 
     def err(self, line: int, message: str) -> None:
-        self.problems.append(f"{self.path}:{line}: {message}")
+        self.problems.append((line, f"{self.path}:{line}: {message}"))
+
+    def sorted(self) -> list[str]:
+        """Problems in file order, so the list reads top to bottom like the file."""
+        return [message for _, message in sorted(self.problems, key=lambda p: p[0])]
 
 
 def _as_list(loc: Located) -> list[Located]:
@@ -209,7 +213,7 @@ def _recipients(loc: Located, rule: str, tz: str, dt: str, zones: set[str],
                             + ", ".join(RECIPIENT_FIELDS))
             if ("email" in value) == ("apprise" in value):
                 chk.err(item.line, f"rule '{rule}': a recipient mapping needs exactly one of "
-                        "'email:' or 'apprise:'")
+                        "'email:' or 'apprise:' — split it into two recipients")
                 continue
             if "timezone" in value:
                 r_tz = _time_zone(unwrap(value["timezone"]), value["timezone"].line,
@@ -221,7 +225,7 @@ def _recipients(loc: Located, rule: str, tz: str, dt: str, zones: set[str],
                 name = str(unwrap(value["name"]))
                 if _has_control(name) or len(name) > 100:
                     chk.err(value["name"].line, f"rule '{rule}': recipient name must be one "
-                            "short line")
+                            "short line — shorten it")
                     name = None
             if "email" in value:
                 raw, kind, line = unwrap(value["email"]), "email", value["email"].line
@@ -233,11 +237,12 @@ def _recipients(loc: Located, rule: str, tz: str, dt: str, zones: set[str],
             if kind == "apprise":
                 raw = raw[len("apprise:"):]
         else:
-            chk.err(item.line, f"rule '{rule}': a recipient is an e-mail address, an "
+            chk.err(item.line, f"rule '{rule}': unreadable recipient — use an e-mail address, an "
                     "'apprise:…' URL or a mapping {email: …, timezone: …, digest_time: …}")
             continue
         if not isinstance(raw, str):
-            chk.err(line, f"rule '{rule}': recipient must be text")
+            chk.err(line, f"rule '{rule}': recipient must be text — write an address such "
+                    "as desk@example.org")
             continue
         raw = raw.strip()
         if kind == "email":
@@ -266,7 +271,8 @@ def _codes(loc: Located, rule: str, key: str, chk: _Checker,
     for item in _as_list(loc):
         value = item.value
         if not isinstance(value, str):
-            chk.err(item.line, f"rule '{rule}': '{key}' entries must be text")
+            chk.err(item.line, f"rule '{rule}': '{key}' entries must be text — write a list "
+                    "of codes")
             continue
         value = value.strip()
         if key == "languages":
@@ -316,7 +322,7 @@ def parse_rules(doc: Any, path: str | Path, *,
     if "defaults" in doc:
         d = doc["defaults"]
         if not isinstance(d.value, dict):
-            chk.err(d.line, "'defaults' must be a mapping, e.g. {mode: instant, timezone: UTC}")
+            chk.err(d.line, "'defaults' must be a mapping — e.g. {mode: instant, timezone: UTC}")
         else:
             for key, loc in d.value.items():
                 if key not in DEFAULT_FIELDS:
@@ -336,7 +342,8 @@ def parse_rules(doc: Any, path: str | Path, *,
     for item in entries.value:
         entry = item.value
         if not isinstance(entry, dict):
-            chk.err(item.line, "each rule must be a mapping with at least 'name' and 'any'")
+            chk.err(item.line, "each rule must be a mapping — start it with '- name: …' and "
+                    "give 'any: […]'")
             continue
         for key, loc in entry.items():
             if key not in RULE_FIELDS:
@@ -353,7 +360,7 @@ def parse_rules(doc: Any, path: str | Path, *,
         name = " ".join(name.split())
         if _has_control(name) or len(name) > MAX_NAME_LENGTH:
             chk.err(name_line, f"rule name must be one line of at most {MAX_NAME_LENGTH} "
-                    "characters (it is used in e-mail subjects)")
+                    "characters — shorten it (it is used in e-mail subjects)")
             continue
         if name in seen:
             chk.err(name_line, f"duplicate rule name '{name}' (first used on line {seen[name]}) "
@@ -368,7 +375,8 @@ def parse_rules(doc: Any, path: str | Path, *,
         else:
             any_groups = _term_groups(entry["any"], name, "any", chk)
             if not any_groups and isinstance(entry["any"].value, list):
-                chk.err(entry["any"].line, f"rule '{name}': 'any' has no usable terms")
+                chk.err(entry["any"].line, f"rule '{name}': 'any' has no usable terms — list "
+                        "at least one word or phrase")
         all_groups = _term_groups(entry["all"], name, "all", chk) if "all" in entry else ()
         none_groups = _term_groups(entry["none"], name, "none", chk) if "none" in entry else ()
         vetoes = {_fold(t) for g in none_groups for t in g}
@@ -400,9 +408,11 @@ def parse_rules(doc: Any, path: str | Path, *,
             if "sources" in merged else ()
         enabled = unwrap(entry["enabled"]) if "enabled" in entry else True
         if not isinstance(enabled, bool):
-            chk.err(entry["enabled"].line, f"rule '{name}': enabled must be true or false")
+            chk.err(entry["enabled"].line, f"rule '{name}': enabled must be true or false — "
+                    "write true or false")
             enabled = True
-        if enabled and not recipients:
+        if enabled and not recipients and not (
+                "recipients" in merged and _as_list(merged["recipients"])):
             chk.err(item.line, f"rule '{name}': no recipients — add 'recipients:' (e-mail "
                     "addresses) or set 'enabled: false'")
         rules.append(Rule(name=name, any=any_groups, all=all_groups, none=none_groups,
@@ -410,7 +420,7 @@ def parse_rules(doc: Any, path: str | Path, *,
                           mode=mode, digest_time=dt, timezone=tz, enabled=enabled,
                           line=item.line))
     if chk.problems:
-        raise ConfigError(chk.problems)
+        raise ConfigError(chk.sorted())
     return rules
 
 

@@ -44,6 +44,7 @@ MAX_ENTITIES = 100
 MAX_INTERNAL_SUBSET = 1024 * 1024
 _INFLATE_STEP = 1024 * 1024
 GZIP_MAGIC = b"\x1f\x8b"
+_UTF8_BOM = b"\xef\xbb\xbf"
 
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 
@@ -84,9 +85,7 @@ def gunzip_capped(body: bytes, limit: int, problems: ProblemLog) -> tuple[bytes,
 
 _WS = re.compile(rb"[ \t\r\n]*")
 _NAME = re.compile(rb"[ \t\r\n]+([^ \t\r\n\[>]+)")
-# Tokens inside an internal subset: comments, PIs, quoted literals, the closing bracket, other text.
-_SUBSET_TOKEN = re.compile(rb"<!--.*?-->|<\?.*?\?>|\"[^\"]*\"|'[^']*'|\]|[^\]\"'<]+|<", re.S)
-_DOCTYPE_TOKEN = re.compile(rb"\"[^\"]*\"|'[^']*'|\[|>|[^\"'\[>]+", re.S)
+_PLAIN_RUN = re.compile(rb"[^\"'<>\[\]]+")
 _ROOT_NAME = re.compile(rb"<([A-Za-z_][\w.:-]*)")
 
 
@@ -103,7 +102,7 @@ class Prolog:
 def scan_prolog(data: bytes) -> Prolog:
     """Walk XML declaration, PIs, comments and DOCTYPEs up to the first element tag."""
     prolog = Prolog()
-    pos, n = 0, len(data)
+    pos, n = (3 if data.startswith(_UTF8_BOM) else 0), len(data)
     while True:
         pos = _WS.match(data, pos).end()
         if pos >= n:
@@ -126,34 +125,54 @@ def scan_prolog(data: bytes) -> Prolog:
             return prolog
 
 
+def _unterminated(what: str, hit_limit: bool) -> None:
+    if hit_limit:
+        raise UnsafeXMLError(f"DOCTYPE larger than {MAX_INTERNAL_SUBSET} bytes: refused")
+    raise UnsafeXMLError(f"unterminated {what} in DOCTYPE: refused")
+
+
 def _read_doctype(data: bytes, pos: int, prolog: Prolog) -> int:
+    """Read one DOCTYPE from after ``<!DOCTYPE``; return the offset after its ``>``.
+
+    Linear time with every search bounded: unterminated literals or comments inside a DOCTYPE
+    are refused instead of searched for across a huge body."""
     m = _NAME.match(data, pos)
     if m:
         prolog.doctype_names.append(m.group(1).decode("ascii", "replace"))
         pos = m.end()
+    limit = min(len(data), pos + MAX_INTERNAL_SUBSET)
+    in_subset, start = False, pos
     while pos < len(data):
-        tok = _DOCTYPE_TOKEN.match(data, pos)
-        if tok is None:
-            return len(data)
-        pos = tok.end()
-        if tok.group() == b">":
-            return pos
-        if tok.group() == b"[":
-            start = pos
-            while pos < len(data):
-                sub = _SUBSET_TOKEN.match(data, pos)
-                if sub is None:      # unbalanced quote: step over it and keep scanning
-                    pos += 1
-                    continue
-                if pos - start > MAX_INTERNAL_SUBSET:
-                    raise UnsafeXMLError(f"DOCTYPE internal subset larger than {MAX_INTERNAL_SUBSET} "
-                                         "bytes: refused")
-                if sub.group() == b"]":
-                    break
-                pos = sub.end()
+        if pos >= limit:
+            raise UnsafeXMLError(f"DOCTYPE larger than {MAX_INTERNAL_SUBSET} bytes: refused")
+        char = data[pos:pos + 1]
+        if char in (b'"', b"'"):
+            end = data.find(char, pos + 1, limit)
+            if end < 0:
+                _unterminated("literal", limit < len(data))
+            pos = end + 1
+        elif in_subset and (data.startswith(b"<!--", pos) or data.startswith(b"<?", pos)):
+            closer = b"-->" if data[pos + 1:pos + 2] == b"!" else b"?>"
+            end = data.find(closer, pos + 2, limit)
+            if end < 0:
+                _unterminated("comment", limit < len(data))
+            pos = end + len(closer)
+        elif char == b"[" and not in_subset:
+            in_subset, start = True, pos + 1
+            pos += 1
+        elif char == b"]" and in_subset:
             prolog.subsets.append(data[start:pos])
             prolog.subset_end = pos
+            in_subset = False
             pos += 1
+        elif char == b">" and not in_subset:
+            return pos + 1
+        else:
+            run = _PLAIN_RUN.match(data, pos, limit)
+            pos = run.end() if run and run.end() > pos else pos + 1
+    if in_subset:
+        prolog.subsets.append(data[start:])
+        prolog.subset_end = len(data)
     return pos
 
 
@@ -209,33 +228,33 @@ def check_entities(prolog: Prolog, data: bytes) -> dict[str, bytes]:
 
 # --------------------------------------------------------------------------- byte repairs
 
-_PREDEFINED = {b"amp", b"lt", b"gt", b"quot", b"apos"}
-_AMP_OR_CDATA = re.compile(
-    rb"<!\[CDATA\[.*?(?:\]\]>|\Z)|&(?:(#[0-9]{1,7};|#[xX][0-9A-Fa-f]{1,6};)|([A-Za-z][A-Za-z0-9]{0,31});)?",
-    re.S)
+_GOOD_REF = rb"amp|lt|gt|quot|apos|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}"
 
 
-def repair_ampersands(data: bytes, declared: set[str]) -> bytes:
-    """HTML entity names → numeric references; bare or unknown ``&`` → ``&amp;`` (not CDATA)."""
-    if b"&" not in data:
-        return data
-    names = {n.encode("ascii") for n in declared}
+def repair_ampersands(data: bytes, declared: set[str]) -> tuple[bytes, int]:
+    """HTML entity names → numeric references; bare or unknown ``&`` → ``&amp;`` (not CDATA).
+
+    Returns the repaired bytes and how many bare/unknown ampersands were escaped. Only
+    suspicious ampersands reach Python code, so well-formed 25 MB feeds cost one regex scan."""
+    good = _GOOD_REF + b"".join(b"|" + re.escape(n.encode("ascii")) for n in sorted(declared))
+    bad_amp = rb"&(?!(?:" + good + rb");)(?:([A-Za-z][A-Za-z0-9]{0,31});)?"
+    if re.search(bad_amp, data) is None:
+        return data, 0
+    pattern = re.compile(rb"(<!\[CDATA\[.*?(?:\]\]>|\Z))|" + bad_amp, re.S)
+    escaped = 0
 
     def fix(m: re.Match[bytes]) -> bytes:
-        whole = m.group(0)
-        if whole.startswith(b"<") or m.group(1):
-            return whole
+        nonlocal escaped
+        if m.group(1):
+            return m.group(1)
         name = m.group(2)
-        if name is None:
-            return b"&amp;"
-        if name in _PREDEFINED or name in names:
-            return whole
-        text = html5.get(name.decode("ascii") + ";")
-        if text is None:
-            return b"&amp;" + name + b";"
-        return b"".join(b"&#%d;" % ord(c) for c in text)
+        text = html5.get(name.decode("ascii") + ";") if name else None
+        if text is not None:
+            return b"".join(b"&#%d;" % ord(c) for c in text)
+        escaped += 1
+        return b"&amp;" + (name + b";" if name else b"")
 
-    return _AMP_OR_CDATA.sub(fix, data)
+    return pattern.sub(fix, data), escaped
 
 
 _XML_DECL_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*)(["'])[^"']*\2""")
@@ -259,7 +278,8 @@ def _to_ascii_compatible(data: bytes) -> bytes:
 
 def _skip_leading_garbage(data: bytes, problems: ProblemLog) -> bytes:
     """Drop what precedes the XML (PHP warnings, stray text): the declaration must come first."""
-    stripped = data.lstrip(b" \t\r\n\xef\xbb\xbf")
+    stripped = data[3:] if data.startswith(_UTF8_BOM) else data
+    stripped = stripped.lstrip(b" \t\r\n")
     decl = stripped.find(b"<?xml", 0, 65536)
     cut = decl if decl > 0 else -1
     if cut < 0 and not stripped.startswith(b"<"):
@@ -281,6 +301,8 @@ class PreparedXML:
     prolog: Prolog
     entities: dict[str, bytes]
     capped: bool = False
+    raw: bytes = b""                 # decompressed body before repairs (text sitemaps need it)
+    errors: int = 0                  # libxml2 errors met by the last iter_events pass
 
     @property
     def looks_like_html(self) -> bool:
@@ -302,11 +324,16 @@ def prepare(body: bytes, problems: ProblemLog, max_bytes: int = MAX_DECOMPRESSED
     elif len(body) > max_bytes:
         problems.add(f"body larger than {max_bytes} bytes: only the first {max_bytes} parsed")
         body, capped = body[:max_bytes], True
-    data = _skip_leading_garbage(_to_ascii_compatible(body), problems)
+    raw = _to_ascii_compatible(body)
+    data = _skip_leading_garbage(raw, problems)
     prolog = scan_prolog(data)
     entities = check_entities(prolog, data)
-    data = repair_ampersands(data, set(entities))
-    return PreparedXML(data, prolog, entities, capped)
+    escaped = 0
+    if prolog.root_name is not None:         # XML only: text sitemaps keep their bytes
+        data, escaped = repair_ampersands(data, set(entities))
+    if escaped:
+        problems.add(f"{escaped} unescaped '&' (bare or unknown entity) kept as text")
+    return PreparedXML(data, prolog, entities, capped, raw)
 
 
 def _verify_dtd(element: etree._Element, admitted: dict[str, bytes]) -> None:
@@ -319,13 +346,15 @@ def _verify_dtd(element: etree._Element, admitted: dict[str, bytes]) -> None:
                                  "admit: refused")
 
 
-def iter_events(prepared: PreparedXML, problems: ProblemLog) -> Iterator[tuple[str, etree._Element]]:
+def iter_events(prepared: PreparedXML, problems: ProblemLog,
+                tags: tuple[str, ...] | None = None) -> Iterator[tuple[str, etree._Element]]:
     """Stream ``(event, element)`` pairs ("start"/"end"); stop iterating to stop parsing.
 
     Streaming (rather than building the whole tree) keeps time and memory bounded by how many
-    items the caller wants, not by how many the document holds; callers :func:`release` items."""
+    items the caller wants, not by how many the document holds; callers :func:`release` items.
+    ``tags`` (e.g. ``"{*}item"``) limits events to the elements the caller looks at."""
     parser = etree.iterparse(
-        io.BytesIO(prepared.data), events=("start", "end"), recover=True,
+        io.BytesIO(prepared.data), events=("start", "end"), tag=tags, recover=True,
         resolve_entities="internal" if prepared.entities else False, no_network=True,
         load_dtd=False, huge_tree=False, remove_comments=True, remove_pis=True)
     verified = False
@@ -338,8 +367,20 @@ def iter_events(prepared: PreparedXML, problems: ProblemLog) -> Iterator[tuple[s
     except etree.XMLSyntaxError as exc:
         problems.add(f"XML parse stopped: {exc}")
     finally:
+        prepared.errors = len(parser.error_log)
         for error in parser.error_log:
             problems.add(f"XML error: {error.message.strip()}")
+
+
+def parse_fragment(data: bytes) -> etree._Element | None:
+    """Parse a small, already-vetted piece of a prepared document (salvage passes)."""
+    parser = etree.XMLParser(recover=True, resolve_entities=False, no_network=True,
+                             load_dtd=False, huge_tree=False, remove_comments=True,
+                             remove_pis=True)
+    try:
+        return etree.fromstring(data, parser)
+    except etree.XMLSyntaxError:
+        return None
 
 
 def release(element: etree._Element) -> None:

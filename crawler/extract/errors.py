@@ -1,4 +1,5 @@
 """Extraction failures carry a short machine reason and a human message."""
+from __future__ import annotations
 
 
 class ExtractionError(Exception):
@@ -11,3 +12,6 @@ class ExtractionError(Exception):
     def __init__(self, reason: str, message: str):
         self.reason = reason
         super().__init__(message)
+
+    def __reduce__(self):  # picklable across extraction worker processes
+        return (type(self), (self.reason, str(self)))

@@ -117,6 +117,11 @@ class SQLiteStore:
         self._db.execute("PRAGMA busy_timeout=30000")
         self._migrate()
 
+    def __deepcopy__(self, memo: dict) -> "SQLiteStore":
+        # A store is a handle to shared state: Scrapy copies settings per crawler, and every
+        # copy must keep using this same connection.
+        return self
+
     # ------------------------------------------------------------------ schema
     @property
     def schema_version(self) -> int:

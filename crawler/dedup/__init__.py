@@ -1,0 +1,20 @@
+"""Deduplication and story clustering (framework-free).
+
+* ``urls``: canonical URL to store/display and the URL identity key (checked before fetching);
+* ``fingerprint``: exact-copy hash of the normalised body;
+* ``minhash``: word-shingle MinHash signatures (storable bytes) and exact shingle similarity;
+* ``index``: in-memory LSH index of the recent window, rebuildable from stored signatures;
+* ``stories``: the decision unchanged | update | duplicate | join | new for a fetched article;
+* ``memory``: reference in-memory implementation of what the store persists for stories.
+"""
+from crawler.dedup.fingerprint import body_fingerprint, words
+from crawler.dedup.index import Match, NearDuplicateIndex
+from crawler.dedup.minhash import Sketch, SignatureError, decode_signature, signature, sketch
+from crawler.dedup.stories import (Candidate, Decision, DedupConfig, StoredCopy, StoryLookup,
+                                   StoryResolver, verify)
+from crawler.dedup.urls import canonicalize_url, same_site, url_key
+
+__all__ = ["canonicalize_url", "url_key", "same_site", "body_fingerprint", "words", "signature",
+           "sketch", "Sketch", "decode_signature", "SignatureError", "NearDuplicateIndex",
+           "Match", "Candidate", "Decision", "DedupConfig", "StoredCopy", "StoryLookup",
+           "StoryResolver", "verify"]

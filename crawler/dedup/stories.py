@@ -1,0 +1,235 @@
+"""Story decisions: is a fetched article an update, a copy, part of a known story, or new?
+
+Order of the checks (first that applies wins):
+
+1. same URL key, same content            → ``unchanged`` (nothing to store but the fetch time)
+2. same URL key, changed content         → ``update`` in place (an edit is never a new article)
+3. same body fingerprint, other URL      → ``duplicate``: joins that article's story
+4. verified near-duplicate in the window → ``join`` that story
+5. otherwise                             → ``new`` story
+
+The resolver holds no articles itself. It asks a ``StoryLookup`` (the store) for what is
+persisted — the article under a URL key, an article with a fingerprint, a body for verification
+— and keeps only the in-memory LSH index of the window. Two phases, because the store allocates
+ids: ``resolve`` decides, the store persists, ``commit`` indexes the result.
+
+Near-duplicate candidates from the index are *estimates*; before joining, the resolver verifies
+the best few exactly on shingle sets (``verify``): Jaccard ≥ ``jaccard_min`` (copies with other
+furniture, a reworded lead, an edit) or containment ≥ ``containment_min`` of a text that is not
+tiny (a truncated copy: the first half of an article has Jaccard ≈ 0.5 but containment ≈ 1).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Literal, Protocol
+
+from crawler.dedup.fingerprint import fingerprint_words, words
+from crawler.dedup.index import Match, NearDuplicateIndex
+from crawler.dedup.minhash import (NUM_PERM, SHINGLE_SIZE, Sketch, _minhash, _shingles_of,
+                                   decode_signature, similarity)
+
+__all__ = ["Candidate", "StoredCopy", "Decision", "StoryLookup", "StoryResolver",
+           "DedupConfig", "Verdict", "verify", "DecisionKind"]
+
+DecisionKind = Literal["unchanged", "update", "duplicate", "join", "new"]
+
+
+@dataclass(frozen=True)
+class DedupConfig:
+    """Thresholds (chosen with ``bench/dedup_eval.py --sweep``; see bench/data/dedup/README)."""
+
+    k: int = SHINGLE_SIZE             # words per shingle
+    num_perm: int = NUM_PERM          # MinHash permutations
+    lsh_threshold: float = 0.3        # Jaccard found by LSH with ≥ 95 % probability
+    jaccard_min: float = 0.45         # verified Jaccard that makes two texts one story
+    containment_min: float = 0.7      # … or containment of the shorter text in the longer
+    containment_min_size: int = 25    # shingles the shorter text needs for containment to count
+    min_shingles: int = 8             # shorter texts (captions, "watch the video") never join
+    min_exact_words: int = 12         # same for exact-fingerprint duplicates
+    prefilter: float = 0.5            # fraction of the thresholds an estimate must reach
+    verify_top: int = 8               # candidates verified exactly per article
+    window_days: float = 30.0         # older stories are no longer candidates
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A freshly extracted article, before it is stored.
+
+    ``published_ts``: POSIX seconds of publication (the fetch time when the page has no date).
+    ``content_hash``: the extractor's hash of everything stored (title, body, metadata); when
+    given, a title-only edit under the same URL is an ``update`` too."""
+
+    url_key: str
+    body: str
+    lang: str | None
+    published_ts: float
+    source: str = ""
+    content_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredCopy:
+    """What the store returns about one stored article."""
+
+    article_id: int
+    story_id: int
+    fingerprint: str
+    content_hash: str | None = None
+    published_ts: float | None = None
+
+
+class StoryLookup(Protocol):
+    """What the resolver needs from the store (``crawler.store`` implements it)."""
+
+    def by_url_key(self, url_key: str) -> StoredCopy | None:
+        """The article stored under this URL key (or an alias of it)."""
+
+    def by_fingerprint(self, fingerprint: str, since_ts: float) -> StoredCopy | None:
+        """An article with this body fingerprint published at or after ``since_ts`` (the
+        earliest one, so duplicates attach to the story's first copy)."""
+
+    def body_of(self, article_id: int) -> tuple[str, str | None] | None:
+        """``(body, language)`` of a stored article, for exact verification."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do with a candidate. ``story_id``/``article_id``: for ``unchanged``/``update``
+    the stored article itself; for ``duplicate``/``join`` the story joined and the article it
+    matched; for ``new`` both None (the store allocates). ``fingerprint`` and ``signature``
+    are to be persisted with the article (``signature`` is what ``from_rows`` rebuilds from)."""
+
+    kind: DecisionKind
+    story_id: int | None
+    article_id: int | None
+    fingerprint: str
+    signature: bytes
+    similarity: float = 0.0          # verified Jaccard (1.0 for exact copies)
+    containment: float = 0.0
+    sketch: Sketch | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    same_story: bool
+    jaccard: float
+    containment: float
+
+
+def verify(a: Sketch, b: Sketch, config: DedupConfig = DedupConfig()) -> Verdict:
+    """Exact same-story test on two shingle sets (see the module docstring)."""
+    jac, con = similarity(a.shingles, b.shingles)
+    smaller = min(a.size, b.size)
+    same = smaller >= config.min_shingles and (
+        jac >= config.jaccard_min
+        or (con >= config.containment_min and smaller >= config.containment_min_size))
+    return Verdict(same, jac, con)
+
+
+class StoryResolver:
+    """Decides ``unchanged | update | duplicate | join | new`` for candidates (see module doc).
+
+    ``clock`` gives "now" for the window (injectable for tests); the index is expired at most
+    once a minute of clock time."""
+
+    def __init__(self, lookup: StoryLookup, config: DedupConfig = DedupConfig(), *,
+                 index: NearDuplicateIndex | None = None,
+                 clock: Callable[[], float] = time.time):
+        self.lookup = lookup
+        self.config = config
+        self.index = index or NearDuplicateIndex(
+            config.lsh_threshold, config.num_perm, config.window_days, k=config.k)
+        if self.index.k != config.k or self.index.num_perm != config.num_perm:
+            raise ValueError("index and config disagree on k / num_perm")
+        self.clock = clock
+        self._expired_at = float("-inf")
+
+    def sketch(self, body: str, lang: str | None) -> tuple[Sketch, list[str]]:
+        """Sketch of a body with this resolver's parameters, and its normalised words."""
+        tokens = words(body, lang)
+        shingles = _shingles_of(tokens, self.config.k)
+        return Sketch(shingles, _minhash(shingles, self.config.num_perm), self.config.k), tokens
+
+    def resolve(self, candidate: Candidate) -> Decision:
+        cfg = self.config
+        self._expire()
+        sk, tokens = self.sketch(candidate.body, candidate.lang)
+        fingerprint = fingerprint_words(tokens)
+        sig = sk.to_bytes()
+
+        def decide(kind: DecisionKind, story: int | None = None, article: int | None = None,
+                   jac: float = 0.0, con: float = 0.0) -> Decision:
+            return Decision(kind, story, article, fingerprint, sig, jac, con, sk)
+
+        stored = self.lookup.by_url_key(candidate.url_key)
+        if stored is not None:
+            same_hash = (candidate.content_hash is None or stored.content_hash is None
+                         or candidate.content_hash == stored.content_hash)
+            if stored.fingerprint == fingerprint and same_hash:
+                return decide("unchanged", stored.story_id, stored.article_id, 1.0, 1.0)
+            return decide("update", stored.story_id, stored.article_id)
+
+        since = candidate.published_ts - self.index.window
+        if len(tokens) >= cfg.min_exact_words:
+            copy = self.lookup.by_fingerprint(fingerprint, since)
+            if copy is not None:
+                return decide("duplicate", copy.story_id, copy.article_id, 1.0, 1.0)
+
+        if sk.size >= cfg.min_shingles:
+            best = self._near(sk, candidate.published_ts)
+            if best is not None:
+                match, verdict = best
+                return decide("join", match.story_id, match.article_id,
+                              verdict.jaccard, verdict.containment)
+        return decide("new")
+
+    def commit(self, decision: Decision, article_id: int, story_id: int,
+               published_ts: float) -> None:
+        """Index a stored article (after ``resolve`` and the store's write)."""
+        if decision.kind == "unchanged" and article_id in self.index:
+            return
+        payload: Sketch | bytes
+        if decision.sketch is not None:
+            payload, size = decision.sketch, decision.sketch.size
+        else:
+            payload, size = decision.signature, decode_signature(decision.signature)[1]
+        if size < self.config.min_shingles:
+            self.index.remove(article_id)   # e.g. an edit emptied the body
+            return
+        self.index.add(article_id, story_id, payload, published_ts)
+
+    # ------------------------------------------------------------------ internals
+    def _near(self, sk: Sketch, ts: float) -> tuple[Match, Verdict] | None:
+        cfg = self.config
+        matches = [m for m in self.index.query(sk, at=ts)
+                   if m.similarity >= cfg.prefilter * cfg.jaccard_min
+                   or m.containment >= cfg.prefilter * cfg.containment_min]
+        best: tuple[Match, Verdict] | None = None
+        for match in matches[:cfg.verify_top]:
+            verdict = self._verify(sk, match)
+            if verdict.same_story and (best is None or _score(verdict) > _score(best[1])):
+                best = (match, verdict)
+        return best
+
+    def _verify(self, sk: Sketch, match: Match) -> Verdict:
+        cfg = self.config
+        stored = self.lookup.body_of(match.article_id)
+        if stored is not None:
+            other, _ = self.sketch(*stored)
+            return verify(sk, other, cfg)
+        # body gone (purged): fall back to the estimates, with a safety margin
+        jac, con = match.similarity, match.containment
+        same = jac >= cfg.jaccard_min + 0.1 or con >= min(1.0, cfg.containment_min + 0.1)
+        return Verdict(same and sk.size >= cfg.containment_min_size, jac, con)
+
+    def _expire(self) -> None:
+        now = self.clock()
+        if now - self._expired_at >= 60.0:
+            self.index.expire(now)
+            self._expired_at = now
+
+
+def _score(v: Verdict) -> float:
+    return max(v.jaccard, v.containment)
+

@@ -1,0 +1,57 @@
+"""The fixture web server that tests, the demo and benchmarks rely on."""
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+
+import pytest
+
+from crawler.fixtureweb import FixtureWeb
+
+
+@pytest.fixture
+def web(tmp_path):
+    site = tmp_path / "news"
+    (site / "a").mkdir(parents=True)
+    (site / "a" / "index.html").write_text('<a href="http://news.fixture/b.html">خبر</a>',
+                                           encoding="utf-8")
+    (site / "خبر.html").write_text("<p>الرقة</p>", encoding="utf-8")
+    (site / "_routes.yaml").write_text(
+        "/gone: {status: 410}\n/loop: {redirect: /loop}\n"
+        "/legacy.html: {file: /a/, content_type: 'text/html'}\n", encoding="utf-8")
+    with FixtureWeb(tmp_path) as server:
+        yield server
+
+
+def get(url: str, headers: dict | None = None):
+    req = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            return resp.status, dict(resp.headers), resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
+
+
+def test_placeholders_index_and_encoded_paths(web):
+    base = web.base("news")
+    status, headers, body = get(base + "/a/")
+    assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8"
+    assert body.decode() == f'<a href="{base}/b.html">خبر</a>'
+    status, _, body = get(base + "/%D8%AE%D8%A8%D8%B1.html")
+    assert (status, body.decode()) == (200, "<p>الرقة</p>")
+
+
+def test_conditional_get_routes_and_publish(web):
+    base = web.base("news")
+    _, headers, _ = get(base + "/a/")
+    assert get(base + "/a/", {"If-None-Match": headers["ETag"]})[0] == 304
+    assert get(base + "/a/", {"If-Modified-Since": headers["Last-Modified"]})[0] == 304
+    assert get(base + "/gone")[0] == 410
+    assert get(base + "/missing")[0] == 404
+    status, headers, _ = get(base + "/legacy.html")
+    assert status == 200 and headers["Content-Type"] == "text/html"
+    web.publish("news", "/new.html", "<p>جديد http://news.fixture/</p>")
+    assert get(base + "/new.html")[2].decode() == f"<p>جديد {base}/</p>"
+    web.unpublish("news", "/new.html")
+    assert get(base + "/new.html")[0] == 404
+    assert web.request_count("news", "/gone") == 1
