@@ -1,14 +1,16 @@
 """Match articles against thousands of keyword rules in one pass over the article's tokens.
 
-Design (why a dict and not pyahocorasick): the text layer gives every document token a *set*
-of keys (its normalised form plus forms with proclitics/suffixes stripped), and a query word
-matches a token when the word's key is in that set. A character automaton would need a lattice
-of all key combinations per token; instead every term is compiled once into a tuple of keys,
-and all terms of all rules are indexed in one dict ``first key → [(remaining keys, phrase id)]``.
-Per article we walk the tokens once and probe the dict with each token key (O(tokens × keys per
-token), independent of the number of rules); the few candidates are verified on the following
-tokens. Rule logic (any/all/none, languages, sources) then runs only for rules that own a term
-that was hit, so cost grows with the number of *matches*, not with the number of rules.
+Design (why nested dicts and not pyahocorasick): the text layer gives every document token a
+*set* of keys (its normalised form plus forms with proclitics/suffixes stripped), and a query
+word matches a token when the word's key is in that set. A character automaton would need a
+lattice of all key combinations per token and would re-implement word boundaries the text layer
+already defines; instead every term is compiled once into a tuple of keys, and all terms of all
+rules go into one trie of dicts keyed by those keys (level 1 is the "first key → phrase
+candidates" dict). Per article we walk the tokens once and probe the root with each token key;
+a phrase is followed only while its prefix matches, one probe per key per step, so the cost is
+O(tokens × keys per token) whatever the number of rules — even when thousands of rules watch
+names that share a first word. Rule logic (any/all/none, languages, sources) then runs only for
+rules that own a term that was hit: cost grows with the number of *matches*, not of rules.
 
 Key tuples depend on the article language (normalisation is language-aware), so the index is
 built lazily per language with ``query_terms(term, lang)`` — exactly the function whose keys the
@@ -90,10 +92,11 @@ def _gap_ok(text: str, a: int, b: int) -> bool:
 
 
 class _LangIndex:
-    """All terms of all rules compiled for one article language."""
+    """All terms of all rules compiled for one article language: a trie of nested dicts keyed
+    by query-word key; ``node[None]`` lists the phrase ids that end at that node."""
 
     def __init__(self, terms: Sequence[str], lang: str | None):
-        self.first: dict[str, list[tuple[tuple[str, ...], int]]] = {}
+        self.root: dict = {}
         self.term_phrase: list[int] = []          # term id → phrase id (-1: no keys)
         phrase_ids: dict[tuple[str, ...], int] = {}
         for term in terms:
@@ -104,31 +107,37 @@ class _LangIndex:
             pid = phrase_ids.get(keys)
             if pid is None:
                 pid = phrase_ids[keys] = len(phrase_ids)
-                self.first.setdefault(keys[0], []).append((keys[1:], pid))
+                node = self.root
+                for key in keys:
+                    node = node.setdefault(key, {})
+                node.setdefault(None, []).append(pid)
             self.term_phrase.append(pid)
         self.n_phrases = len(phrase_ids)
 
     def scan(self, toks: list[Tok], text: str) -> dict[int, list[tuple[int, int]]]:
-        """Phrase id → [(first token, last token)] for every phrase occurring in ``toks``."""
+        """Phrase id → [(first token, last token)] for every phrase occurring in ``toks``.
+
+        Each token costs one dict probe per key at the root; a phrase is followed further only
+        while its prefix matches, with one probe per key per step however many phrases share
+        that prefix (e.g. thousands of names starting with محمد)."""
         found: dict[int, list[tuple[int, int]]] = {}
-        first = self.first
+        root = self.root
         n = len(toks)
         for i, (_, _, keys) in enumerate(toks):
-            for key in keys:
-                cands = first.get(key)
-                if cands is None:
-                    continue
-                for rest, pid in cands:
-                    last = i + len(rest)
-                    if last >= n:
-                        continue
-                    j = i
-                    for want in rest:
-                        j += 1
-                        if want not in toks[j][2] or not _gap_ok(text, toks[j - 1][1], toks[j][0]):
-                            break
-                    else:
-                        found.setdefault(pid, []).append((i, last))
+            nodes = [node for key in keys if (node := root.get(key)) is not None]
+            j = i
+            while nodes:
+                for node in nodes:
+                    ends = node.get(None)
+                    if ends is not None:
+                        for pid in ends:
+                            found.setdefault(pid, []).append((i, j))
+                j += 1
+                if j >= n or not _gap_ok(text, toks[j - 1][1], toks[j][0]):
+                    break
+                nxt = toks[j][2]
+                nodes = [child for node in nodes for key in nxt
+                         if (child := node.get(key)) is not None]
         return found
 
 

@@ -30,7 +30,7 @@ NUM_PERM = 64
 _VERSION = 1
 _HEADER = struct.Struct("<2sBBHI")
 HEADER_SIZE = _HEADER.size
-_MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+_CHUNK = 4096
 
 
 class SignatureError(ValueError):
@@ -64,11 +64,11 @@ def _fmix64(x: np.ndarray) -> np.ndarray:
 
 def _word_hashes(tokens: list[str]) -> np.ndarray:
     """64-bit word hashes from two CRC-32s (C speed; collisions are irrelevant at news scale)."""
-    out = np.empty(len(tokens), dtype=np.uint64)
-    for i, token in enumerate(tokens):
-        data = token.encode("utf-8")
-        out[i] = (zlib.crc32(data) << 32) | zlib.crc32(data, 0x9E3779B9)
-    return out
+    crc = zlib.crc32
+    encoded = [token.encode("utf-8") for token in tokens]
+    high = np.array([crc(data) for data in encoded], dtype=np.uint64)
+    low = np.array([crc(data, 0x9E3779B9) for data in encoded], dtype=np.uint64)
+    return (high << np.uint64(32)) | low
 
 
 def shingle_hashes(text: str, lang: str | None = None, k: int = SHINGLE_SIZE) -> np.ndarray:
@@ -113,10 +113,15 @@ def _minhash(shingles: np.ndarray, num_perm: int) -> np.ndarray:
         raise ValueError(f"num_perm must be <= {_MAX_PERM}")
     if shingles.size == 0:
         return np.full(num_perm, 0xFFFFFFFF, dtype=np.uint32)
+    a, b = _PERM_A[:num_perm, None], _PERM_B[:num_perm, None]
+    best = np.full(num_perm, np.iinfo(np.uint64).max, dtype=np.uint64)
     with np.errstate(over="ignore"):
-        # multiply-add-shift: (a*x + b) mod 2^64, top 32 bits; one row per permutation
-        mixed = shingles[None, :] * _PERM_A[:num_perm, None] + _PERM_B[:num_perm, None]
-    return (mixed.min(axis=1) >> np.uint64(32)).astype(np.uint32)
+        # multiply-add-shift: (a*x + b) mod 2^64, top 32 bits; one row per permutation.
+        # Chunked so a book-length body does not allocate num_perm x shingles at once.
+        for start in range(0, shingles.size, _CHUNK):
+            mixed = shingles[None, start:start + _CHUNK] * a + b
+            np.minimum(best, mixed.min(axis=1), out=best)
+    return (best >> np.uint64(32)).astype(np.uint32)
 
 
 def sketch(text: str, lang: str | None = None, *, k: int = SHINGLE_SIZE,

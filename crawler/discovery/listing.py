@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from datetime import tzinfo
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -57,6 +58,7 @@ def _is_year(segment: str) -> bool:
     return len(segment) == 4 and 1990 <= int(segment) <= 2039
 
 
+@lru_cache(maxsize=8192)
 def looks_like_article(url: str) -> bool:
     """Article-shaped path: a slug of ≥ 3 words, a numeric id, or a date followed by more path;
     never a category/tag/author/page/about/contact/login page or a file download."""

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from w3lib.url import safe_url_string
@@ -19,6 +20,7 @@ _CLEAN_ABSOLUTE = re.compile(
 _ABSOLUTE = re.compile(r"^https?://", re.I)
 
 
+@lru_cache(maxsize=8192)           # listing cards repeat the same href two or three times
 def clean_url(href: str | None, base: str) -> str | None:
     """Resolve ``href`` against ``base``; http(s) only, fragment dropped, non-ASCII paths and
     hosts percent-/IDNA-encoded (``w3lib.url.safe_url_string``) so the URL is valid in a request.

@@ -20,6 +20,9 @@ class FeedSpider(SourceSpider):
         except UnsafeXMLError as exc:
             self.report_problem(response.url, f"unsafe XML refused: {exc}")
             return
+        except ValueError as exc:  # e.g. a bad time zone in the source entry
+            self.report_problem(response.url, f"cannot read index page: {exc}")
+            return
         for problem in result.problems:
             self.report_problem(response.url, f"feed problem: {problem}")
         yield from self.follow_articles(result.entries)

@@ -22,10 +22,17 @@ class ListingSpider(SourceSpider):
         assert self.source is not None
         self._seen_pages.add(response.request.url)
         selectors = self.source.selectors
-        result = extract_listing_links(
-            response.body, response.url, article_links=selectors.get("article_links"),
-            next_page=selectors.get("next_page"), allowed_domains=self.source.allowed_domains)
-        if not result.articles and response.meta.get("page", 1) == 1:
+        try:
+            result = extract_listing_links(
+                response.body, response.url, article_links=selectors.get("article_links"),
+                next_page=selectors.get("next_page"), allowed_domains=self.source.allowed_domains,
+                timezone=self.source.timezone)
+        except ValueError as exc:  # an invalid selector in sources.yaml
+            self.report_problem(response.url, f"cannot read listing page: {exc}")
+            return
+        for problem in result.problems:
+            self.report_problem(response.url, f"listing problem: {problem}")
+        if not result.articles and response.meta.get("page", 1) == 1 and not result.problems:
             self.report_problem(response.url, "listing page has no article links — check the "
                                               "source's 'article_links' selector")
         yield from self.follow_articles(result.articles)
