@@ -58,18 +58,30 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     if not sources:
         print("nothing to crawl: no enabled sources", file=sys.stderr)
         return 0
+    from scheduler.alerting import Alerting
     store = _open_store(settings)
     log.info("crawling %d source(s) into %s", len(sources), settings.store)
     overrides = {"CHAVDER_PROGRESS_INTERVAL": args.progress_interval}
+    alerts = None
     try:
-        summary = run_crawl(settings, store, sources, overrides)
+        alerting = Alerting.from_settings(settings, store, load_sources(settings.sources))
+        summary = run_crawl(settings, store, sources, overrides, alerting)
+        if alerting is not None:
+            alerting.check_pending()
+            report = alerting.dispatch_due()
+            alerts = {"sent": report.sent, "retrying": report.retrying,
+                      "failed": report.failed}
     finally:
         store.close()
     if args.json:
         print(json.dumps({"sources": summary.per_source, "totals": summary.totals,
-                          "finish_reasons": summary.finish_reasons}, ensure_ascii=False))
+                          "finish_reasons": summary.finish_reasons, "alerts": alerts},
+                         ensure_ascii=False))
     else:
         print(summary.table())
+        if alerts is not None:
+            print(f"\nalerts: {alerts['sent']} sent, {alerts['retrying']} waiting to retry, "
+                  f"{alerts['failed']} failed")
     return 0
 
 

@@ -40,7 +40,8 @@ class CrawlSummary:
 
 
 def scrapy_settings(settings: Settings, store: Store, sources: Sequence[SourceConfig],
-                    overrides: dict[str, Any] | None = None) -> ScrapySettings:
+                    overrides: dict[str, Any] | None = None,
+                    alerting: Any = None) -> ScrapySettings:
     """Scrapy settings for Chavder crawls: project defaults + chavder.yaml + overrides."""
     scrapy_conf = get_project_settings()
     scrapy_conf.setmodule("crawler.settings", priority="project")
@@ -51,17 +52,20 @@ def scrapy_settings(settings: Settings, store: Store, sources: Sequence[SourceCo
     scrapy_conf.set("DOWNLOAD_MAXSIZE", settings.max_body_bytes, priority="cmdline")
     scrapy_conf.set("CHAVDER_STORE_INSTANCE", store, priority="cmdline")
     scrapy_conf.set("CHAVDER_SOURCE_OBJECTS", {s.id: s for s in sources}, priority="cmdline")
+    scrapy_conf.set("CHAVDER_SETTINGS_OBJECT", settings, priority="cmdline")
+    if alerting is not None:
+        scrapy_conf.set("CHAVDER_ALERTING_INSTANCE", alerting, priority="cmdline")
     for key, value in (overrides or {}).items():
         scrapy_conf.set(key, value, priority="cmdline")
     return scrapy_conf
 
 
 def run_crawl(settings: Settings, store: Store, sources: Sequence[SourceConfig],
-              overrides: dict[str, Any] | None = None) -> CrawlSummary:
+              overrides: dict[str, Any] | None = None, alerting: Any = None) -> CrawlSummary:
     """Crawl ``sources`` once, concurrently, in this process (blocks until done)."""
     from crawler.spiders import SPIDERS_BY_KIND
 
-    conf = scrapy_settings(settings, store, sources, overrides)
+    conf = scrapy_settings(settings, store, sources, overrides, alerting)
     process = CrawlerProcess(conf, install_root_handler=False)
     apply_logger_levels()  # CrawlerProcess re-applies Scrapy's own logger levels
     crawlers = {}

@@ -89,3 +89,19 @@ class StorePipeline(_Base):
         if result.kind != "unchanged":
             self.crawler.stats.inc_value(f"chavder/language/{article.language or 'und'}")
         return article
+
+
+class AlertPipeline(_Base):
+    """Match new and changed articles against the alert rules and queue alerts in the ledger.
+
+    Matching is a sweep over unchecked article revisions (see scheduler/alerting.py), so an
+    article stored just before a crash is still matched by the next sweep.
+    """
+
+    def process_item(self, item: Any) -> Any:
+        alerting = self.runtime.alerting
+        if alerting is not None and isinstance(item, Article):
+            queued = alerting.check_pending()
+            if queued:
+                self.crawler.stats.inc_value("chavder/alerts_queued", queued)
+        return item

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from crawler.config import SourceConfig, load_sources
+from crawler.config import Settings, SourceConfig, load_settings, load_sources
 from crawler.store import Store, open_store
 
 _ATTR = "_chavder_runtime"
@@ -19,6 +19,19 @@ class Runtime:
     store: Store
     sources: dict[str, SourceConfig]
     owns_store: bool
+    settings: Settings
+    _alerting: Any = None
+    _alerting_loaded: bool = False
+
+    @property
+    def alerting(self) -> Any:
+        """The alert matcher/dispatcher (scheduler.alerting.Alerting) or None when off."""
+        if not self._alerting_loaded:
+            from scheduler.alerting import Alerting
+            self._alerting = Alerting.from_settings(self.settings, self.store,
+                                                    self.sources.values())
+            self._alerting_loaded = True
+        return self._alerting
 
 
 def runtime_for(crawler: Any) -> Runtime:
@@ -33,7 +46,12 @@ def runtime_for(crawler: Any) -> Runtime:
     sources = settings.get("CHAVDER_SOURCE_OBJECTS")
     if sources is None:
         sources = {s.id: s for s in load_sources(settings.get("CHAVDER_SOURCES"))}
-    runtime = Runtime(store=store, sources=dict(sources), owns_store=owns)
+    chavder_settings = settings.get("CHAVDER_SETTINGS_OBJECT") or load_settings()
+    runtime = Runtime(store=store, sources=dict(sources), owns_store=owns,
+                      settings=chavder_settings)
+    shared = settings.get("CHAVDER_ALERTING_INSTANCE")
+    if shared is not None:
+        runtime._alerting, runtime._alerting_loaded = shared, True
     setattr(crawler, _ATTR, runtime)
     if owns:
         from scrapy import signals

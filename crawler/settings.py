@@ -41,6 +41,7 @@ DOWNLOADER_MIDDLEWARES = {
 ITEM_PIPELINES = {
     "crawler.pipelines.ExtractPipeline": 100,
     "crawler.pipelines.StorePipeline": 500,
+    "crawler.pipelines.AlertPipeline": 700,
 }
 EXTENSIONS = {
     "scrapy.extensions.telnet.TelnetConsole": None,

@@ -87,6 +87,57 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX crawl_runs_source ON crawl_runs(source, finished_at);
     """,
+    # v2: alert ledger (exactly-once bookkeeping) and digest items. Matching marks each article
+    # revision as checked in the same transaction that queues its alerts (outbox pattern), so a
+    # crash between storing and matching is repaired by a sweep, never lost.
+    """
+    ALTER TABLE articles ADD COLUMN alerts_checked_revision INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX articles_alert_check ON articles(alerts_checked_revision, revision);
+    CREATE TABLE alert_ledger (
+        id INTEGER PRIMARY KEY,
+        rule TEXT NOT NULL,
+        story_id INTEGER NOT NULL,
+        recipient TEXT NOT NULL,
+        article_id INTEGER NOT NULL,
+        matched_terms TEXT NOT NULL DEFAULT '[]',
+        state TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_error TEXT,
+        message_id TEXT,
+        created_at TEXT NOT NULL,
+        sent_at TEXT,
+        UNIQUE (rule, story_id, recipient)
+    );
+    CREATE INDEX alert_ledger_due ON alert_ledger(state, next_attempt_at);
+    CREATE TABLE digest_items (
+        id INTEGER PRIMARY KEY,
+        rule TEXT NOT NULL,
+        story_id INTEGER NOT NULL,
+        recipient TEXT NOT NULL,
+        article_id INTEGER NOT NULL,
+        matched_terms TEXT NOT NULL DEFAULT '[]',
+        matched_at TEXT NOT NULL,
+        digest_id INTEGER,
+        UNIQUE (rule, story_id, recipient)
+    );
+    CREATE INDEX digest_items_pending ON digest_items(recipient, digest_id, matched_at);
+    CREATE TABLE digests (
+        id INTEGER PRIMARY KEY,
+        recipient TEXT NOT NULL,
+        period_key TEXT NOT NULL,
+        period_start TEXT NOT NULL,
+        period_end TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_error TEXT,
+        message_id TEXT,
+        created_at TEXT NOT NULL,
+        sent_at TEXT,
+        UNIQUE (recipient, period_key)
+    );
+    """,
 ]
 
 _SNIPPET_WORDS = 14
@@ -357,6 +408,91 @@ class SQLiteStore:
             self._db.execute(
                 "INSERT INTO crawl_runs(source, started_at, finished_at, counts) VALUES (?,?,?,?)",
                 (source, started_at, finished_at, json.dumps(counts, sort_keys=True)))
+
+    # ------------------------------------------------------------------ alert ledger
+    def articles_to_check(self, limit: int = 500) -> list[dict]:
+        """Article revisions not yet matched against the alert rules (the outbox sweep)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, story_id, revision, source, title, body, language, canonical_url, "
+                "published_at FROM articles WHERE alerts_checked_revision < revision "
+                "ORDER BY id LIMIT ?", (limit,)).fetchall()
+        return [dict(r) for r in rows]
+
+    def record_matches(self, article_id: int, revision: int, story_id: int,
+                       instant: Iterable[tuple[str, str, list[str]]],
+                       digest: Iterable[tuple[str, str, list[str]]]) -> int:
+        """Queue alerts for one checked article revision, atomically with marking it checked.
+
+        ``instant``/``digest``: (rule, recipient key, matched terms). A (rule, story, recipient)
+        is queued at most once ever: syndicated copies and updates of an alerted story don't
+        alert again. Returns how many new instant alerts were queued.
+        """
+        now = utc_now_iso()
+        queued = 0
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for rule, recipient, terms in instant:
+                    cur = self._db.execute(
+                        "INSERT OR IGNORE INTO alert_ledger(rule, story_id, recipient, article_id, "
+                        "matched_terms, next_attempt_at, created_at) VALUES (?,?,?,?,?,?,?)",
+                        (rule, story_id, recipient, article_id,
+                         json.dumps(terms, ensure_ascii=False), now, now))
+                    queued += cur.rowcount
+                for rule, recipient, terms in digest:
+                    self._db.execute(
+                        "INSERT OR IGNORE INTO digest_items(rule, story_id, recipient, article_id, "
+                        "matched_terms, matched_at) VALUES (?,?,?,?,?,?)",
+                        (rule, story_id, recipient, article_id,
+                         json.dumps(terms, ensure_ascii=False), now))
+                self._db.execute("UPDATE articles SET alerts_checked_revision=? WHERE id=? AND "
+                                 "alerts_checked_revision < ?", (revision, article_id, revision))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return queued
+
+    def due_alerts(self, now: str, limit: int = 100) -> list[dict]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT l.*, a.title, a.body, a.canonical_url, a.source, a.language, "
+                "a.published_at FROM alert_ledger l JOIN articles a ON a.id = l.article_id "
+                "WHERE l.state IN ('pending', 'sending') AND l.next_attempt_at <= ? "
+                "ORDER BY l.id LIMIT ?", (now, limit)).fetchall()
+        return [dict(r) for r in rows]
+
+    def mark_alert(self, alert_id: int, state: str, *, message_id: str | None = None,
+                   error: str | None = None, next_attempt_at: str | None = None) -> None:
+        """Move a ledger row to ``sending`` / ``sent`` / ``pending`` (retry) / ``failed``."""
+        now = utc_now_iso()
+        with self._lock:
+            if state == "sending":
+                self._db.execute("UPDATE alert_ledger SET state='sending', message_id=?, "
+                                 "attempts=attempts+1 WHERE id=?", (message_id, alert_id))
+            elif state == "sent":
+                self._db.execute("UPDATE alert_ledger SET state='sent', sent_at=?, "
+                                 "last_error=NULL WHERE id=?", (now, alert_id))
+            else:
+                self._db.execute("UPDATE alert_ledger SET state=?, last_error=?, "
+                                 "next_attempt_at=COALESCE(?, next_attempt_at) WHERE id=?",
+                                 (state, (error or "")[:500], next_attempt_at, alert_id))
+
+    def alert_counts(self) -> dict[str, int]:
+        with self._lock:
+            return {r[0]: r[1] for r in self._db.execute(
+                "SELECT state, COUNT(*) FROM alert_ledger GROUP BY state")}
+
+    def alert_rows(self) -> list[dict]:
+        with self._lock:
+            return [dict(r) for r in self._db.execute("SELECT * FROM alert_ledger ORDER BY id")]
+
+    def story_sources(self, story_id: int) -> list[str]:
+        with self._lock:
+            return [r[0] for r in self._db.execute(
+                "SELECT source FROM articles WHERE story_id=? GROUP BY source "
+                "ORDER BY MIN(COALESCE(published_utc, first_seen))", (story_id,))]
 
     def integrity_check(self) -> str:
         with self._lock:

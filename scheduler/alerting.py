@@ -1,0 +1,192 @@
+"""Instant alerts: match stored articles against the rules, queue them in the ledger, deliver.
+
+Exactly-once design (see README "Alerts: delivery semantics"):
+
+1. Matching is a *sweep* over article revisions not yet checked. Queuing a revision's alerts and
+   marking it checked is one store transaction, so a crash before it just means the sweep sees
+   the revision again; a crash after it leaves the alerts queued.
+2. The ledger holds at most one row per (rule, story, recipient): syndicated copies and updates
+   of an alerted story never alert twice.
+3. Delivery marks a row ``sending`` (with its stable Message-ID) before handing the message to the
+   transport and ``sent`` after. A crash in between is the only duplicate window: the row is
+   retried with the *same* Message-ID (an outbox file is simply rewritten; mail clients and
+   Mailpit thread/dedupe by Message-ID). Temporary failures (SMTP down) retry with backoff
+   across restarts; permanent ones are marked ``failed`` with the reason.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Callable, Iterable
+
+from crawler.alerts.matcher import Matcher
+from crawler.alerts.rules import Recipient, Rule, load_rules
+from crawler.config import Settings, SourceConfig
+from scheduler.mail.compose import ArticleView, compose_alert
+from scheduler.mail.transport import (Transport, TransportError, transport_for,
+                                      transport_from_settings)
+
+log = logging.getLogger("chavder.alerts")
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+@dataclass
+class DispatchReport:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class _MatchView:
+    """The part of a RuleMatch that compose_alert reads, rebuilt from a ledger row."""
+
+    def __init__(self, rule: Rule, terms: list[str]):
+        self.rule = rule
+        self.terms: list = []
+        self._names = terms
+
+    @property
+    def matched_terms(self) -> list[str]:
+        return self._names
+
+    def spans(self, field: str) -> list[tuple[int, int]]:
+        return []
+
+
+class Alerting:
+    """Rules + store + transports. Thread-compatible: call from one thread at a time."""
+
+    def __init__(self, store, rules: Iterable[Rule], mail_transport: Transport, *,
+                 sender: str, source_names: dict[str, str] | None = None,
+                 clock: Clock = utc_now, max_attempts: int = 10,
+                 backoff_seconds: float = 30.0, max_backoff_seconds: float = 3600.0):
+        self.store = store
+        self.rules = [r for r in rules if r.enabled]
+        self.matcher = Matcher(self.rules)
+        self.rules_by_name = {r.name: r for r in self.rules}
+        self.recipients: dict[str, Recipient] = {
+            rec.key: rec for rule in self.rules for rec in rule.recipients}
+        self.mail_transport = mail_transport
+        self.sender = sender
+        self.source_names = source_names or {}
+        self.clock = clock
+        self.max_attempts = max_attempts
+        self.backoff = backoff_seconds
+        self.max_backoff = max_backoff_seconds
+
+    def __deepcopy__(self, memo: dict) -> "Alerting":
+        return self  # shared by every crawler of a process (Scrapy copies settings per crawler)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, store, sources: Iterable[SourceConfig],
+                      clock: Clock = utc_now) -> "Alerting | None":
+        """None when there is no alerts file (alerts are optional)."""
+        path = Path(settings.alerts)
+        if not path.exists():
+            log.info("no alert rules (%s not found): alerts are off", path)
+            return None
+        sources = list(sources)
+        rules = load_rules(path, known_sources=[s.id for s in sources] or None)
+        transport = transport_from_settings(settings.mail, settings.data_dir)
+        return cls(store, rules, transport, sender=settings.mail.sender,
+                   source_names={s.id: s.name for s in sources}, clock=clock)
+
+    # ------------------------------------------------------------------ matching
+    def check_pending(self, limit: int = 500) -> int:
+        """Match every unchecked article revision; returns instant alerts newly queued."""
+        queued = 0
+        while True:
+            batch = self.store.articles_to_check(limit)
+            if not batch:
+                return queued
+            for row in batch:
+                queued += self._check(row)
+            if len(batch) < limit:
+                return queued
+
+    def _check(self, row: dict) -> int:
+        instant: list[tuple[str, str, list[str]]] = []
+        digest: list[tuple[str, str, list[str]]] = []
+        for match in self.matcher.match(row["title"], row["body"], language=row["language"],
+                                        source=row["source"]):
+            terms = match.matched_terms
+            for rec in match.rule.recipients:
+                if match.rule.instant:
+                    instant.append((match.rule.name, rec.key, terms))
+                if match.rule.digest:
+                    digest.append((match.rule.name, rec.key, terms))
+        queued = self.store.record_matches(row["id"], row["revision"], row["story_id"],
+                                           instant, digest)
+        if queued:
+            log.info("alert queued: %d message(s) for story %s (%s)", queued, row["story_id"],
+                     row["canonical_url"])
+        return queued
+
+    # ------------------------------------------------------------------ delivery
+    def dispatch_due(self, limit: int = 200) -> DispatchReport:
+        report = DispatchReport()
+        now = self.clock()
+        for row in self.store.due_alerts(now.isoformat(), limit):
+            self._deliver(row, now, report)
+        return report
+
+    def _deliver(self, row: dict, now: datetime, report: DispatchReport) -> None:
+        rule = self.rules_by_name.get(row["rule"])
+        recipient = self.recipients.get(row["recipient"])
+        if rule is None or recipient is None:
+            # The rule or recipient was removed from alerts.yaml since it was queued.
+            self.store.mark_alert(row["id"], "failed",
+                                  error="rule or recipient no longer configured")
+            report.failed += 1
+            return
+        others = [s for s in self.store.story_sources(row["story_id"]) if s != row["source"]]
+        view = ArticleView(title=row["title"], url=row["canonical_url"], source=row["source"],
+                           source_name=self.source_names.get(row["source"], row["source"]),
+                           published_at=row["published_at"], language=row["language"],
+                           body=row["body"], story_id=str(row["story_id"]))
+        match = self._rematch(rule, row) or _MatchView(rule, json.loads(row["matched_terms"]))
+        try:
+            message = compose_alert(match, view, sender=self.sender, recipient=recipient,
+                                    also_reported_by=[self.source_names.get(s, s) for s in others])
+        except ValueError as exc:
+            self.store.mark_alert(row["id"], "failed", error=str(exc))
+            report.failed += 1
+            log.error("alert %s for %s not sent: %s", row["rule"], recipient, exc)
+            return
+        self.store.mark_alert(row["id"], "sending", message_id=message["Message-ID"])
+        try:
+            transport_for(recipient, self.mail_transport).send(message)
+        except TransportError as exc:
+            attempts = row["attempts"] + 1
+            if exc.temporary and attempts < self.max_attempts:
+                delay = min(self.backoff * (2 ** (attempts - 1)), self.max_backoff)
+                self.store.mark_alert(row["id"], "pending", error=str(exc),
+                                      next_attempt_at=(now + timedelta(seconds=delay)).isoformat())
+                report.retrying += 1
+                log.warning("alert %s → %r: %s; retry in %.0f s", row["rule"], recipient, exc,
+                            delay)
+            else:
+                self.store.mark_alert(row["id"], "failed", error=str(exc))
+                report.failed += 1
+                log.error("alert %s → %r failed for good: %s", row["rule"], recipient, exc)
+            report.errors.append(str(exc))
+            return
+        self.store.mark_alert(row["id"], "sent")
+        report.sent += 1
+        log.info("alert sent: %s → %r: %s", row["rule"], recipient, row["title"][:80])
+
+    def _rematch(self, rule: Rule, row: dict):
+        """The live match (with term positions for highlighting), if the rule still fires."""
+        for match in Matcher([rule]).match(row["title"], row["body"], language=row["language"],
+                                            source=row["source"]):
+            return match
+        return None
