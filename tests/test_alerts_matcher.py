@@ -1,7 +1,6 @@
 """Alert matching: the case table (Arabic, Sorani, Kurmanji, English) and the matcher's contract."""
 from __future__ import annotations
 
-import csv
 import random
 from pathlib import Path
 
@@ -9,22 +8,44 @@ import pytest
 
 from crawler.alerts import Matcher, Rule, highlight, load_rules
 from crawler.alerts.matcher import tokenize
+from crawler.text import analysis as text_analysis
 from crawler.text import tokens
 
 DATA = Path(__file__).parent / "data" / "alerts"
 
 
 def _cases() -> list[dict[str, str]]:
-    with open(DATA / "cases.tsv", encoding="utf-8", newline="") as fh:
-        lines = [line for line in fh if not line.startswith("#")]
-    rows = list(csv.DictReader(lines, delimiter="\t", quoting=csv.QUOTE_NONE))
-    for row in rows:
-        row["text"] = row["text"].replace("\\n", "\n")
+    """Rows of cases.tsv, each with its line number (for test ids and error messages)."""
+    rows: list[dict[str, str]] = []
+    columns: list[str] = []
+    with open(DATA / "cases.tsv", encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            if line.startswith("#") or not line.strip():
+                continue
+            cells = line.rstrip("\n").split("\t")
+            if not columns:
+                columns = cells
+                continue
+            row = dict(zip(columns, cells), line=str(number))
+            row["text"] = row["text"].replace("\\n", "\n")
+            rows.append(row)
     return rows
 
 
 CASES = _cases()
 RULES = load_rules(DATA / "rules.yaml")
+# Until the issue-4 text layer replaces the provisional one, the cases that need it are expected
+# to fail — strictly, so a tag that is no longer needed is noticed. With the real text layer
+# every case must pass.
+PROVISIONAL_TEXT_LAYER = "PROVISIONAL" in (text_analysis.__doc__ or "")
+
+
+def _param(case: dict[str, str]):
+    marks = []
+    if "[text layer]" in case["note"] and PROVISIONAL_TEXT_LAYER:
+        marks.append(pytest.mark.xfail(strict=True, reason="needs the issue-4 text layer"))
+    return pytest.param(case, marks=marks,
+                        id=f"{case['line']}-{case['rule']}-{case['language']}-{case['expected']}")
 
 
 @pytest.fixture(scope="module")
@@ -44,14 +65,14 @@ def test_case_table_is_big_and_balanced():
     assert all(r["expected"] in ("yes", "no") and r["note"] for r in CASES)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[f"{i + 4}-{c['rule']}-{c['language']}-{c['expected']}"
-                                             for i, c in enumerate(CASES)])
+@pytest.mark.parametrize("case", [_param(c) for c in CASES])
 def test_case(case: dict[str, str], matcher: Matcher):
     fired = {m.rule.name: m for m in matcher.match("", case["text"], language=case["language"],
                                                     source="test-source")}
     expected = case["expected"] == "yes"
     assert (case["rule"] in fired) == expected, (
-        f"{case['note']}: rule {case['rule']!r} should {'' if expected else 'not '}fire on "
+        f"cases.tsv:{case['line']}: {case['note']}: rule {case['rule']!r} should "
+        f"{'' if expected else 'not '}fire on "
         f"{case['text']!r}; fired: {sorted(fired)}")
     if expected:
         for hit in fired[case["rule"]].terms:
@@ -95,11 +116,12 @@ def test_title_only_and_body_only_matches():
 
 
 def test_all_groups_are_all_required_and_none_vetoes_from_title_too():
-    rule = _rule("raqqa-attack", [["الرقة", "Raqqa"]], all=[["attack", "هجوم"], ["checkpoint", "حاجز"]],
+    rule = _rule("raqqa-attack", [["الرقة", "Raqqa"]],
+                 all=[["attack", "هجوم"], ["checkpoint", "حاجز"]],
                  none=[["football"]])
     m = Matcher([rule])
     assert m.match("", "An attack on a checkpoint near Raqqa.", language="en")
-    assert not m.match("", "An attack near Raqqa.", language="en")             # one all-group missing
+    assert not m.match("", "An attack near Raqqa.", language="en")     # an all-group missing
     assert not m.match("Football: Raqqa", "An attack on a checkpoint near Raqqa.", language="en")
     (match,) = m.match("", "هجوم على حاجز قرب الرقة", language="ar")
     assert {h.term for h in match.terms} == {"الرقة", "هجوم", "حاجز"}
@@ -164,3 +186,22 @@ def test_highlight_escapes_everything_but_the_marks():
                          '&#34;<mark>Raqqa</mark>&#34;')
     # overlapping and touching spans become one mark; out-of-range spans are clipped
     assert str(highlight("abcdef", [(1, 3), (2, 4), (4, 5), (5, 99)])) == "a<mark>bcdef</mark>"
+
+
+def test_matched_terms_lists_found_spellings_in_rule_order_without_offsets():
+    rule = _rule("raqqa-attack", [["Raqqa", "الرقة"]], all=[["هجوم", "attack"]])
+    (match,) = Matcher([rule]).match("attack on a checkpoint", "هجوم قرب الرقة ثم هجوم آخر",
+                                     language="ar")
+    assert match.matched_terms == ["الرقة", "هجوم", "attack"]
+    assert [h.term for h in match.terms] == ["attack", "هجوم", "الرقة", "هجوم"]
+
+
+def test_term_occurrences_are_shared_but_not_mixed_between_rules():
+    a = _rule("a", [["Raqqa"]])
+    b = _rule("b", [["Raqqa", "Kobani"]])
+    title, body = "Raqqa and Kobani", "Kobani. Raqqa."
+    got = {m.rule.name: [(h.field, h.surface, h.start) for h in m.terms]
+           for m in Matcher([a, b]).match(title, body, language="en")}
+    assert got == {"a": [("title", "Raqqa", 0), ("body", "Raqqa", 8)],
+                   "b": [("title", "Raqqa", 0), ("title", "Kobani", 10), ("body", "Kobani", 0),
+                         ("body", "Raqqa", 8)]}

@@ -252,3 +252,16 @@ def test_apprise_delivers_subject_and_text_to_a_local_webhook():
     (payload,) = _Hook.received
     assert payload["title"].startswith("[Chavder] raqqa: روسيا")
     assert "Rok Online" in payload["message"]
+
+
+def test_apprise_recipient_without_the_package_fails_permanently(monkeypatch: pytest.MonkeyPatch):
+    import sys
+
+    from scheduler.mail import AppriseTransport
+
+    monkeypatch.setitem(sys.modules, "apprise", None)        # as if it were not installed
+    transport = AppriseTransport("tgram://123456:SECRET/-100")
+    with pytest.raises(TransportError) as info:
+        transport.send(alert(recipient="apprise:tgram://123456:SECRET/-100"))
+    assert info.value.temporary is False and "pip install apprise" in info.value.reason
+    assert "SECRET" not in repr(transport) + str(info.value)

@@ -6,11 +6,13 @@ word matches a token when the word's key is in that set. A character automaton w
 lattice of all key combinations per token and would re-implement word boundaries the text layer
 already defines; instead every term is compiled once into a tuple of keys, and all terms of all
 rules go into one trie of dicts keyed by those keys (level 1 is the "first key → phrase
-candidates" dict). Per article we walk the tokens once and probe the root with each token key;
-a phrase is followed only while its prefix matches, one probe per key per step, so the cost is
-O(tokens × keys per token) whatever the number of rules — even when thousands of rules watch
-names that share a first word. Rule logic (any/all/none, languages, sources) then runs only for
-rules that own a term that was hit: cost grows with the number of *matches*, not of rules.
+candidates" dict). Per article we walk the tokens once and probe the root with each token's
+keys; a phrase is followed only while its prefix matches, one probe per key per step, so the
+cost is O(tokens × keys per token) whatever the number of rules — even when thousands of rules
+watch names that share a first word. Rule logic then runs only for rules with an ``any`` term
+that was hit (``all``/``none`` are set tests against the phrases found), so cost grows with the
+number of *matches*, not of rules. Term occurrences (offsets, surfaces) are materialised only
+when ``RuleMatch.terms`` is read: most matches of an already-alerted story are never shown.
 
 Key tuples depend on the article language (normalisation is language-aware), so the index is
 built lazily per language with ``query_terms(term, lang)`` — exactly the function whose keys the
@@ -19,13 +21,17 @@ text layer promises to be consistent with ``tokens(text, lang)``.
 Tokenisation is the dominant cost, so it is memoised per whitespace-separated chunk: news
 vocabulary is Zipfian and most chunks repeat. This relies on the text layer never joining
 characters across whitespace into one token (tests check chunked == whole-text tokenisation).
+Token offsets are only computed for tokens that take part in a hit or a phrase step.
 """
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, Sequence
+from itertools import accumulate, chain, compress, count, repeat
+from operator import itemgetter, not_
+from typing import Iterable
 
 from crawler.alerts.highlight import highlight
 from crawler.alerts.rules import Rule
@@ -33,12 +39,13 @@ from crawler.text import query_terms, tokens
 
 __all__ = ["Matcher", "RuleMatch", "TermHit", "highlight", "tokenize"]
 
-_CHUNK = re.compile(r"\S+")
-# What may separate the words of a phrase: spaces, one line break, joiners, hyphens, quotes and
-# tatweel — but not sentence punctuation or a paragraph break ("… في الرقة. الدولة …").
-_GAP = re.compile(r"[\s\u200b-\u200d\u2060\u00ad\-\u2010-\u2015'\"«»\u2018-\u201f\u0640]*")
-_ANY, _ALL, _NONE = 0, 1, 2
-Tok = tuple[int, int, tuple[str, ...]]          # (start, end, keys) in the field's text
+_CHUNK = re.compile(r"\S+")          # same chunks as str.split(): both use Unicode isspace
+_BLANK_LINE = re.compile(r"\n\s*\n")
+# What may separate the words of a phrase besides whitespace without a blank line: joiners,
+# hyphens, quotes and tatweel — not sentence punctuation ("… في الرقة. الدولة …").
+_GAP = re.compile(r"[\u200b-\u200d\u2060\u00ad\-\u2010-\u2015'\"«»\u2018-\u201f\u0640]*")
+Occurrences = dict[int, list[tuple[int, int]]]      # phrase id → [(first token, last token)]
+_KEYS = itemgetter(1)
 
 
 @dataclass(frozen=True)
@@ -52,10 +59,23 @@ class TermHit:
     surface: str        # the characters as they appear in the article
 
 
-@dataclass(frozen=True)
 class RuleMatch:
-    rule: Rule
-    terms: list[TermHit]
+    """A rule that fired on an article, with the occurrences of its terms (``terms``, in
+    reading order, title first; computed on first access)."""
+
+    __slots__ = ("rule", "_terms", "_pending")
+
+    def __init__(self, rule: Rule, terms: list[TermHit] | None = None, *,
+                 pending: tuple | None = None):
+        self.rule = rule
+        self._terms = terms
+        self._pending = pending       # the arguments of _term_hits
+
+    @property
+    def terms(self) -> list[TermHit]:
+        if self._terms is None:
+            self._terms = _term_hits(*self._pending) if self._pending is not None else []
+        return self._terms
 
     def spans(self, field: str) -> list[tuple[int, int]]:
         """Character spans of this match in ``field``, for :func:`highlight`."""
@@ -63,41 +83,111 @@ class RuleMatch:
 
     @property
     def matched_terms(self) -> list[str]:
-        """Distinct rule terms that fired, in order of first occurrence."""
-        return list(dict.fromkeys(h.term for h in self.terms))
+        """The rule's spellings found in the article (one per distinct phrase), in the rule's
+        order. Cheap: does not compute occurrences (the ledger reads this for every match)."""
+        if self._pending is None:
+            return list(dict.fromkeys(h.term for h in self.terms))
+        terms, rule_terms, _, found, _ = self._pending
+        seen: set[int] = set()
+        out: list[str] = []
+        for tid, pid in rule_terms:
+            if pid not in seen and (pid in found[0] or pid in found[1]):
+                seen.add(pid)
+                out.append(terms[tid])
+        return out
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RuleMatch):
+            return NotImplemented
+        return self.rule == other.rule and self.terms == other.terms
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"RuleMatch(rule={self.rule.name!r}, terms={self.terms!r})"
 
 
 @lru_cache(maxsize=1 << 18)
-def _chunk_tokens(chunk: str, lang: str | None) -> tuple[Tok, ...]:
-    return tuple((t.start, t.end, t.keys) for t in tokens(chunk, lang))
+def _chunk_tokens(chunk: str, lang: str | None) -> tuple:
+    """Tokens of one whitespace-free chunk: (spans, keys, lead_ok, trail_ok, inner_ok, bare).
+    The *_ok flags say whether the characters before the first token, after the last one and
+    between consecutive ones may sit inside a phrase; ``bare``: the chunk has no tokens, only
+    such characters (a lone dash or quote)."""
+    toks = tokens(chunk, lang)
+    ok = _GAP.fullmatch
+    if not toks:
+        return ((), (), False, False, (), ok(chunk) is not None)
+    inner = tuple(ok(chunk[a.end:b.start]) is not None for a, b in zip(toks, toks[1:]))
+    return (tuple((t.start, t.end) for t in toks), tuple(t.keys for t in toks),
+            ok(chunk[:toks[0].start]) is not None, ok(chunk[toks[-1].end:]) is not None,
+            inner, False)
 
 
-def tokenize(text: str, lang: str | None) -> list[Tok]:
-    """``tokens(text, lang)`` as (start, end, keys), memoised per whitespace-separated chunk."""
-    out: list[Tok] = []
-    for m in _CHUNK.finditer(text):
-        cached = _chunk_tokens(m.group(), lang)
-        if not cached:
-            continue
-        base = m.start()
-        out.extend([(base + s, base + e, k) for s, e, k in cached])
-    return out
+class _Field:
+    """One tokenised field (title or body): token keys in order; offsets, chunk boundaries and
+    paragraph breaks are worked out only when a phrase step or a hit needs them."""
 
+    __slots__ = ("name", "text", "keys", "_chunks", "_first", "_bases", "_paragraphs")
 
-def _gap_ok(text: str, a: int, b: int) -> bool:
-    if b - a == 1 and text[a] == " ":
+    def __init__(self, name: str, text: str, lang: str | None):
+        self.name = name
+        self.text = text
+        # map() keeps these per-chunk loops in C: this runs for every word of every article
+        self._chunks = list(map(_chunk_tokens, text.split(), repeat(lang)))
+        self.keys: list[tuple[str, ...]] = list(chain.from_iterable(map(_KEYS, self._chunks)))
+        self._first: list[int] | None = None
+        self._bases: list[int] | None = None
+        self._paragraphs: list[int] | None = None
+
+    def _chunk_of(self, i: int) -> int:
+        if self._first is None:
+            self._first = [0, *accumulate(map(len, map(_KEYS, self._chunks)))][:-1]
+        return bisect_right(self._first, i) - 1
+
+    def span(self, i: int) -> tuple[int, int]:
+        """Offsets of token ``i`` in ``text``."""
+        ci = self._chunk_of(i)
+        if self._bases is None:
+            self._bases = [m.start() for m in _CHUNK.finditer(self.text)]
+        start, end = self._chunks[ci][0][i - self._first[ci]]   # type: ignore[index]
+        base = self._bases[ci]
+        return base + start, base + end
+
+    def gap_ok(self, j: int) -> bool:
+        """May tokens ``j - 1`` and ``j`` belong to one phrase? Only whitespace without a blank
+        line, joiners, hyphens or quotes may lie between them."""
+        a, b = self._chunk_of(j - 1), self._chunk_of(j)
+        chunks = self._chunks
+        if a == b:
+            return chunks[a][4][j - 1 - self._first[a]]            # type: ignore[index]
+        if not (chunks[a][3] and chunks[b][2]):
+            return False
+        if any(not chunks[c][5] for c in range(a + 1, b)):
+            return False
+        if "\n" in self.text:
+            if self._paragraphs is None:      # index of the first chunk of each paragraph
+                counts = [len(p.split()) for p in _BLANK_LINE.split(self.text)]
+                self._paragraphs = list(accumulate(counts))[:-1]
+            paragraphs = self._paragraphs
+            if bisect_right(paragraphs, b) - bisect_right(paragraphs, a):
+                return False
         return True
-    gap = text[a:b]
-    return _GAP.fullmatch(gap) is not None and gap.count("\n") <= 1
 
 
-class _LangIndex:
-    """All terms of all rules compiled for one article language: a trie of nested dicts keyed
-    by query-word key; ``node[None]`` lists the phrase ids that end at that node."""
+def tokenize(text: str, lang: str | None) -> list[tuple[int, int, tuple[str, ...]]]:
+    """``tokens(text, lang)`` as (start, end, keys), through the matcher's chunk cache."""
+    field = _Field("", text, lang)
+    return [(*field.span(i), keys) for i, keys in enumerate(field.keys)]
 
-    def __init__(self, terms: Sequence[str], lang: str | None):
+
+class _Compiled:
+    """All rules compiled for one article language."""
+
+    def __init__(self, terms: list[str], rules: list[Rule],
+                 rule_groups: list[tuple[tuple[tuple[int, ...], ...], ...]], lang: str | None):
+        # trie of nested dicts keyed by query-word key; node[None] = phrase ids ending there
         self.root: dict = {}
-        self.term_phrase: list[int] = []          # term id → phrase id (-1: no keys)
+        self.term_phrase: list[int] = []             # term id → phrase id (-1: no keys)
         phrase_ids: dict[tuple[str, ...], int] = {}
         for term in terms:
             keys = tuple(query_terms(term, lang))
@@ -112,32 +202,61 @@ class _LangIndex:
                     node = node.setdefault(key, {})
                 node.setdefault(None, []).append(pid)
             self.term_phrase.append(pid)
-        self.n_phrases = len(phrase_ids)
+        # Candidate rules come from set unions over the phrases found, in C: rules without
+        # 'all' are candidates when an 'any' phrase was hit; rules with 'all' only when an
+        # 'any' phrase and a phrase of their first 'all' group were hit. Rules whose language
+        # filter excludes this language are left out of this language's index altogether.
+        tp = self.term_phrase
+        any_plain: dict[int, set[int]] = {}
+        any_cond: dict[int, set[int]] = {}
+        all_first: dict[int, set[int]] = {}
+        self.rule_all: list[tuple[frozenset[int], ...]] = []     # the other 'all' groups
+        self.rule_none: list[frozenset[int]] = []
+        self.rule_terms: list[tuple[tuple[int, int], ...]] = []    # (term id, phrase id)
+        for ri, (rule, (any_g, all_g, none_g)) in enumerate(zip(rules, rule_groups)):
+            all_sets = tuple(frozenset(tp[t] for t in g if tp[t] >= 0) for g in all_g)
+            self.rule_all.append(all_sets[1:])
+            self.rule_none.append(frozenset(tp[t] for g in none_g for t in g if tp[t] >= 0))
+            self.rule_terms.append(tuple(dict.fromkeys(
+                (tid, tp[tid]) for g in chain(any_g, all_g) for tid in g if tp[tid] >= 0)))
+            if rule.languages and lang not in rule.languages:
+                continue
+            target = any_cond if all_sets else any_plain
+            for group in any_g:
+                for tid in group:
+                    if tp[tid] >= 0:
+                        target.setdefault(tp[tid], set()).add(ri)
+            for pid in all_sets[0] if all_sets else ():
+                all_first.setdefault(pid, set()).add(ri)
+        self.any_plain = {pid: tuple(rs) for pid, rs in any_plain.items()}
+        self.any_cond = {pid: tuple(rs) for pid, rs in any_cond.items()}
+        self.all_first = {pid: tuple(rs) for pid, rs in all_first.items()}
 
-    def scan(self, toks: list[Tok], text: str) -> dict[int, list[tuple[int, int]]]:
-        """Phrase id → [(first token, last token)] for every phrase occurring in ``toks``.
-
-        Each token costs one dict probe per key at the root; a phrase is followed further only
-        while its prefix matches, with one probe per key per step however many phrases share
-        that prefix (e.g. thousands of names starting with محمد)."""
-        found: dict[int, list[tuple[int, int]]] = {}
+    def scan(self, field: _Field) -> Occurrences:
+        """Every phrase occurring in ``field``, with its token ranges."""
+        found: Occurrences = {}
         root = self.root
-        n = len(toks)
-        for i, (_, _, keys) in enumerate(toks):
-            nodes = [node for key in keys if (node := root.get(key)) is not None]
+        keys_list = field.keys
+        n = len(keys_list)
+        # positions whose keys start some phrase, selected in C (most tokens start none)
+        starts = compress(count(), map(not_, map(root.keys().isdisjoint, keys_list)))
+        for i in starts:
+            keys = keys_list[i]
+            nodes = [root[k] for k in keys if k in root]
             j = i
-            while nodes:
+            while True:
                 for node in nodes:
                     ends = node.get(None)
                     if ends is not None:
                         for pid in ends:
                             found.setdefault(pid, []).append((i, j))
                 j += 1
-                if j >= n or not _gap_ok(text, toks[j - 1][1], toks[j][0]):
+                if j >= n:
                     break
-                nxt = toks[j][2]
-                nodes = [child for node in nodes for key in nxt
-                         if (child := node.get(key)) is not None]
+                nxt = keys_list[j]
+                nodes = [c for node in nodes for k in nxt if (c := node.get(k)) is not None]
+                if not nodes or not field.gap_ok(j):
+                    break
         return found
 
 
@@ -154,94 +273,94 @@ def _outermost(hits: list[TermHit]) -> list[TermHit]:
 
 
 class Matcher:
-    """Compiled alert rules. Build once per rule set; ``match`` is cheap and thread-safe."""
+    """Compiled alert rules. Build once per rule set (rebuild when rules change); ``match`` is
+    cheap and thread-safe."""
 
     def __init__(self, rules: Iterable[Rule]):
         self.rules: list[Rule] = [r for r in rules if r.enabled]
         self._terms: list[str] = []
         term_ids: dict[str, int] = {}
-        # term id → [(rule index, kind, group index)]
-        self._refs: list[list[tuple[int, int, int]]] = []
-        for ri, rule in enumerate(self.rules):
-            for kind, groups in ((_ANY, rule.any), (_ALL, rule.all), (_NONE, rule.none)):
-                for gi, group in enumerate(groups):
-                    for term in group:
-                        tid = term_ids.get(term)
-                        if tid is None:
-                            tid = term_ids[term] = len(self._terms)
-                            self._terms.append(term)
-                            self._refs.append([])
-                        self._refs[tid].append((ri, kind, gi))
-        self._indexes: dict[str | None, _LangIndex] = {}
-        self._phrase_terms: dict[str | None, list[list[int]]] = {}
 
-    def _index(self, lang: str | None) -> tuple[_LangIndex, list[list[int]]]:
-        index = self._indexes.get(lang)
-        if index is None:
-            index = _LangIndex(self._terms, lang)
-            phrase_terms: list[list[int]] = [[] for _ in range(index.n_phrases)]
-            for tid, pid in enumerate(index.term_phrase):
-                if pid >= 0:
-                    phrase_terms[pid].append(tid)
-            self._phrase_terms[lang] = phrase_terms
-            self._indexes[lang] = index
-        return index, self._phrase_terms[lang]
+        def tid(term: str) -> int:
+            if term not in term_ids:
+                term_ids[term] = len(self._terms)
+                self._terms.append(term)
+            return term_ids[term]
+
+        # per rule: (any, all, none) groups as tuples of term ids
+        self._groups = [tuple(tuple(tuple(tid(t) for t in g) for g in groups)
+                              for groups in (rule.any, rule.all, rule.none))
+                        for rule in self.rules]
+        self._compiled: dict[str | None, _Compiled] = {}
+
+    def _for(self, lang: str | None) -> _Compiled:
+        compiled = self._compiled.get(lang)
+        if compiled is None:
+            compiled = _Compiled(self._terms, self.rules, self._groups, lang)
+            self._compiled[lang] = compiled
+        return compiled
 
     def prepare(self, languages: Iterable[str | None]) -> None:
         """Compile the index for these article languages now instead of on first use."""
         for lang in languages:
-            self._index(lang)
+            self._for(lang)
 
     def match(self, title: str, body: str, *, language: str | None,
               source: str | None = None) -> list[RuleMatch]:
-        """Rules that fire for this article, in rule order, each with its term occurrences."""
+        """Rules that fire for this article, in rule order."""
         if not self.rules:
             return []
         lang = language or None
-        index, phrase_terms = self._index(lang)
-        fields: list[tuple[str, str, list[Tok], dict[int, list[tuple[int, int]]]]] = []
-        for name, text in (("title", title or ""), ("body", body or "")):
-            toks = tokenize(text, lang)
-            fields.append((name, text, toks, index.scan(toks, text)))
-
-        # rule index → [any groups hit, all groups hit, vetoed, term ids hit]
-        state: dict[int, list] = {}
-        for _, _, _, found in fields:
-            for pid in found:
-                for tid in phrase_terms[pid]:
-                    for ri, kind, gi in self._refs[tid]:
-                        st = state.get(ri)
-                        if st is None:
-                            st = state[ri] = [set(), set(), False, set()]
-                        if kind == _NONE:
-                            st[2] = True
-                        else:
-                            st[kind].add(gi)
-                            st[3].add(tid)
-
+        comp = self._for(lang)
+        fields = (_Field("title", title or "", lang), _Field("body", body or "", lang))
+        found = [comp.scan(f) for f in fields]
+        hit = found[0].keys() | found[1].keys()
+        if not hit:
+            return []
+        candidates: set[int] = set()
+        conditional: set[int] = set()
+        required: set[int] = set()
+        any_plain, any_cond, all_first = comp.any_plain, comp.any_cond, comp.all_first
+        for pid in hit:
+            if pid in any_plain:
+                candidates.update(any_plain[pid])
+            if pid in any_cond:
+                conditional.update(any_cond[pid])
+            if pid in all_first:
+                required.update(all_first[pid])
+        if conditional and required:
+            candidates |= conditional & required
         results: list[RuleMatch] = []
-        for ri in sorted(state):
-            any_hit, all_hit, vetoed, tids = state[ri]
-            rule = self.rules[ri]
-            if vetoed or not any_hit or len(all_hit) < len(rule.all):
-                continue
-            if rule.languages and lang not in rule.languages:
-                continue
+        memo: dict[int, list[TermHit]] = {}
+        rules, rule_all, rule_none = self.rules, comp.rule_all, comp.rule_none
+        for ri in sorted(candidates):
+            rule = rules[ri]
             if rule.sources and source not in rule.sources:
                 continue
-            hits: list[TermHit] = []
-            seen: set[tuple[str, int, int]] = set()
-            for fname, text, toks, found in fields:
-                for pid, occurrences in found.items():
-                    for tid in phrase_terms[pid]:
-                        if tid not in tids:
-                            continue
-                        for a, b in occurrences:
-                            start, end = toks[a][0], toks[b][1]
-                            if (fname, start, end) in seen:
-                                continue
-                            seen.add((fname, start, end))
-                            hits.append(TermHit(self._terms[tid], fname, start, end,
-                                                text[start:end]))
-            results.append(RuleMatch(rule, _outermost(hits)))
+            if rule_none[ri] and not rule_none[ri].isdisjoint(hit):
+                continue
+            if rule_all[ri] and any(group.isdisjoint(hit) for group in rule_all[ri]):
+                continue
+            results.append(RuleMatch(rule, pending=(self._terms, comp.rule_terms[ri], fields,
+                                                    found, memo)))
         return results
+
+
+def _term_hits(terms: list[str], rule_terms: tuple[tuple[int, int], ...],
+               fields: tuple[_Field, _Field], found: list[Occurrences],
+               memo: dict[int, list[TermHit]]) -> list[TermHit]:
+    """One rule's term occurrences, from the article's scan results. ``memo`` (one per
+    article) shares the occurrences of a term between the many rules that watch it."""
+    hits: list[TermHit] = []
+    for tid, pid in rule_terms:
+        term_hits = memo.get(tid)
+        if term_hits is None:
+            term_hits = memo[tid] = []
+            for field, occurrences in zip(fields, found):
+                for a, b in occurrences.get(pid, ()):
+                    start, end = field.span(a)[0], field.span(b)[1]
+                    term_hits.append(TermHit(terms[tid], field.name, start, end,
+                                             field.text[start:end]))
+        hits.extend(term_hits)
+    unique = list({(h.field, h.start, h.end): h for h in reversed(hits)}.values())
+    return _outermost(unique)

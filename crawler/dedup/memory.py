@@ -7,6 +7,13 @@ lookups and the same ``apply`` rules on its tables:
 * a story lists its outlets and its first and last seen times;
 * ``update`` rewrites the article in place (revision + 1), never adds one;
 * ``unchanged`` only touches the story's last-seen time.
+
+What the SQLite store needs for this (suggested): on ``articles`` a ``body_fingerprint`` TEXT
+(indexed together with the publication time), the ``signature`` BLOB from ``Decision`` and a
+numeric publication time; then ``by_fingerprint`` is one indexed ``SELECT … WHERE
+body_fingerprint=? AND published_ts>=? ORDER BY published_ts, id LIMIT 1``, ``body_of`` a
+select by id, and the index is rebuilt at start-up with ``NearDuplicateIndex.from_rows(SELECT id,
+story_id, signature, published_ts FROM articles WHERE published_ts >= now - window)``.
 """
 from __future__ import annotations
 

@@ -21,7 +21,8 @@ import numpy as np
 
 from crawler.dedup.fingerprint import words
 
-__all__ = ["SHINGLE_SIZE", "NUM_PERM", "Sketch", "sketch", "signature", "shingle_hashes",
+__all__ = ["SHINGLE_SIZE", "NUM_PERM", "Sketch", "sketch", "sketch_words", "signature",
+           "shingle_hashes", "word_hashes", "shingles_from_word_hashes", "minhash_of",
            "decode_signature", "SignatureError", "similarity", "estimate"]
 
 #: Words per shingle and permutations: chosen by ``bench/dedup_eval.py --sweep`` (see README).
@@ -62,7 +63,7 @@ def _fmix64(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(33))
 
 
-def _word_hashes(tokens: list[str]) -> np.ndarray:
+def word_hashes(tokens: list[str]) -> np.ndarray:
     """64-bit word hashes from two CRC-32s (C speed; collisions are irrelevant at news scale)."""
     crc = zlib.crc32
     encoded = [token.encode("utf-8") for token in tokens]
@@ -75,13 +76,15 @@ def shingle_hashes(text: str, lang: str | None = None, k: int = SHINGLE_SIZE) ->
     """Sorted distinct 64-bit hashes of the ``k``-word shingles of ``text`` (normalised words).
 
     A text shorter than ``k`` words is one shingle; an empty text has none."""
-    return _shingles_of(words(text, lang), k)
+    return shingles_from_word_hashes(word_hashes(words(text, lang)), k)
 
 
-def _shingles_of(tokens: list[str], k: int) -> np.ndarray:
-    if not tokens:
+def shingles_from_word_hashes(hashes: np.ndarray, k: int = SHINGLE_SIZE) -> np.ndarray:
+    """Sorted distinct shingle hashes from a text's word hashes (in order)."""
+    if not 1 <= k <= len(_POS_MULT):
+        raise ValueError(f"shingle size must be 1..{len(_POS_MULT)}")
+    if hashes.size == 0:
         return np.empty(0, dtype=np.uint64)
-    hashes = _word_hashes(tokens)
     span = min(k, len(hashes))
     count = len(hashes) - span + 1
     acc = np.zeros(count, dtype=np.uint64)
@@ -93,7 +96,7 @@ def _shingles_of(tokens: list[str], k: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Sketch:
-    """Everything dedup derives from one body: fingerprint words, shingles, signature."""
+    """A body's shingle set (for exact verification) and MinHash (for the index and storage)."""
 
     shingles: np.ndarray     # sorted distinct uint64 shingle hashes
     minhash: np.ndarray      # (num_perm,) uint32
@@ -108,7 +111,8 @@ class Sketch:
         return header + self.minhash.astype("<u4").tobytes()
 
 
-def _minhash(shingles: np.ndarray, num_perm: int) -> np.ndarray:
+def minhash_of(shingles: np.ndarray, num_perm: int = NUM_PERM) -> np.ndarray:
+    """``num_perm`` uint32 minima of the shingle hashes under fixed random permutations."""
     if num_perm > _MAX_PERM:
         raise ValueError(f"num_perm must be <= {_MAX_PERM}")
     if shingles.size == 0:
@@ -127,8 +131,13 @@ def _minhash(shingles: np.ndarray, num_perm: int) -> np.ndarray:
 def sketch(text: str, lang: str | None = None, *, k: int = SHINGLE_SIZE,
            num_perm: int = NUM_PERM) -> Sketch:
     """Shingle set and MinHash of ``text``: compute once, use for index and verification."""
-    shingles = shingle_hashes(text, lang, k)
-    return Sketch(shingles, _minhash(shingles, num_perm), k)
+    return sketch_words(words(text, lang), k=k, num_perm=num_perm)
+
+
+def sketch_words(tokens: list[str], *, k: int = SHINGLE_SIZE, num_perm: int = NUM_PERM) -> Sketch:
+    """``sketch`` of already normalised and split words."""
+    shingles = shingles_from_word_hashes(word_hashes(tokens), k)
+    return Sketch(shingles, minhash_of(shingles, num_perm), k)
 
 
 def signature(text: str, lang: str | None = None, *, k: int = SHINGLE_SIZE,
@@ -162,11 +171,3 @@ def similarity(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     inter = int(np.intersect1d(a, b, assume_unique=True).size)
     return inter / (a.size + b.size - inter), inter / min(a.size, b.size)
 
-
-def estimate(agreement: float, size_a: int, size_b: int) -> tuple[float, float]:
-    """``(jaccard, containment)`` estimated from the fraction of equal MinHash values and the two
-    set sizes: |A∩B| ≈ J (|A| + |B|) / (1 + J)."""
-    if size_a == 0 or size_b == 0:
-        return 0.0, 0.0
-    inter = agreement * (size_a + size_b) / (1.0 + agreement)
-    return agreement, min(1.0, inter / min(size_a, size_b))

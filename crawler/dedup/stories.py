@@ -26,8 +26,8 @@ from typing import Callable, Literal, Protocol
 
 from crawler.dedup.fingerprint import fingerprint_words, words
 from crawler.dedup.index import Match, NearDuplicateIndex
-from crawler.dedup.minhash import (NUM_PERM, SHINGLE_SIZE, Sketch, _minhash, _shingles_of,
-                                   decode_signature, similarity)
+from crawler.dedup.minhash import (NUM_PERM, SHINGLE_SIZE, Sketch, decode_signature,
+                                   similarity, sketch_words)
 
 __all__ = ["Candidate", "StoredCopy", "Decision", "StoryLookup", "StoryResolver",
            "DedupConfig", "Verdict", "verify", "DecisionKind"]
@@ -42,8 +42,8 @@ class DedupConfig:
     k: int = SHINGLE_SIZE             # words per shingle
     num_perm: int = NUM_PERM          # MinHash permutations
     lsh_threshold: float = 0.3        # Jaccard found by LSH with ≥ 95 % probability
-    jaccard_min: float = 0.45         # verified Jaccard that makes two texts one story
-    containment_min: float = 0.7      # … or containment of the shorter text in the longer
+    jaccard_min: float = 0.3          # verified Jaccard that makes two texts one story
+    containment_min: float = 0.4      # … or containment of the shorter text in the longer
     containment_min_size: int = 25    # shingles the shorter text needs for containment to count
     min_shingles: int = 8             # shorter texts (captions, "watch the video") never join
     min_exact_words: int = 12         # same for exact-fingerprint duplicates
@@ -80,7 +80,7 @@ class StoredCopy:
 
 
 class StoryLookup(Protocol):
-    """What the resolver needs from the store (``crawler.store`` implements it)."""
+    """What the resolver needs from the store (``memory.MemoryStories`` is the reference)."""
 
     def by_url_key(self, url_key: str) -> StoredCopy | None:
         """The article stored under this URL key (or an alias of it)."""
@@ -131,7 +131,7 @@ class StoryResolver:
     """Decides ``unchanged | update | duplicate | join | new`` for candidates (see module doc).
 
     ``clock`` gives "now" for the window (injectable for tests); the index is expired at most
-    once a minute of clock time."""
+    once a minute of clock time. Not thread-safe: call it from one thread (the reactor's)."""
 
     def __init__(self, lookup: StoryLookup, config: DedupConfig = DedupConfig(), *,
                  index: NearDuplicateIndex | None = None,
@@ -148,10 +148,10 @@ class StoryResolver:
     def sketch(self, body: str, lang: str | None) -> tuple[Sketch, list[str]]:
         """Sketch of a body with this resolver's parameters, and its normalised words."""
         tokens = words(body, lang)
-        shingles = _shingles_of(tokens, self.config.k)
-        return Sketch(shingles, _minhash(shingles, self.config.num_perm), self.config.k), tokens
+        return sketch_words(tokens, k=self.config.k, num_perm=self.config.num_perm), tokens
 
     def resolve(self, candidate: Candidate) -> Decision:
+        """Decide what ``candidate`` is; changes nothing (``commit`` after the store wrote)."""
         cfg = self.config
         self._expire()
         sk, tokens = self.sketch(candidate.body, candidate.lang)

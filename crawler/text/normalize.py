@@ -1,22 +1,89 @@
-"""Character-level normalisation for indexing and matching (never for display).
+"""Character-level folding for indexing and matching (never for display).
 
-PROVISIONAL minimal version; the text-layer work (issue 4) replaces it.
+Arabic, Sorani, Persian and Kurmanji writers type the same word in many ways: with or without
+tashkeel and tatweel, with Arabic or Persian kaf/yeh, Sorani ە as ه plus ZWNJ, ڕ ڵ ێ ۆ typed
+as ر ل ي و on keyboards that lack them, Kurmanji ê î û ç ş typed as plain e i u c s, Turkish
+dotted/dotless i. ``normalize`` maps all of these onto one form so that a query and a document
+that a reader would call "the same word" compare equal. The mapping is *lossy on purpose* (ە and
+ه and ة all become ه, ێ and ي and ی all become ي) and language-independent, so that a query typed
+without a language hint gets exactly the keys a document of a known language gets.
+
+Steps: NFKD (presentation forms and ligatures such as ﻻ become plain letters, precomposed Latin
+letters and hamza/madda carriers split into base + mark), delete every combining mark (tashkeel,
+Latin diacritics, hamza above/below), tatweel, zero-width and bidi controls and soft hyphens, then a one-to-one letter table (alef forms, yeh/kaf/heh variants, Sorani
+letters, all decimal digits to ASCII) and case folding (ı and İ → i).
 """
 from __future__ import annotations
 
-import re
+import sys
 import unicodedata
 
-_TASHKEEL = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
-_TRANS = str.maketrans({
-    "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ی": "ي", "ک": "ك", "ة": "ه",
-    **{chr(0x0660 + i): str(i) for i in range(10)},
-    **{chr(0x06F0 + i): str(i) for i in range(10)},
-})
+__all__ = ["normalize", "fold_char_table", "DELETE_CHARS"]
+
+
+def _build_tables() -> tuple[dict[int, str | None], set[str]]:
+    table: dict[int, str | None] = {}
+    deleted: set[str] = set()
+    # every combining mark in the BMP (tashkeel, Quranic marks, Latin diacritics, hamza above)
+    for cp in range(0x0300, 0x10000):
+        if unicodedata.category(chr(cp)) in ("Mn", "Me"):
+            table[cp] = None
+            deleted.add(chr(cp))
+    controls = ("\u0640"            # tatweel
+                "\u00ad"            # soft hyphen
+                "\u061c\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"   # ALM, ZW*, LRM/RLM, WJ, BOM
+                "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"  # bidi embeddings
+                "\u0674")           # high hamza
+    for ch in controls:
+        table[ord(ch)] = None
+        deleted.add(ch)
+    letters = {
+        # alef forms (those NFKD does not decompose)
+        "ٱ": "ا", "ٲ": "ا", "ٳ": "ا", "ٵ": "ا",
+        # yeh: Arabic ي, alef maqsura ى, Persian/Sorani ی, Sorani ێ, Pashto/Uyghur forms
+        "ى": "ي", "ی": "ي", "ێ": "ي", "ې": "ي", "ۍ": "ي", "ٸ": "ي", "ۑ": "ي",
+        # kaf: Arabic ك, Persian/Sorani ک, swash kaf
+        "ک": "ك", "ڪ": "ك", "ػ": "ك", "ؼ": "ك",
+        # heh: ه, Sorani ە, heh doachashmee ھ, taa marbuta ة (matching only), Urdu heh goal
+        "ە": "ه", "ھ": "ه", "ة": "ه", "ہ": "ه", "ۃ": "ه", "ۀ": "ه", "ۂ": "ه",
+        # Sorani letters and their ASCII-keyboard substitutes
+        "ڕ": "ر", "ڵ": "ل", "ۆ": "و", "ۇ": "و", "ۉ": "و", "ۋ": "و", "ٷ": "و",
+        "ڤ": "ف",
+        # Turkish dotless i: IŞID / IŞİD / işid / ışid all fold to isid
+        "ı": "i", "I": "i",
+    }
+    for src, dst in letters.items():
+        table[ord(src)] = dst
+    # every decimal digit (Eastern Arabic, Persian, Devanagari, fullwidth …) → ASCII
+    for cp in range(0x80, 0x10000):
+        ch = chr(cp)
+        if unicodedata.category(ch) == "Nd":
+            table[cp] = str(unicodedata.digit(ch))
+    return table, deleted
+
+
+_TABLE, DELETE_CHARS = _build_tables()
+
+
+def fold_char_table() -> dict[int, str | None]:
+    """The translate table applied after NFKD (shared with the date scanner)."""
+    return dict(_TABLE)
 
 
 def normalize(text: str, lang: str | None = None) -> str:
-    """Return ``text`` folded for matching: no tashkeel/tatweel, unified letters, ASCII digits."""
-    text = unicodedata.normalize("NFC", text)
-    text = _TASHKEEL.sub("", text).translate(_TRANS)
-    return text.lower()
+    """Return ``text`` folded for matching: no marks/tatweel/controls, unified letters,
+    ASCII digits, case-folded. ``lang`` is accepted for API symmetry; the folding is the same
+    for every language so query and document keys always agree."""
+    del lang
+    if text.isascii():
+        return text.translate(_TABLE).lower()
+    text = unicodedata.normalize("NFKD", text).translate(_TABLE)
+    text = text.casefold()
+    if "\u0307" in text or "ı" in text:     # casefold('İ') = 'i' + U+0307
+        text = text.replace("\u0307", "").replace("ı", "i")
+    return text
+
+
+if __name__ == "__main__":  # pragma: no cover - manual check
+    for line in sys.stdin:
+        print(normalize(line.rstrip("\n")))

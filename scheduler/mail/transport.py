@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import errno
 import hashlib
+import importlib.util
 import ipaddress
 import logging
 import os
@@ -256,27 +257,24 @@ class OutboxTransport:
 
 
 def apprise_available() -> bool:
-    try:
-        import apprise  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Whether Apprise recipients can be served (the optional package is installed)."""
+    return importlib.util.find_spec("apprise") is not None
 
 
 class AppriseTransport:
-    """Deliver the text part to one Apprise target (Telegram, Slack, Matrix, webhooks …).
+    """Deliver the subject and text part to one Apprise target (Telegram, Slack, Matrix,
+    webhooks …). Needs the optional ``apprise`` package; without it every send fails
+    permanently with a message saying so (the rest of the alerts still go out).
 
-    Needs the optional ``apprise`` package; constructing it without raises RuntimeError.
     Apprise reports only success/failure, so failures count as temporary (the ledger's retry
-    budget bounds them); an URL Apprise does not understand is permanent.
+    budget bounds them); a URL Apprise does not understand is permanent.
     """
 
     def __init__(self, url: str):
         try:
             import apprise
         except ImportError:
-            raise RuntimeError("Apprise recipients need the 'apprise' package — "
-                               "pip install apprise") from None
+            apprise = None
         self._apprise = apprise
         self.__url = url
         self.scheme = url.split("://", 1)[0]
@@ -285,6 +283,9 @@ class AppriseTransport:
         return f"AppriseTransport('{self.scheme}://…')"
 
     def send(self, msg: EmailMessage) -> None:
+        if self._apprise is None:
+            raise TransportError(False, "Apprise recipients need the 'apprise' package — "
+                                 "pip install apprise")
         subject = " ".join(str(msg.get("Subject", "")).split())
         part = msg.get_body(preferencelist=("plain",))
         body = part.get_content() if part is not None else ""
