@@ -55,6 +55,8 @@ def scrapy_settings(settings: Settings, store: Store, sources: Sequence[SourceCo
     scrapy_conf.set("CHAVDER_SETTINGS_OBJECT", settings, priority="cmdline")
     if alerting is not None:
         scrapy_conf.set("CHAVDER_ALERTING_INSTANCE", alerting, priority="cmdline")
+    from crawler.runtime import build_resolver
+    scrapy_conf.set("CHAVDER_RESOLVER_INSTANCE", build_resolver(store), priority="cmdline")
     for key, value in (overrides or {}).items():
         scrapy_conf.set(key, value, priority="cmdline")
     return scrapy_conf

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
+from crawler.dedup.stories import Candidate
 from crawler.dedup.urls import canonicalize_url, url_key
 from crawler.extract import ExtractionError, extract_article
 from crawler.items import RawPage
@@ -80,15 +81,39 @@ class StorePipeline(_Base):
         article, page = item.article, item.page
         hint = page.hint
         started = time.perf_counter()
+        key = url_key(article.canonical_url)
+        published_ts = _timestamp(article.published_at) or _timestamp(article.fetched_at) \
+            or time.time()
+        resolver = self.runtime.resolver
+        decision = resolver.resolve(Candidate(
+            url_key=key, body=article.body, lang=article.language, published_ts=published_ts,
+            source=article.source, content_hash=article.content_hash))
         result = self.runtime.store.upsert(
-            article, url_key(article.canonical_url),
-            aliases=[page.url_key, url_key(page.url)],
-            index_updated_at=hint.updated_at if hint else None)
+            article, key, aliases=[page.url_key, url_key(page.url)],
+            index_updated_at=hint.updated_at if hint else None,
+            story_id=decision.story_id if decision.kind in ("duplicate", "join") else None,
+            fingerprint=decision.fingerprint, signature=decision.signature,
+            published_ts=published_ts)
+        resolver.commit(decision, result.article_id, result.story_id, published_ts)
+        if decision.kind in ("duplicate", "join") and result.kind == "new":
+            self.crawler.stats.inc_value("chavder/joined_story")
         self.crawler.stats.inc_value("chavder/seconds/store", time.perf_counter() - started)
         self.crawler.stats.inc_value(f"chavder/{result.kind}")
         if result.kind != "unchanged":
             self.crawler.stats.inc_value(f"chavder/language/{article.language or 'und'}")
         return article
+
+
+def _timestamp(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.timestamp()
 
 
 class AlertPipeline(_Base):

@@ -22,6 +22,14 @@ class Runtime:
     settings: Settings
     _alerting: Any = None
     _alerting_loaded: bool = False
+    _resolver: Any = None
+
+    @property
+    def resolver(self) -> Any:
+        """The story resolver (crawler.dedup.StoryResolver), its index rebuilt from the store."""
+        if self._resolver is None:
+            self._resolver = build_resolver(self.store)
+        return self._resolver
 
     @property
     def alerting(self) -> Any:
@@ -49,6 +57,7 @@ def runtime_for(crawler: Any) -> Runtime:
     chavder_settings = settings.get("CHAVDER_SETTINGS_OBJECT") or load_settings()
     runtime = Runtime(store=store, sources=dict(sources), owns_store=owns,
                       settings=chavder_settings)
+    runtime._resolver = settings.get("CHAVDER_RESOLVER_INSTANCE")
     shared = settings.get("CHAVDER_ALERTING_INSTANCE")
     if shared is not None:
         runtime._alerting, runtime._alerting_loaded = shared, True
@@ -57,3 +66,39 @@ def runtime_for(crawler: Any) -> Runtime:
         from scrapy import signals
         crawler.signals.connect(lambda: store.close(), signal=signals.engine_stopped, weak=False)
     return runtime
+
+
+class _SharedResolver:
+    """Wraps a StoryResolver so Scrapy's per-crawler settings copies all share it."""
+
+    def __init__(self, resolver: Any):
+        self.resolver = resolver
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.resolver, name)
+
+    def __deepcopy__(self, memo: dict) -> "_SharedResolver":
+        return self
+
+
+def build_resolver(store: Store, window_days: float = 30.0) -> Any:
+    """A StoryResolver over ``store`` with its near-duplicate index rebuilt from the window.
+
+    Rebuilding from stored signatures takes ~6 s per million articles, so it is done once per
+    process and shared by every crawler in it.
+    """
+    import logging
+    import time
+
+    from crawler.dedup.index import NearDuplicateIndex
+    from crawler.dedup.stories import DedupConfig, StoryResolver
+
+    config = DedupConfig(window_days=window_days)
+    started = time.perf_counter()
+    rows = store.signature_rows(time.time() - window_days * 86400)
+    index = NearDuplicateIndex.from_rows(rows, threshold=config.lsh_threshold,
+                                         num_perm=config.num_perm,
+                                         window_days=config.window_days, k=config.k)
+    logging.getLogger("chavder.dedup").debug(
+        "dedup index rebuilt: %d articles in %.2f s", len(index), time.perf_counter() - started)
+    return _SharedResolver(StoryResolver(store, config, index=index))

@@ -138,6 +138,16 @@ MIGRATIONS: list[str] = [
         UNIQUE (recipient, period_key)
     );
     """,
+    # v3: deduplication — exact body fingerprint, MinHash signature, numeric publication time
+    # (the near-duplicate index is rebuilt from these at start-up) and the representative's time.
+    """
+    ALTER TABLE articles ADD COLUMN body_fingerprint TEXT;
+    ALTER TABLE articles ADD COLUMN signature BLOB;
+    ALTER TABLE articles ADD COLUMN published_ts REAL;
+    CREATE INDEX articles_fingerprint ON articles(body_fingerprint, published_ts);
+    CREATE INDEX articles_published_ts ON articles(published_ts);
+    ALTER TABLE stories ADD COLUMN representative_ts REAL;
+    """,
 ]
 
 _SNIPPET_WORDS = 14
@@ -227,7 +237,9 @@ class SQLiteStore:
         return dict(row) if row else None
 
     def upsert(self, article: Article, url_key: str, aliases: Iterable[str] = (),
-               index_updated_at: str | None = None) -> UpsertResult:
+               index_updated_at: str | None = None, *, story_id: int | None = None,
+               fingerprint: str | None = None, signature: bytes | None = None,
+               published_ts: float | None = None) -> UpsertResult:
         """Insert, update in place (content changed) or touch (unchanged) one article.
 
         ``aliases`` are other URL keys of the same article (the requested URL, redirects):
@@ -235,13 +247,16 @@ class SQLiteStore:
         """
         now = utc_now_iso()
         fields = _article_columns(article)
+        if fingerprint is not None:
+            fields.update(body_fingerprint=fingerprint, signature=signature,
+                          published_ts=published_ts)
         alias_keys = [k for k in dict.fromkeys(aliases) if k and k != url_key]
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 row = self._find_row(url_key, alias_keys)
                 if row is None:
-                    result = self._insert(fields, url_key, index_updated_at, now)
+                    result = self._insert(fields, url_key, index_updated_at, now, story_id)
                 elif row["content_hash"] == article.content_hash:
                     self._db.execute(
                         "UPDATE articles SET fetched_at=?, index_updated_at=COALESCE(?, "
@@ -287,11 +302,18 @@ class SQLiteStore:
         return None
 
     def _insert(self, fields: dict, url_key: str, index_updated_at: str | None,
-                now: str) -> UpsertResult:
-        cur = self._db.execute(
-            "INSERT INTO stories(representative_id, first_seen, last_seen) VALUES (0, ?, ?)",
-            (now, now))
-        story_id = cur.lastrowid
+                now: str, join_story: int | None) -> UpsertResult:
+        ts = fields.get("published_ts")
+        story_id = None
+        if join_story is not None and self._db.execute(
+                "SELECT 1 FROM stories WHERE id=?", (join_story,)).fetchone():
+            story_id = join_story
+            self._db.execute("UPDATE stories SET last_seen=? WHERE id=?", (now, story_id))
+        else:
+            cur = self._db.execute(
+                "INSERT INTO stories(representative_id, first_seen, last_seen, "
+                "representative_ts) VALUES (0, ?, ?, ?)", (now, now, ts))
+            story_id = cur.lastrowid
         columns = list(fields) + ["url_key", "first_seen", "index_updated_at", "story_id"]
         values = {**fields, "url_key": url_key, "first_seen": now,
                   "index_updated_at": index_updated_at, "story_id": story_id}
@@ -299,8 +321,11 @@ class SQLiteStore:
             f"INSERT INTO articles({', '.join(columns)}) VALUES "
             f"({', '.join(':' + c for c in columns)})", values)
         article_id = cur.lastrowid
-        self._db.execute("UPDATE stories SET representative_id=? WHERE id=?",
-                         (article_id, story_id))
+        # the representative is the first-published article of the story
+        self._db.execute(
+            "UPDATE stories SET representative_id=?, representative_ts=? WHERE id=? AND "
+            "(representative_id=0 OR (? IS NOT NULL AND (representative_ts IS NULL OR "
+            "? < representative_ts)))", (article_id, ts, story_id, ts, ts))
         self._index(article_id, fields["title"], fields["body"], fields["language"])
         return UpsertResult("new", article_id, story_id, 1)
 
@@ -310,6 +335,54 @@ class SQLiteStore:
             self._db.execute("DELETE FROM articles_fts WHERE rowid=?", (article_id,))
         self._db.execute("INSERT INTO articles_fts(rowid, title, body) VALUES (?, ?, ?)",
                          (article_id, index_terms(title, language), index_terms(body, language)))
+
+    # ------------------------------------------------------------------ dedup lookups
+    def by_url_key(self, url_key: str):
+        """StoryLookup: the article stored under this key or one of its aliases."""
+        from crawler.dedup.stories import StoredCopy
+        with self._lock:
+            row = self._find_row(url_key, [])
+            if row is None:
+                return None
+            extra = self._db.execute("SELECT body_fingerprint, published_ts FROM articles "
+                                     "WHERE id=?", (row["id"],)).fetchone()
+        return StoredCopy(row["id"], row["story_id"], extra[0] or "", row["content_hash"],
+                          extra[1])
+
+    def by_fingerprint(self, fingerprint: str, since_ts: float):
+        from crawler.dedup.stories import StoredCopy
+        with self._lock:
+            row = self._db.execute(
+                "SELECT id, story_id, body_fingerprint, content_hash, published_ts FROM articles "
+                "WHERE body_fingerprint=? AND published_ts>=? ORDER BY published_ts, id LIMIT 1",
+                (fingerprint, since_ts)).fetchone()
+        return StoredCopy(row[0], row[1], row[2], row[3], row[4]) if row else None
+
+    def body_of(self, article_id: int) -> tuple[str, str | None] | None:
+        with self._lock:
+            row = self._db.execute("SELECT body, language FROM articles WHERE id=?",
+                                   (article_id,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def signature_rows(self, since_ts: float) -> list[tuple[int, int, bytes, float]]:
+        """(article_id, story_id, signature, published_ts) for rebuilding the LSH index."""
+        with self._lock:
+            return [tuple(r) for r in self._db.execute(
+                "SELECT id, story_id, signature, published_ts FROM articles WHERE "
+                "signature IS NOT NULL AND published_ts >= ?", (since_ts,))]
+
+    def story(self, story_id: int) -> dict | None:
+        """A story with its representative and every copy (for ``chavder story``)."""
+        with self._lock:
+            story = self._db.execute("SELECT * FROM stories WHERE id=?", (story_id,)).fetchone()
+            if story is None:
+                return None
+            copies = [dict(r) for r in self._db.execute(
+                "SELECT id, source, title, canonical_url, published_at, language, revision, "
+                "first_seen FROM articles WHERE story_id=? ORDER BY "
+                "COALESCE(published_utc, first_seen), id", (story_id,))]
+        return {**dict(story), "articles": copies,
+                "outlets": list(dict.fromkeys(c["source"] for c in copies))}
 
     def count_articles(self, source: str | None = None) -> int:
         with self._lock:
