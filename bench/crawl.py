@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.sitegen import generate_site  # noqa: E402
 from crawler.config import Settings, SourceConfig  # noqa: E402
 from crawler.crawl import run_crawl, setup_logging  # noqa: E402
-from crawler.fixtureweb import FixtureWeb  # noqa: E402
+from crawler.fixtureweb import FixtureWebProcess  # noqa: E402
 from crawler.store import open_store  # noqa: E402
 from crawler.text import detect  # noqa: E402
 
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"generated {len(sizes)} pages in {time.perf_counter() - t0:.1f} s "
               f"(mean {sum(sizes) / len(sizes) / 1024:.0f} KB, "
               f"min {min(sizes) / 1024:.0f} KB, max {max(sizes) / 1024:.0f} KB)")
-        with FixtureWeb(root) as web:
+        with FixtureWebProcess(root) as web:
             source = SourceConfig(id="bench", name="Bench", kind="sitemap",
                                   start_urls=[web.base("bench") + "/sitemap.xml"],
                                   timezone="Asia/Baghdad", max_articles=args.articles + 10,
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"  store (SQLite + FTS5):           {result['store_seconds']:.1f} s "
           f"({1000 * result['store_seconds'] / max(stored, 1):.1f} ms/article)")
     print(f"  fetch + Scrapy (rest of wall):   {rest:.1f} s")
-    print(f"  peak RSS: {result['peak_rss_mb']} MB (benchmark process incl. server)")
+    print(f"  peak RSS: {result['peak_rss_mb']} MB (crawler process; the server runs in its own process)")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, indent=2))

@@ -72,10 +72,15 @@ def _headline(rng: random.Random, lang: str) -> str:
     return " ".join(words[start:start + rng.randint(5, 9)])
 
 
+_VOCAB = {lang: sorted({w for s in sents for w in s.split()}) for lang, sents in SENTENCES.items()}
+
+
 def _paragraph(rng: random.Random, lang: str, n: int) -> str:
-    sents = rng.sample(SENTENCES[lang], k=min(len(SENTENCES[lang]), rng.randint(2, 4)))
-    # a unique token per article keeps pages distinct for dedup and search
-    return "، ".join(sents) + f" ({n})." if lang != "kmr" else ", ".join(sents) + f" ({n})."
+    """One real sentence plus words drawn from the language's vocabulary: each article is
+    distinct (no accidental near-duplicates for the dedup stage) yet in the right language."""
+    words = [rng.choice(_VOCAB[lang]) for _ in range(rng.randint(25, 45))]
+    sep = ", " if lang == "kmr" else "، "
+    return rng.choice(SENTENCES[lang]) + sep + " ".join(words) + f" ({n})."
 
 
 def article_page(n: int, lang: str, base: str, rng: random.Random) -> tuple[str, str, str]:

@@ -199,6 +199,129 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_story(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    store = _open_store(settings)
+    try:
+        story = store.story(args.story_id)
+    finally:
+        store.close()
+    if story is None:
+        print(f"no story {args.story_id}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(story, ensure_ascii=False, default=str))
+        return 0
+    rep = next((a for a in story["articles"] if a["id"] == story["representative_id"]),
+               story["articles"][0])
+    print(f"story {story['id']}: {rep['title']}")
+    print(f"  outlets: {', '.join(story['outlets'])}")
+    print(f"  first seen {story['first_seen']} · last seen {story['last_seen']}")
+    for a in story["articles"]:
+        marker = "*" if a["id"] == story["representative_id"] else " "
+        print(f"  {marker} [{a['source']}] {a['published_at'] or 'undated'} rev {a['revision']} "
+              f"{a['canonical_url']}")
+    return 0
+
+
+def _rules(settings: Settings, path: str | None):
+    from crawler.alerts.rules import load_rules
+    known = None
+    if Path(settings.sources).exists():
+        known = [s.id for s in load_sources(settings.sources)]
+    return load_rules(path or settings.alerts, known_sources=known)
+
+
+def cmd_alerts_check(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    rules = _rules(settings, args.file)
+    recipients = {r.key for rule in rules for r in rule.recipients}
+    print(f"{args.file or settings.alerts}: {len(rules)} rules OK, {len(recipients)} recipients")
+    return 0
+
+
+def cmd_alerts_list(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    for rule in _rules(settings, args.file):
+        terms = sum(len(g) for g in rule.any)
+        print(f"{rule.name:<24} {rule.mode:<8} {terms:>3} terms  "
+              f"langs={','.join(rule.languages) or 'any'}  "
+              f"recipients={len(rule.recipients)}")
+    return 0
+
+
+def cmd_alerts_test(args: argparse.Namespace) -> int:
+    from crawler.alerts.matcher import Matcher
+    from crawler.text import detect, normalize
+    settings = _settings(args)
+    rules = [r for r in _rules(settings, args.file) if r.name == args.rule]
+    if not rules:
+        print(f"error: no rule named {args.rule!r}", file=sys.stderr)
+        return 2
+    language = args.lang or detect(args.text)[0]
+    print(f"language: {language}")
+    print(f"normalised: {normalize(args.text, language)}")
+    matches = Matcher(rules).match("", args.text, language=language, source=args.source)
+    if not matches:
+        print(f"rule {args.rule!r}: no match")
+        return 1
+    print(f"rule {args.rule!r}: MATCH")
+    for hit in matches[0].terms:
+        print(f"  term {hit.term!r} at {hit.start}-{hit.end}: {hit.surface!r}")
+    return 0
+
+
+def cmd_alerts_send(args: argparse.Namespace) -> int:
+    from scheduler.alerting import Alerting
+    settings = _settings(args)
+    store = _open_store(settings)
+    try:
+        alerting = Alerting.from_settings(settings, store, load_sources(settings.sources)
+                                          if Path(settings.sources).exists() else [])
+        if alerting is None:
+            print(f"no alert rules: {settings.alerts} not found", file=sys.stderr)
+            return 2
+        alerting.check_pending()
+        report = alerting.dispatch_due()
+        counts = store.alert_counts()
+    finally:
+        store.close()
+    print(f"alerts: {report.sent} sent, {report.retrying} waiting to retry, {report.failed} "
+          f"failed; ledger: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+    return 0
+
+
+def cmd_alerts_run(args: argparse.Namespace) -> int:
+    """Apply the rules to articles already stored (e.g. after adding a rule)."""
+    from scheduler.alerting import Alerting
+    settings = _settings(args)
+    store = _open_store(settings)
+    try:
+        alerting = Alerting.from_settings(settings, store, load_sources(settings.sources)
+                                          if Path(settings.sources).exists() else [])
+        if alerting is None:
+            print(f"no alert rules: {settings.alerts} not found", file=sys.stderr)
+            return 2
+        rows = store.articles_since(args.since)
+        would = 0
+        for row in rows:
+            matches = alerting.matcher.match(row["title"], row["body"],
+                                             language=row["language"], source=row["source"])
+            for m in matches:
+                would += 1
+                print(f"[{m.rule.name}] story {row['story_id']} {row['source']}: {row['title']}")
+        if args.dry_run:
+            print(f"{len(rows)} articles checked, {would} rule matches (dry run: nothing queued)")
+            return 0
+        queued = alerting.recheck(rows)
+        report = alerting.dispatch_due()
+        print(f"{len(rows)} articles checked, {would} rule matches, {queued} new alerts "
+              f"queued, {report.sent} sent, {report.retrying} waiting to retry")
+    finally:
+        store.close()
+    return 0
+
+
 def cmd_langid(args: argparse.Namespace) -> int:
     from crawler.text import langid
     main_langid = getattr(langid, "main_langid", None)
@@ -265,6 +388,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", help="where to put the demo store (default: a temp dir)")
     p.add_argument("--query", default="الرقة")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("story", help="show a story cluster: its copies and outlets")
+    common(p)
+    p.add_argument("story_id", type=int)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_story)
+
+    p = sub.add_parser("alerts", help="check, list, test and apply alert rules")
+    asub = p.add_subparsers(dest="alerts_command", required=True, metavar="ACTION")
+    for name, func, text in (("check", cmd_alerts_check, "validate alerts.yaml"),
+                             ("list", cmd_alerts_list, "list rules")):
+        q = asub.add_parser(name, help=text)
+        common(q)
+        q.add_argument("file", nargs="?")
+        q.set_defaults(func=func)
+    q = asub.add_parser("test", help="does RULE match this text? (shows terms and positions)")
+    common(q)
+    q.add_argument("rule")
+    q.add_argument("--text", required=True)
+    q.add_argument("--lang")
+    q.add_argument("--source")
+    q.add_argument("--file")
+    q.set_defaults(func=cmd_alerts_test)
+    q = asub.add_parser("send", help="deliver queued alerts that are due now (after an outage)")
+    common(q)
+    q.set_defaults(func=cmd_alerts_send)
+    q = asub.add_parser("run", help="apply the rules to stored articles since DATE")
+    common(q)
+    q.add_argument("--since", type=_parse_when, required=True)
+    q.add_argument("--dry-run", action="store_true")
+    q.set_defaults(func=cmd_alerts_run)
 
     p = sub.add_parser("langid", help="identify the language of each stdin line")
     p.set_defaults(func=cmd_langid)

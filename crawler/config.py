@@ -229,6 +229,8 @@ class Settings:
     download_timeout: float = 30.0
     max_body_bytes: int = 10 * 1024 * 1024
     log_format: str = "text"                # text | json
+    alert_retry_seconds: float = 30.0       # first retry delay of a failed alert (doubles)
+    alert_max_attempts: int = 10
     mail: MailSettings = field(default_factory=MailSettings)
     path: str | None = None                 # the file it came from, if any
 

@@ -68,7 +68,8 @@ def run_crawl(settings: Settings, store: Store, sources: Sequence[SourceConfig],
     from crawler.spiders import SPIDERS_BY_KIND
 
     conf = scrapy_settings(settings, store, sources, overrides, alerting)
-    process = CrawlerProcess(conf, install_root_handler=False)
+    conf.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
+    process = CrawlerProcess(conf)
     apply_logger_levels()  # CrawlerProcess re-applies Scrapy's own logger levels
     crawlers = {}
     for source in sources:
@@ -97,6 +98,8 @@ def setup_logging(level: str = "INFO", json_lines: bool = False, verbose: bool =
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s",
                                                "%H:%M:%S"))
+    if not verbose:
+        handler.addFilter(_QuietThirdParty())
     root.addHandler(handler)
     root.setLevel(level)
     _LOG_STATE["verbose"] = verbose
@@ -104,6 +107,25 @@ def setup_logging(level: str = "INFO", json_lines: bool = False, verbose: bool =
 
 
 _LOG_STATE = {"verbose": False}
+_THIRD_PARTY = ("scrapy", "twisted", "trafilatura", "urllib3", "elastic_transport", "htmldate",
+                "courlan", "readability", "charset_normalizer", "py.warnings", "filelock",
+                "asyncio", "apscheduler", "hpack")
+_SILENCED = ("scrapy.core.scraper", "scrapy.downloadermiddlewares.robotstxt",
+             "scrapy.downloadermiddlewares.retry", "scrapy.core.downloader.handlers.http11",
+             "scrapy.spidermiddlewares.httperror", "scrapy.core.engine")
+
+
+class _QuietThirdParty(logging.Filter):
+    """Third-party records below WARNING are dropped at the handler, where Scrapy's own
+    ``dictConfig`` cannot undo it; failures Chavder already reports in one line are dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        name = record.name
+        if name.startswith(_SILENCED):
+            return record.levelno >= logging.CRITICAL
+        if name.startswith(_THIRD_PARTY):
+            return record.levelno >= logging.WARNING
+        return True
 
 
 def apply_logger_levels() -> None:

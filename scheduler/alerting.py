@@ -98,7 +98,9 @@ class Alerting:
         rules = load_rules(path, known_sources=[s.id for s in sources] or None)
         transport = transport_from_settings(settings.mail, settings.data_dir)
         return cls(store, rules, transport, sender=settings.mail.sender,
-                   source_names={s.id: s.name for s in sources}, clock=clock)
+                   source_names={s.id: s.name for s in sources}, clock=clock,
+                   backoff_seconds=settings.alert_retry_seconds,
+                   max_attempts=settings.alert_max_attempts)
 
     # ------------------------------------------------------------------ matching
     def check_pending(self, limit: int = 500) -> int:
@@ -112,6 +114,11 @@ class Alerting:
                 queued += self._check(row)
             if len(batch) < limit:
                 return queued
+
+    def recheck(self, rows: Iterable[dict]) -> int:
+        """Match these stored articles again (``chavder alerts run``): new rules or recipients
+        queue alerts; (rule, story, recipient) already alerted are not queued twice."""
+        return sum(self._check(row) for row in rows)
 
     def _check(self, row: dict) -> int:
         instant: list[tuple[str, str, list[str]]] = []

@@ -527,6 +527,14 @@ class SQLiteStore:
                 raise
         return queued
 
+    def articles_since(self, since: datetime) -> list[dict]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, story_id, revision, source, title, body, language, canonical_url, "
+                "published_at FROM articles WHERE COALESCE(published_utc, first_seen) >= ? "
+                "ORDER BY id", (_iso_utc(since),)).fetchall()
+        return [dict(r) for r in rows]
+
     def due_alerts(self, now: str, limit: int = 100) -> list[dict]:
         with self._lock:
             rows = self._db.execute(

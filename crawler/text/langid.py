@@ -102,6 +102,7 @@ W_QWX = 0.7          # per q/w/x, against Turkish
 W_TR_CHARS = 1.5     # per ı ğ ö ü
 W_CS = 0.8           # per ç/ş, against English
 W_LANGDETECT = 1.0
+W_OTHER_PRIOR = 0.5  # a news monitor for this region: other languages need clearer evidence
 _CAP = 4
 
 _FT_MAP = {"ku": "kmr", "arz": "ar", "ckb": "ckb", "fa": "fa", "ar": "ar", "tr": "tr",
@@ -145,6 +146,12 @@ def _langdetect(text: str) -> dict[str, float]:
         return {}
 
 
+def _best_other(ft: dict[str, float], known: tuple[str, ...]) -> float:
+    """Probability of the likeliest language outside the candidates (not the sum: a long tail
+    of small guesses must not outweigh one clear candidate)."""
+    return max((p for c, p in ft.items() if c not in known), default=0.0)
+
+
 def _capped(n: int) -> int:
     return n if n < _CAP else _CAP
 
@@ -157,10 +164,11 @@ def _softmax(scores: dict[str, float]) -> dict[str, float]:
 
 
 def _arabic_scores(text: str, ft: dict[str, float]) -> dict[str, float]:
-    other = max(0.0, 1.0 - sum(ft.get(c, 0.0) for c in _ARABIC_CANDIDATES))
+    other = _best_other(ft, _ARABIC_CANDIDATES + ("mzn", "lrc", "glk"))
     fa = ft.get("fa", 0.0) + 0.5 * sum(ft.get(c, 0.0) for c in ("mzn", "lrc", "glk"))
     probs = {"ar": ft.get("ar", 0.0), "fa": fa, "ckb": ft.get("ckb", 0.0), "other": other}
     scores = {k: W_FT * math.log(v + 0.02) for k, v in probs.items()}
+    scores["other"] -= W_OTHER_PRIOR
     sorani = len(_SORANI.findall(text))
     old = len(_OLD_SORANI.findall(text))
     ar_only = len(_AR_ONLY.findall(text))
@@ -178,10 +186,11 @@ def _arabic_scores(text: str, ft: dict[str, float]) -> dict[str, float]:
 
 
 def _latin_scores(text: str, ft: dict[str, float]) -> dict[str, float]:
-    other = max(0.0, 1.0 - sum(ft.get(c, 0.0) for c in _LATIN_CANDIDATES) - ft.get("diq", 0.0))
+    other = _best_other(ft, _LATIN_CANDIDATES + ("diq",))
     probs = {"kmr": ft.get("kmr", 0.0) + 0.7 * ft.get("diq", 0.0), "tr": ft.get("tr", 0.0),
              "en": ft.get("en", 0.0), "other": other}
     scores = {k: W_FT * math.log(v + 0.02) for k, v in probs.items()}
+    scores["other"] -= W_OTHER_PRIOR
     kmr_chars = len(_KMR_CHARS.findall(text))
     kmr_i = len(_KMR_I.findall(text))
     qwx = len(_QWX.findall(text))
@@ -191,8 +200,9 @@ def _latin_scores(text: str, ft: dict[str, float]) -> dict[str, float]:
     scores["tr"] += W_TR_CHARS * _capped(tr_chars)
     if qwx:
         scores["tr"] -= W_QWX * _capped(qwx)
-    if cs:
+    if cs:                      # ç ş: Kurmanji or Turkish, not English (nor most others)
         scores["en"] -= W_CS * _capped(cs)
+        scores["other"] -= W_CS * _capped(cs)
     low = text.replace("İ", "i").replace("I", "ı" if tr_chars else "i").lower()
     words = _WORDS.findall(low)
     n_kmr = sum(1 for w in words if w in _FW_KMR or w in _FW_KMR_ASCII)
@@ -225,7 +235,7 @@ def detect_scores(text: str) -> tuple[str, float, dict[str, float], bool]:
         ld = _langdetect(text)
         for code in list(scores):
             if code == "other":
-                mass = sum(p for c, p in ld.items() if c not in scores)
+                mass = max((p for c, p in ld.items() if c not in scores), default=0.0)
             else:
                 mass = ld.get(code, 0.0)
             if code in ("ckb", "kmr"):
