@@ -16,6 +16,7 @@ import pytest
 
 from crawler.fixtureweb import FixtureWeb
 from tests.conftest import ChavderEnv
+from tests.support.pages import article_page as page, rss_feed as feed
 from tests.support.smtp_sink import SMTPSink
 
 RAQQA_BODY = [
@@ -33,26 +34,6 @@ BARQA_BODY = [
     "التنقل غير الضروري والابتعاد عن مجاري الأودية.",
 ]
 HOSTILE_TITLE = "<script>alert(1)</script> هجوم في الرقة\r\nBcc: victim@example.org"
-
-
-def page(title: str, paragraphs: list[str], furniture: str, published: str) -> str:
-    from html import escape
-    body = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
-    return (f'<!DOCTYPE html><html lang="ar" dir="rtl"><head><meta charset="utf-8">'
-            f"<title>{escape(title)}</title>"
-            f'<meta property="article:published_time" content="{published}"></head><body>'
-            f"<nav><a href='/'>الرئيسية</a></nav><article><h1>{escape(title)}</h1>"
-            f'<div class="entry-content">{body}<p>{furniture}</p></div></article>'
-            f"<footer>© جميع الحقوق محفوظة</footer></body></html>")
-
-
-def feed(site: str, items: list[tuple[str, str]]) -> str:
-    from html import escape
-    entries = "".join(f"<item><title>{escape(t)}</title><link>http://{site}.fixture{p}</link>"
-                      f"<pubDate>Thu, 01 Jun 2017 10:00:00 +0300</pubDate></item>"
-                      for t, p in items)
-    return (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
-            f"<title>{site}</title>{entries}</channel></rss>")
 
 
 @pytest.fixture(scope="module")

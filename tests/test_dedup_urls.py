@@ -33,7 +33,7 @@ CASES = [
     ("https://example.com/news?page=2&id=7&cat=a", None,
      "https://example.com/news?cat=a&id=7&page=2"),
     ("https://example.com/news?id=7&&", None, "https://example.com/news?id=7"),
-    ("https://example.com/2026/10/story-slug/amp/", None, "https://example.com/2026/10/story-slug"),
+    ("https://example.com/2026/10/story-slug/amp/", None, "https://example.com/2026/10/story-slug/"),
     ("https://example.com/amp/news/12345", None, "https://example.com/news/12345"),
     ("https://example.com/ar/amp/news/12345", None, "https://example.com/ar/news/12345"),
     ("https://example.com/news/story.amp.html", None, "https://example.com/news/story.html"),
@@ -49,10 +49,10 @@ CASES = [
     ("http://example.com:80/news/1", None, "http://example.com/news/1"),
     ("http://example.com:8080/news/1", None, "http://example.com:8080/news/1"),
     ("HTTPS://Example.COM/a", None, "https://example.com/a"),
-    ("https://example.com/news/123/", None, "https://example.com/news/123"),
+    ("https://example.com/news/123/", None, "https://example.com/news/123/"),
     ("https://example.com", None, "https://example.com/"),
     ("https://example.com/", None, "https://example.com/"),
-    ("https://npasyria.com/الرقة/", None, f"https://npasyria.com/{RAQQA}"),
+    ("https://npasyria.com/الرقة/", None, f"https://npasyria.com/{RAQQA}/"),
     (f"https://npasyria.com/{RAQQA.lower()}", None, f"https://npasyria.com/{RAQQA}"),
     (f"https://npasyria.com/{RAQQA}", None, f"https://npasyria.com/{RAQQA}"),
     # alef + combining hamza above (U+0627 U+0654) is NFC أ (U+0623)
@@ -164,3 +164,10 @@ def test_url_key_is_fast() -> None:
     elapsed = time.perf_counter() - started
     assert len(keys) == len(urls)
     assert len(urls) / elapsed > 15_000, f"{len(urls) / elapsed:.0f} URLs/s"
+
+
+def test_trailing_slash_kept_for_display_but_folded_for_identity() -> None:
+    assert canonicalize_url("https://www.rudaw.net/arabic/news/1/") == \
+        "https://www.rudaw.net/arabic/news/1/"
+    assert url_key("https://www.rudaw.net/arabic/news/1/") == url_key(
+        "http://rudaw.net/arabic/news/1")

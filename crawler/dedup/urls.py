@@ -60,7 +60,8 @@ def canonicalize_url(url: str, *, declared: str | None = None) -> str:
     CMS bug that would merge every article into one) is ignored. The result is then cleaned:
     fragment and tracking parameters dropped, remaining parameters sorted, AMP and mobile
     variants mapped to the normal article URL, percent-encoding made uniform (UTF-8 of the NFC
-    text, upper-case hex), default port dropped, host lower-cased, no trailing slash.
+    text, upper-case hex), default port dropped, host lower-cased. A trailing slash is kept:
+    the URL is shown to people and must keep working (``url_key`` folds it for identity).
     """
     url = url.strip()
     if declared:
@@ -69,7 +70,7 @@ def canonicalize_url(url: str, *, declared: str | None = None) -> str:
             declared = urljoin(url, declared)  # relative rel=canonical
         if declared and _usable_declared(url, declared):
             url = declared
-    return _clean(url)
+    return _clean(url, keep_slash=True)
 
 
 def url_key(url: str) -> str:
@@ -133,7 +134,7 @@ def _registrable(host: str) -> str:
     return result.top_domain_under_public_suffix if result.suffix else ""
 
 
-def _clean(url: str) -> str:
+def _clean(url: str, keep_slash: bool = False) -> str:
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -142,7 +143,7 @@ def _clean(url: str) -> str:
     if scheme not in _DEFAULT_PORTS or not parts.netloc:
         return url.split("#", 1)[0]
     netloc = _clean_netloc(parts.netloc, scheme)
-    path = _clean_path(parts.path)
+    path = _clean_path(parts.path, keep_slash)
     query = _clean_query(parts.query) if parts.query else ""
     return f"{scheme}://{netloc}{path}?{query}" if query else f"{scheme}://{netloc}{path}"
 
@@ -178,7 +179,7 @@ def _idna(host: str) -> str:
         return host
 
 
-def _clean_path(path: str) -> str:
+def _clean_path(path: str, keep_slash: bool = False) -> str:
     if not path or path == "/":
         return "/"
     if ";" in path:
@@ -192,10 +193,11 @@ def _clean_path(path: str) -> str:
         segments = _remove_dot_segments(segments)
     if "amp" in path.lower():
         segments = _drop_amp(segments)
+    trailing = keep_slash and len(segments) > 1 and segments[-1] == ""
     path = "/".join(segments).rstrip("/")
     if not path.startswith("/"):
         path = "/" + path
-    return path
+    return path + "/" if trailing and path != "/" else path
 
 
 def _remove_dot_segments(segments: list[str]) -> list[str]:

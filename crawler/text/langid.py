@@ -53,6 +53,7 @@ _FA_CKB = re.compile("[یکپچژگ]")                         # Persian/Sorani 
 _KMR_CHARS = re.compile("[êûÊÛ]")
 _KMR_I = re.compile("[îÎ]")
 _QWX = re.compile("[qwxQWX]")
+_XQ = re.compile("[xqXQ]")
 _TR_CHARS = re.compile("[ığöüİĞÖÜ]")
 _CS = re.compile("[çşÇŞ]")
 _WORDS = re.compile(r"[^\W\d_]+")
@@ -99,6 +100,7 @@ W_FW = 1.2           # per function word (capped)
 W_KMR_CHARS = 2.0    # per ê/û (capped)
 W_KMR_I = 0.6        # per î (Turkish uses î in a few formal words)
 W_QWX = 0.7          # per q/w/x, against Turkish
+W_XQ = 0.5          # per x/q: frequent in Kurmanji (xwe, qada), rare in en/tr/es/de
 W_TR_CHARS = 1.5     # per ı ğ ö ü
 W_CS = 0.8           # per ç/ş, against English
 W_LANGDETECT = 1.0
@@ -200,6 +202,7 @@ def _latin_scores(text: str, ft: dict[str, float]) -> dict[str, float]:
     scores["tr"] += W_TR_CHARS * _capped(tr_chars)
     if qwx:
         scores["tr"] -= W_QWX * _capped(qwx)
+    scores["kmr"] += W_XQ * _capped(len(_XQ.findall(text)))
     if cs:                      # ç ş: Kurmanji or Turkish, not English (nor most others)
         scores["en"] -= W_CS * _capped(cs)
         scores["other"] -= W_CS * _capped(cs)
