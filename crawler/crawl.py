@@ -107,9 +107,10 @@ def setup_logging(level: str = "INFO", json_lines: bool = False, verbose: bool =
 
 
 _LOG_STATE = {"verbose": False}
-_THIRD_PARTY = ("scrapy", "twisted", "trafilatura", "urllib3", "elastic_transport", "htmldate",
-                "courlan", "readability", "charset_normalizer", "py.warnings", "filelock",
-                "asyncio", "apscheduler", "hpack")
+_THIRD_PARTY = ("scrapy", "twisted", "urllib3", "elastic_transport", "charset_normalizer",
+                "py.warnings", "filelock", "asyncio", "apscheduler", "hpack")
+# Extraction libraries warn about every odd page; Chavder reports what matters itself.
+_EXTRACTORS = ("trafilatura", "htmldate", "courlan", "readability", "justext")
 _SILENCED = ("scrapy.core.scraper", "scrapy.downloadermiddlewares.robotstxt",
              "scrapy.downloadermiddlewares.retry", "scrapy.core.downloader.handlers.http11",
              "scrapy.spidermiddlewares.httperror", "scrapy.core.engine")
@@ -123,6 +124,8 @@ class _QuietThirdParty(logging.Filter):
         name = record.name
         if name.startswith(_SILENCED):
             return record.levelno >= logging.CRITICAL
+        if name.startswith(_EXTRACTORS):
+            return record.levelno >= logging.ERROR
         if name.startswith(_THIRD_PARTY):
             return record.levelno >= logging.WARNING
         return True

@@ -76,7 +76,7 @@ class FixtureWeb:
     def start(self) -> "FixtureWeb":
         for site in self.sites.values():
             handler = _make_handler(self, site)
-            server = ThreadingHTTPServer((self.host, self._ports.get(site.name, 0)), handler)
+            server = _QuietServer((self.host, self._ports.get(site.name, 0)), handler)
             server.daemon_threads = True
             site.server = server
             site.base = f"http://{self.host}:{server.server_address[1]}"
@@ -158,6 +158,15 @@ class FixtureWeb:
                 continue
             return _Resource(file.read_bytes(), _guess_type(file.name), file.stat().st_mtime)
         return None
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """Clients that hang up early (size limits, timeouts) are expected, not errors."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
 
 
 def _guess_type(name: str) -> str:

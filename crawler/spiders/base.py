@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timezone
 from typing import Any, AsyncIterator, Iterable, Iterator
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.crawler import Crawler
@@ -44,8 +45,11 @@ def failure_reason(failure: Failure) -> str:
         return f"HTTP {exc.response.status}"
     if isinstance(exc, DNSLookupError):
         return "DNS lookup failed (no network, or the host name is wrong)"
-    if isinstance(exc, (TimeoutError, TCPTimedOutError)):
-        return "timed out"
+    if isinstance(exc, (TimeoutError, TCPTimedOutError)) or "Timeout" in type(exc).__name__ \
+            or "took longer than" in str(exc):
+        return "timed out (no complete answer within the download timeout)"
+    if "larger than download max size" in str(exc) or "larger than the max" in str(exc):
+        return "body larger than the size limit — download abandoned"
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused"
     text = str(exc).strip() or type(exc).__name__
@@ -82,6 +86,8 @@ class SourceSpider(scrapy.Spider):
         spider.store = runtime.store
         spider.allowed_domains = list(source.allowed_domains)
         crawler.signals.connect(spider._on_closed, signal=scrapy.signals.spider_closed)
+        crawler.signals.connect(spider._on_scheduled, signal=scrapy.signals.request_scheduled)
+        crawler.signals.connect(spider._on_dropped, signal=scrapy.signals.request_dropped)
         return spider
 
     # ------------------------------------------------------------------ requests
@@ -172,6 +178,27 @@ class SourceSpider(scrapy.Spider):
         logger.log(level, "source=%s url=%s reason=%s", source_id, url, reason)
         self.crawler.stats.inc_value("chavder/errors")
         self.store.record_fetch_error(str(source_id), url, reason)
+
+    def _on_scheduled(self, request: scrapy.Request, spider: scrapy.Spider) -> None:
+        """Redirects that will be filtered before download (private or other sites): Scrapy
+        drops them silently, so say so here, once, with the URL that redirected."""
+        if spider is not self or not request.meta.get("redirect_urls"):
+            return
+        from crawler.middlewares import _is_private_host
+        host = urlsplit(request.url).hostname or ""
+        origin = request.meta["redirect_urls"][0]
+        if _is_private_host(host) and not (self.source and self.source.allow_private
+                                           and host in self.source.allowed_domains):
+            self.report_problem(origin, f"refused: redirect to private address {host} "
+                                        f"({request.url})")
+        elif self.allowed_domains and host not in self.allowed_domains:
+            self.report_problem(origin, f"redirect to another site ({host}) not followed — "
+                                        "add it to allowed_domains if it is the same outlet")
+
+    def _on_dropped(self, request: scrapy.Request, spider: scrapy.Spider) -> None:
+        if spider is self and request.meta.get("redirect_urls"):
+            self.report_problem(request.meta["redirect_urls"][0],
+                                f"redirect loop: redirects back to {request.url}")
 
     def _on_closed(self, spider: scrapy.Spider, reason: str) -> None:
         if spider is not self:

@@ -259,10 +259,10 @@ _MDY = re.compile(
     rf"{_B}(?=[a-zçşğüöıîêû]{{3,10}}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})"
     rf"(?P<mon>{_LATIN_MONTH_ALT})\.?\s+(?P<d>[0-3]?\d)(?:st|nd|rd|th)?,?\s+(?P<y>\d{{4}})(?!\d)")
 _WD_MDY = re.compile(rf"{_B}(?:{_WEEKDAY_ALT}),?\s+$")
-_YMD = re.compile(r"(?<![\d/.\-])(?P<y>\d{4})(?P<sep>[\-/.])(?P<m>[01]?\d)(?P=sep)(?P<d>[0-3]?\d)"
-                  rf"(?![\d/])(?:{_YEAR_MARK})?")
-_DMY_NUM = re.compile(r"(?<![\d/.\-])(?P<d>[0-3]?\d)(?P<sep>[\-/.])(?P<m>[01]?\d)(?P=sep)"
-                      rf"(?P<y>\d{{4}})(?![\d/])(?:{_YEAR_MARK})?")
+_YMD = re.compile(r"(?<![\d/.\-])(?P<y>\d{4})\s?(?P<sep>[\-/.])\s?(?P<m>[01]?\d)\s?(?P=sep)\s?"
+                  rf"(?P<d>[0-3]?\d)(?![\d/])(?:{_YEAR_MARK})?")
+_DMY_NUM = re.compile(r"(?<![\d/.\-])(?P<d>[0-3]?\d)\s?(?P<sep>[\-/.])\s?(?P<m>[0-3]?\d)\s?(?P=sep)"
+                      rf"\s?(?P<y>\d{{4}})(?![\d/])(?:{_YEAR_MARK})?")
 _DM_NOYEAR = re.compile(
     rf"{_B}{_WEEKDAY}(?P<d>[0-3]?\d){_DAY_SUFFIX}{_D_M_SEP}(?P<mon>{_MONTH_ALT}){_MONTH_SUFFIX}"
     rf"{_E}{_MONTH2}(?!\s*[\-/.,]?\s*\d)")

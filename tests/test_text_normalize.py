@@ -1,0 +1,125 @@
+"""Normalisation and token analysis: the pair table (folding and clitic matching) and the
+contract the store and the alert matcher rely on."""
+from __future__ import annotations
+
+import csv
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from crawler.text import index_terms, normalize, query_terms, tokens
+from crawler.text.analysis import match_phrase
+
+DATA = Path(__file__).parent / "data" / "text" / "normalize.tsv"
+
+
+def _rows() -> list[dict[str, str]]:
+    with open(DATA, encoding="utf-8", newline="") as fh:
+        lines = [line for line in fh if not line.startswith("#")]
+    return list(csv.DictReader(lines, delimiter="\t", quoting=csv.QUOTE_NONE))
+
+
+ROWS = _rows()
+
+
+def _matches(query: str, text: str, lang: str | None) -> bool:
+    return bool(match_phrase(tokens(text, lang), query_terms(query, lang)))
+
+
+def test_table_size_and_clitic_cases():
+    assert len(ROWS) >= 60
+    match_rows = [r for r in ROWS if r["kind"] == "match"]
+    assert sum(r["expected"] == "no" for r in match_rows) >= 15
+    assert {r["lang"] for r in match_rows} >= {"ar", "ckb", "kmr"}
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[f"{i}-{r['kind']}-{r['lang'] or 'any'}"
+                                           for i, r in enumerate(ROWS)])
+def test_pair_table(row: dict[str, str]):
+    want = row["expected"] == "yes"
+    if row["kind"] == "equal":
+        got = normalize(row["a"]) == normalize(row["b"])
+        assert got == want, f"{row['a']!r} vs {row['b']!r} ({row['note']}): " \
+                            f"{normalize(row['a'])!r} / {normalize(row['b'])!r}"
+    else:
+        got = _matches(row["a"], row["b"], row["lang"] or None)
+        toks = [(t.surface, t.keys) for t in tokens(row["b"], row["lang"] or None)]
+        assert got == want, f"{row['a']!r} in {row['b']!r} ({row['note']}): {toks}"
+
+
+SAMPLES = [
+    ("روسيا: سنقصف عناصر «داعش» إذا حاولوا الفرار من الرَّقَّة، وبالرقة…", "ar"),
+    ("لە ڕه‌ققه‌دا دوو تەقینەوە ڕوویاندا، (٢٠١٧)", "ckb"),
+    ("Rêveberiya Reqa'yê — DAİŞ'ê \"êrişek\" kir; 2014an", "kmr"),
+    ("Raqqa’s council met in al-Raqqa #raqqa", "en"),
+]
+
+
+@pytest.mark.parametrize("text,lang", SAMPLES)
+def test_tokens_point_into_the_original_text(text: str, lang: str):
+    toks = tokens(text, lang)
+    assert toks
+    for t in toks:
+        assert text[t.start:t.end] == t.surface
+        assert t.keys and t.keys[0] == normalize(t.surface)
+        assert not any(ch.isspace() for ch in t.surface)
+    assert [t.start for t in toks] == sorted(t.start for t in toks)
+
+
+@pytest.mark.parametrize("text,lang", SAMPLES)
+def test_tokenising_chunks_gives_the_same_tokens(text: str, lang: str):
+    whole = [(t.start, t.end, t.keys) for t in tokens(text, lang)]
+    pieces = []
+    pos = 0
+    for chunk in text.split():
+        base = text.index(chunk, pos)
+        pieces += [(base + t.start, base + t.end, t.keys) for t in tokens(chunk, lang)]
+        pos = base + len(chunk)
+    assert pieces == whole
+
+
+def test_query_terms_one_key_per_word_never_stripped():
+    assert query_terms("الرَّقَّة") == ["الرقه"]
+    assert query_terms("بالرقة") == ["بالرقه"]                      # the user's form is the lemma
+    assert query_terms("تنظيم الدولة الإسلامية") == ["تنظيم", "الدوله", "الاسلاميه"]
+    assert query_terms("Dewleta Îslamî", "kmr") == ["dewleta", "islami"]
+    assert query_terms("  ") == []
+
+
+def test_index_terms_are_fts5_tokens_that_find_the_document():
+    """Every key survives SQLite's unicode61 tokenizer as one token, so a query key finds the row."""
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE VIRTUAL TABLE t USING fts5(body, tokenize='unicode61 remove_diacritics 0')")
+    docs = {
+        1: ("قالت الوزارة إن المسلحين غادروا بالرقة أمس", "ar"),
+        2: ("لە ڕه‌ققه‌دا دوو تەقینەوە ڕوویاندا", "ckb"),
+        3: ("Li Reqayê du teqîn çêbûn", "kmr"),
+        4: ("أعلنت هيئة الرقابة المالية النتائج", "ar"),
+    }
+    for rowid, (text, lang) in docs.items():
+        db.execute("INSERT INTO t(rowid, body) VALUES (?, ?)", (rowid, index_terms(text, lang)))
+        for tok in tokens(text, lang):
+            for key in tok.keys:
+                assert db.execute("SELECT count(*) FROM t WHERE t MATCH ?",
+                                  (f'"{key}"',)).fetchone()[0] >= 1, key
+
+    def hits(q: str, lang: str | None) -> set[int]:
+        (key,) = query_terms(q, lang)
+        return {r[0] for r in db.execute("SELECT rowid FROM t WHERE t MATCH ?", (f'"{key}"',))}
+
+    assert hits("الرقة", "ar") == {1}
+    assert hits("ڕەققە", "ckb") == {2}
+    assert hits("Reqa", "kmr") == {3}
+
+
+def test_match_phrase_positions():
+    toks = tokens("ستقصف عناصر تنظيم الدولة الإسلامية (داعش) وتنظيم الدولة", "ar")
+    assert match_phrase(toks, query_terms("تنظيم الدولة")) == [(2, 4), (6, 8)]
+    assert match_phrase(toks, []) == []
+
+
+def test_normalize_keeps_text_shape():
+    text = "قال: «الرقة» — 2017!"
+    assert normalize(text) == "قال: «الرقه» — 2017!"
+    assert normalize("") == ""
