@@ -126,7 +126,8 @@ def to_iso(text: str | None, tz: tzinfo, tz_name: str = "UTC") -> str | None:
             value = None
     if value is None and _RFC822.match(text):
         value = _from_rfc822(text, tz)
-    if value is None:
+    # Index pages state absolute dates; words alone ("yesterday") have no reference time here.
+    if value is None and any(ch.isdigit() for ch in text):
         try:
             value = parse_date(text, tz=tz_name)
         except Exception:  # noqa: BLE001 - a helper's bug must not lose the whole feed

@@ -537,7 +537,7 @@ def _day_word_hits(f: str, now: datetime, zone: tzinfo, alone: bool) -> Iterator
             yield _Hit(m.start(), tm.end(), None,
                        datetime(d.year, d.month, d.day, t.hour, t.minute, t.second,
                                 tzinfo=t.tz or zone), True)
-        elif alone:
+        elif alone and f.strip(" \t\n.,:;-") == m.group():   # the word is the whole text
             yield _Hit(m.start(), m.end(), None, datetime(d.year, d.month, d.day, tzinfo=zone),
                        True)
 
