@@ -17,6 +17,7 @@ from typing import Iterable
 from crawler.models import Article
 from crawler.store.base import (KnownArticle, SearchHit, SearchQuery, UpsertResult,
                                 to_utc_iso, utc_now_iso)
+from crawler.store.sqlite_digests import DigestLedgerMixin
 from crawler.text import index_terms, query_terms, tokens
 
 # Each entry migrates from version i to i+1. Never edit a released entry; append a new one.
@@ -161,7 +162,7 @@ def _iso_utc(value: datetime | None) -> str | None:
     return value.astimezone(timezone.utc).replace(microsecond=0).isoformat()
 
 
-class SQLiteStore:
+class SQLiteStore(DigestLedgerMixin):
     """Store backend over one SQLite file. Thread-safe through one connection and a lock."""
 
     def __init__(self, path: str | Path):
