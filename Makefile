@@ -16,9 +16,11 @@ install: $(STAMP)
 
 ## Run Chavder on the embedded defaults (SQLite store and outbox under ./data/).
 run: install
-	$(BIN)/chavder crawl
+	$(BIN)/chavder run
 
-crawl: run
+## Crawl every enabled source once and print a per-source summary.
+crawl: install
+	$(BIN)/chavder crawl
 
 ## Crawl the bundled sample outlets on 127.0.0.1 and search for الرقة (no network needed).
 demo: install

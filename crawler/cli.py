@@ -199,6 +199,47 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from scheduler.service import Service
+    settings = _settings(args)
+    sources = load_sources(settings.sources, only_enabled=True)
+    if args.health_port is not None:
+        settings.health_port = args.health_port
+    return Service(settings, sources).run()
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    sources = load_sources(settings.sources) if Path(settings.sources).exists() else []
+    store = _open_store(settings)
+    try:
+        status = store.source_status()
+        schedule = store.schedule_state()
+        alerts = store.alert_counts()
+        spool = getattr(store, "spool_size", lambda: None)()
+    finally:
+        store.close()
+    ids = [s.id for s in sources] + sorted(set(status) - {s.id for s in sources})
+    if args.json:
+        print(json.dumps({"sources": {i: {**status.get(i, {}),
+                                          "next_run": schedule.get(i, {}).get("next_run")}
+                                      for i in ids}, "alerts": alerts, "index_spool": spool},
+                         ensure_ascii=False, default=str))
+        return 0
+    short = lambda v: (v or "-")[:19].replace("T", " ")  # noqa: E731
+    print(f"{'source':<18} {'last success':<19}  {'next run':<19}  {'24h':>5}  last error")
+    for sid in ids:
+        st = status.get(sid, {})
+        err = st.get("last_error")
+        err_text = f"{short(err['at'])} {err['reason'][:60]}" if err else "-"
+        print(f"{sid:<18} {short(st.get('last_success')):<19}  "
+              f"{short(schedule.get(sid, {}).get('next_run')):<19}  "
+              f"{st.get('articles_24h', 0):>5}  {err_text}")
+    print("\nalerts: " + (", ".join(f"{k}={v}" for k, v in sorted(alerts.items())) or "none")
+          + (f"; index spool: {spool} waiting" if spool is not None else ""))
+    return 0
+
+
 def cmd_story(args: argparse.Namespace) -> int:
     settings = _settings(args)
     store = _open_store(settings)
@@ -388,6 +429,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", help="where to put the demo store (default: a temp dir)")
     p.add_argument("--query", default="الرقة")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("run", help="run the service: scheduled crawls, alerts, digests")
+    common(p)
+    p.add_argument("--health-port", type=int, help="port of /healthz and /metrics "
+                   "(default 9410 on 127.0.0.1; 0 = any free port; -1 = off)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("status", help="per source: last success, next run, last error")
+    common(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("story", help="show a story cluster: its copies and outlets")
     common(p)

@@ -231,6 +231,15 @@ class Settings:
     log_format: str = "text"                # text | json
     alert_retry_seconds: float = 30.0       # first retry delay of a failed alert (doubles)
     alert_max_attempts: int = 10
+    # the service (chavder run)
+    health_host: str = "127.0.0.1"
+    health_port: int = 9410                 # /healthz and /metrics; -1 turns it off
+    max_concurrent_crawls: int = 4
+    alert_dispatch_seconds: float = 15.0
+    digest_check_seconds: float = 60.0
+    digest_grace_hours: float = 6.0         # a digest missed while down is still sent this late
+    digest_empty_policy: str = "skip"       # skip | nothing-new
+    shutdown_timeout: float = 10.0
     mail: MailSettings = field(default_factory=MailSettings)
     path: str | None = None                 # the file it came from, if any
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from crawler.text import parse_date, search_date
-from crawler.text.calendars import jalali_to_gregorian, kurdish_to_gregorian, tabular_hijri_to_gregorian
+from crawler.text.calendars import (jalali_to_gregorian, kurdish_to_gregorian,
+                                    tabular_hijri_to_gregorian)
 
 DATA = Path(__file__).parent / "data" / "text" / "dates.tsv"
 NOW = datetime(2017, 6, 1, 12, 0, tzinfo=timezone.utc)

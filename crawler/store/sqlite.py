@@ -149,6 +149,15 @@ MIGRATIONS: list[str] = [
     CREATE INDEX articles_published_ts ON articles(published_ts);
     ALTER TABLE stories ADD COLUMN representative_ts REAL;
     """,
+    # v4: the service's schedule, so a restart neither re-polls everything at once nor forgets.
+    """
+    CREATE TABLE service_schedule (
+        source TEXT PRIMARY KEY,
+        next_run TEXT NOT NULL,
+        last_started TEXT,
+        updated_at TEXT NOT NULL
+    );
+    """,
 ]
 
 _SNIPPET_WORDS = 14
@@ -575,6 +584,64 @@ class SQLiteStore(DigestLedgerMixin):
             return [r[0] for r in self._db.execute(
                 "SELECT source FROM articles WHERE story_id=? GROUP BY source "
                 "ORDER BY MIN(COALESCE(published_utc, first_seen))", (story_id,))]
+
+    # ------------------------------------------------------------------ service state
+    def save_next_run(self, source: str, next_run: str, started: str | None = None) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO service_schedule(source, next_run, last_started, updated_at) "
+                "VALUES (?,?,?,?) ON CONFLICT(source) DO UPDATE SET next_run=excluded.next_run, "
+                "last_started=COALESCE(excluded.last_started, last_started), "
+                "updated_at=excluded.updated_at", (source, next_run, started, utc_now_iso()))
+
+    def schedule_state(self) -> dict[str, dict]:
+        with self._lock:
+            return {r["source"]: dict(r) for r in
+                    self._db.execute("SELECT * FROM service_schedule")}
+
+    def source_status(self) -> dict[str, dict]:
+        """Per source: last finished crawl and its counts, last error, articles in 24 h."""
+        since = datetime.fromtimestamp(datetime.now(timezone.utc).timestamp() - 86400,
+                                       timezone.utc).replace(microsecond=0).isoformat()
+        out: dict[str, dict] = {}
+        with self._lock:
+            for row in self._db.execute(
+                    "SELECT source, MAX(finished_at) AS finished, counts FROM crawl_runs "
+                    "GROUP BY source"):
+                out.setdefault(row[0], {})["last_crawl"] = row[1]
+                out[row[0]]["last_counts"] = json.loads(row[2])
+            for row in self._db.execute(
+                    "SELECT source, MAX(finished_at) FROM crawl_runs WHERE "
+                    "json_extract(counts, '$.errors') = 0 GROUP BY source"):
+                out.setdefault(row[0], {})["last_success"] = row[1]
+            for row in self._db.execute(
+                    "SELECT f.source, f.at, f.url, f.reason FROM fetch_errors f JOIN "
+                    "(SELECT source, MAX(id) AS id FROM fetch_errors GROUP BY source) m "
+                    "ON m.id = f.id"):
+                out.setdefault(row[0], {})["last_error"] = {"at": row[1], "url": row[2],
+                                                            "reason": row[3]}
+            for row in self._db.execute(
+                    "SELECT source, COUNT(*) FROM articles WHERE first_seen >= ? GROUP BY "
+                    "source", (since,)):
+                out.setdefault(row[0], {})["articles_24h"] = row[1]
+        return out
+
+    def metrics_snapshot(self) -> dict:
+        """Counts for Prometheus, computed from the tables (true across restarts)."""
+        with self._lock:
+            return {
+                "articles": [tuple(r) for r in self._db.execute(
+                    "SELECT source, COALESCE(language, 'und'), COUNT(*) FROM articles "
+                    "GROUP BY 1, 2")],
+                "fetch_errors": [tuple(r) for r in self._db.execute(
+                    "SELECT source, reason, COUNT(*) FROM fetch_errors GROUP BY 1, 2")],
+                "alerts": [tuple(r) for r in self._db.execute(
+                    "SELECT state, COUNT(*) FROM alert_ledger GROUP BY 1")],
+                "digests": [tuple(r) for r in self._db.execute(
+                    "SELECT state, COUNT(*) FROM digests GROUP BY 1")],
+                "last_crawl": [tuple(r) for r in self._db.execute(
+                    "SELECT source, MAX(finished_at) FROM crawl_runs GROUP BY 1")],
+            }
 
     def integrity_check(self) -> str:
         with self._lock:

@@ -76,7 +76,8 @@ def _group(lang: str | None) -> str:
 
 # ---------------------------------------------------------------------- Arabic
 
-_SEEN_FUTURE_EXCEPTIONS = frozenset(normalize(w) for w in (
+# words that begin with س + ي/ت/ن but are not future-tense verbs (سنجار is not س + نجار)
+_NOT_FUTURE_VERBS = frozenset(normalize(w) for w in (
     "سنجار", "سنة", "سنوات", "ستة", "ستين", "سيارة", "سيارات", "سياسة", "سياسي", "سياسية",
     "ستار", "سيناء", "سينما", "سيطرة", "سيدة", "سيد", "سيول", "سير", "سيرة", "سنغافورة",
     "سنوية", "سنوي", "سيف", "سيوف", "سياحة", "سياحية", "سياق", "سنتيمتر", "ستوكهولم", "سيريلانكا",
@@ -104,7 +105,7 @@ def _arabic_stems(word: str, bare: bool) -> Iterable[str]:
             elif bare and len(stem) >= 3:
                 yield stem                                # لداعش → داعش
         if (bare and rest[:1] == "س" and rest[1:2] in ("ي", "ت", "ن") and len(rest) >= 5
-                and rest not in _SEEN_FUTURE_EXCEPTIONS):
+                and rest not in _NOT_FUTURE_VERBS):
             yield rest[1:]                                # سيقصف → يقصف
 
 
@@ -122,7 +123,8 @@ _CKB_DEF = ("", "ەکە", "کە", "ەکان", "کان", "ان", "یان", "ێک"
 _CKB_CASE = ("", "ی", "دا", "ەوە", "وە", "ڕا")                                 # ezafe and case
 _CKB_ALSO = ("", "ش", "یش")                                                     # "also"
 _CKB_SUFFIXES = tuple(sorted(set(_suffix_set(_CKB_DEF, _CKB_CASE, _CKB_ALSO))
-                             | set(_suffix_set(_CKB_DEF, _CKB_ALSO, _CKB_CASE)), key=len, reverse=True))
+                             | set(_suffix_set(_CKB_DEF, _CKB_ALSO, _CKB_CASE)),
+                             key=len, reverse=True))
 _FA_SUFFIXES = _suffix_set(("", "ها", "های", "هایی", "ی", "ای"))
 
 

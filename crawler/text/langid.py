@@ -41,6 +41,7 @@ from crawler.text.normalize import normalize
 __all__ = ["detect", "detect_scores", "main_langid", "LANGDETECT_BELOW"]
 
 LANGDETECT_BELOW = 0.80          # call langdetect when the cascade's share is below this
+MAX_CHARS = 3000                 # a whole article says no more than its first paragraphs
 
 _ARABIC = re.compile("[\u0620-\u064a\u066e-\u06d3\u06d5\u06fa-\u06ff\u0750-\u077f\ufb50-\ufdff"
                      "\ufe70-\ufefc]")
@@ -219,6 +220,7 @@ def _latin_scores(text: str, ft: dict[str, float]) -> dict[str, float]:
 
 def detect_scores(text: str) -> tuple[str, float, dict[str, float], bool]:
     """(code, confidence, candidate shares, langdetect used) — for evaluation and debugging."""
+    text = text[:MAX_CHARS]
     letters = _LETTER.findall(text)
     if not letters:
         return "und", 0.0, {}, False

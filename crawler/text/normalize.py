@@ -10,12 +10,12 @@ without a language hint gets exactly the keys a document of a known language get
 
 Steps: NFKD (presentation forms and ligatures such as ﻻ become plain letters, precomposed Latin
 letters and hamza/madda carriers split into base + mark), delete every combining mark (tashkeel,
-Latin diacritics, hamza above/below), tatweel, zero-width and bidi controls and soft hyphens, then a one-to-one letter table (alef forms, yeh/kaf/heh variants, Sorani
-letters, all decimal digits to ASCII) and case folding (ı and İ → i).
+Latin diacritics, hamza above/below), tatweel, zero-width and bidi controls and soft hyphens,
+then a one-to-one letter table (alef forms, yeh/kaf/heh variants, Sorani letters, all decimal
+digits to ASCII) and case folding (ı and İ → i). Punctuation and spaces are kept.
 """
 from __future__ import annotations
 
-import sys
 import unicodedata
 
 __all__ = ["normalize", "fold_char_table", "DELETE_CHARS"]
@@ -83,7 +83,3 @@ def normalize(text: str, lang: str | None = None) -> str:
         text = text.replace("\u0307", "").replace("ı", "i")
     return text
 
-
-if __name__ == "__main__":  # pragma: no cover - manual check
-    for line in sys.stdin:
-        print(normalize(line.rstrip("\n")))

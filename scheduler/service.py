@@ -1,0 +1,339 @@
+"""``chavder run``: the background service.
+
+One process, one Twisted (asyncio) reactor: Scrapy's ``CrawlerRunner`` runs each source's crawl
+when APScheduler's ``TwistedScheduler`` says it is due. Why one reactor rather than a process per
+cycle: a crawl then costs no interpreter start-up or re-import (~1.5 s and ~80 MB each), the
+dedup index and compiled alert rules are built once, and memory stays flat over hundreds of
+cycles (measured by ``bench/soak.py``; see README).
+
+Scheduling rules:
+* each source every ``interval`` seconds ± jitter, at most one running crawl per source, at most
+  ``max_concurrent_crawls`` crawls at once; missed runs are coalesced into one;
+* the next run of every source is kept in the store, so after a restart a source that is not due
+  waits, and overdue sources are spread over the first minute instead of all firing at once;
+* instant alerts are dispatched after every crawl and every ``alert_dispatch_seconds`` (retries);
+  digests are checked every ``digest_check_seconds`` (the ledger makes that idempotent).
+
+SIGTERM/SIGINT: stop scheduling, stop running crawls (in-flight items finish their pipeline
+step; an interrupted crawl saves no HTTP validators, so nothing is hidden behind a 304 later),
+flush, close the store, exit — within ``shutdown_timeout`` seconds.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import random
+import signal
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from crawler.config import Settings, SourceConfig
+
+log = logging.getLogger("chavder.service")
+
+
+def _utc(dt: datetime | None = None) -> datetime:
+    return (dt or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(microsecond=0)
+
+
+def _parse(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def first_run_times(sources: list[SourceConfig], state: dict[str, dict], now: datetime,
+                    rng: random.Random, stagger_seconds: float = 60.0) -> dict[str, datetime]:
+    """When each source runs first after (re)start.
+
+    A source whose stored next run is in the future keeps it; an overdue or never-run source is
+    placed at a random point of the first ``stagger`` window (bounded by its own interval), so a
+    restart never fires every source at once.
+    """
+    out: dict[str, datetime] = {}
+    for source in sources:
+        stored = _parse(state.get(source.id, {}).get("next_run"))
+        if stored is not None and stored > now:
+            out[source.id] = min(stored, now + timedelta(seconds=source.interval))
+        else:
+            window = min(stagger_seconds, source.interval)
+            out[source.id] = now + timedelta(seconds=rng.uniform(0, window))
+    return out
+
+
+def classify_reason(reason: str) -> str:
+    """A coarse, bounded label for a fetch error (Prometheus label values must not explode)."""
+    text = reason.lower()
+    for needle, label in (("http 4", "http_4xx"), ("http 5", "http_5xx"),
+                          ("timed out", "timeout"), ("dns", "dns"),
+                          ("connection refused", "connection_refused"),
+                          ("refused: ", "private_address"), ("robots", "robots_txt"),
+                          ("redirect", "redirect"), ("size limit", "too_large"),
+                          ("unsafe xml", "unsafe_xml"), ("not stored", "not_an_article"),
+                          ("feed problem", "bad_feed"), ("sitemap problem", "bad_sitemap"),
+                          ("listing", "bad_listing")):
+        if needle in text:
+            return label
+    return "other"
+
+
+class Service:
+    """The scheduler process. ``start()`` wires everything; ``run()`` blocks in the reactor."""
+
+    def __init__(self, settings: Settings, sources: list[SourceConfig], *,
+                 health_port: int | None = None):
+        self.settings = settings
+        self.sources = {s.id: s for s in sources if s.enabled}
+        self.health_port = settings.health_port if health_port is None else health_port
+        self.running: dict[str, Any] = {}
+        self.store: Any = None
+        self.alerting: Any = None
+        self.digests: Any = None
+        self.scheduler: Any = None
+        self.runner: Any = None
+        self.reactor: Any = None
+        self._stopping = False
+        self._started_at = time.time()
+        self._rng = random.Random()
+        self._slots: Any = None
+        self.http_port: Any = None
+
+    # ------------------------------------------------------------------ wiring
+    def start(self) -> None:
+        from scrapy.utils.reactor import install_reactor
+        install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
+        from apscheduler.schedulers.twisted import TwistedScheduler
+        from scrapy.crawler import CrawlerRunner
+        from twisted.internet import defer, reactor
+
+        from crawler.crawl import apply_logger_levels, scrapy_settings
+        from crawler.store import open_store
+        from scheduler.alerting import Alerting
+
+        self.reactor = reactor
+        self.store = open_store(self.settings.store)
+        self.alerting = Alerting.from_settings(self.settings, self.store, self.sources.values())
+        self.digests = self._load_digests()
+        conf = scrapy_settings(self.settings, self.store, list(self.sources.values()),
+                               {"CHAVDER_PROGRESS_INTERVAL": 0}, self.alerting)
+        conf.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
+        self.runner = CrawlerRunner(conf)
+        apply_logger_levels()
+        self._slots = defer.DeferredSemaphore(max(1, self.settings.max_concurrent_crawls))
+        self.scheduler = TwistedScheduler(reactor=reactor, timezone="UTC", job_defaults={
+            "coalesce": True, "max_instances": 1, "misfire_grace_time": None})
+        now = _utc()
+        firsts = first_run_times(list(self.sources.values()), self.store.schedule_state(), now,
+                                 self._rng)
+        from apscheduler.triggers.interval import IntervalTrigger
+        for sid, source in self.sources.items():
+            jitter = max(1, int(min(60.0, source.interval * 0.1)))
+            trigger = IntervalTrigger(seconds=source.interval, start_date=firsts[sid],
+                                      jitter=jitter, timezone="UTC")
+            self.scheduler.add_job(self._due, trigger, args=[sid], id=f"crawl:{sid}",
+                                   next_run_time=firsts[sid])
+            self.store.save_next_run(sid, firsts[sid].isoformat())
+        self.scheduler.add_job(self._due_alerts, "interval",
+                               seconds=self.settings.alert_dispatch_seconds, id="alerts")
+        if self.digests is not None:
+            self.scheduler.add_job(self._due_digests, "interval",
+                                   seconds=self.settings.digest_check_seconds, id="digests",
+                                   next_run_time=now + timedelta(seconds=2))
+        self.scheduler.start()
+        self._start_health_server()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: reactor.callFromThread(self.shutdown, "signal"))
+        log.info("service started: %d sources, store %s, health http://%s:%s/healthz",
+                 len(self.sources), self.settings.store, self.settings.health_host,
+                 self.http_port.getHost().port if self.http_port else "-")
+        for sid in sorted(firsts, key=firsts.get):
+            log.info("source=%s first run %s, then every %ds", sid,
+                     firsts[sid].strftime("%H:%M:%S"), int(self.sources[sid].interval))
+
+    def run(self) -> int:
+        self.start()
+        self.reactor.run(installSignalHandlers=False)
+        return 0
+
+    def _load_digests(self) -> Any:
+        try:
+            from scheduler.digest import Digests
+        except ImportError:
+            return None
+        try:
+            return Digests.from_settings(self.settings, self.store, self.sources.values())
+        except TypeError:
+            return None
+
+    # ------------------------------------------------------------------ jobs (APScheduler runs
+    # them in the reactor's thread pool; crawls must start on the reactor thread)
+    def _due(self, source_id: str) -> None:
+        self.reactor.callFromThread(self.crawl, source_id)
+
+    def _due_alerts(self) -> None:
+        self.reactor.callFromThread(self.dispatch_alerts)
+
+    def _due_digests(self) -> None:
+        self.reactor.callFromThread(self.run_digests)
+
+    def crawl(self, source_id: str) -> Any:
+        """Start one crawl of a source unless one is running; returns its Deferred."""
+        if self._stopping:
+            return None
+        if source_id in self.running:
+            log.info("source=%s still crawling; this run is skipped (coalesced)", source_id)
+            return None
+        from crawler.spiders import SPIDERS_BY_KIND
+        source = self.sources[source_id]
+        crawler = self.runner.create_crawler(SPIDERS_BY_KIND[source.kind])
+        self.running[source_id] = crawler
+        started = _utc()
+        job = self.scheduler.get_job(f"crawl:{source_id}") if self.scheduler else None
+        next_run = job.next_run_time if job is not None else started + timedelta(
+            seconds=source.interval)
+        self.store.save_next_run(source_id, _utc(next_run).isoformat(), started.isoformat())
+
+        def run() -> Any:
+            if self._stopping:
+                return None
+            return self.runner.crawl(crawler, source=source_id)
+
+        d = self._slots.run(run)
+        d.addBoth(self._crawl_done, source_id, crawler, started)
+        return d
+
+    def _crawl_done(self, result: Any, source_id: str, crawler: Any, started: datetime) -> None:
+        self.running.pop(source_id, None)
+        stats = crawler.stats.get_stats() if crawler.stats else {}
+        if hasattr(result, "getErrorMessage"):
+            log.error("source=%s crawl failed: %s", source_id, result.getErrorMessage())
+        log.info("source=%s crawl done in %.1fs: new=%s updated=%s errors=%s",
+                 source_id, (_utc() - started).total_seconds(), stats.get("chavder/new", 0),
+                 stats.get("chavder/updated", 0), stats.get("chavder/errors", 0))
+        if not self._stopping:
+            self.dispatch_alerts()
+
+    def dispatch_alerts(self) -> None:
+        if self.alerting is None or self._stopping:
+            return
+        try:
+            self.alerting.check_pending()
+            self.alerting.dispatch_due()
+        except Exception:  # noqa: BLE001 - a mail bug must not stop the service
+            log.exception("alert dispatch failed; will retry")
+
+    def run_digests(self) -> None:
+        if self.digests is None or self._stopping:
+            return
+        try:
+            self.digests.run_due()
+        except Exception:  # noqa: BLE001
+            log.exception("digest run failed; will retry")
+
+    # ------------------------------------------------------------------ health and metrics
+    def _start_health_server(self) -> None:
+        if self.health_port is None or self.health_port < 0:
+            return
+        from twisted.web import resource, server
+
+        service = self
+
+        class Health(resource.Resource):
+            isLeaf = True
+
+            def render_GET(self, request: Any) -> bytes:
+                path = request.path.decode()
+                if path == "/metrics":
+                    request.setHeader(b"Content-Type", b"text/plain; version=0.0.4")
+                    return service.metrics_text().encode()
+                if path == "/healthz":
+                    request.setHeader(b"Content-Type", b"application/json")
+                    body = service.health()
+                    request.setResponseCode(200 if body["status"] == "ok" else 503)
+                    return json.dumps(body).encode()
+                request.setResponseCode(404)
+                return b"not found\n"
+
+        self.http_port = self.reactor.listenTCP(self.health_port, server.Site(Health()),
+                                                interface=self.settings.health_host)
+
+    def health(self) -> dict:
+        ok = not self._stopping and self.scheduler is not None and self.scheduler.running
+        return {"status": "ok" if ok else "stopping",
+                "uptime_seconds": int(time.time() - self._started_at),
+                "running_crawls": sorted(self.running), "sources": len(self.sources)}
+
+    def metrics_text(self) -> str:
+        from prometheus_client import CollectorRegistry, Gauge, generate_latest
+        reg = CollectorRegistry()
+        snap = self.store.metrics_snapshot()
+        articles = Gauge("chavder_articles_stored", "Articles in the store",
+                         ["source", "language"], registry=reg)
+        for source, lang, n in snap["articles"]:
+            articles.labels(source, lang).set(n)
+        errors = Gauge("chavder_fetch_errors", "Fetch/extraction errors recorded",
+                       ["source", "reason"], registry=reg)
+        grouped: dict[tuple[str, str], int] = {}
+        for source, reason, n in snap["fetch_errors"]:
+            key = (source, classify_reason(reason))
+            grouped[key] = grouped.get(key, 0) + n
+        for (source, reason), n in grouped.items():
+            errors.labels(source, reason).set(n)
+        alerts = Gauge("chavder_alerts", "Alert ledger rows by state", ["state"], registry=reg)
+        for state, n in snap["alerts"]:
+            alerts.labels(state).set(n)
+        digests = Gauge("chavder_digests", "Digest ledger rows by state", ["state"],
+                        registry=reg)
+        for state, n in snap["digests"]:
+            digests.labels(state).set(n)
+        last = Gauge("chavder_last_crawl_timestamp_seconds", "Last finished crawl per source",
+                     ["source"], registry=reg)
+        for source, finished in snap["last_crawl"]:
+            parsed = _parse(finished)
+            if parsed:
+                last.labels(source).set(parsed.timestamp())
+        queue = Gauge("chavder_queue_length", "Work waiting", ["queue"], registry=reg)
+        queue.labels("alerts_pending").set(sum(n for s, n in snap["alerts"]
+                                               if s in ("pending", "sending")))
+        queue.labels("crawls_running").set(len(self.running))
+        spool = getattr(self.store, "spool_size", None)
+        if callable(spool):
+            queue.labels("index_spool").set(spool())
+        return generate_latest(reg).decode()
+
+    # ------------------------------------------------------------------ shutdown
+    def shutdown(self, reason: str = "signal") -> None:
+        if self._stopping:
+            return
+        self._stopping = True
+        log.info("stopping (%s): no new crawls; %d running crawl(s) asked to stop",
+                 reason, len(self.running))
+        deadline = self.settings.shutdown_timeout
+        try:
+            if self.scheduler is not None and self.scheduler.running:
+                self.scheduler.shutdown(wait=False)
+        except Exception:  # noqa: BLE001
+            log.exception("scheduler shutdown")
+        from twisted.internet import defer
+        stopping = defer.maybeDeferred(self.runner.stop) if self.runner else defer.succeed(None)
+        timer = self.reactor.callLater(max(1.0, deadline - 2.0), self._finish, "timeout")
+        stopping.addBoth(lambda _: (timer.cancel() if timer.active() else None,
+                                    self._finish("clean")))
+
+    def _finish(self, how: str) -> None:
+        if getattr(self, "_finished", False):
+            return
+        self._finished = True
+        try:
+            if self.store is not None:
+                self.store.close()
+        except Exception:  # noqa: BLE001
+            log.exception("closing the store")
+        log.info("stopped (%s)", how)
+        if self.reactor.running:
+            self.reactor.stop()
