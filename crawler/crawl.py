@@ -51,12 +51,16 @@ def scrapy_settings(settings: Settings, store: Store, sources: Sequence[SourceCo
     scrapy_conf.set("DOWNLOAD_TIMEOUT", settings.download_timeout, priority="cmdline")
     scrapy_conf.set("DOWNLOAD_MAXSIZE", settings.max_body_bytes, priority="cmdline")
     scrapy_conf.set("CHAVDER_STORE_INSTANCE", store, priority="cmdline")
-    scrapy_conf.set("CHAVDER_SOURCE_OBJECTS", {s.id: s for s in sources}, priority="cmdline")
-    scrapy_conf.set("CHAVDER_SETTINGS_OBJECT", settings, priority="cmdline")
+    from crawler.runtime import Shared
+    scrapy_conf.set("CHAVDER_SOURCE_OBJECTS", Shared({s.id: s for s in sources}),
+                    priority="cmdline")
+    scrapy_conf.set("CHAVDER_SETTINGS_OBJECT", Shared(settings), priority="cmdline")
     if alerting is not None:
         scrapy_conf.set("CHAVDER_ALERTING_INSTANCE", alerting, priority="cmdline")
+    from crawler.robots import RobotsCache
     from crawler.runtime import build_resolver
     scrapy_conf.set("CHAVDER_RESOLVER_INSTANCE", build_resolver(store), priority="cmdline")
+    scrapy_conf.set("CHAVDER_ROBOTS_CACHE", RobotsCache(), priority="cmdline")
     for key, value in (overrides or {}).items():
         scrapy_conf.set(key, value, priority="cmdline")
     return scrapy_conf
@@ -155,3 +159,61 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             payload["exception"] = self.formatException(record.exc_info)
         return json.dumps(payload, ensure_ascii=False)
+
+
+def run_cycles(settings: Settings, store: Store, sources: Sequence[SourceConfig], cycles: int,
+               *, concurrency: int = 8, overrides: dict[str, Any] | None = None,
+               on_cycle: Any = None) -> list[dict[str, Any]]:
+    """Crawl every source ``cycles`` times in ONE reactor with CrawlerRunner, as the service
+    does (benchmarks: idle cost, soak). ``on_cycle(n, stats)`` is called after each cycle.
+    Returns per-cycle totals: requests, extracted, new, errors, cpu_seconds, wall_seconds."""
+    import resource
+    import time
+
+    from scrapy.crawler import CrawlerRunner
+    from scrapy.utils.reactor import install_reactor
+
+    install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
+    from twisted.internet import defer, reactor
+
+    from crawler.spiders import SPIDERS_BY_KIND
+
+    conf = scrapy_settings(settings, store, sources,
+                           {"CHAVDER_PROGRESS_INTERVAL": 0, **(overrides or {})})
+    conf.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
+    runner = CrawlerRunner(conf)
+    apply_logger_levels()
+    results: list[dict[str, Any]] = []
+
+    def cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+    @defer.inlineCallbacks
+    def main() -> Any:
+        slots = defer.DeferredSemaphore(concurrency)
+        for n in range(cycles):
+            cpu0, wall0 = cpu(), time.perf_counter()
+            crawlers = []
+
+            def one(source: SourceConfig) -> Any:
+                crawler = runner.create_crawler(SPIDERS_BY_KIND[source.kind])
+                crawlers.append(crawler)
+                return runner.crawl(crawler, source=source.id)
+
+            yield defer.DeferredList([slots.run(one, s) for s in sources])
+            totals = {"cycle": n + 1, "cpu_seconds": cpu() - cpu0,
+                      "wall_seconds": time.perf_counter() - wall0}
+            for key, stat in (("requests", "downloader/request_count"),
+                              ("extracted", "chavder/extracted"), ("new", "chavder/new"),
+                              ("not_modified", "chavder/not_modified"),
+                              ("errors", "chavder/errors")):
+                totals[key] = sum(int(c.stats.get_value(stat, 0)) for c in crawlers)
+            results.append(totals)
+            if on_cycle is not None:
+                on_cycle(n + 1, totals)
+        reactor.stop()
+
+    reactor.callWhenRunning(main)
+    reactor.run(installSignalHandlers=False)
+    return results

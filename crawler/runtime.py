@@ -51,10 +51,10 @@ def runtime_for(crawler: Any) -> Runtime:
     owns = store is None
     if store is None:
         store = open_store(settings.get("CHAVDER_STORE"))
-    sources = settings.get("CHAVDER_SOURCE_OBJECTS")
+    sources = unshare(settings.get("CHAVDER_SOURCE_OBJECTS"))
     if sources is None:
         sources = {s.id: s for s in load_sources(settings.get("CHAVDER_SOURCES"))}
-    chavder_settings = settings.get("CHAVDER_SETTINGS_OBJECT") or load_settings()
+    chavder_settings = unshare(settings.get("CHAVDER_SETTINGS_OBJECT")) or load_settings()
     runtime = Runtime(store=store, sources=dict(sources), owns_store=owns,
                       settings=chavder_settings)
     runtime._resolver = settings.get("CHAVDER_RESOLVER_INSTANCE")
@@ -66,6 +66,21 @@ def runtime_for(crawler: Any) -> Runtime:
         from scrapy import signals
         crawler.signals.connect(lambda: store.close(), signal=signals.engine_stopped, weak=False)
     return runtime
+
+
+class Shared:
+    """A value passed to every crawler through Scrapy settings by reference: Scrapy deep-copies
+    settings per crawler, which for the full source list costs O(sources²) per cycle."""
+
+    def __init__(self, value: Any):
+        self.value = value
+
+    def __deepcopy__(self, memo: dict) -> "Shared":
+        return self
+
+
+def unshare(value: Any) -> Any:
+    return value.value if isinstance(value, Shared) else value
 
 
 class _SharedResolver:

@@ -33,6 +33,8 @@ CHAVDER_RETRY_AFTER_MAX = 120.0       # cap on a server's Retry-After
 
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.AddressPolicyMiddleware": 40,
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.robots.SharedRobotsTxtMiddleware": 100,
     "crawler.middlewares.ConditionalGetMiddleware": 560,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
