@@ -16,9 +16,10 @@ logger = logging.getLogger("chavder.progress")
 COUNTERS = ("fetched", "new", "updated", "unchanged", "skipped_known", "not_modified", "errors")
 
 
-def source_counts(stats: dict[str, Any]) -> dict[str, int]:
-    """The per-source counters the CLI prints, from a crawler's Scrapy stats."""
-    return {name: int(stats.get(f"chavder/{name}", 0)) for name in COUNTERS}
+def source_counts(stats: dict[str, Any], source: str | None = None) -> dict[str, int]:
+    """The counters the CLI prints, for one source (or the whole crawler) from Scrapy stats."""
+    prefix = f"chavder/source/{source}/" if source else "chavder/"
+    return {name: int(stats.get(prefix + name, 0)) for name in COUNTERS}
 
 
 class CrawlReport:
@@ -37,9 +38,9 @@ class CrawlReport:
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
 
-    def _source_id(self) -> str:
+    def _source_ids(self) -> list[str]:
         spider = self.crawler.spider
-        return str(getattr(spider, "source_id", None) or getattr(spider, "name", "?"))
+        return list(getattr(spider, "source_ids", None) or [getattr(spider, "name", "?")])
 
     def spider_opened(self, spider: Any) -> None:
         self.started_at = utc_now_iso()
@@ -48,16 +49,18 @@ class CrawlReport:
             self._loop.start(self.interval, now=False)
 
     def log_progress(self) -> None:
-        counts = source_counts(self.crawler.stats.get_stats())
-        pending = len(self.crawler.engine.slot.scheduler) if getattr(
-            self.crawler.engine, "slot", None) and self.crawler.engine.slot else 0
-        logger.info("progress source=%s %s queued=%s", self._source_id(),
-                    " ".join(f"{k}={v}" for k, v in counts.items()), pending)
+        stats = self.crawler.stats.get_stats()
+        for sid in self._source_ids():
+            counts = source_counts(stats, sid)
+            logger.info("progress source=%s %s", sid,
+                        " ".join(f"{k}={v}" for k, v in counts.items()))
 
     def spider_closed(self, spider: Any, reason: str) -> None:
         if self._loop and self._loop.running:
             self._loop.stop()
-        counts = source_counts(self.crawler.stats.get_stats())
+        stats = self.crawler.stats.get_stats()
         self.crawler.stats.set_value("chavder/finish_reason", reason)
-        runtime_for(self.crawler).store.record_crawl(self._source_id(), self.started_at,
-                                                     utc_now_iso(), counts)
+        store = runtime_for(self.crawler).store
+        finished = utc_now_iso()
+        for sid in self._source_ids():
+            store.record_crawl(sid, self.started_at, finished, source_counts(stats, sid))

@@ -56,7 +56,8 @@ class AddressPolicyMiddleware:
         if not _is_private_host(host):
             return None
         spider = self.crawler.spider
-        source = getattr(spider, "source", None)
+        sources = getattr(spider, "sources_by_id", {})
+        source = sources.get(request.meta.get("source")) or getattr(spider, "source", None)
         if source is not None and source.allow_private and host in source.allowed_domains:
             return None
         raise RefusedAddress(f"refused: {host} is a private/loopback address and source "

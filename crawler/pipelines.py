@@ -18,6 +18,7 @@ from crawler.extract import ExtractionError, extract_article
 from crawler.items import RawPage
 from crawler.models import Article
 from crawler.runtime import runtime_for
+from crawler.spiders.base import count
 
 logger = logging.getLogger("chavder.crawl")
 
@@ -33,7 +34,7 @@ class _Base:
 
     def problem(self, source: str, url: str, reason: str) -> None:
         logger.warning("source=%s url=%s reason=%s", source, url, reason)
-        self.crawler.stats.inc_value("chavder/errors")
+        count(self.crawler, source, "errors")
         self.runtime.store.record_fetch_error(source, url, reason)
 
 
@@ -55,10 +56,9 @@ class ExtractPipeline(_Base):
             self.problem(item.source, item.url, f"not stored ({exc.reason}): {exc}")
             raise DropItem(f"{item.url}: {exc.reason}") from None
         finally:
-            self.crawler.stats.inc_value("chavder/seconds/extract",
-                                         time.perf_counter() - started)
+            count(self.crawler, item.source, "seconds/extract", time.perf_counter() - started)
         article.canonical_url = canonicalize_url(item.url, declared=article.canonical_url)
-        self.crawler.stats.inc_value("chavder/extracted")
+        count(self.crawler, item.source, "extracted")
         return _Extracted(article, item)
 
 
@@ -96,9 +96,9 @@ class StorePipeline(_Base):
             published_ts=published_ts)
         resolver.commit(decision, result.article_id, result.story_id, published_ts)
         if decision.kind in ("duplicate", "join") and result.kind == "new":
-            self.crawler.stats.inc_value("chavder/joined_story")
-        self.crawler.stats.inc_value("chavder/seconds/store", time.perf_counter() - started)
-        self.crawler.stats.inc_value(f"chavder/{result.kind}")
+            count(self.crawler, article.source, "joined_story")
+        count(self.crawler, article.source, "seconds/store", time.perf_counter() - started)
+        count(self.crawler, article.source, result.kind)
         if result.kind != "unchanged":
             self.crawler.stats.inc_value(f"chavder/language/{article.language or 'und'}")
         return article

@@ -91,6 +91,9 @@ class Service:
         self.sources = {s.id: s for s in sources if s.enabled}
         self.health_port = settings.health_port if health_port is None else health_port
         self.running: dict[str, Any] = {}
+        self.pending: set[str] = set()
+        self.batch_window = 0.5          # seconds: sources due together share one crawler
+        self._drain_call: Any = None
         self.store: Any = None
         self.alerting: Any = None
         self.digests: Any = None
@@ -181,40 +184,53 @@ class Service:
     def _due_digests(self) -> None:
         self.reactor.callFromThread(self.run_digests)
 
-    def crawl(self, source_id: str) -> Any:
-        """Start one crawl of a source unless one is running; returns its Deferred."""
+    def crawl(self, source_id: str) -> None:
+        """A source is due: queue it; due sources are started together, one crawler per kind
+        (see ``crawler.crawl.batches``), so 500 idle sources do not cost 500 crawlers."""
         if self._stopping:
-            return None
+            return
         if source_id in self.running:
             log.info("source=%s still crawling; this run is skipped (coalesced)", source_id)
-            return None
+            return
+        self.pending.add(source_id)
+        if self._drain_call is None or not self._drain_call.active():
+            self._drain_call = self.reactor.callLater(self.batch_window, self._drain)
+
+    def _drain(self) -> None:
+        from crawler.crawl import batches
         from crawler.spiders import SPIDERS_BY_KIND
-        source = self.sources[source_id]
-        crawler = self.runner.create_crawler(SPIDERS_BY_KIND[source.kind])
-        self.running[source_id] = crawler
+        due = [self.sources[sid] for sid in sorted(self.pending) if sid not in self.running]
+        self.pending.clear()
         started = _utc()
-        job = self.scheduler.get_job(f"crawl:{source_id}") if self.scheduler else None
-        next_run = job.next_run_time if job is not None else started + timedelta(
-            seconds=source.interval)
-        self.store.save_next_run(source_id, _utc(next_run).isoformat(), started.isoformat())
+        for batch in batches(due):
+            ids = [s.id for s in batch]
+            crawler = self.runner.create_crawler(SPIDERS_BY_KIND[batch[0].kind])
+            for sid in ids:
+                self.running[sid] = crawler
+                job = self.scheduler.get_job(f"crawl:{sid}") if self.scheduler else None
+                next_run = job.next_run_time if job is not None else started + timedelta(
+                    seconds=self.sources[sid].interval)
+                self.store.save_next_run(sid, _utc(next_run).isoformat(), started.isoformat())
 
-        def run() -> Any:
-            if self._stopping:
-                return None
-            return self.runner.crawl(crawler, source=source_id)
+            def run(crawler: Any = crawler, ids: list[str] = ids) -> Any:
+                if self._stopping:
+                    return None
+                return self.runner.crawl(crawler, sources=",".join(ids))
 
-        d = self._slots.run(run)
-        d.addBoth(self._crawl_done, source_id, crawler, started)
-        return d
+            d = self._slots.run(run)
+            d.addBoth(self._crawl_done, ids, crawler, started)
 
-    def _crawl_done(self, result: Any, source_id: str, crawler: Any, started: datetime) -> None:
-        self.running.pop(source_id, None)
+    def _crawl_done(self, result: Any, ids: list[str], crawler: Any, started: datetime) -> None:
+        from crawler.extensions import source_counts
         stats = crawler.stats.get_stats() if crawler.stats else {}
+        took = (_utc() - started).total_seconds()
+        for sid in ids:
+            self.running.pop(sid, None)
+            counts = source_counts(stats, sid)
+            log.info("source=%s crawl done in %.1fs: new=%s updated=%s errors=%s", sid, took,
+                     counts["new"], counts["updated"], counts["errors"])
         if hasattr(result, "getErrorMessage"):
-            log.error("source=%s crawl failed: %s", source_id, result.getErrorMessage())
-        log.info("source=%s crawl done in %.1fs: new=%s updated=%s errors=%s",
-                 source_id, (_utc() - started).total_seconds(), stats.get("chavder/new", 0),
-                 stats.get("chavder/updated", 0), stats.get("chavder/errors", 0))
+            log.error("crawl of %s failed: %s", ",".join(ids), result.getErrorMessage())
         if not self._stopping:
             self.dispatch_alerts()
 

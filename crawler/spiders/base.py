@@ -56,74 +56,102 @@ def failure_reason(failure: Failure) -> str:
     return " ".join(text.split())[:300]
 
 
+def count(crawler: Crawler, source: str, name: str, value: float = 1) -> None:
+    """Increment a counter in total (``chavder/NAME``) and per source."""
+    crawler.stats.inc_value(f"chavder/{name}", value)
+    crawler.stats.inc_value(f"chavder/source/{source}/{name}", value)
+
+
 class SourceSpider(scrapy.Spider):
-    """Base for the per-kind spiders. Use ``scrapy crawl <kind> -a source=ID``."""
+    """Base for the per-kind spiders: ``scrapy crawl <kind> -a source=ID`` (or
+    ``-a sources=ID,ID,...``). One spider may poll many sources of its kind in one crawl: the
+    service batches due sources so that an idle cycle costs one crawler, not one per source."""
 
     kind = ""
 
-    def __init__(self, source: str | None = None, *args: Any, **kwargs: Any):
+    def __init__(self, source: str | None = None, sources: str | None = None,
+                 *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.source_id = source
-        self.source: SourceConfig | None = None
-        self._validators: dict[str, tuple[str | None, str | None]] = {}
-        self._complete = True  # False when some links were left for a later crawl
+        ids = [s.strip() for s in (sources or "").split(",") if s.strip()]
+        if source:
+            ids.insert(0, source)
+        self.source_ids = list(dict.fromkeys(ids))
+        self.sources_by_id: dict[str, SourceConfig] = {}
+        self._validators: dict[str, dict[str, tuple[str | None, str | None]]] = {}
+        self._incomplete: set[str] = set()  # sources that left links for a later crawl
+
+    @property
+    def source_id(self) -> str | None:
+        return self.source_ids[0] if self.source_ids else None
+
+    @property
+    def source(self) -> SourceConfig | None:
+        """The source when the spider polls exactly one (tools and tests)."""
+        return next(iter(self.sources_by_id.values())) if len(self.sources_by_id) == 1 else None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> "SourceSpider":
         spider = super().from_crawler(crawler, *args, **kwargs)
         runtime = runtime_for(crawler)
-        if not spider.source_id:
+        if not spider.source_ids:
             raise ValueError(f"spider '{cls.name}' needs a source: scrapy crawl {cls.name} "
                              f"-a source=ID (ids: {', '.join(sorted(runtime.sources))})")
-        source = runtime.sources.get(spider.source_id)
-        if source is None:
-            raise ValueError(f"unknown source '{spider.source_id}' — known: "
-                             + ", ".join(sorted(runtime.sources)))
-        if source.kind != cls.kind:
-            raise ValueError(f"source '{source.id}' is of kind '{source.kind}'; run it with "
-                             f"the '{source.kind}' spider")
-        spider.source = source
+        for sid in spider.source_ids:
+            source = runtime.sources.get(sid)
+            if source is None:
+                raise ValueError(f"unknown source '{sid}' — known: "
+                                 + ", ".join(sorted(runtime.sources)))
+            if source.kind != cls.kind:
+                raise ValueError(f"source '{source.id}' is of kind '{source.kind}'; run it "
+                                 f"with the '{source.kind}' spider")
+            spider.sources_by_id[sid] = source
         spider.store = runtime.store
-        spider.allowed_domains = list(source.allowed_domains)
+        spider.allowed_domains = sorted({d for s in spider.sources_by_id.values()
+                                         for d in s.allowed_domains})
         crawler.signals.connect(spider._on_closed, signal=scrapy.signals.spider_closed)
         crawler.signals.connect(spider._on_scheduled, signal=scrapy.signals.request_scheduled)
         crawler.signals.connect(spider._on_dropped, signal=scrapy.signals.request_dropped)
         return spider
 
+    def source_of(self, request_or_response: Any) -> SourceConfig:
+        sid = request_or_response.meta.get("source") or self.source_ids[0]
+        return self.sources_by_id[sid]
+
     # ------------------------------------------------------------------ requests
     async def start(self) -> AsyncIterator[Any]:
-        assert self.source is not None
-        for url in self.source.start_urls:
-            yield self.index_request(url)
+        for source in self.sources_by_id.values():
+            for url in source.start_urls:
+                yield self.index_request(url, source=source.id)
 
     def index_request(self, url: str, **meta: Any) -> scrapy.Request:
-        """A request for a feed/sitemap/listing page, made conditional on stored validators."""
+        """A request for a feed/sitemap/listing page, made conditional on stored validators.
+        ``meta`` must carry ``source``."""
         return scrapy.Request(safe_url_string(url), callback=self._index_response,
                               errback=self.on_error, dont_filter=True,
                               meta={"conditional": True, "handle_httpstatus_list": [304],
                                     **meta})
 
     def _index_response(self, response: Response) -> Iterator[Any]:
-        self.crawler.stats.inc_value("chavder/index_pages")
+        source = self.source_of(response)
+        count(self.crawler, source.id, "index_pages")
         if response.status == 304:
-            self.crawler.stats.inc_value("chavder/not_modified")
+            count(self.crawler, source.id, "not_modified")
             return
         etag = response.headers.get(b"ETag")
         last_modified = response.headers.get(b"Last-Modified")
         if etag or last_modified:
-            self._validators[response.request.url] = (
+            self._validators.setdefault(source.id, {})[response.request.url] = (
                 etag.decode("latin-1") if etag else None,
                 last_modified.decode("latin-1") if last_modified else None)
-        yield from self.parse_index(response)
+        yield from self.parse_index(response, source)
 
-    def parse_index(self, response: Response) -> Iterable[Any]:
+    def parse_index(self, response: Response, source: SourceConfig) -> Iterable[Any]:
         raise NotImplementedError
 
-    def follow_articles(self, hints: list[LinkHint]) -> Iterator[scrapy.Request]:
+    def follow_articles(self, hints: list[LinkHint],
+                        source: SourceConfig) -> Iterator[scrapy.Request]:
         """Requests for the articles that are new or signalled as modified, newest first."""
-        assert self.source is not None
-        stats = self.crawler.stats
-        stats.inc_value("chavder/links", len(hints))
+        count(self.crawler, source.id, "links", len(hints))
         by_key: dict[str, LinkHint] = {}
         for hint in hints:
             key = url_key(hint.url)
@@ -134,18 +162,18 @@ class SourceSpider(scrapy.Spider):
         for key, hint in by_key.items():
             stored = known.get(key)
             if stored is not None and not self._signals_newer(hint, stored):
-                stats.inc_value("chavder/skipped_known")
+                count(self.crawler, source.id, "skipped_known")
                 continue
             wanted.append((key, hint))
         wanted.sort(key=lambda kh: _parse_iso(kh[1].updated_at or kh[1].published_at)
                     or datetime.min.replace(tzinfo=timezone.utc), reverse=True)
-        if len(wanted) > self.source.max_articles:
+        if len(wanted) > source.max_articles:
             # Articles past the cap must be seen again next time: keep the index uncached.
-            self._complete = False
-        for key, hint in wanted[: self.source.max_articles]:
+            self._incomplete.add(source.id)
+        for key, hint in wanted[: source.max_articles]:
             yield scrapy.Request(safe_url_string(hint.url), callback=self.parse_article,
                                  errback=self.on_error,
-                                 meta={"hint": hint, "url_key": key})
+                                 meta={"hint": hint, "url_key": key, "source": source.id})
 
     @staticmethod
     def _signals_newer(hint: LinkHint, stored: Any) -> bool:
@@ -156,10 +184,10 @@ class SourceSpider(scrapy.Spider):
         return seen is None or signalled > seen
 
     def parse_article(self, response: Response) -> Iterator[RawPage]:
-        self.crawler.stats.inc_value("chavder/fetched")
-        assert self.source is not None
+        source = self.source_of(response)
+        count(self.crawler, source.id, "fetched")
         yield RawPage(
-            source=self.source.id, url=response.url, requested_url=response.request.url,
+            source=source.id, url=response.url, requested_url=response.request.url,
             url_key=response.meta["url_key"], body=response.body,
             headers={k.decode("latin-1").lower(): b",".join(v).decode("latin-1")
                      for k, v in response.headers.items()},
@@ -169,15 +197,17 @@ class SourceSpider(scrapy.Spider):
     def on_error(self, failure: Failure) -> None:
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
-        reason = failure_reason(failure)
-        self.report_problem(url, reason)
+        source = self.source_of(request) if request is not None else None
+        self.report_problem(url, failure_reason(failure),
+                            source_id=source.id if source else None)
 
-    def report_problem(self, url: str, reason: str, level: int = logging.WARNING) -> None:
+    def report_problem(self, url: str, reason: str, level: int = logging.WARNING,
+                       source_id: str | None = None) -> None:
         """One log line naming source, URL and reason; counted and kept in the store."""
-        source_id = self.source.id if self.source else self.source_id
-        logger.log(level, "source=%s url=%s reason=%s", source_id, url, reason)
-        self.crawler.stats.inc_value("chavder/errors")
-        self.store.record_fetch_error(str(source_id), url, reason)
+        sid = source_id or self.source_ids[0]
+        logger.log(level, "source=%s url=%s reason=%s", sid, url, reason)
+        count(self.crawler, sid, "errors")
+        self.store.record_fetch_error(sid, url, reason)
 
     def _on_scheduled(self, request: scrapy.Request, spider: scrapy.Spider) -> None:
         """Redirects that will be filtered before download (private or other sites): Scrapy
@@ -187,23 +217,30 @@ class SourceSpider(scrapy.Spider):
         from crawler.middlewares import _is_private_host
         host = urlsplit(request.url).hostname or ""
         origin = request.meta["redirect_urls"][0]
-        if _is_private_host(host) and not (self.source and self.source.allow_private
-                                           and host in self.source.allowed_domains):
+        source = self.source_of(request)
+        if _is_private_host(host) and not (source.allow_private
+                                           and host in source.allowed_domains):
             self.report_problem(origin, f"refused: redirect to private address {host} "
-                                        f"({request.url})")
+                                        f"({request.url})", source_id=source.id)
         elif self.allowed_domains and host not in self.allowed_domains:
             self.report_problem(origin, f"redirect to another site ({host}) not followed — "
-                                        "add it to allowed_domains if it is the same outlet")
+                                        "add it to allowed_domains if it is the same outlet",
+                                source_id=source.id)
 
     def _on_dropped(self, request: scrapy.Request, spider: scrapy.Spider) -> None:
         if spider is self and request.meta.get("redirect_urls"):
             self.report_problem(request.meta["redirect_urls"][0],
-                                f"redirect loop: redirects back to {request.url}")
+                                f"redirect loop: redirects back to {request.url}",
+                                source_id=self.source_of(request).id)
 
     def _on_closed(self, spider: scrapy.Spider, reason: str) -> None:
         if spider is not self:
             return
         # Only a cleanly finished crawl may remember validators (see ConditionalGetMiddleware).
-        if reason == "finished" and self._complete:
-            for url, (etag, last_modified) in self._validators.items():
+        if reason != "finished":
+            return
+        for sid, validators in self._validators.items():
+            if sid in self._incomplete:
+                continue
+            for url, (etag, last_modified) in validators.items():
                 self.store.save_http_validators(url, etag, last_modified)

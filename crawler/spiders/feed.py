@@ -6,6 +6,7 @@ from typing import Any, Iterable
 from scrapy.http import Response
 
 from crawler.discovery import UnsafeXMLError, parse_feed
+from crawler.config import SourceConfig
 from crawler.spiders.base import SourceSpider
 
 
@@ -13,16 +14,15 @@ class FeedSpider(SourceSpider):
     name = "feed"
     kind = "feed"
 
-    def parse_index(self, response: Response) -> Iterable[Any]:
-        assert self.source is not None
+    def parse_index(self, response: Response, source: SourceConfig) -> Iterable[Any]:
         try:
-            result = parse_feed(response.body, response.url, timezone=self.source.timezone)
+            result = parse_feed(response.body, response.url, timezone=source.timezone)
         except UnsafeXMLError as exc:
-            self.report_problem(response.url, f"unsafe XML refused: {exc}")
+            self.report_problem(response.url, f"unsafe XML refused: {exc}", source_id=source.id)
             return
         except ValueError as exc:  # e.g. a bad time zone in the source entry
-            self.report_problem(response.url, f"cannot read index page: {exc}")
+            self.report_problem(response.url, f"cannot read index page: {exc}", source_id=source.id)
             return
         for problem in result.problems:
-            self.report_problem(response.url, f"feed problem: {problem}")
-        yield from self.follow_articles(result.entries)
+            self.report_problem(response.url, f"feed problem: {problem}", source_id=source.id)
+        yield from self.follow_articles(result.entries, source)

@@ -7,6 +7,7 @@ from scrapy.http import Response
 from w3lib.url import safe_url_string
 
 from crawler.discovery import extract_listing_links
+from crawler.config import SourceConfig
 from crawler.spiders.base import SourceSpider
 
 
@@ -18,30 +19,29 @@ class ListingSpider(SourceSpider):
         super().__init__(*args, **kwargs)
         self._seen_pages: set[str] = set()
 
-    def parse_index(self, response: Response) -> Iterable[Any]:
-        assert self.source is not None
+    def parse_index(self, response: Response, source: SourceConfig) -> Iterable[Any]:
         self._seen_pages.add(response.request.url)
-        selectors = self.source.selectors
+        selectors = source.selectors
         try:
             result = extract_listing_links(
                 response.body, response.url, article_links=selectors.get("article_links"),
-                next_page=selectors.get("next_page"), allowed_domains=self.source.allowed_domains,
-                timezone=self.source.timezone)
+                next_page=selectors.get("next_page"), allowed_domains=source.allowed_domains,
+                timezone=source.timezone)
         except ValueError as exc:  # an invalid selector in sources.yaml
-            self.report_problem(response.url, f"cannot read listing page: {exc}")
+            self.report_problem(response.url, f"cannot read listing page: {exc}", source_id=source.id)
             return
         for problem in result.problems:
-            self.report_problem(response.url, f"listing problem: {problem}")
+            self.report_problem(response.url, f"listing problem: {problem}", source_id=source.id)
         if not result.articles and response.meta.get("page", 1) == 1 and not result.problems:
             self.report_problem(response.url, "listing page has no article links — check the "
-                                              "source's 'article_links' selector")
-        yield from self.follow_articles(result.articles)
+                                              "source's 'article_links' selector", source_id=source.id)
+        yield from self.follow_articles(result.articles, source)
         page = response.meta.get("page", 1)
         for url in result.next_pages[:1]:
             url = safe_url_string(url)
             if url in self._seen_pages:
                 continue
-            if page >= self.source.max_pages:
+            if page >= source.max_pages:
                 break  # bounded pagination: older pages were seen by earlier crawls
             self._seen_pages.add(url)
-            yield self.index_request(url, page=page + 1)
+            yield self.index_request(url, source=source.id, page=page + 1)
