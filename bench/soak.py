@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.sitegen import article_page  # noqa: E402
 from crawler.config import Settings, SourceConfig  # noqa: E402
 from crawler.crawl import run_cycles, setup_logging  # noqa: E402
-from crawler.fixtureweb import FixtureWeb  # noqa: E402
+from crawler.fixtureweb import FixtureWebProcess  # noqa: E402
 from crawler.store import open_store  # noqa: E402
 
 
@@ -49,16 +49,22 @@ def main(argv: list[str] | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="chavder-soak-") as tmp:
         root = Path(tmp) / "web"
         (root / "soak").mkdir(parents=True)
-        with FixtureWeb(root) as web:
+        (root / "soak" / "feeds").mkdir()
+        # The server runs in its own process and content is published as files, so the RSS
+        # measured here is the crawler's alone.
+        with FixtureWebProcess(root) as web:
             base = web.base("soak")
             published: dict[int, list[str]] = {i: [] for i in range(args.sources)}
 
             def add_article(n: int) -> None:
                 sid = n % args.sources
                 path, html, _ = article_page(n, ["ar", "ckb", "kmr"][n % 3], base, rng)
-                web.publish("soak", path, html)
+                target = root / "soak" / path.strip("/") / "index.html"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(html, encoding="utf-8")
                 published[sid].insert(0, path)
-                web.publish("soak", f"/feeds/{sid}.xml", feed(base, published[sid][:20]))
+                (root / "soak" / "feeds" / f"{sid}.xml").write_text(
+                    feed(base, published[sid][:20]), encoding="utf-8")
 
             for i in range(args.sources):
                 add_article(i)

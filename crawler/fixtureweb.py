@@ -170,6 +170,8 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 def _guess_type(name: str) -> str:
+    if name.endswith("/"):
+        return _TYPES[".html"]
     suffix = Path(name).suffix.lower()
     return _TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
 
