@@ -1,85 +1,131 @@
-"""Decode HTML bytes: BOM, HTTP header, <meta>, XML declaration, then legacy Arabic detection.
+"""Bytes → text for HTML pages, including undeclared legacy Arabic encodings.
 
-Legacy Arabic sites often send windows-1256 (or ISO-8859-6) with no declaration at all, and some
-declare one charset while sending another. A declared charset is trusted when the bytes decode
-cleanly under it; otherwise UTF-8 is tried, then the Arabic code pages are scored by how much of
-the decoded text is Arabic letters and common Arabic words.
+Order of evidence (as browsers do): byte-order mark, HTTP ``Content-Type`` charset, ``<meta
+charset>`` / ``http-equiv``, XML declaration. With no declaration, strict UTF-8 is tried first and
+then the legacy Arabic code pages (windows-1256, ISO-8859-6) are scored by how much the result
+looks like Arabic: the share of Arabic letters among non-ASCII characters plus hits on very common
+Arabic words. Byte-level guessers (chardet and friends) confuse these two code pages with Cyrillic
+and Greek ones on short news pages; the word score does not.
+
+A page that *declares* UTF-8 but contains some invalid bytes is decoded with replacement characters
+(one bad byte must not lose an article), unless it is mostly invalid and a legacy code page reads
+clearly better — a common misconfiguration of old Arabic sites.
 """
 from __future__ import annotations
 
 import codecs
 import re
 
-_META = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
-_XML_DECL = re.compile(rb"""<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_.:-]+)""", re.I)
-_HEADER = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.I)
+#: Only the head of the document is searched for declarations (as browsers do, with margin).
+_SNIFF_BYTES = 16_384
+_META_CHARSET = re.compile(
+    rb"""<meta[^>]+?charset\s*=\s*["']?\s*([a-zA-Z0-9_:.+-]+)""", re.I)
+_XML_DECL = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([a-zA-Z0-9_.:+-]+)["']""", re.I)
+_HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([a-zA-Z0-9_:.+-]+)""", re.I)
+#: WHATWG: pages labelled Latin-1/ASCII are decoded as windows-1252.
+_ALIASES = {"iso8859-1": "cp1252", "ascii": "cp1252", "latin-1": "cp1252",
+            "iso8859-8-i": "iso8859-8", "x-mac-arabic": "mac-arabic"}
+_LEGACY_ARABIC = ("cp1256", "iso8859-6")
 _ARABIC_LETTER = re.compile("[\u0621-\u064a\u0671-\u06d3]")
-_COMMON_WORDS = ("في", "من", "على", "إلى", "أن", "التي", "الذي", "عن", "مع", "هذا")
-_LEGACY_CANDIDATES = ("cp1256", "iso-8859-6")
-_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
-         (codecs.BOM_UTF16_BE, "utf-16-be"))
+_NON_ASCII = re.compile("[^\x00-\x7f]")
+#: Very common Arabic function words; a right code page produces many of them.
+_COMMON_WORDS = re.compile(
+    r"(?<![\u0600-\u06ff])(?:في|من|على|إلى|الى|أن|ان|عن|مع|التي|الذي|هذا|هذه|قد|كان|بعد|بين|حيث|"
+    r"وقال|قال|كما|ذلك|لا|ما|أو|او|عام|خلال)(?![\u0600-\u06ff])")
 
 
-def _lookup(name: str | bytes | None) -> str | None:
-    if not name:
+def _codec(label: str | None) -> str | None:
+    """A Python codec name for an encoding label, or None when unknown or not ASCII-compatible
+    for our purposes (UTF-16 labels inside a byte stream without BOM are lies)."""
+    if not label:
         return None
-    if isinstance(name, bytes):
-        name = name.decode("ascii", "ignore")
     try:
-        codec = codecs.lookup(name.strip().lower())
+        name = codecs.lookup(label.strip().lower()).name
     except LookupError:
         return None
-    # ISO-8859-1 / Latin-1 declarations are usually wrong defaults; treat like windows-1252.
-    return "cp1252" if codec.name in ("latin-1", "iso8859-1") else codec.name
+    name = _ALIASES.get(name, name)
+    if name.startswith(("utf-16", "utf-32")):
+        return "utf-8"  # a page that reached us as bytes with a utf-16 <meta> is really UTF-8
+    return name
 
 
-def declared_charset(body: bytes, content_type: str | None) -> str | None:
-    """The charset a page declares (HTTP header first, then meta / XML declaration)."""
+def declared_charset(body: bytes, content_type: str | None) -> tuple[str | None, str]:
+    """The encoding the response declares and where: ``(codec, "bom"|"header"|"meta"|"xml"|"")``."""
+    if body.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig", "bom"
+    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16", "bom"
     if content_type:
-        m = _HEADER.search(content_type)
-        if m and _lookup(m.group(1)):
-            return _lookup(m.group(1))
-    head = body[:4096]
-    m = _META.search(head) or _XML_DECL.search(head)
-    return _lookup(m.group(1)) if m else None
+        m = _HEADER_CHARSET.search(content_type)
+        codec = _codec(m[1]) if m else None
+        if codec:
+            return codec, "header"
+    head = body[:_SNIFF_BYTES]
+    m = _XML_DECL.match(head)
+    if m and _codec(m[1].decode("ascii", "replace")):
+        xml_codec = _codec(m[1].decode("ascii", "replace"))
+    else:
+        xml_codec = None
+    for m in _META_CHARSET.finditer(head):
+        codec = _codec(m[1].decode("ascii", "replace"))
+        if codec:
+            return codec, "meta"
+    if xml_codec:
+        return xml_codec, "xml"
+    return None, ""
 
 
-def _arabic_score(text: str) -> float:
-    if not text:
+def arabic_score(text: str) -> float:
+    """How much ``text`` looks like correctly decoded Arabic (higher is better)."""
+    non_ascii = len(_NON_ASCII.findall(text))
+    if not non_ascii:
         return 0.0
     letters = len(_ARABIC_LETTER.findall(text))
-    words = set(text.split())
-    common = sum(1 for w in _COMMON_WORDS if w in words)
-    return letters / max(1, len(text)) + 0.05 * common
+    bad = text.count("\ufffd")
+    words = len(_COMMON_WORDS.findall(text))
+    return letters / non_ascii + min(words / max(non_ascii / 40, 1.0), 1.0) - 3 * bad / non_ascii
 
 
-def _decodes_cleanly(body: bytes, encoding: str) -> bool:
-    try:
-        body.decode(encoding)
-    except (UnicodeDecodeError, LookupError):
-        return False
-    return True
+def _sniff_legacy(body: bytes) -> tuple[str, str]:
+    """Best legacy Arabic decoding of bytes that are not valid UTF-8."""
+    sample = body[:200_000]
+    best = ("", "utf-8", -1e9)
+    for codec in _LEGACY_ARABIC:
+        score = arabic_score(sample.decode(codec, "replace"))
+        if score > best[2]:
+            best = ("", codec, score)
+    utf8_score = arabic_score(sample.decode("utf-8", "replace"))
+    codec = best[1] if best[2] > utf8_score else "utf-8"
+    return body.decode(codec, "replace"), codec
 
 
 def decode_html(body: bytes, content_type: str | None) -> tuple[str, str]:
-    """Return ``(text, encoding used)``; never raises on bad bytes (they become U+FFFD)."""
-    for bom, encoding in _BOMS:
-        if body.startswith(bom):
-            return body[len(bom):].decode(encoding, errors="replace"), encoding
-    declared = declared_charset(body, content_type)
-    if declared and _decodes_cleanly(body, declared):
-        if declared not in ("cp1252",):
-            return body.decode(declared), declared
-    if _decodes_cleanly(body, "utf-8"):
-        return body.decode("utf-8"), "utf-8"
-    if declared == "utf-8" or declared is None:
-        # Mostly valid UTF-8 with a few broken bytes: keep UTF-8, replace the bad bytes.
-        text = body.decode("utf-8", errors="replace")
-        if text.count("\ufffd") <= max(8, len(body) // 200):
-            return text, "utf-8"
-    best = max(_LEGACY_CANDIDATES,
-               key=lambda enc: _arabic_score(body.decode(enc, errors="replace")))
-    best_text = body.decode(best, errors="replace")
-    if declared and declared != best and _arabic_score(best_text) < 0.2:
-        return body.decode(declared, errors="replace"), declared
-    return best_text, best
+    """Decode an HTML response body; return ``(text, codec used)``.
+
+    Never raises: undecodable bytes become U+FFFD.
+    """
+    codec, where = declared_charset(body, content_type)
+    if codec == "utf-8-sig":
+        return body[3:].decode("utf-8", "replace"), "utf-8"
+    if codec == "utf-16":
+        return body.decode("utf-16", "replace"), "utf-16"
+    if codec in (None, "utf-8") or (codec == "cp1252" and where != "bom"):
+        try:
+            return body.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError as exc:
+            if codec == "utf-8":
+                text = body.decode("utf-8", "replace")
+                # Mostly invalid? Then the declaration is probably wrong (old Arabic CMS).
+                bad = text.count("\ufffd")
+                if bad > 20 and bad > len(_NON_ASCII.findall(text)) * 0.3:
+                    legacy_text, legacy = _sniff_legacy(body)
+                    if legacy != "utf-8" and arabic_score(legacy_text) > arabic_score(text) + 0.5:
+                        return legacy_text, legacy
+                return text, "utf-8"
+            if codec is None:
+                return _sniff_legacy(body)
+            del exc  # declared Latin-1/ASCII but not UTF-8: trust the label
+    try:
+        return body.decode(codec, "replace"), codec  # type: ignore[arg-type]
+    except LookupError:  # pragma: no cover - _codec only returns known codecs
+        return body.decode("utf-8", "replace"), "utf-8"
