@@ -37,9 +37,12 @@ _TYPES = {
 
 @dataclass
 class _Resource:
-    body: bytes
+    body: bytes          # placeholders already substituted
     content_type: str
     mtime: float
+
+    def __post_init__(self) -> None:
+        self.etag = '"' + hashlib.sha1(self.body).hexdigest()[:16] + '"'
 
 
 class _Site:
@@ -71,6 +74,7 @@ class FixtureWeb:
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._replacements: list[tuple[bytes, bytes]] = []
+        self._files: dict[Path, _Resource] = {}  # substituted file contents by path and mtime
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> "FixtureWeb":
@@ -127,7 +131,7 @@ class FixtureWeb:
         raw = body.encode("utf-8") if isinstance(body, str) else body
         ctype = content_type or _guess_type(path)
         with self._lock:
-            self.sites[site].overlay[path] = _Resource(raw, ctype, time.time())
+            self.sites[site].overlay[path] = _Resource(self.substitute(raw), ctype, time.time())
 
     def unpublish(self, site: str, path: str) -> None:
         with self._lock:
@@ -156,7 +160,13 @@ class FixtureWeb:
             file = (site.root / candidate).resolve()
             if site.root.resolve() not in file.parents or not file.is_file():
                 continue
-            return _Resource(file.read_bytes(), _guess_type(file.name), file.stat().st_mtime)
+            mtime = file.stat().st_mtime
+            cached = self._files.get(file)
+            if cached is None or cached.mtime != mtime:
+                cached = _Resource(self.substitute(file.read_bytes()), _guess_type(file.name),
+                                   mtime)
+                self._files[file] = cached
+            return cached
         return None
 
 
@@ -229,8 +239,7 @@ def _make_handler(web: FixtureWeb, site: _Site) -> type[BaseHTTPRequestHandler]:
                 body = b"<html><body><h1>404 Not Found</h1></body></html>"
                 self._send(status, {"Content-Type": _TYPES[".html"]}, body, head, path)
                 return
-            body = web.substitute(resource.body)
-            etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+            body, etag = resource.body, resource.etag
             last_modified = formatdate(int(resource.mtime), usegmt=True)
             headers = {"Content-Type": route.get("content_type", resource.content_type),
                        "ETag": etag, "Last-Modified": last_modified,
