@@ -175,18 +175,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 2
     workdir = Path(args.dir or tempfile.mkdtemp(prefix="chavder-demo-"))
     workdir.mkdir(parents=True, exist_ok=True)
+    from scheduler.alerting import Alerting
+    alerts_file = workdir / "alerts.yaml"
+    alerts_file.write_text("rules:\n  - name: raqqa\n    any: [[الرقة, ڕەققە, Reqa, Raqqa]]\n"
+                           "    recipients: [desk@example.org]\n", encoding="utf-8")
     with FixtureWeb(root) as web:
         sources_file = web.write_sources(workdir / "sources.yaml")
         sources = [s for s in load_sources(sources_file) if not s.id.startswith("hostile")]
         settings = Settings(data_dir=str(workdir), store=f"sqlite:///{workdir / 'demo.db'}",
-                            sources=str(sources_file), download_timeout=5.0)
+                            sources=str(sources_file), alerts=str(alerts_file),
+                            download_timeout=5.0)
         print(f"demo: serving {len(web.sites)} sample outlets on 127.0.0.1; "
               f"store {workdir / 'demo.db'}")
         store = open_store(settings.store)
         try:
+            alerting = Alerting.from_settings(settings, store, sources)
             summary = run_crawl(settings, store, sources,
-                                {"CHAVDER_PROGRESS_INTERVAL": 0, "AUTOTHROTTLE_ENABLED": False})
+                                {"CHAVDER_PROGRESS_INTERVAL": 0, "AUTOTHROTTLE_ENABLED": False},
+                                alerting)
             print(summary.table())
+            report = alerting.dispatch_due()
+            print(f"\nalerts: {report.sent} e-mail(s) for rule 'raqqa' written to "
+                  f"{settings.outbox_dir}")
             print(f"\nsearch: {args.query}\n")
             hits = store.search(SearchQuery(text=args.query, limit=10))
         finally:
