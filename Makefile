@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run crawl demo test test-fast bench clean
+.PHONY: install run crawl demo test test-fast bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,8 +33,12 @@ test: install
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow"
 
+## Every benchmark; one table, JSON under bench/results/ (long: see README "Benchmarks").
 bench: install
-	$(BIN)/python bench/crawl.py
+	$(BIN)/python bench/run_all.py
+
+bench-quick: install
+	$(BIN)/python bench/run_all.py --quick
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
