@@ -198,8 +198,14 @@ class SourceSpider(scrapy.Spider):
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
         source = self.source_of(request) if request is not None else None
-        self.report_problem(url, failure_reason(failure),
-                            source_id=source.id if source else None)
+        reason = failure_reason(failure)
+        if reason == "Forbidden by robots.txt":
+            # Politeness working as intended: a skip, not an error.
+            sid = source.id if source else self.source_ids[0]
+            logger.info("source=%s url=%s skipped: robots.txt disallows it", sid, url)
+            count(self.crawler, sid, "robots_forbidden")
+            return
+        self.report_problem(url, reason, source_id=source.id if source else None)
 
     def report_problem(self, url: str, reason: str, level: int = logging.WARNING,
                        source_id: str | None = None) -> None:
