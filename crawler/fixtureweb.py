@@ -163,8 +163,13 @@ class FixtureWeb:
             mtime = file.stat().st_mtime
             cached = self._files.get(file)
             if cached is None or cached.mtime != mtime:
-                cached = _Resource(self.substitute(file.read_bytes()), _guess_type(file.name),
-                                   mtime)
+                raw = file.read_bytes()
+                if file.suffix == ".gz":  # placeholders live inside the compressed text
+                    import gzip
+                    raw = gzip.compress(self.substitute(gzip.decompress(raw)), mtime=0)
+                else:
+                    raw = self.substitute(raw)
+                cached = _Resource(raw, _guess_type(file.name), mtime)
                 self._files[file] = cached
             return cached
         return None
