@@ -57,11 +57,15 @@ class AddressPolicyMiddleware:
             return None
         spider = self.crawler.spider
         sources = getattr(spider, "sources_by_id", {})
-        source = sources.get(request.meta.get("source")) or getattr(spider, "source", None)
-        if source is not None and source.allow_private and host in source.allowed_domains:
+        source = sources.get(request.meta.get("source"))
+        # Requests Scrapy makes itself (robots.txt) carry no source: any of the spider's
+        # sources may vouch for the host. (Refusing them would silently disable robots.txt.)
+        candidates = [source] if source is not None else list(sources.values())
+        if any(s.allow_private and host in s.allowed_domains for s in candidates):
             return None
+        names = ", ".join(s.id for s in candidates) or "?"
         raise RefusedAddress(f"refused: {host} is a private/loopback address and source "
-                             f"'{getattr(source, 'id', '?')}' does not allow it")
+                             f"'{names}' does not allow it")
 
 
 class ConditionalGetMiddleware:

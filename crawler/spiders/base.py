@@ -50,7 +50,7 @@ def failure_reason(failure: Failure) -> str:
         return "timed out (no complete answer within the download timeout)"
     if "larger than download max size" in str(exc) or "larger than the max" in str(exc):
         return "body larger than the size limit — download abandoned"
-    if isinstance(exc, ConnectionRefusedError):
+    if isinstance(exc, ConnectionRefusedError) or "refused by other side" in str(exc):
         return "connection refused"
     text = str(exc).strip() or type(exc).__name__
     return " ".join(text.split())[:300]
