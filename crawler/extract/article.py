@@ -1,202 +1,218 @@
-"""HTML → Article. Sources of truth, in order: per-source selectors, JSON-LD, OpenGraph/meta,
-then body extraction; the index page's hint (feed/sitemap data) fills what the page lacks."""
+"""HTML response → :class:`~crawler.models.Article` (the extraction contract).
+
+Sources of truth, in order: per-source CSS selectors, JSON-LD, OpenGraph/meta, then the page
+body itself; the feed/sitemap ``hint`` fills what the page lacks. Pages that hold no article
+raise :class:`ExtractionError` with a stable ``reason`` (``empty-body``, ``not-html``,
+``no-article-text``, ``no-title``).
+"""
 from __future__ import annotations
 
 import hashlib
-import re
-from datetime import datetime, timezone
+from datetime import datetime, timezone as dt_timezone
 from typing import Mapping, Sequence
 from urllib.parse import urljoin
 
-from lxml import etree
-from lxml import html as lxml_html
-
-from crawler.extract.body import (MIN_ARTICLE_CHARS, MIN_BODY_CHARS, fast_body,
-                                  trafilatura_body, _css)
+from crawler.extract import fields
+from crawler.extract.body import (FAST_MIN_CHARS, MIN_ARTICLE_CHARS, fast_body,
+                                  paragraphs_from_text, prune, trafilatura_body)
 from crawler.extract.charset import decode_html
+from crawler.extract.dom import HtmlElement, clean, parse_html
 from crawler.extract.errors import ExtractionError
-from crawler.extract.metadata import read_metadata
+from crawler.extract.metadata import PageMetadata, read_metadata
 from crawler.models import Article, LinkHint
-from crawler.text import detect, normalize, parse_date, search_date
+from crawler.text import normalize
 
-MAX_HTML_CHARS = 8_000_000
-_NON_HTML_MAGIC = ((b"%PDF", "PDF"), (b"\x89PNG", "PNG image"), (b"GIF8", "GIF image"),
-                   (b"\xff\xd8\xff", "JPEG image"), (b"PK\x03\x04", "ZIP archive"),
-                   (b"RIFF", "media file"), (b"\x1f\x8b", "gzip data"))
-_HTML_TYPES = ("text/html", "application/xhtml", "text/plain", "application/xml", "text/xml")
-_DATE_HINT = re.compile(r"date|time|publish|posted|meta|byline|entry-meta|dateline", re.I)
-_TITLE_SEPARATORS = (" | ", " - ", " – ", " — ", " :: ", " « ", " » ")
+_MAGIC = ((b"%PDF", "a PDF document"), (b"\x89PNG", "a PNG image"), (b"GIF8", "a GIF image"),
+          (b"\xff\xd8\xff", "a JPEG image"), (b"PK\x03\x04", "a ZIP archive"),
+          (b"\x1f\x8b", "gzip data"), (b"OggS", "an Ogg file"), (b"ID3", "an MP3 file"),
+          (b"\x00\x00\x01\x00", "an icon"), (b"BM", None), (b"RIFF", "a media file"),
+          (b"7z\xbc\xaf", "a 7z archive"), (b"Rar!", "a RAR archive"),
+          (b"\xd0\xcf\x11\xe0", "an Office document"), (b"wOFF", "a web font"))
+_HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "application/xml",
+               "text/xml", "application/octet-stream", "binary/octet-stream",
+               "application/unknown", "unknown/unknown", "application/x-unknown-content-type")
+_SUMMARY_CHARS = 300
+#: Bytes read of a response; a news page is far smaller (the rest would only cost time).
+MAX_BODY_BYTES = 6_000_000
+#: Text given to language ID: enough for a stable answer; fastText's cost grows with length.
+_LANGID_CHARS = 1500
 
 
 def content_hash(title: str, body: str) -> str:
-    """Hash of the normalised title and body: unchanged pages hash equal across crawls."""
-    data = normalize(title) + "\n" + normalize(body)
+    """sha256 of the normalised title and body — equal for re-crawls of an unchanged page
+    whatever its markup, ads or share counts did in the meantime."""
+    data = " ".join(normalize(title).split()) + "\n" + " ".join(normalize(body).split())
     return hashlib.sha256(data.encode("utf-8")).hexdigest()
 
 
-def _check_payload(body: bytes, headers: Mapping[str, str]) -> None:
-    if not body or not body.strip():
+def _check_payload(body: bytes, content_type: str) -> None:
+    if not body.strip():
         raise ExtractionError("empty-body", "the response body is empty")
-    for magic, what in _NON_HTML_MAGIC:
-        if body.startswith(magic):
-            raise ExtractionError("not-html", f"the response is a {what}, not an HTML page")
-    ctype = (headers.get("content-type") or "").split(";")[0].strip().lower()
-    if ctype and not ctype.startswith(_HTML_TYPES):
-        raise ExtractionError("not-html", f"the response is {ctype}, not an HTML page")
+    head = body[:16].lstrip()
+    for magic, what in _MAGIC:
+        if head.startswith(magic) and what:
+            raise ExtractionError("not-html", f"the response is {what}, not an HTML page")
+    if head[4:12] in (b"ftypisom", b"ftypmp42") or body[4:8] == b"ftyp":
+        raise ExtractionError("not-html", "the response is a video, not an HTML page")
+    mime = content_type.split(";", 1)[0].strip().lower()
+    is_xml = mime.endswith(("/xml", "+xml")) and mime != "application/xhtml+xml"
+    if mime and not is_xml and mime not in _HTML_TYPES:
+        raise ExtractionError("not-html", f"the response is {mime}, not an HTML page")
+    sample = body[:2048]
+    if b"\x00" in sample and not sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ExtractionError("not-html", "the response is binary data, not an HTML page")
+    if is_xml and b"<html" not in body[:4096].lower():
+        raise ExtractionError("not-html", f"the response is an XML document ({mime}), "
+                                          "not an HTML page")
+
+
+def _is_filler(text: str) -> bool:
+    """Many words but almost no distinct ones: generated padding, not an article."""
+    words = text.split()
+    return len(words) >= 30 and len(set(words)) <= max(3, len(words) * 0.02)
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+    return value.isoformat() if value is not None else None
 
 
-def _clean(text: str | None) -> str:
-    return " ".join((text or "").split())
+def _summary(meta: PageMetadata, hint: LinkHint | None, paragraphs: Sequence[str]) -> str:
+    text = clean(meta.description or meta.meta("og:description", "description",
+                                               "twitter:description")
+                 or (hint.summary if hint and hint.summary else ""))
+    if not text and paragraphs:
+        text = next((p for p in paragraphs if len(p) >= 80), paragraphs[0])
+    if len(text) > _SUMMARY_CHARS:
+        cut = text[:_SUMMARY_CHARS].rsplit(" ", 1)[0]
+        text = cut + "…"
+    return text
 
 
-def _strip_site_name(title: str, site_name: str | None) -> str:
-    for sep in _TITLE_SEPARATORS:
-        if sep in title:
-            head, _, tail = title.rpartition(sep)
-            if head and (not site_name or site_name.strip() in tail or len(tail) < 40):
-                return head.strip()
-    return title
+def _tags(meta: PageMetadata, hint: LinkHint | None) -> list[str]:
+    raw = meta.tags or meta.meta_all("article:tag")
+    if not raw:
+        raw = [t for v in meta.meta_all("news_keywords", "keywords")
+               for t in v.replace("،", ",").split(",")]
+    if not raw and hint:
+        raw = list(hint.tags)
+    tags = [clean(t) for t in raw if clean(t) and len(clean(t)) <= 80]
+    return list(dict.fromkeys(tags))[:30]
 
 
-def _date_from(value: str | None, lang: str | None, tz: str,
-               now: datetime) -> datetime | None:
+def _image(url: str, meta: PageMetadata, hint: LinkHint | None) -> str | None:
+    image = meta.image or meta.meta("og:image", "og:image:url", "og:image:secure_url",
+                                    "twitter:image", "twitter:image:src")
+    if not image and hint:
+        image = hint.image_url
+    return urljoin(url, image) if image else None
+
+
+def _fetched(fetched_at: datetime | None) -> str:
+    value = fetched_at or datetime.now(dt_timezone.utc)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt_timezone.utc)
+    return value.astimezone(dt_timezone.utc).isoformat(timespec="seconds")
+
+
+def _hint_date(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
-        return parse_date(value, lang=lang, tz=tz, now=now)
-    except (ValueError, OverflowError):
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
         return None
+    return parsed if parsed.tzinfo else None
 
 
-def _visible_date(doc: lxml_html.HtmlElement, lang: str | None, tz: str, now: datetime,
-                  selector: str | None) -> datetime | None:
-    """A date shown on the page: the source's date selector, <time>, or date-ish elements."""
-    candidates: list[str] = []
-    if selector:
-        for el in _css(doc, selector):
-            candidates.extend([el.get("datetime") or "", el.get("content") or "",
-                               el.text_content()])
-    for el in doc.iter("time"):
-        candidates.extend([el.get("datetime") or "", el.text_content()])
-    for el in doc.xpath("//*[@class or @id]"):
-        marker = (el.get("class") or "") + " " + (el.get("id") or "")
-        if _DATE_HINT.search(marker) and len(el.text_content()) < 300:
-            candidates.append(el.text_content())
-        if len(candidates) > 60:
-            break
-    for text in candidates:
-        text = _clean(text)
-        if not text:
-            continue
-        parsed = _date_from(text, lang, tz, now)
-        if parsed is None:
-            found = search_date(text, lang=lang, tz=tz, now=now)
-            parsed = found[2] if found else None
-        if parsed is not None:
-            return parsed
-    return None
-
-
-def _first_text(doc: lxml_html.HtmlElement, selector: str | None) -> str | None:
-    if not selector:
-        return None
-    for el in _css(doc, selector):
-        text = _clean(el.get("content") or el.text_content())
-        if text:
-            return text
-    return None
-
-
-def extract_article(body: bytes | str, url: str, *, source_id: str = "",
-                    timezone: str = "UTC", selectors: Mapping[str, str] | None = None,
+def extract_article(body: bytes | str, url: str, *, source_id: str = "", timezone: str = "UTC",
+                    selectors: Mapping[str, str] | None = None,
                     headers: Mapping[str, str] | None = None, hint: LinkHint | None = None,
                     fetched_at: datetime | None = None,
                     languages: Sequence[str] = ()) -> Article:
-    """Extract one article; raise ExtractionError when the page holds none."""
-    selectors = selectors or {}
-    headers = {k.lower(): v for k, v in (headers or {}).items()}
-    now = fetched_at or datetime.now(tz=_utc())
-    if isinstance(body, bytes):
-        _check_payload(body, headers)
-        text, _encoding = decode_html(body, headers.get("content-type"))
+    """Extract one news article from an HTML response.
+
+    ``headers``: response headers, names in any case (``content-type`` decides the charset and
+    rejects non-HTML). ``timezone``: the source's IANA zone for dates without an offset.
+    ``languages``: the source's languages, used to correct language-ID confusions.
+    Raises :class:`ExtractionError` when the response holds no storable article.
+    """
+    selectors = dict(selectors or {})
+    head = fields.headers_lower(headers)
+    now = fetched_at if fetched_at and fetched_at.tzinfo else datetime.now(dt_timezone.utc)
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        raw = bytes(body)
+        _check_payload(raw, head.get("content-type", ""))
+        raw = raw[:MAX_BODY_BYTES]
+        text, codec = decode_html(raw, head.get("content-type"))
+        # valid UTF-8 without BOM: lxml can read the bytes themselves (no re-encoding)
+        data: str | bytes = raw if codec == "utf-8" and "\ufffd" not in text and \
+            not raw.startswith(b"\xef\xbb\xbf") else text
     else:
         if not body.strip():
             raise ExtractionError("empty-body", "the response body is empty")
-        text = body
-    text = text.replace("\x00", "")[:MAX_HTML_CHARS]
-    try:
-        parser = lxml_html.HTMLParser(remove_comments=True, remove_pis=True, huge_tree=False,
-                                      recover=True)
-        doc = lxml_html.document_fromstring(text, parser=parser)
-    except (etree.ParserError, ValueError) as exc:
-        raise ExtractionError("not-html", f"the page cannot be parsed as HTML: {exc}") from None
+        text = data = body
+    doc = parse_html(data)
+    if doc is None:
+        raise ExtractionError("no-article-text", "the response has no HTML content")
+
+    # --- everything read from the intact page (before furniture is pruned) ---------------
     meta = read_metadata(doc)
-    hint_lang = hint.language if hint else None
+    page = fields.PageIndex(doc)
+    title = fields.pick_title(page, meta, selectors.get("title"), hint.title if hint else None)
+    authors = fields.pick_authors(page, meta, selectors.get("author"),
+                                  hint.authors if hint else ())
+    published_texts, modified_texts = fields.structured_date_texts(page, meta,
+                                                                   selectors.get("date"))
+    published = fields.first_date(published_texts, None, timezone, now)
+    visible_texts = fields.visible_date_texts(page) if published is None else []
+    updated = fields.first_date(modified_texts, None, timezone, now)
+    del page  # the index holds element proxies of the unpruned tree
 
-    # --- title
-    h1 = _first_text(doc, "h1")
-    title_tag = _clean(doc.findtext(".//title"))
-    title = (_first_text(doc, selectors.get("title")) or _clean(meta.headline)
-             or _strip_site_name(_clean(meta.og_title), meta.site_name) or h1
-             or (hint.title if hint and hint.title else None)
-             or _strip_site_name(title_tag, meta.site_name))
-    if not title:
-        raise ExtractionError("no-title", "the page has no headline (no h1, og:title, JSON-LD "
-                                          "headline or <title>)")
-
-    # --- body: selectors → JSON-LD articleBody → fast lxml path → trafilatura
-    body_text = ""
-    if selectors.get("body"):
-        body_text = fast_body(doc, selector=selectors["body"], remove=selectors.get("remove"),
-                              title=title)
-    if not body_text and meta.article_body and len(meta.article_body) >= MIN_BODY_CHARS:
-        body_text = "\n\n".join(p.strip() for p in re.split(r"\n\s*\n|\r?\n", meta.article_body)
-                                if p.strip())
-    if not body_text:
-        body_text = fast_body(doc, remove=selectors.get("remove"), title=title)
-    if len(body_text) < MIN_BODY_CHARS:
-        fallback = trafilatura_body(text, url, title)
-        if len(fallback) > len(body_text):
-            body_text = fallback
+    # --- body: selectors → JSON-LD articleBody → containers → density → trafilatura ------
+    candidates = prune(doc, selectors.get("remove"))
+    paragraphs, origin = fast_body(doc, candidates, selector=selectors.get("body"),
+                                   title=title, authors=authors, tz=timezone)
+    if meta.article_body and len(meta.article_body) >= FAST_MIN_CHARS:
+        from_ld = paragraphs_from_text(meta.article_body)
+        joined = normalize(" ".join(paragraphs))
+        if not selectors.get("body") and normalize(from_ld[0][:60]) not in joined:
+            paragraphs = from_ld  # the markup lost the text; JSON-LD carries it
+    size = sum(map(len, paragraphs))
+    if size < MIN_ARTICLE_CHARS or (size < FAST_MIN_CHARS and origin in ("density", "")):
+        fallback = trafilatura_body(text, url, title=title, authors=authors, tz=timezone)
+        if sum(map(len, fallback)) > sum(map(len, paragraphs)):
+            paragraphs = fallback
+    body_text = "\n\n".join(paragraphs)
     if len(body_text) < MIN_ARTICLE_CHARS:
-        raise ExtractionError("no-article-text", "no article text found (a JavaScript-only "
-                                                 "page, or not an article)")
+        raise ExtractionError(
+            "no-article-text",
+            f"only {len(body_text)} characters of article text (a JavaScript-only page, an "
+            "index page, or not an article)")
+    if _is_filler(body_text):
+        raise ExtractionError("no-article-text", "the page text is one phrase repeated "
+                                                 "(filler or a broken page), not an article")
+    if not title:
+        raise ExtractionError("no-title", "the page has no headline (no selector match, "
+                                          "JSON-LD headline, og:title, h1 or <title>)")
 
-    # --- language: detection over the text; the page's lang attribute is not trusted alone
-    language, _confidence = detect(title + "\n" + body_text[:3000])
-    lang = language if language not in ("und", "") else (hint_lang or meta.html_lang)
+    # --- language, then the dates that need it ------------------------------------------
+    language = fields.pick_language(
+        title + "\n" + body_text[:_LANGID_CHARS], languages, (meta.language, meta.html_lang),
+        hint.language if hint else None)
+    hint_published = _hint_date(hint.published_at) if hint else None
+    if published is None:
+        visible = fields.first_date(visible_texts, language, timezone, now)
+        published = fields.reconcile(visible, hint_published)
+    updated = updated or (_hint_date(hint.updated_at) if hint else None)
 
-    # --- dates
-    published = (_date_from(_first_text(doc, selectors.get("date")), lang, timezone, now)
-                 if selectors.get("date") else None)
-    published = published or _date_from(meta.published, lang, timezone, now)
-    published = published or _date_from(hint.published_at if hint else None, lang, timezone, now)
-    published = published or _visible_date(doc, lang, timezone, now, selectors.get("date"))
-    updated = _date_from(meta.modified, lang, timezone, now) or _date_from(
-        hint.updated_at if hint else None, lang, timezone, now)
-
-    # --- the rest
-    authors = ([a for a in [_first_text(doc, selectors.get("author"))] if a]
-               or meta.authors or (list(hint.authors) if hint else []))
-    image = meta.image or (hint.image_url if hint else None)
-    declared = meta.canonical or meta.og_url
-    summary = _clean(meta.description) or (hint.summary if hint and hint.summary else "") \
-        or body_text.split("\n\n")[0][:300]
-    fetched_iso = now.astimezone(_utc()).replace(microsecond=0).isoformat()
     return Article(
-        source=source_id, url=url,
-        canonical_url=urljoin(url, declared) if declared else url,
-        title=title, body=body_text, summary=summary,
-        authors=[_clean(a) for a in authors if _clean(a)][:10],
-        published_at=_iso(published), updated_at=_iso(updated), language=lang,
-        image_url=urljoin(url, image) if image else None, section=meta.section,
-        tags=(meta.tags or (list(hint.tags) if hint else []))[:30],
-        fetched_at=fetched_iso, content_hash=content_hash(title, body_text))
+        source=source_id, url=url, canonical_url=fields.pick_canonical(url, meta),
+        title=title, body=body_text, summary=_summary(meta, hint, paragraphs),
+        authors=authors, published_at=_iso(published), updated_at=_iso(updated),
+        language=language, image_url=_image(url, meta, hint),
+        section=clean(meta.section or meta.meta("article:section")) or None,
+        tags=_tags(meta, hint), fetched_at=_fetched(fetched_at),
+        content_hash=content_hash(title, body_text))
 
 
-def _utc() -> timezone:
-    return timezone.utc
+__all__ = ["extract_article", "content_hash", "HtmlElement"]

@@ -109,23 +109,25 @@ def decode_html(body: bytes, content_type: str | None) -> tuple[str, str]:
         return body[3:].decode("utf-8", "replace"), "utf-8"
     if codec == "utf-16":
         return body.decode("utf-16", "replace"), "utf-16"
-    if codec in (None, "utf-8") or (codec == "cp1252" and where != "bom"):
-        try:
-            return body.decode("utf-8"), "utf-8"
-        except UnicodeDecodeError as exc:
-            if codec == "utf-8":
-                text = body.decode("utf-8", "replace")
-                # Mostly invalid? Then the declaration is probably wrong (old Arabic CMS).
-                bad = text.count("\ufffd")
-                if bad > 20 and bad > len(_NON_ASCII.findall(text)) * 0.3:
-                    legacy_text, legacy = _sniff_legacy(body)
-                    if legacy != "utf-8" and arabic_score(legacy_text) > arabic_score(text) + 0.5:
-                        return legacy_text, legacy
-                return text, "utf-8"
-            if codec is None:
-                return _sniff_legacy(body)
-            del exc  # declared Latin-1/ASCII but not UTF-8: trust the label
+    if codec not in (None, "utf-8", "cp1252"):
+        return body.decode(codec, "replace"), codec
     try:
-        return body.decode(codec, "replace"), codec  # type: ignore[arg-type]
-    except LookupError:  # pragma: no cover - _codec only returns known codecs
-        return body.decode("utf-8", "replace"), "utf-8"
+        return body.decode("utf-8"), "utf-8"  # valid UTF-8 is UTF-8, whatever the label says
+    except UnicodeDecodeError:
+        pass
+    if codec is None:
+        return _sniff_legacy(body)
+    if codec == "cp1252":
+        # "iso-8859-1" is many CMSes' default label; old Arabic sites send windows-1256 under it.
+        legacy_text, legacy = _sniff_legacy(body)
+        if legacy != "utf-8" and arabic_score(legacy_text) > 1.0:
+            return legacy_text, legacy
+        return body.decode("cp1252", "replace"), "cp1252"
+    text = body.decode("utf-8", "replace")
+    # Declared UTF-8 but mostly invalid? Then the declaration is wrong (old Arabic CMS).
+    bad = text.count("\ufffd")
+    if bad > 20 and bad > len(_NON_ASCII.findall(text)) * 0.3:
+        legacy_text, legacy = _sniff_legacy(body)
+        if legacy != "utf-8" and arabic_score(legacy_text) > arabic_score(text) + 0.5:
+            return legacy_text, legacy
+    return text, "utf-8"

@@ -9,6 +9,7 @@ catches furniture that sits inside the article container without a telling class
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 #: Elements that never hold article text.
 DROP_TAGS = frozenset({
@@ -64,7 +65,8 @@ _LINE_LABELS = (
     "البريد الالكتروني", "البريد الإلكتروني *", "الموقع الإلكتروني", "الموقع", "التعليق",
     "إلغاء الرد", "لن يتم نشر عنوان بريدك الإلكتروني. الحقول الإلزامية مشار إليها بـ *",
     "لن يتم نشر عنوان بريدك الإلكتروني.", "الحقول الإلزامية مشار إليها بـ *",
-    "احفظ اسمي، بريدي الإلكتروني، والموقع الإلكتروني في هذا المتصفح لاستخدامها المرة المقبلة في تعليقي.",
+    "احفظ اسمي، بريدي الإلكتروني، والموقع الإلكتروني في هذا المتصفح لاستخدامها المرة المقبلة "
+    "في تعليقي.",
     "کۆمێنت", "کۆمێنتەکان", "کۆمێنت بنووسە", "بۆچوونی خۆت بنووسە", "بۆچوونەکان", "لێدوان",
     "لێدوانەکان", "ناو", "ئیمەیڵ", "ناردن", "بنێرە", "هیچ لێدوانێک نییە",
     "şîrove", "şîroveyan", "şîroveyek binivîse", "şîroveyekê binivîse", "bersiv bide",
@@ -80,6 +82,7 @@ _LINE_LABELS = (
     "yên herî zêde têne xwendin", "nûçeyên dawî", "related", "related posts", "related articles",
     "related news", "read more", "read also", "more news", "most read",
     # tags / categories labels
+    "الرئيسية", "الصفحة الرئيسية", "سەرەکی", "serûpel", "home",
     "الوسوم", "الوسوم:", "وسوم", "الكلمات المفتاحية", "تصنيفات", "تاگەکان", "پۆل", "etîket",
     "etîketan", "kategorî", "tags", "tags:",
 )
@@ -99,10 +102,16 @@ _BYLINE = re.compile(
     r"^(?:بقلم|كتب|كتبت|كتبه|تحرير|إعداد|اعداد|المحرر|تقرير|نووسینی|نووسەر|ئامادەکردنی|"
     r"Nivîskar|Nivîsandin|Amadekar|Written by|By)\s*[:：\-–]?\s*\S", re.I)
 _ONLY_SYMBOLS = re.compile(rf"^[\W_{_DIGITS}]*$")
+# "الوسوم: …", "Etîket: …", "تاگەکان: …" — a tag or category list with its label.
+_TAG_LIST = re.compile(
+    r"^(?:الوسوم|وسوم|الكلمات المفتاحية|كلمات مفتاحية|التصنيف|التصنيفات|تصنيفات|القسم|"
+    r"تاگەکان|تاگ|پۆل|پۆلەکان|Etîket|Etîketan|Kategorî|Kategori|Tags?|Categories|Category|"
+    r"Filed under)\s*[:：]", re.I)
 
 
 def is_label_line(line: str) -> bool:
-    """True for a line that is a widget label, counter, read-also pointer or lone byline."""
+    """True for a line that is a widget label, counter, read-also pointer, tag list or lone
+    byline."""
     low = line.lower().rstrip(":：").strip()
     if low in _LABEL_SET or _ONLY_SYMBOLS.match(line):
         return True
@@ -112,9 +121,12 @@ def is_label_line(line: str) -> bool:
         return True
     if len(line) <= 60 and _BYLINE.match(line):
         return True
+    if len(line) <= 200 and _TAG_LIST.match(line):
+        return True
     return False
 
 
+@lru_cache(maxsize=16384)
 def class_words(value: str) -> str:
     """class/id text as lower-case words joined by single spaces (for the *_CLASS regexes):
     ``"td-post-sharing_top"`` → ``"td post sharing top"``."""

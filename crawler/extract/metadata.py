@@ -1,136 +1,193 @@
-"""Structured metadata of a news page: JSON-LD (NewsArticle & co.) and OpenGraph/meta tags."""
+"""What a page says about itself in machine-readable form: JSON-LD and OpenGraph/meta tags.
+
+JSON-LD is read from every ``application/ld+json`` script, including ``@graph`` containers,
+top-level lists and ``mainEntity``; the first NewsArticle/Article/ReportageNewsArticle (or
+another ``*Article``/``BlogPosting``) wins, a bare WebPage is only used when nothing better
+exists. Broken JSON (trailing commas, HTML comments, CDATA wrappers) is repaired when cheap,
+otherwise ignored — never an error.
+"""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from lxml import html as lxml_html
+from crawler.extract.dom import HtmlElement, clean
 
-ARTICLE_TYPES = {"newsarticle", "article", "reportagenewsarticle", "blogposting",
-                 "analysisnewsarticle", "opinionnewsarticle", "backgroundnewsarticle",
-                 "reviewnewsarticle", "report", "liveblogposting", "webpage"}
+_STRONG_TYPES = {"newsarticle", "article", "reportagenewsarticle", "analysisnewsarticle",
+                 "opinionnewsarticle", "backgroundnewsarticle", "reviewnewsarticle",
+                 "askpublicnewsarticle", "blogposting", "liveblogposting", "report",
+                 "scholarlyarticle", "techarticle", "socialmediaposting"}
+_WEAK_TYPES = {"webpage", "itempage"}
+_MAX_JSON = 1_000_000
+_TRAILING_COMMA = re.compile(r",\s*([}\]])")
+_WRAPPERS = re.compile(r"^\s*(?:<!--|//\s*<!\[CDATA\[|<!\[CDATA\[)|(?:-->|//\s*\]\]>|\]\]>)\s*$")
 
 
 @dataclass
 class PageMetadata:
-    """Everything the page says about itself, each field None when absent."""
+    """Structured claims of one page; each field None/empty when the page does not say."""
 
-    headline: str | None = None
-    og_title: str | None = None
-    description: str | None = None
-    article_body: str | None = None
-    published: str | None = None
-    modified: str | None = None
+    headline: str | None = None           # JSON-LD headline
+    description: str | None = None        # JSON-LD description
+    article_body: str | None = None       # JSON-LD articleBody
+    published: str | None = None          # JSON-LD datePublished
+    modified: str | None = None           # JSON-LD dateModified
     authors: list[str] = field(default_factory=list)
     image: str | None = None
     section: str | None = None
     tags: list[str] = field(default_factory=list)
+    url: str | None = None                # JSON-LD url / mainEntityOfPage @id
+    language: str | None = None           # JSON-LD inLanguage
+    props: dict[str, list[str]] = field(default_factory=dict)   # meta name/property → values
     canonical: str | None = None
-    og_url: str | None = None
     site_name: str | None = None
     html_lang: str | None = None
 
-
-def _texts(value: Any) -> Iterator[str]:
-    """Names from a JSON-LD value: a string, {"name": …}, or lists of them."""
-    if isinstance(value, str):
-        if value.strip():
-            yield value.strip()
-    elif isinstance(value, dict):
-        for key in ("name", "@value", "url"):
-            if isinstance(value.get(key), str) and value[key].strip():
-                yield value[key].strip()
-                return
-    elif isinstance(value, list):
-        for item in value:
-            yield from _texts(item)
-
-
-def _json_ld_objects(doc: lxml_html.HtmlElement) -> Iterator[dict]:
-    for script in doc.xpath('//script[@type="application/ld+json"]'):
-        raw = (script.text or "").strip()
-        if not raw or len(raw) > 2_000_000:
-            continue
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            continue
-        stack = [data]
-        while stack:
-            item = stack.pop(0)
-            if isinstance(item, list):
-                stack.extend(item)
-            elif isinstance(item, dict):
-                if isinstance(item.get("@graph"), list):
-                    stack.extend(item["@graph"])
-                yield item
-
-
-def _type_names(obj: dict) -> set[str]:
-    kind = obj.get("@type")
-    kinds = kind if isinstance(kind, list) else [kind]
-    return {str(k).lower() for k in kinds if k}
-
-
-def read_metadata(doc: lxml_html.HtmlElement) -> PageMetadata:
-    meta = PageMetadata()
-    article = None
-    for obj in _json_ld_objects(doc):
-        names = _type_names(obj)
-        if names & ARTICLE_TYPES and (article is None or "webpage" in _type_names(article)):
-            article = obj
-    if article is not None:
-        meta.headline = next(_texts(article.get("headline") or article.get("name")), None)
-        meta.description = next(_texts(article.get("description")), None)
-        body = article.get("articleBody")
-        meta.article_body = body if isinstance(body, str) and body.strip() else None
-        meta.published = next(_texts(article.get("datePublished")), None)
-        meta.modified = next(_texts(article.get("dateModified")), None)
-        meta.authors = list(dict.fromkeys(_texts(article.get("author"))))
-        meta.image = next(_texts(article.get("image")), None)
-        meta.section = next(_texts(article.get("articleSection")), None)
-        keywords = article.get("keywords")
-        if isinstance(keywords, str):
-            meta.tags = [k.strip() for k in keywords.split(",") if k.strip()]
-        else:
-            meta.tags = list(_texts(keywords))
-        meta.og_url = next(_texts(article.get("url")), None)
-    props: dict[str, list[str]] = {}
-    for el in doc.xpath("//meta[@content]"):
-        key = (el.get("property") or el.get("name") or el.get("itemprop") or "").strip().lower()
-        if key:
-            props.setdefault(key, []).append(el.get("content", "").strip())
-
-    def first(*keys: str) -> str | None:
+    def meta(self, *keys: str) -> str | None:
+        """First non-empty value among meta tags ``keys`` (lower-case names/properties)."""
         for key in keys:
-            for value in props.get(key, []):
+            for value in self.props.get(key, ()):
                 if value:
                     return value
         return None
 
-    meta.og_title = first("og:title", "twitter:title")
-    meta.description = meta.description or first("og:description", "description",
-                                                  "twitter:description")
-    meta.published = meta.published or first(
-        "article:published_time", "og:published_time", "datepublished", "pubdate",
-        "publishdate", "dc.date", "dc.date.issued", "date", "sailthru.date")
-    meta.modified = meta.modified or first("article:modified_time", "og:updated_time",
-                                           "datemodified", "dc.date.modified")
-    if not meta.authors:
-        authors = [a for a in props.get("author", []) + props.get("article:author", [])
-                   if a and not a.startswith("http")]
-        meta.authors = list(dict.fromkeys(authors))
-    meta.image = meta.image or first("og:image", "og:image:url", "twitter:image")
-    meta.section = meta.section or first("article:section")
-    if not meta.tags:
-        tags = props.get("article:tag", []) or [
-            k.strip() for v in props.get("keywords", []) for k in v.split(",")]
-        meta.tags = list(dict.fromkeys(t for t in tags if t))
-    meta.site_name = first("og:site_name")
-    canonical = doc.xpath('//link[translate(@rel, "CANONICAL", "canonical")="canonical"]/@href')
-    meta.canonical = canonical[0].strip() if canonical else None
-    meta.og_url = first("og:url") or meta.og_url
-    lang = doc.xpath("/html/@lang")
-    meta.html_lang = lang[0].strip().lower() if lang else None
+    def meta_all(self, *keys: str) -> list[str]:
+        return [v for key in keys for v in self.props.get(key, ()) if v]
+
+
+def _load_json(raw: str) -> Any:
+    raw = _WRAPPERS.sub("", raw.strip())
+    if not raw or len(raw) > _MAX_JSON:
+        return None
+    try:
+        return json.loads(raw, strict=False)
+    except ValueError:
+        pass
+    try:
+        return json.loads(_TRAILING_COMMA.sub(r"\1", raw), strict=False)
+    except ValueError:
+        return None
+
+
+def _objects(data: Any) -> Iterator[dict]:
+    """Every dict reachable through lists, ``@graph`` and ``mainEntity`` (breadth first)."""
+    queue = [data]
+    seen = 0
+    while queue and seen < 500:
+        item = queue.pop(0)
+        seen += 1
+        if isinstance(item, list):
+            queue.extend(item)
+        elif isinstance(item, dict):
+            yield item
+            for key in ("@graph", "mainEntity"):
+                if isinstance(item.get(key), (list, dict)):
+                    queue.append(item[key])
+
+
+def _types(obj: dict) -> set[str]:
+    kind = obj.get("@type")
+    kinds = kind if isinstance(kind, list) else [kind]
+    return {str(k).rsplit("/", 1)[-1].lower() for k in kinds if k}
+
+
+def _texts(value: Any, keys: tuple[str, ...] = ("name", "@value")) -> Iterator[str]:
+    """Strings of a JSON-LD value: a string, an object's name/@value, or lists of them."""
+    if isinstance(value, str):
+        if value.strip():
+            yield clean(value)
+    elif isinstance(value, dict):
+        for key in keys:
+            got = value.get(key)
+            if isinstance(got, str) and got.strip():
+                yield clean(got)
+                return
+    elif isinstance(value, list):
+        for item in value:
+            yield from _texts(item, keys)
+
+
+def _first(value: Any, keys: tuple[str, ...] = ("name", "@value")) -> str | None:
+    return next(_texts(value, keys), None)
+
+
+def _is_url(text: str) -> bool:
+    return text.startswith(("http://", "https://", "//", "/"))
+
+
+def json_ld_article(doc: HtmlElement) -> tuple[dict | None, dict[str, dict]]:
+    """The page's main article object (or None) and every JSON-LD object by ``@id`` (Yoast
+    graphs name the author only as ``{"@id": …}``)."""
+    weak: dict | None = None
+    found: dict | None = None
+    by_id: dict[str, dict] = {}
+    for script in doc.iter("script"):
+        if (script.get("type") or "").strip().lower() != "application/ld+json":
+            continue
+        for obj in _objects(_load_json(script.text or "")):
+            if isinstance(obj.get("@id"), str) and len(obj) > 1:
+                by_id.setdefault(obj["@id"], obj)
+            if found is not None:
+                continue
+            types = _types(obj)
+            if types & _STRONG_TYPES or any(t.endswith("newsarticle") for t in types):
+                found = obj
+            elif types & _WEAK_TYPES and weak is None and (obj.get("headline") or
+                                                            obj.get("datePublished")):
+                weak = obj
+    return (found if found is not None else weak), by_id
+
+
+def _resolve(value: Any, by_id: dict[str, dict]) -> Any:
+    """Replace ``{"@id": …}`` references by the objects they name."""
+    if isinstance(value, list):
+        return [_resolve(v, by_id) for v in value]
+    if isinstance(value, dict) and set(value) == {"@id"}:
+        return by_id.get(str(value["@id"]), value)
+    return value
+
+
+def read_metadata(doc: HtmlElement) -> PageMetadata:
+    """Collect JSON-LD, meta tags, rel=canonical, og:site_name and ``<html lang>``."""
+    meta = PageMetadata()
+    for el in doc.iter("meta"):
+        content = el.get("content")
+        if content is None:
+            continue
+        key = (el.get("property") or el.get("name") or el.get("itemprop") or "").strip().lower()
+        if key:
+            meta.props.setdefault(key, []).append(clean(content))
+    for el in doc.iter("link"):
+        if (el.get("rel") or "").strip().lower() == "canonical" and el.get("href"):
+            meta.canonical = el.get("href", "").strip()
+            break
+    meta.site_name = meta.meta("og:site_name", "application-name")
+    lang = doc.get("lang") or doc.get("xml:lang") or meta.meta("content-language")
+    meta.html_lang = lang.strip().lower() if lang else None
+
+    article, by_id = json_ld_article(doc)
+    if article is None:
+        return meta
+    meta.headline = _first(article.get("headline")) or _first(article.get("name"))
+    meta.description = _first(article.get("description"))
+    body = article.get("articleBody")
+    meta.article_body = body.strip() if isinstance(body, str) and body.strip() else None
+    meta.published = _first(article.get("datePublished")) or _first(article.get("dateCreated"))
+    meta.modified = _first(article.get("dateModified"))
+    authors = [a for a in _texts(_resolve(article.get("author"), by_id)) if not _is_url(a)]
+    meta.authors = list(dict.fromkeys(authors))
+    image = _resolve(article.get("image"), by_id)
+    meta.image = _first(image, ("url", "contentUrl", "@id")) or _first(
+        article.get("thumbnailUrl"), ("url",))
+    meta.section = _first(article.get("articleSection"))
+    keywords = article.get("keywords")
+    if isinstance(keywords, str):
+        meta.tags = [clean(k) for k in keywords.split(",") if clean(k)]
+    else:
+        meta.tags = list(_texts(keywords))
+    url = article.get("url") or article.get("mainEntityOfPage")
+    meta.url = _first(url, ("@id", "url"))
+    meta.language = _first(article.get("inLanguage"), ("alternateName", "name"))
     return meta

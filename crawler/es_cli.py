@@ -1,0 +1,281 @@
+"""``chavder es …`` and ``chavder kibana …``: set up, backfill and inspect the Elasticsearch
+index, and load the Kibana saved objects. Registered on the main parser by
+``register_commands(subparsers)``."""
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any, Callable, TextIO
+
+from crawler.config import ConfigError, load_settings
+
+DEFAULT_KIBANA_URL = "http://localhost:5601"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_kibana_objects() -> Path:
+    """``$CHAVDER_KIBANA_OBJECTS`` or the NDJSON shipped in the checkout."""
+    env = os.environ.get("CHAVDER_KIBANA_OBJECTS")
+    return Path(env) if env else REPO_ROOT / "deploy" / "kibana" / "chavder.ndjson"
+
+
+# ---------------------------------------------------------------------------- helpers
+
+def _es_config(args: argparse.Namespace):
+    from crawler.store.elasticsearch import EsConfig, is_elasticsearch_url
+    settings = load_settings(getattr(args, "config", None))
+    url = getattr(args, "store", None) or settings.store
+    if not is_elasticsearch_url(url):
+        raise ConfigError([f"store is {url!r}, not Elasticsearch — pass --store "
+                           "https://user@host:9200 or set 'store:' in chavder.yaml"])
+    try:
+        return EsConfig.from_url(url, settings.data_dir)
+    except ValueError as exc:
+        raise ConfigError([f"store {url.split('@')[-1]!r}: {exc}"]) from None
+
+
+def _wait_for(what: str, probe: Callable[[], Any], seconds: float,
+              err: TextIO = sys.stderr) -> Any:
+    """Call ``probe`` until it succeeds or ``seconds`` pass (compose start-up order)."""
+    deadline = time.monotonic() + seconds
+    announced = False
+    while True:
+        try:
+            return probe()
+        except Exception as exc:  # noqa: BLE001 - any failure means "not yet"
+            if time.monotonic() >= deadline:
+                raise
+            if not announced:
+                print(f"waiting for {what} ({type(exc).__name__}) …", file=err)
+                announced = True
+            time.sleep(min(2.0, max(0.1, deadline - time.monotonic())))
+
+
+class _Progress:
+    """Periodic one-line status on stderr (no terminal control, fine in logs and CI)."""
+
+    def __init__(self, label: str, every: float = 2.0, out: TextIO = sys.stderr):
+        self.label, self.every, self.out = label, every, out
+        self.started = time.monotonic()
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - self.last < self.every:
+            return
+        self.last = now
+        rate = done / max(now - self.started, 1e-6)
+        pct = f" ({100 * done / total:.0f} %)" if total else ""
+        eta = f", about {(total - done) / rate:.0f} s left" if rate and done < total else ""
+        print(f"{self.label}: {done}/{total}{pct}, {rate:.0f}/s{eta}", file=self.out, flush=True)
+
+
+# ---------------------------------------------------------------------------- es commands
+
+def cmd_es_setup(args: argparse.Namespace) -> int:
+    from crawler.store.elasticsearch import (SetupError, index_template, make_client,
+                                             setup_indices)
+    if args.print_template:
+        print(json.dumps(index_template(), ensure_ascii=False, indent=2))
+        return 0
+    cfg = _es_config(args)
+    client = make_client(cfg, timeout=30, retries=2)
+    try:
+        _wait_for(f"Elasticsearch at {cfg.safe_url}", client.info, args.wait)
+        for line in setup_indices(client, cfg.alias, cfg.alerts_alias):
+            print(line)
+    except SetupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - report, don't dump a trace
+        print(f"error: Elasticsearch at {cfg.safe_url}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        client.close()
+    return 0
+
+
+def cmd_es_reindex(args: argparse.Namespace) -> int:
+    from crawler.store.elasticsearch import make_client, reindex_from_sqlite, setup_indices
+    cfg = _es_config(args)
+    source = args.source
+    if source == "sqlite":
+        path = Path(cfg.sidecar)
+    elif source.startswith("sqlite:"):
+        rest = source[len("sqlite:"):]
+        path = Path(rest[3:] if rest.startswith("///") else rest.removeprefix("//"))
+    else:
+        path = Path(source)
+    if not path.exists():
+        print(f"error: {path}: no SQLite store to reindex from", file=sys.stderr)
+        return 2
+    client = make_client(cfg, timeout=60, retries=3)
+    try:
+        _wait_for(f"Elasticsearch at {cfg.safe_url}", client.info, args.wait)
+        setup_indices(client, cfg.alias, cfg.alerts_alias)
+        print(f"reindexing {path} into {cfg.alias} at {cfg.safe_url}", file=sys.stderr)
+        report = reindex_from_sqlite(client, path, cfg, batch_size=args.batch_size,
+                                     progress=_Progress("reindex", args.progress_interval))
+    except Exception as exc:  # noqa: BLE001
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        client.close()
+    summary = {"articles": report.articles, "alerts": report.alerts, "failed": report.failed,
+               "seconds": round(report.seconds, 1), "errors": report.errors}
+    print(json.dumps(summary, ensure_ascii=False) if args.json else
+          f"indexed {report.articles} article(s) and {report.alerts} alert(s) in "
+          f"{report.seconds:.1f} s; {report.failed} failed"
+          + ("".join(f"\n  {e}" for e in report.errors)))
+    return 0 if report.failed == 0 else 1
+
+
+def cmd_es_status(args: argparse.Namespace) -> int:
+    from crawler.store.elasticsearch import ElasticsearchStore
+    store = ElasticsearchStore(_es_config(args), background=False)
+    try:
+        status = store.status()
+    finally:
+        store.close(timeout=0)
+    if args.json:
+        print(json.dumps(status, ensure_ascii=False))
+    else:
+        for key, value in status.items():
+            print(f"{key:18} {value}")
+    return 0 if status.get("reachable") else 1
+
+
+def cmd_es_flush(args: argparse.Namespace) -> int:
+    """Replay the spool now (``chavder run`` does this continuously)."""
+    from crawler.store.elasticsearch import ElasticsearchStore
+    store = ElasticsearchStore(_es_config(args), background=False)
+    try:
+        if args.requeue_dead:
+            print(f"re-queued {store.spool.requeue_dead()} dead letter(s)")
+        report = store.flush()
+    finally:
+        store.close(timeout=0)
+    print(f"sent {report.sent}, waiting {report.remaining}, dead {report.dead}"
+          + (f"; error: {report.error}" if report.error else ""))
+    return 0 if report.ok else 1
+
+
+# ---------------------------------------------------------------------------- kibana
+
+def _kibana_auth(user: str | None) -> dict[str, str]:
+    api_key = os.environ.get("CHAVDER_KIBANA_API_KEY") or os.environ.get("CHAVDER_ES_API_KEY")
+    if api_key:
+        return {"Authorization": f"ApiKey {api_key}"}
+    password = os.environ.get("CHAVDER_KIBANA_PASSWORD") or os.environ.get("CHAVDER_ES_PASSWORD")
+    if user and password:
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        return {"Authorization": f"Basic {token}"}
+    return {}
+
+
+def import_saved_objects(kibana_url: str, ndjson: bytes, *, headers: dict[str, str],
+                         space: str | None = None, overwrite: bool = True,
+                         timeout: float = 60.0) -> dict:
+    """POST the NDJSON to Kibana's saved objects import API; returns Kibana's JSON answer."""
+    boundary = f"chavder-{uuid.uuid4().hex}"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+            f"filename=\"chavder.ndjson\"\r\nContent-Type: application/ndjson\r\n\r\n"
+            ).encode() + ndjson + f"\r\n--{boundary}--\r\n".encode()
+    base = kibana_url.rstrip("/") + (f"/s/{space}" if space else "")
+    url = f"{base}/api/saved_objects/_import?overwrite={'true' if overwrite else 'false'}"
+    request = urllib.request.Request(url, data=body, method="POST", headers={
+        **headers, "kbn-xsrf": "chavder",
+        "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310
+            return json.loads(resp.read().decode("utf-8"))
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode("utf-8", "replace")[:500]
+        raise RuntimeError(f"Kibana answered HTTP {exc.code}: {detail}") from None
+
+
+def cmd_kibana_import(args: argparse.Namespace) -> int:
+    path = Path(args.file) if args.file else default_kibana_objects()
+    if not path.exists():
+        print(f"error: {path}: saved objects file not found (use --file)", file=sys.stderr)
+        return 2
+    headers = _kibana_auth(args.user)
+    url = args.url or os.environ.get("CHAVDER_KIBANA_URL") or DEFAULT_KIBANA_URL
+
+    def ready() -> None:
+        req = urllib.request.Request(url.rstrip("/") + "/api/status", headers=headers)
+        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310
+            if resp.status != 200:
+                raise RuntimeError(f"HTTP {resp.status}")
+
+    try:
+        if args.wait:
+            _wait_for(f"Kibana at {url}", ready, args.wait)
+        result = import_saved_objects(url, path.read_bytes(), headers=headers, space=args.space)
+    except Exception as exc:  # noqa: BLE001
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    errors = result.get("errors") or []
+    print(f"imported {result.get('successCount', 0)} saved object(s) from {path} into {url}")
+    for e in errors:
+        print(f"  {e.get('type')} {e.get('id')}: {json.dumps(e.get('error'))}", file=sys.stderr)
+    return 0 if result.get("success") and not errors else 1
+
+
+# ---------------------------------------------------------------------------- parser
+
+def register_commands(subparsers: Any) -> None:
+    """Add ``es`` and ``kibana`` to the main ``chavder`` parser."""
+    def store_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--store", help="Elasticsearch store URL (default: 'store:' of "
+                       "chavder.yaml), e.g. https://chavder@localhost:9200")
+
+    p = subparsers.add_parser("es", help="Elasticsearch index: setup, reindex, status, flush")
+    esub = p.add_subparsers(dest="es_command", required=True, metavar="ACTION")
+    q = esub.add_parser("setup", help="install the index template, first index and alias "
+                        "(idempotent)")
+    store_arg(q)
+    q.add_argument("--wait", type=float, default=0, metavar="SECONDS",
+                   help="wait this long for Elasticsearch to come up")
+    q.add_argument("--print-template", action="store_true", help="print the template and exit")
+    q.set_defaults(func=cmd_es_setup)
+    q = esub.add_parser("reindex", help="backfill the index from the embedded SQLite store")
+    store_arg(q)
+    q.add_argument("--from", dest="source", default="sqlite", metavar="SOURCE",
+                   help="'sqlite' (the sidecar), sqlite:///path.db or a file path")
+    q.add_argument("--batch-size", type=int, default=500)
+    q.add_argument("--progress-interval", type=float, default=2.0, metavar="SECONDS")
+    q.add_argument("--wait", type=float, default=0, metavar="SECONDS")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_es_reindex)
+    q = esub.add_parser("status", help="reachability, document count, spool size")
+    store_arg(q)
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_es_status)
+    q = esub.add_parser("flush", help="replay spooled index writes now")
+    store_arg(q)
+    q.add_argument("--requeue-dead", action="store_true",
+                   help="retry writes Elasticsearch rejected (after fixing the template)")
+    q.set_defaults(func=cmd_es_flush)
+
+    p = subparsers.add_parser("kibana", help="Kibana saved objects (data views, dashboard)")
+    ksub = p.add_subparsers(dest="kibana_command", required=True, metavar="ACTION")
+    q = ksub.add_parser("import", help="import deploy/kibana/chavder.ndjson into Kibana")
+    q.add_argument("--url", help=f"Kibana base URL (default $CHAVDER_KIBANA_URL or "
+                   f"{DEFAULT_KIBANA_URL})")
+    q.add_argument("--file", help="saved objects NDJSON (default: the shipped one)")
+    q.add_argument("--user", default=os.environ.get("CHAVDER_KIBANA_USER", "elastic"),
+                   help="user for basic auth; password from CHAVDER_KIBANA_PASSWORD or "
+                   "CHAVDER_ES_PASSWORD (an API key in CHAVDER_KIBANA_API_KEY wins)")
+    q.add_argument("--space", help="Kibana space id (default: the default space)")
+    q.add_argument("--wait", type=float, default=0, metavar="SECONDS",
+                   help="wait this long for Kibana to come up")
+    q.set_defaults(func=cmd_kibana_import)
