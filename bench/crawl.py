@@ -26,6 +26,9 @@ from crawler.store import open_store  # noqa: E402
 from crawler.text import detect  # noqa: E402
 
 
+EXTRA: dict = {}
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--articles", type=int, default=2000)
@@ -51,7 +54,7 @@ def main(argv: list[str] | None = None) -> dict:
             started = time.perf_counter()
             summary = run_crawl(settings, store, [source], {
                 "AUTOTHROTTLE_ENABLED": False, "CHAVDER_PROGRESS_INTERVAL": 0,
-                "CONCURRENT_REQUESTS": 32})
+                "CONCURRENT_REQUESTS": 32, **EXTRA})
             wall = time.perf_counter() - started
             stored = store.count_articles()
             bodies = [r["title"] + "\n" + r["body"] for r in store.iter_articles()]

@@ -43,7 +43,7 @@ def _es_config(args: argparse.Namespace):
 
 
 def _wait_for(what: str, probe: Callable[[], Any], seconds: float,
-              err: TextIO = sys.stderr) -> Any:
+              err: TextIO | None = None) -> Any:
     """Call ``probe`` until it succeeds or ``seconds`` pass (compose start-up order)."""
     deadline = time.monotonic() + seconds
     announced = False
@@ -54,7 +54,7 @@ def _wait_for(what: str, probe: Callable[[], Any], seconds: float,
             if time.monotonic() >= deadline:
                 raise
             if not announced:
-                print(f"waiting for {what} ({type(exc).__name__}) …", file=err)
+                print(f"waiting for {what} ({type(exc).__name__}) …", file=err or sys.stderr)
                 announced = True
             time.sleep(min(2.0, max(0.1, deadline - time.monotonic())))
 
@@ -62,8 +62,9 @@ def _wait_for(what: str, probe: Callable[[], Any], seconds: float,
 class _Progress:
     """Periodic one-line status on stderr (no terminal control, fine in logs and CI)."""
 
-    def __init__(self, label: str, every: float = 2.0, out: TextIO = sys.stderr):
-        self.label, self.every, self.out = label, every, out
+    def __init__(self, label: str, every: float = 2.0, out: TextIO | None = None):
+        self.label, self.every = label, every
+        self.out = out or sys.stderr
         self.started = time.monotonic()
         self.last = 0.0
 

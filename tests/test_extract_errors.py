@@ -126,3 +126,24 @@ def test_random_garbage_never_raises_anything_but_extraction_error(seed: int) ->
         extract_article(raw, URL)
     except ExtractionError:
         pass
+
+
+def test_trafilatura_fallback_recovers_text_the_fast_path_cannot_see(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from crawler.extract import article as article_module
+
+    calls: list[int] = []
+    original = article_module.trafilatura_body
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        found = original(*args, **kwargs)
+        calls.append(len(found))
+        return found
+
+    monkeypatch.setattr(article_module, "trafilatura_body", counting)
+    # one word per <span>: no block holds enough text for the density heuristic
+    words = "".join(f"<span>{w} </span>" for w in (TEXT + " " + TEXT).split())
+    page = f"<html><head><title>خبر</title></head><body><h1>مدرسة جديدة</h1><div>{words}</div>"
+    article = extract_article(page.encode(), URL)
+    assert calls and calls[0] > 0
+    assert "افتتاح مدرسة جديدة في حي الهلالية" in article.body

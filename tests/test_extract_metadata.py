@@ -209,6 +209,11 @@ def test_language_correction_uses_the_source_languages(monkeypatch: pytest.Monke
     monkeypatch.setattr(fields, "detect", lambda text: ("tr", 0.6))
     assert fields.pick_language("Bihayê nan zêde bû", ["kmr"], (None,), None) == "kmr"
     assert fields.pick_language("Ekmek fiyatı arttı", ["ar"], (None,), None) == "tr"
+    # a confident answer stands: outlets publish in more than one language
+    monkeypatch.setattr(fields, "detect", lambda text: ("tr", 0.99))
+    assert fields.pick_language("Ekmek fiyatı arttı", ["kmr"], (None,), None) == "tr"
+    monkeypatch.setattr(fields, "detect", lambda text: ("ckb", 0.99))
+    assert fields.pick_language("هەواڵ", ["ar"], (None,), None) == "ckb"
     monkeypatch.setattr(fields, "detect", lambda text: ("und", 0.0))
     assert fields.pick_language("…", ["ckb"], ("ku-Arab",), None) == "ckb"
     assert calls

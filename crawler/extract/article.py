@@ -172,10 +172,11 @@ def extract_article(body: bytes | str, url: str, *, source_id: str = "", timezon
     candidates = prune(doc, selectors.get("remove"))
     paragraphs, origin = fast_body(doc, candidates, selector=selectors.get("body"),
                                    title=title, authors=authors, tz=timezone)
-    if meta.article_body and len(meta.article_body) >= FAST_MIN_CHARS:
+    if (meta.article_body and len(meta.article_body) >= FAST_MIN_CHARS
+            and not selectors.get("body")
+            and sum(map(len, paragraphs)) < len(meta.article_body) / 2):
         from_ld = paragraphs_from_text(meta.article_body)
-        joined = normalize(" ".join(paragraphs))
-        if not selectors.get("body") and normalize(from_ld[0][:60]) not in joined:
+        if normalize(from_ld[0][:60]) not in normalize(" ".join(paragraphs)):
             paragraphs = from_ld  # the markup lost the text; JSON-LD carries it
     size = sum(map(len, paragraphs))
     if size < MIN_ARTICLE_CHARS or (size < FAST_MIN_CHARS and origin in ("density", "")):

@@ -1,10 +1,11 @@
 """Main article text: a fast lxml path, with trafilatura only as a fallback.
 
-trafilatura costs 25–80 ms per Arabic news page (see the project NOTES); at the crawl's target of
-≥ 100 articles/s on two cores the whole extraction budget is a few milliseconds. The fast path:
+trafilatura costs 25–80 ms per real Arabic news page (project NOTES; 5–19 ms on our simpler
+fixture and generated pages, see bench/extract_speed.py); at the crawl's target of ≥ 100
+articles/s on two cores the whole extraction budget is a few milliseconds. The fast path:
 
-1. ``prune`` — one pass over the tree drops furniture elements (by tag, by class/id words,
-   hidden elements, comment/search forms) and notes article-container candidates on the way;
+1. ``prune`` — drops furniture elements (by tag in C, then by class/id words, hidden elements,
+   comment/search forms) and notes article-container candidates on the way;
 2. the root is the per-source ``body`` selector, else the best known container
    (``[itemprop=articleBody]``, ``.entry-content``, ``.post-content``, …, ``article``, ``main``),
    else the element with the highest paragraph-text density score (Readability-style);
@@ -59,7 +60,7 @@ _INLINE = frozenset({"a", "span", "font", "b", "strong", "i", "em", "u", "small"
 _DATE_WORDS = frozenset(normalize(w) for w in (
     "نشر", "نشرت", "في", "بتاريخ", "تاريخ", "النشر", "آخر", "اخر", "تحديث", "التحديث", "منذ",
     "الساعة", "ساعة", "يوم", "بڵاوکراوەتەوە", "بڵاوکرایەوە", "لە", "کاتژمێر", "نوێکراوەتەوە",
-    "dîrok", "weşandin", "hat", "weşandin", "nûkirin", "roja", "published", "updated", "on",
+    "dîrok", "weşandin", "hat", "nûkirin", "roja", "published", "updated", "on",
     "at", "posted", "date", "am", "pm", "ص", "م", "gmt", "utc",
 ))
 _WORD_RE = re.compile(r"[^\W\d_]+")
@@ -115,8 +116,8 @@ def _content_like(el: HtmlElement) -> bool:
     return False
 
 
-#: Elements prune() looks at besides the dropped tags (XPath runs in C; iterating every element
-#: of a 3000-node page from Python would cost more than parsing it).
+#: Elements prune() looks at besides the dropped tags: XPath picks the few hundred worth a look
+#: in C instead of visiting every element from Python.
 _INTERESTING = etree.XPath(
     "//*[@class or @id or @style or @hidden or @aria-hidden or @itemprop or @role]"
     " | //form | //article | //main")

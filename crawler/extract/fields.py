@@ -406,16 +406,19 @@ def pick_language(text: str, languages: Sequence[str], declared: Sequence[str | 
         return None
     if not allowed or code in allowed:
         return code
-    # detection disagrees with the source's languages: accept a source language of the same
-    # script when the page declares it, or when detection picked a known confusable.
+    # Detection disagrees with the source's languages. Outlets do publish in several languages,
+    # so a confident answer stands; the source's language of the same script wins when the page
+    # declares it, when detection is unsure, or when it said Persian (which a short or
+    # old-orthography Sorani text looks like, and which these outlets do not publish).
     same_script = [c for c in allowed if (c in _ARABIC_SCRIPT) == (code in _ARABIC_SCRIPT)]
     for cand in declared_codes:
         if cand in same_script:
             return cand
-    if code in _ARABIC_SCRIPT and same_script and (code in ("fa", "ar", "ckb")
-                                                   or confidence < 0.9):
+    unsure = confidence < 0.9
+    if code in _ARABIC_SCRIPT and same_script and (unsure or code == "fa"):
         return same_script[0]
-    if code in _LATIN_KURDISH_CONFUSABLE and "kmr" in allowed:
+    if code in _LATIN_KURDISH_CONFUSABLE and "kmr" in allowed and (
+            unsure or code in ("ku", "diq", "zza")):
         return "kmr"
     return code
 

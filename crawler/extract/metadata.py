@@ -8,6 +8,7 @@ otherwise ignored — never an error.
 """
 from __future__ import annotations
 
+import html
 import json
 import re
 from dataclasses import dataclass, field
@@ -93,16 +94,21 @@ def _types(obj: dict) -> set[str]:
     return {str(k).rsplit("/", 1)[-1].lower() for k in kinds if k}
 
 
+def _unescape(text: str) -> str:
+    """WordPress and others HTML-escape JSON-LD strings ("&#8211;", "&quot;")."""
+    return html.unescape(text) if "&" in text else text
+
+
 def _texts(value: Any, keys: tuple[str, ...] = ("name", "@value")) -> Iterator[str]:
     """Strings of a JSON-LD value: a string, an object's name/@value, or lists of them."""
     if isinstance(value, str):
         if value.strip():
-            yield clean(value)
+            yield clean(_unescape(value))
     elif isinstance(value, dict):
         for key in keys:
             got = value.get(key)
             if isinstance(got, str) and got.strip():
-                yield clean(got)
+                yield clean(_unescape(got))
                 return
     elif isinstance(value, list):
         for item in value:

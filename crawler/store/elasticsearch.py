@@ -355,7 +355,9 @@ def setup_indices(client: Any, alias: str = DEFAULT_ALIAS,
         if client.indices.exists_alias(name=name):
             # additive mapping changes reach the existing index; type changes need a reindex
             try:
-                client.indices.put_mapping(index=name, body=template["template"]["mappings"])
+                mappings = template["template"]["mappings"]
+                client.indices.put_mapping(index=name, body={
+                    "dynamic": mappings["dynamic"], "properties": mappings["properties"]})
             except Exception as exc:  # noqa: BLE001 - reported with the fix
                 raise SetupError(f"{name}: the existing index mapping conflicts with the template "
                                  f"({_short(exc)}) — create {name}-000002 with the new template, "
@@ -461,8 +463,17 @@ class ReplayReport:
 def _bulk_action(entry: SpoolEntry) -> dict:
     if entry.op == "delete":
         return {"_op_type": "delete", "_index": entry.target, "_id": entry.doc_id}
-    return {"_op_type": "index", "_index": entry.target, "_id": entry.doc_id,
-            "_source": entry.body}
+    return _index_action(entry.target, entry.doc_id, entry.body or {})
+
+
+def _index_action(target: str, doc: str, body: dict) -> dict:
+    """An index action; article documents carry their revision as external version, so an
+    older revision arriving late (another replayer, a concurrent reindex) is refused with 409
+    instead of overwriting a newer one."""
+    action = {"_op_type": "index", "_index": target, "_id": doc, "_source": body}
+    if isinstance(body.get("revision"), int):
+        action.update(_version=body["revision"], _version_type="external_gte")
+    return action
 
 
 def replay(client: Any, spool: Spool, *, batch_size: int = 500, refresh: bool = False,
@@ -501,7 +512,8 @@ def replay(client: Any, spool: Spool, *, batch_size: int = 500, refresh: bool = 
                 done += 1
                 info = next(iter(item.values())) if item else {}
                 status = info.get("status")
-                if ok or (entry.op == "delete" and status == 404):
+                if ok or (entry.op == "delete" and status == 404) or status == 409:
+                    # 409: the index already holds this or a newer revision
                     acked.extend(group[(entry.target, entry.doc_id)])
                 elif _retryable(status, info):
                     retry.append(entry)
@@ -789,7 +801,10 @@ class ElasticsearchStore:
     def flush(self, *, max_batches: int | None = None, refresh: bool | None = None
               ) -> ReplayReport:
         """Replay the spool now (the background thread does this on its own)."""
-        with self._flush_lock:
+        with self._flush_lock, self.spool.replay_lock() as mine:
+            if not mine:
+                self.last_replay = ReplayReport(remaining=self.spool.size())
+                return self.last_replay
             if not self._setup_done:
                 try:
                     for line in setup_indices(self.client, self.config.alias,
@@ -971,13 +986,12 @@ def reindex_from_sqlite(client: Any, sqlite_path: str | Path, cfg: EsConfig, *,
         for rows in _sqlite_pages(sqlite_path, "SELECT * FROM articles WHERE id > ? "
                                   "ORDER BY id LIMIT ?", batch_size):
             for row in rows:
-                yield {"_op_type": "index", "_index": cfg.alias, "_id": doc_id(row["url_key"]),
-                       "_source": article_document(row)}
+                yield _index_action(cfg.alias, doc_id(row["url_key"]), article_document(row))
 
     for ok, item in streaming_bulk(client, actions(), chunk_size=batch_size,
                                    raise_on_error=False, max_retries=5, initial_backoff=1,
                                    max_backoff=30, require_alias=True):
-        if ok:
+        if ok or next(iter(item.values())).get("status") == 409:   # 409: newer already there
             report.articles += 1
         else:
             report.failed += 1

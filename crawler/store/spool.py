@@ -12,12 +12,15 @@ re-queued with ``requeue_dead()`` after the template is fixed.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import os
 import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from crawler.store.base import utc_now_iso
 
@@ -184,6 +187,28 @@ class Spool:
                 self._db.execute("ROLLBACK")
                 raise
         return len(rows)
+
+    @contextlib.contextmanager
+    def replay_lock(self) -> Iterator[bool]:
+        """Non-blocking, cross-process: True if this process may replay now. Two replayers
+        (``chavder run`` and a manual ``chavder crawl``) would otherwise race on the same
+        rows; the loser simply skips this round."""
+        if str(self.path) == ":memory:":
+            yield True
+            return
+        fd = os.open(f"{self.path}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
 
     def close(self) -> None:
         with self._lock:

@@ -99,9 +99,20 @@ def reap(proc: subprocess.Popen, timeout: float) -> tuple[int, float, int | None
 def run_chavder(config: Path, *args: str, timeout: float = 240, tmp: Path | None = None,
                 env: dict[str, str] | None = None,
                 preexec_fn: Callable[[], None] | None = None,
-                python_prelude: str | None = None) -> Finished:
-    """Run ``chavder ARGS`` to completion; output goes through files (no pipe deadlocks on
-    big logs) under ``tmp`` (default: next to the config)."""
+                python_prelude: str | None = None, pipes: bool = False) -> Finished:
+    """Run ``chavder ARGS`` to completion. Output goes through files under ``tmp`` (default:
+    next to the config), so big logs cannot dead-lock a pipe; ``pipes=True`` uses pipes
+    instead (needed when the child's file-size limit must not hit its own log), and then
+    no peak RSS is measured (``peak_rss_mb`` is 0)."""
+    if pipes:
+        started = time.monotonic()
+        proc = spawn(config, *args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                     preexec_fn=preexec_fn, python_prelude=python_prelude)
+        out, err = proc.communicate(timeout=timeout)
+        code = proc.returncode
+        return Finished(list(args), code, out.decode("utf-8", "replace"),
+                        err.decode("utf-8", "replace"), 0.0, time.monotonic() - started,
+                        -code if code < 0 else None)
     where = tmp or config.parent
     stamp = f"{time.monotonic_ns()}"
     out_path, err_path = where / f"out-{stamp}.log", where / f"err-{stamp}.log"

@@ -39,6 +39,7 @@ class _Index:
         self.mappings = mappings or {}
         self.settings = settings or {}
         self.docs: dict[str, dict] = {}
+        self.versions: dict[str, int] = {}
 
 
 class FakeElasticsearch:
@@ -274,8 +275,22 @@ class FakeElasticsearch:
                         result.update(status=200 if found else 404,
                                       result="deleted" if found else "not_found")
                     else:
+                        version = meta.get("version")
+                        current = index.versions.get(doc_id)
+                        if (meta.get("version_type") == "external_gte" and current is not None
+                                and version < current):
+                            result.update(status=409, error={
+                                "type": "version_conflict_engine_exception",
+                                "reason": f"[{doc_id}]: version conflict, current version "
+                                          f"[{current}] is higher than the one provided "
+                                          f"[{version}]"})
+                            errors = True
+                            items.append({op: result})
+                            continue
                         existed = doc_id in index.docs
                         index.docs[doc_id] = source
+                        index.versions[doc_id] = version if version is not None else (
+                            (current or 0) + 1)
                         result.update(status=200 if existed else 201,
                                       result="updated" if existed else "created")
                     self.accepted.append((index.name, doc_id, source))
