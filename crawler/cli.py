@@ -38,7 +38,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _open_store(settings: Settings):
     from crawler.store import open_store
-    return open_store(settings.store)
+    return open_store(settings.store, settings.data_dir)
 
 
 # ---------------------------------------------------------------------------- commands
@@ -187,7 +187,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                             download_timeout=5.0)
         print(f"demo: serving {len(web.sites)} sample outlets on 127.0.0.1; "
               f"store {workdir / 'demo.db'}")
-        store = open_store(settings.store)
+        store = open_store(settings.store, settings.data_dir)
         try:
             alerting = Alerting.from_settings(settings, store, sources)
             summary = run_crawl(settings, store, sources,
@@ -484,6 +484,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("langid", help="identify the language of each stdin line")
     p.set_defaults(func=cmd_langid)
+    from crawler.es_cli import register_commands as register_es_commands
+    register_es_commands(sub)
+    try:
+        from crawler.digest_cli import register_commands as register_digest_commands
+    except ImportError:  # pragma: no cover - digests arrive with their own module
+        pass
+    else:
+        register_digest_commands(sub)
     return parser
 
 

@@ -50,7 +50,7 @@ def runtime_for(crawler: Any) -> Runtime:
     store = settings.get("CHAVDER_STORE_INSTANCE")
     owns = store is None
     if store is None:
-        store = open_store(settings.get("CHAVDER_STORE"))
+        store = open_store(settings.get("CHAVDER_STORE"), settings.get("CHAVDER_DATA_DIR", "data"))
     sources = unshare(settings.get("CHAVDER_SOURCE_OBJECTS"))
     if sources is None:
         sources = {s.id: s for s in load_sources(settings.get("CHAVDER_SOURCES"))}

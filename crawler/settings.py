@@ -52,6 +52,7 @@ EXTENSIONS = {
 
 # Chavder's own settings (see crawler/runtime.py).
 CHAVDER_STORE = "sqlite:///data/chavder.db"
+CHAVDER_DATA_DIR = "data"
 CHAVDER_SOURCES = "sources.yaml"
 CHAVDER_PROGRESS_INTERVAL = 10.0
 

@@ -119,7 +119,7 @@ class Service:
         from scheduler.alerting import Alerting
 
         self.reactor = reactor
-        self.store = open_store(self.settings.store)
+        self.store = open_store(self.settings.store, self.settings.data_dir)
         self.alerting = Alerting.from_settings(self.settings, self.store, self.sources.values())
         self.digests = self._load_digests()
         conf = scrapy_settings(self.settings, self.store, list(self.sources.values()),

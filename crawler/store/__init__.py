@@ -1,4 +1,4 @@
-"""Storage behind one interface: SQLite (embedded default); Elasticsearch comes later."""
+"""Storage behind one interface: SQLite (embedded default) or Elasticsearch (production)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,9 +11,10 @@ __all__ = ["open_store", "Store", "SQLiteStore", "SearchHit", "SearchQuery", "Up
            "KnownArticle"]
 
 
-def open_store(url: str) -> Store:
-    """Open a store from its URL: ``sqlite:///relative/path.db``, ``sqlite:////abs/path.db``
-    or a bare file path."""
+def open_store(url: str, data_dir: str | Path = "data") -> Store:
+    """Open a store from its URL: ``sqlite:///relative/path.db``, ``sqlite:////abs/path.db``,
+    a bare file path, or an Elasticsearch URL (``https://user@host:9200/alias``; the spool of
+    documents waiting for an unreachable cluster lives under ``data_dir``)."""
     if url.startswith("sqlite:"):
         path = url[len("sqlite:"):]
         if path.startswith("///"):
@@ -22,10 +23,10 @@ def open_store(url: str) -> Store:
             path = path[2:]
         return SQLiteStore(path or ":memory:")
     scheme = urlsplit(url).scheme
-    if scheme in ("http", "https", "elasticsearch", "es"):
-        raise ValueError(f"store {url!r}: the Elasticsearch backend is not available yet — "
-                         "use sqlite:///data/chavder.db")
+    from crawler.store.elasticsearch import ES_SCHEMES, open_elasticsearch_store
+    if scheme.lower() in ES_SCHEMES:
+        return open_elasticsearch_store(url, data_dir)
     if scheme and len(scheme) > 1:
         raise ValueError(f"store {url!r}: unknown store scheme '{scheme}' — use "
-                         "sqlite:///path/to/chavder.db")
+                         "sqlite:///path/to/chavder.db or https://host:9200")
     return SQLiteStore(Path(url))
