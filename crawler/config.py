@@ -5,7 +5,6 @@ Everything is validated up front into dataclasses; every problem is reported as
 """
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from crawler.addresses import is_private_host
 from crawler.yamlconf import ConfigError, Located, load_located, unwrap
 
 SOURCE_KINDS = ("feed", "sitemap", "listing")
@@ -71,12 +71,7 @@ def _url_problem(url: Any) -> str | None:
     return None
 
 
-def _host_is_private(host: str) -> bool:
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return host == "localhost" or host.endswith(".localhost")
-    return not ip.is_global
+_host_is_private = is_private_host
 
 
 def load_sources(path: str | Path, *, text: str | None = None,

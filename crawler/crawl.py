@@ -127,7 +127,9 @@ _THIRD_PARTY = ("scrapy", "twisted", "urllib3", "elastic_transport", "charset_no
 _EXTRACTORS = ("trafilatura", "htmldate", "courlan", "readability", "justext")
 _SILENCED = ("scrapy.core.scraper", "scrapy.downloadermiddlewares.robotstxt",
              "scrapy.downloadermiddlewares.retry", "scrapy.core.downloader.handlers.http11",
-             "scrapy.spidermiddlewares.httperror", "scrapy.core.engine")
+             "scrapy.spidermiddlewares.httperror", "scrapy.core.engine",
+             # the spider reports an over-size decompressed body itself, once, with its source
+             "scrapy.downloadermiddlewares.httpcompression")
 
 
 class _QuietThirdParty(logging.Filter):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
@@ -15,6 +14,7 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
+from crawler.addresses import is_private_host
 from crawler.runtime import runtime_for
 
 logger = logging.getLogger(__name__)
@@ -24,15 +24,7 @@ class RefusedAddress(IgnoreRequest):
     """A request to a private/loopback/link-local address the source does not allow."""
 
 
-def _is_private_host(host: str) -> bool:
-    host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return not ip.is_global
+_is_private_host = is_private_host
 
 
 class AddressPolicyMiddleware:

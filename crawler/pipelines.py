@@ -32,10 +32,20 @@ class _Base:
     def from_crawler(cls, crawler: Crawler) -> Any:
         return cls(crawler)
 
-    def problem(self, source: str, url: str, reason: str) -> None:
-        logger.warning("source=%s url=%s reason=%s", source, url, reason)
+    def problem(self, source: str, url: str, reason: str, level: int = logging.WARNING) -> None:
+        logger.log(level, "source=%s url=%s reason=%s", source, url, reason)
         count(self.crawler, source, "errors")
-        self.runtime.store.record_fetch_error(source, url, reason)
+        try:
+            self.runtime.store.record_fetch_error(source, url, reason)
+        except Exception as exc:  # noqa: BLE001 - the store may be the very thing failing
+            logger.debug("could not record the error in the store: %s", exc)
+
+    def must_come_back(self, source: str) -> None:
+        """This source's index must be read in full next time (no 304 shortcut): an article
+        it lists was fetched but could not be kept."""
+        spider = self.crawler.spider
+        if spider is not None and hasattr(spider, "mark_incomplete"):
+            spider.mark_incomplete(source)
 
 
 class ExtractPipeline(_Base):
@@ -85,15 +95,24 @@ class StorePipeline(_Base):
         published_ts = _timestamp(article.published_at) or _timestamp(article.fetched_at) \
             or time.time()
         resolver = self.runtime.resolver
-        decision = resolver.resolve(Candidate(
-            url_key=key, body=article.body, lang=article.language, published_ts=published_ts,
-            source=article.source, content_hash=article.content_hash))
-        result = self.runtime.store.upsert(
-            article, key, aliases=[page.url_key, url_key(page.url)],
-            index_updated_at=hint.updated_at if hint else None,
-            story_id=decision.story_id if decision.kind in ("duplicate", "join") else None,
-            fingerprint=decision.fingerprint, signature=decision.signature,
-            published_ts=published_ts)
+        try:
+            decision = resolver.resolve(Candidate(
+                url_key=key, body=article.body, lang=article.language, published_ts=published_ts,
+                source=article.source, content_hash=article.content_hash))
+            result = self.runtime.store.upsert(
+                article, key, aliases=[page.url_key, url_key(page.url)],
+                index_updated_at=hint.updated_at if hint else None,
+                story_id=decision.story_id if decision.kind in ("duplicate", "join") else None,
+                fingerprint=decision.fingerprint, signature=decision.signature,
+                published_ts=published_ts)
+        except Exception as exc:  # noqa: BLE001 - disk full, database locked, index down…
+            # Nothing was written (the upsert is one transaction). Say so, and make sure the
+            # next crawl fetches this article again instead of trusting a 304.
+            self.must_come_back(article.source)
+            self.problem(article.source, page.url, f"not stored: the store refused the write "
+                         f"({type(exc).__name__}: {exc}) — free disk space or fix the store; "
+                         "the next crawl fetches it again", level=logging.ERROR)
+            raise DropItem(f"{page.url}: store write failed") from None
         resolver.commit(decision, result.article_id, result.story_id, published_ts)
         if decision.kind in ("duplicate", "join") and result.kind == "new":
             count(self.crawler, article.source, "joined_story")
@@ -126,7 +145,12 @@ class AlertPipeline(_Base):
     def process_item(self, item: Any) -> Any:
         alerting = self.runtime.alerting
         if alerting is not None and isinstance(item, Article):
-            queued = alerting.check_pending()
+            try:
+                queued = alerting.check_pending()
+            except Exception as exc:  # noqa: BLE001 - the next sweep matches it (nothing lost)
+                logger.error("alert matching failed (%s: %s); the next sweep retries",
+                             type(exc).__name__, exc)
+                return item
             if queued:
                 self.crawler.stats.inc_value("chavder/alerts_queued", queued)
         return item

@@ -98,7 +98,7 @@ class _Context:
         if value is None:
             self.bad_dates += 1
             self.bad_date_example = self.bad_date_example or text[:60]
-        return value
+        return value or None
 
     def finish(self) -> None:
         if self.bad_dates:

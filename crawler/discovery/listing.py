@@ -263,7 +263,7 @@ def _card_hints(card: etree._Element | None, url: str, base: str, domains: Seque
             return None, None
     published = None
     for t in card.iter("time"):
-        published = to_iso(t.get("datetime") or t.text_content(), tz, tz_name)
+        published = to_iso(t.get("datetime") or t.text_content(), tz, tz_name) or None
         if published:
             break
     img = next(card.iter("img"), None)

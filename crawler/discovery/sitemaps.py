@@ -48,7 +48,7 @@ def _date(element: etree._Element | None, tz: tzinfo, tz_name: str, counts: _Cou
     value = to_iso(text, tz, tz_name)
     if value is None:
         counts.bad_dates.append(text[:60])
-    return value
+    return value or None
 
 
 def _entry(element: etree._Element, base_url: str, tz: tzinfo, tz_name: str,

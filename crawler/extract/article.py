@@ -59,11 +59,35 @@ def _check_payload(body: bytes, content_type: str) -> None:
     if mime and not is_xml and mime not in _HTML_TYPES:
         raise ExtractionError("not-html", f"the response is {mime}, not an HTML page")
     sample = body[:2048]
-    if b"\x00" in sample and not sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if b"\x00" in sample and not sample.startswith((b"\xff\xfe", b"\xfe\xff")) \
+            and not _html_with_stray_nuls(sample):
         raise ExtractionError("not-html", "the response is binary data, not an HTML page")
     if is_xml and b"<html" not in body[:4096].lower():
         raise ExtractionError("not-html", f"the response is an XML document ({mime}), "
                                           "not an HTML page")
+
+
+_HTML_MARKERS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<meta", b"<title")
+
+
+def _html_with_stray_nuls(sample: bytes) -> bool:
+    """An HTML page with a few NUL bytes (a broken CMS template) is still an article; binary
+    data is NUL-dense and has no HTML markers."""
+    lowered = sample.lower()
+    return sample.count(b"\x00") <= len(sample) // 20 and any(m in lowered for m in _HTML_MARKERS)
+
+
+#: trafilatura copies and re-walks the tree many times (~45 µs and ~2 KB per element): past
+#: this many elements (a news page has 1–10 thousand) the fallback would cost seconds and
+#: hundreds of MB for a page the fast path already found no article in.
+MAX_FALLBACK_ELEMENTS = 60_000
+
+
+def _fallback_affordable(doc: HtmlElement) -> bool:
+    for n, _ in enumerate(doc.iter()):
+        if n >= MAX_FALLBACK_ELEMENTS:
+            return False
+    return True
 
 
 def _is_filler(text: str) -> bool:
@@ -143,6 +167,8 @@ def extract_article(body: bytes | str, url: str, *, source_id: str = "", timezon
         raw = bytes(body)
         _check_payload(raw, head.get("content-type", ""))
         raw = raw[:MAX_BODY_BYTES]
+        if b"\x00" in raw and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raw = raw.replace(b"\x00", b"")
         text, codec = decode_html(raw, head.get("content-type"))
         # valid UTF-8 without BOM: lxml can read the bytes themselves (no re-encoding)
         data: str | bytes = raw if codec == "utf-8" and "\ufffd" not in text and \
@@ -154,6 +180,7 @@ def extract_article(body: bytes | str, url: str, *, source_id: str = "", timezon
     doc = parse_html(data)
     if doc is None:
         raise ExtractionError("no-article-text", "the response has no HTML content")
+    fallback_affordable = _fallback_affordable(doc)   # counted before furniture is pruned
 
     # --- everything read from the intact page (before furniture is pruned) ---------------
     meta = read_metadata(doc)
@@ -179,7 +206,8 @@ def extract_article(body: bytes | str, url: str, *, source_id: str = "", timezon
         if normalize(from_ld[0][:60]) not in normalize(" ".join(paragraphs)):
             paragraphs = from_ld  # the markup lost the text; JSON-LD carries it
     size = sum(map(len, paragraphs))
-    if size < MIN_ARTICLE_CHARS or (size < FAST_MIN_CHARS and origin in ("density", "")):
+    if (size < MIN_ARTICLE_CHARS or (size < FAST_MIN_CHARS and origin in ("density", ""))) \
+            and fallback_affordable:
         fallback = trafilatura_body(text, url, title=title, authors=authors, tz=timezone)
         if sum(map(len, fallback)) > sum(map(len, paragraphs)):
             paragraphs = fallback

@@ -99,6 +99,15 @@ def _sniff_legacy(body: bytes) -> tuple[str, str]:
     return body.decode(codec, "replace"), codec
 
 
+def _is_multibyte_utf8(body: bytes, min_chars: int = 8) -> bool:
+    """Strictly valid UTF-8 with at least ``min_chars`` non-ASCII characters."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return len(_NON_ASCII.findall(text[:20_000])) >= min_chars
+
+
 def decode_html(body: bytes, content_type: str | None) -> tuple[str, str]:
     """Decode an HTML response body; return ``(text, codec used)``.
 
@@ -110,6 +119,10 @@ def decode_html(body: bytes, content_type: str | None) -> tuple[str, str]:
     if codec == "utf-16":
         return body.decode("utf-16", "replace"), "utf-16"
     if codec not in (None, "utf-8", "cp1252"):
+        if _is_multibyte_utf8(body):
+            # A legacy label on valid, non-ASCII UTF-8 (a CMS migrated to UTF-8 that kept its
+            # old <meta>): legacy Arabic text practically never forms valid UTF-8 sequences.
+            return body.decode("utf-8"), "utf-8"
         return body.decode(codec, "replace"), codec
     try:
         return body.decode("utf-8"), "utf-8"  # valid UTF-8 is UTF-8, whatever the label says

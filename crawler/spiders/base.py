@@ -19,6 +19,7 @@ from twisted.internet.error import (ConnectionRefusedError, DNSLookupError, TCPT
 from twisted.python.failure import Failure
 from w3lib.url import safe_url_string
 
+from crawler.addresses import is_private_host
 from crawler.config import SourceConfig
 from crawler.dedup.urls import url_key
 from crawler.items import LinkHint, RawPage
@@ -50,6 +51,13 @@ def failure_reason(failure: Failure) -> str:
         return "timed out (no complete answer within the download timeout)"
     if "larger than download max size" in str(exc) or "larger than the max" in str(exc):
         return "body larger than the size limit — download abandoned"
+    if "during decompression" in str(exc) and "DOWNLOAD_MAXSIZE" in str(exc):
+        return ("body larger than the size limit once decompressed (a compression bomb?) — "
+                "ignored; raise max_body_bytes if the page is genuine")
+    if type(exc).__name__ == "DownloadCancelledError":
+        # Scrapy cancels a transfer mid-body only when it passes DOWNLOAD_MAXSIZE.
+        return ("body larger than the size limit (or never ending) — download abandoned; "
+                "raise max_body_bytes if the page is genuine")
     if isinstance(exc, ConnectionRefusedError) or "refused by other side" in str(exc):
         return "connection refused"
     text = str(exc).strip() or type(exc).__name__
@@ -154,6 +162,8 @@ class SourceSpider(scrapy.Spider):
         count(self.crawler, source.id, "links", len(hints))
         by_key: dict[str, LinkHint] = {}
         for hint in hints:
+            if self._refused_link(hint.url, source):
+                continue
             key = url_key(hint.url)
             if key not in by_key:
                 by_key[key] = hint
@@ -174,6 +184,20 @@ class SourceSpider(scrapy.Spider):
             yield scrapy.Request(safe_url_string(hint.url), callback=self.parse_article,
                                  errback=self.on_error,
                                  meta={"hint": hint, "url_key": key, "source": source.id})
+
+    def _refused_link(self, url: str, source: SourceConfig) -> bool:
+        """A link to a private address the source does not allow: reported once here, because
+        Scrapy's offsite filter would otherwise drop it without a word."""
+        host = urlsplit(url).hostname or ""
+        if not is_private_host(host) or (source.allow_private and host in source.allowed_domains):
+            return False
+        self.report_problem(url, f"refused: link to private address {host} (not allowed for "
+                                 "this source)", source_id=source.id)
+        return True
+
+    def mark_incomplete(self, source_id: str) -> None:
+        """Do not save this source's index validators at the end of the crawl."""
+        self._incomplete.add(source_id)
 
     @staticmethod
     def _signals_newer(hint: LinkHint, stored: Any) -> bool:
@@ -197,6 +221,8 @@ class SourceSpider(scrapy.Spider):
     def on_error(self, failure: Failure) -> None:
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
+        if request is not None and request.meta.get("redirect_urls"):
+            url = request.meta["redirect_urls"][0]   # the link the crawl followed, not a hop
         source = self.source_of(request) if request is not None else None
         reason = failure_reason(failure)
         if reason == "Forbidden by robots.txt":
@@ -205,6 +231,8 @@ class SourceSpider(scrapy.Spider):
             logger.info("source=%s url=%s skipped: robots.txt disallows it", sid, url)
             count(self.crawler, sid, "robots_forbidden")
             return
+        if source is not None and request is not None and "url_key" in request.meta:
+            self.mark_incomplete(source.id)   # an article failed: no 304 may hide it next time
         self.report_problem(url, reason, source_id=source.id if source else None)
 
     def report_problem(self, url: str, reason: str, level: int = logging.WARNING,
@@ -220,11 +248,10 @@ class SourceSpider(scrapy.Spider):
         drops them silently, so say so here, once, with the URL that redirected."""
         if spider is not self or not request.meta.get("redirect_urls"):
             return
-        from crawler.middlewares import _is_private_host
         host = urlsplit(request.url).hostname or ""
         origin = request.meta["redirect_urls"][0]
         source = self.source_of(request)
-        if _is_private_host(host) and not (source.allow_private
+        if is_private_host(host) and not (source.allow_private
                                            and host in source.allowed_domains):
             self.report_problem(origin, f"refused: redirect to private address {host} "
                                         f"({request.url})", source_id=source.id)
@@ -248,5 +275,9 @@ class SourceSpider(scrapy.Spider):
         for sid, validators in self._validators.items():
             if sid in self._incomplete:
                 continue
-            for url, (etag, last_modified) in validators.items():
-                self.store.save_http_validators(url, etag, last_modified)
+            try:
+                for url, (etag, last_modified) in validators.items():
+                    self.store.save_http_validators(url, etag, last_modified)
+            except Exception as exc:  # noqa: BLE001 - without them the next poll is a full GET
+                logger.error("source=%s could not save the index validators (%s: %s); the "
+                             "next crawl reads the index in full", sid, type(exc).__name__, exc)

@@ -23,6 +23,7 @@ class FeedSpider(SourceSpider):
         except ValueError as exc:  # e.g. a bad time zone in the source entry
             self.report_problem(response.url, f"cannot read index page: {exc}", source_id=source.id)
             return
-        for problem in result.problems:
-            self.report_problem(response.url, f"feed problem: {problem}", source_id=source.id)
+        if result.problems:   # one line per document, however many things went wrong
+            self.report_problem(response.url, f"feed problem: " + "; ".join(result.problems),
+                                source_id=source.id)
         yield from self.follow_articles(result.entries, source)

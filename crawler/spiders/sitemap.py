@@ -31,8 +31,9 @@ class SitemapSpider(SourceSpider):
         except ValueError as exc:  # e.g. a bad time zone in the source entry
             self.report_problem(response.url, f"cannot read index page: {exc}", source_id=source.id)
             return
-        for problem in result.problems:
-            self.report_problem(response.url, f"sitemap problem: {problem}", source_id=source.id)
+        if result.problems:   # one line per document, however many things went wrong
+            self.report_problem(response.url, f"sitemap problem: " + "; ".join(result.problems),
+                                source_id=source.id)
         depth = response.meta.get("sitemap_depth", 0)
         for child in result.sitemaps:
             url = safe_url_string(child.url)
