@@ -278,11 +278,20 @@ def worker_newsplease_crawl(base: str, workdir: str, per_domain: int) -> dict:
             self.allowed_domains = [host.hostname]
 
         SitemapCrawler.__init__ = init
+    profile = os.environ.get("CHAVDER_BENCH_PROFILE")
+    profiler = None
+    if profile:
+        import cProfile
+        profiler = cProfile.Profile()
+        profiler.enable()
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     SingleCrawler(str(cfg_dir / "config.cfg"), str(cfg_dir / "sitelist.hjson"), 0, False, False)
     wall = time.perf_counter() - started
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(profile)
     stored = list((work / "repo" / "data").rglob("*.json"))
     size = sum(p.stat().st_size for p in (work / "repo" / "data").rglob("*") if p.is_file())
     nonempty = 0
@@ -434,8 +443,9 @@ def compare_crawl(n: int, per_domain: int, tmp: Path, order: str, profile: str |
                 runs[tool] = run_worker(Path(sys.executable), "chavder-crawl", base, str(n),
                                         str(work), str(per_domain), env=env)
             else:
+                env = {"CHAVDER_BENCH_PROFILE": profile + ".newsplease"} if profile else None
                 runs[tool] = run_worker(venv_python(), "newsplease-crawl", np_base, str(work),
-                                        str(per_domain))
+                                        str(per_domain), env=env)
             r = runs[tool]
             r["articles_per_second"] = round(r["stored"] / r["wall_seconds"], 1) \
                 if r["wall_seconds"] else 0.0
@@ -474,7 +484,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--skip-extract", action="store_true")
     parser.add_argument("--skip-crawl", action="store_true")
     parser.add_argument("--profile", metavar="FILE",
-                        help="cProfile Chavder's end-to-end crawl into FILE (pstats)")
+                        help="cProfile the end-to-end crawls: Chavder into FILE, news-please "
+                             "into FILE.newsplease (pstats)")
     parser.add_argument("--json", help="write results to this JSON file")
     args = parser.parse_args(argv)
     venv = ensure_venv()
