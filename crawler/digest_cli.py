@@ -125,10 +125,10 @@ def cmd_digest_list(args: argparse.Namespace) -> int:
         store.close()
     if args.json:
         for row in rows:
-            print(json.dumps({k: row[k] for k in (
+            print(json.dumps({**{k: row[k] for k in (
                 "recipient", "period_key", "period_start", "period_end", "state", "attempts",
                 "items", "stories", "created_at", "sent_at", "last_error", "message_id")},
-                ensure_ascii=False))
+                "recipient": _shown(row["recipient"])}, ensure_ascii=False))
         return 0
     if not rows:
         print("no digests in the ledger yet")
@@ -144,9 +144,8 @@ def cmd_digest_list(args: argparse.Namespace) -> int:
 
 def _shown(recipient_key: str) -> str:
     """Apprise keys carry tokens: show only the scheme."""
-    if recipient_key.startswith("apprise:"):
-        return "apprise:" + recipient_key[len("apprise:"):].split("://", 1)[0] + "://…"
-    return recipient_key
+    from scheduler.digest import recipient_label
+    return recipient_label(recipient_key)
 
 
 def register_commands(subparsers: Any) -> None:

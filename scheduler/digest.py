@@ -153,11 +153,13 @@ class DigestRecipient:
         return recipient_label(self.recipient)
 
 
-def recipient_label(rec: Recipient) -> str:
-    """How logs and the CLI name a recipient (Apprise URLs carry tokens: scheme only)."""
-    if rec.kind == "email":
-        return rec.address
-    return "apprise:" + rec.address.split("://", 1)[0] + "://…"
+def recipient_label(rec: Recipient | str) -> str:
+    """How logs and the CLI name a recipient or ledger key (Apprise URLs carry tokens: only
+    their scheme is shown)."""
+    key = rec.key if isinstance(rec, Recipient) else rec
+    if not key.startswith("apprise:"):
+        return key
+    return "apprise:" + key[len("apprise:"):].split("://", 1)[0] + "://…"
 
 
 def digest_recipients(rules: Iterable[Rule]) -> dict[str, DigestRecipient]:
@@ -176,8 +178,8 @@ def digest_recipients(rules: Iterable[Rule]) -> dict[str, DigestRecipient]:
             if (rec.timezone, rec.digest_time) != (entry.timezone, entry.digest_time):
                 log.warning("recipient %s: rule '%s' asks for a digest at %s %s, but rule '%s' "
                             "already set %s %s; one digest is sent, at the first time",
-                            recipient_label(rec), rule.name, rec.digest_time, rec.timezone, entry.rules[0],
-                            entry.digest_time, entry.timezone)
+                            recipient_label(rec), rule.name, rec.digest_time, rec.timezone,
+                            entry.rules[0], entry.digest_time, entry.timezone)
             if rule.name not in entry.rules:
                 entry.rules.append(rule.name)
     return out
@@ -320,7 +322,7 @@ class Digests:
                 self._deliver(row, now, report)
             except Exception:  # noqa: BLE001
                 log.exception("digest %s for %s failed; will retry", row["period_key"],
-                              row["recipient"])
+                              recipient_label(row["recipient"]))
         return report
 
     def _plan(self, entry: DigestRecipient, now: datetime, report: DigestReport) -> None:
@@ -383,7 +385,7 @@ class Digests:
     def _deliver(self, row: dict, now: datetime, report: DigestReport, *,
                  force: bool = False) -> DigestOutcome:
         entry = self.recipients.get(row["recipient"])
-        label = entry.label() if entry else row["recipient"]
+        label = entry.label() if entry else recipient_label(row["recipient"])
         stamp = iso(now)
         if entry is None:
             error = "recipient no longer receives digests (not in a digest rule of alerts.yaml)"

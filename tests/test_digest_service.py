@@ -120,8 +120,10 @@ def setup(tmp_path):
     sources.write_text(web.substitute(textwrap.dedent("""\
         defaults: {allow_private: true, allowed_domains: [127.0.0.1], interval: 2s}
         sources:
-          - {id: wire, name: Wire Agency, kind: feed, start_urls: ["http://wire.fixture/feed.xml"]}
-          - {id: mirror, name: Mirror Daily, kind: feed, start_urls: ["http://mirror.fixture/feed.xml"]}
+          - {id: wire, name: Wire Agency, kind: feed,
+             start_urls: ["http://wire.fixture/feed.xml"]}
+          - {id: mirror, name: Mirror Daily, kind: feed,
+             start_urls: ["http://mirror.fixture/feed.xml"]}
         """)), encoding="utf-8")
     alerts = tmp_path / "alerts.yaml"
     alerts.write_text(textwrap.dedent(f"""\

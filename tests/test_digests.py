@@ -590,3 +590,36 @@ def test_cli_preview_send_list(cli_env, capsys):
     assert lines[1].split()[:5] == ["desk@example.org", "2024-03-10", "sent",
                                     lines[1].split()[3], "1"]
     assert chavder("digest", "send", "--recipient", "desk@example.org") == 2
+
+
+def test_a_huge_digest_is_capped_per_rule_and_apprise_tokens_stay_hidden(tmp_path, capsys):
+    from scheduler.mail.digest_compose import MAX_PER_RULE
+    rules = RULES.replace("recipients: [desk@example.org]",
+                          "recipients: [desk@example.org]\n"
+                          "  - name: chat\n    any: [Kobani]\n    mode: digest\n"
+                          "    recipients: ['apprise:json://localhost/SECRET-TOKEN']")
+    w = World(tmp_path, "2024-03-10 04:00", rules=rules)
+    try:
+        for n in range(MAX_PER_RULE + 5):
+            w.story(f"الرقة {n}", rules=["raqqa"], recipients=["desk@example.org"],
+                    matched="2024-03-09 20:00")
+        w.store.open_digest("apprise:json://localhost/SECRET-TOKEN", "2024-03-10",
+                            "2024-03-09T00:00:00+00:00", "2024-03-10T00:00:00+00:00", ["chat"],
+                            "2024-03-09T00:00:00+00:00", skip_if_empty=False)
+        w.run()
+        [msg] = w.sent_to("desk@example.org")
+        assert msg["Subject"].startswith(f"[Chavder] Digest 2024-03-10: {MAX_PER_RULE + 5} stories")
+        text = msg.get_body(("plain",)).get_content()
+        assert f'Rule "raqqa": {MAX_PER_RULE + 5} stories' in text
+        assert text.count("\n* ") == MAX_PER_RULE and "… and 5 more not shown here." in text
+        import argparse
+
+        from crawler.digest_cli import cmd_digest_list
+        store_url = f"sqlite:///{tmp_path / 'chavder.db'}"
+        for as_json in (False, True):
+            cmd_digest_list(argparse.Namespace(config=None, store=store_url, sources=None,
+                                               recipient=None, limit=10, json=as_json))
+        out = capsys.readouterr().out
+        assert "apprise:json://…" in out and "SECRET" not in out
+    finally:
+        w.store.close()

@@ -25,6 +25,7 @@ from scheduler.mail.compose import (SUBJECT_PREFIX, _recipient, _sender, clean_l
 LEAD_CHARS = 280            # "first lines" of an article shown under its title
 MAX_TITLE = 300
 SUBJECT_TITLE = 90          # the lead story's title in the Subject, before header_safe's cap
+MAX_PER_RULE = 100          # entries shown per rule (a backfill can match thousands)
 DIGEST_ID_TAG = "[digest]"  # the "rule" part of a digest's Message-ID hash
 
 
@@ -106,12 +107,12 @@ def render_digest(groups: list[tuple[str, list[DigestEntry]]], period: DigestPer
     lead_title = None
     for rule, entries in groups:
         rendered = []
-        for e in order_entries(entries):
+        ordered = order_entries(entries)
+        for e in ordered[:MAX_PER_RULE]:
             lang = clean_line(e.language) or ""
             title = clean_line(e.title, MAX_TITLE) or "(no title)"
             if lead_title is None:
                 lead_title = title
-            stories.add(e.story_id)
             rendered.append({
                 "title": title,
                 "lead": lead_lines(e.body),
@@ -124,8 +125,10 @@ def render_digest(groups: list[tuple[str, list[DigestEntry]]], period: DigestPer
                                      if n],
                 "outlets": max(e.outlets, 1 + len(e.also_reported_by)),
             })
+        stories.update(e.story_id for e in ordered)
         if rendered:
-            out_groups.append({"rule": clean_line(rule), "entries": rendered})
+            out_groups.append({"rule": clean_line(rule), "entries": rendered,
+                               "count": len(ordered), "more": len(ordered) - len(rendered)})
     rules = [g["rule"] for g in out_groups]
     return {
         "groups": out_groups,
