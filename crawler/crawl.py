@@ -185,7 +185,9 @@ def run_cycles(settings: Settings, store: Store, sources: Sequence[SourceConfig]
     from scrapy.crawler import CrawlerRunner
     from scrapy.utils.reactor import install_reactor
 
-    install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
+    from crawler.settings import TWISTED_REACTOR
+
+    install_reactor(TWISTED_REACTOR)
     from twisted.internet import defer, reactor
 
     from crawler.spiders import SPIDERS_BY_KIND

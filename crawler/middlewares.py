@@ -1,7 +1,6 @@
 """Downloader middlewares: address policy, conditional GET, retry with backoff."""
 from __future__ import annotations
 
-import asyncio
 import logging
 from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
@@ -13,6 +12,7 @@ from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
+from scrapy.utils.defer import maybe_deferred_to_future
 
 from crawler.addresses import is_private_host
 from crawler.runtime import runtime_for
@@ -125,5 +125,6 @@ class RetryDelayMiddleware:
     async def process_request(self, request: Request) -> None:
         delay = request.meta.pop("retry_delay", 0)
         if delay:
-            await asyncio.sleep(delay)
+            from twisted.internet import reactor, task
+            await maybe_deferred_to_future(task.deferLater(reactor, delay, lambda: None))
         return None

@@ -1,5 +1,6 @@
 """Scrapy settings for Chavder. Politeness defaults come from the issue brief; the CLI and the
 service override store/source paths and the User-Agent from ``chavder.yaml``."""
+import sys
 
 BOT_NAME = "chavder"
 SPIDER_MODULES = ["crawler.spiders"]
@@ -24,6 +25,7 @@ REDIRECT_MAX_TIMES = 5
 COMPRESSION_ENABLED = True  # gzip, deflate, br (brotli package installed)
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False  # Scrapy 2.19: no control port on a monitoring service
 
 RETRY_ENABLED = True
 RETRY_TIMES = 2
@@ -60,6 +62,10 @@ LOG_LEVEL = "INFO"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 LOG_DATEFORMAT = "%Y-%m-%d %H:%M:%S"
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
-TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+# Twisted's own epoll reactor, not the asyncio one: on this stack (Twisted 26, Scrapy 2.19,
+# Python 3.11) each HTTP exchange under AsyncioSelectorReactor took ~65 ms against ~4 ms under
+# epoll (bench: 15 vs 220 pages/s at one request in flight). Nothing in Chavder needs asyncio.
+TWISTED_REACTOR = ("twisted.internet.epollreactor.EPollReactor" if sys.platform.startswith("linux")
+                   else "twisted.internet.selectreactor.SelectReactor")
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_FORMATTER = "crawler.logformatter.ChavderLogFormatter"

@@ -1,6 +1,6 @@
 """``chavder run``: the background service.
 
-One process, one Twisted (asyncio) reactor: Scrapy's ``CrawlerRunner`` runs each source's crawl
+One process, one Twisted (epoll) reactor: Scrapy's ``CrawlerRunner`` runs each source's crawl
 when APScheduler's ``TwistedScheduler`` says it is due. Why one reactor rather than a process per
 cycle: a crawl then costs no interpreter start-up or re-import (~1.5 s and ~80 MB each), the
 dedup index and compiled alert rules are built once, and memory stays flat over hundreds of
@@ -109,7 +109,9 @@ class Service:
     # ------------------------------------------------------------------ wiring
     def start(self) -> None:
         from scrapy.utils.reactor import install_reactor
-        install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
+
+        from crawler.settings import TWISTED_REACTOR
+        install_reactor(TWISTED_REACTOR)
         from apscheduler.schedulers.twisted import TwistedScheduler
         from scrapy.crawler import CrawlerRunner
         from twisted.internet import defer, reactor
