@@ -11,6 +11,9 @@ ROBOTSTXT_OBEY = True
 
 # Politeness: at most 2 requests in flight per domain, adaptive delay on top.
 CONCURRENT_REQUESTS = 32
+# Items run through synchronous pipelines: Scrapy would otherwise start CONCURRENT_ITEMS (100)
+# cooperative tasks per response — ~100 Deferreds per article for nothing (measured: -14 % wall).
+CONCURRENT_ITEMS = 8
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_DELAY = 0
 AUTOTHROTTLE_ENABLED = True
