@@ -226,6 +226,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         status = store.source_status()
         schedule = store.schedule_state()
         alerts = store.alert_counts()
+        digests = getattr(store, "digest_counts", dict)()
         spool = getattr(store, "spool_size", lambda: None)()
     finally:
         store.close()
@@ -233,7 +234,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"sources": {i: {**status.get(i, {}),
                                           "next_run": schedule.get(i, {}).get("next_run")}
-                                      for i in ids}, "alerts": alerts, "index_spool": spool},
+                                      for i in ids}, "alerts": alerts, "digests": digests,
+                          "index_spool": spool},
                          ensure_ascii=False, default=str))
         return 0
     short = lambda v: (v or "-")[:19].replace("T", " ")  # noqa: E731
@@ -246,6 +248,7 @@ def cmd_status(args: argparse.Namespace) -> int:
               f"{short(schedule.get(sid, {}).get('next_run')):<19}  "
               f"{st.get('articles_24h', 0):>5}  {err_text}")
     print("\nalerts: " + (", ".join(f"{k}={v}" for k, v in sorted(alerts.items())) or "none")
+          + "; digests: " + (", ".join(f"{k}={v}" for k, v in sorted(digests.items())) or "none")
           + (f"; index spool: {spool} waiting" if spool is not None else ""))
     return 0
 

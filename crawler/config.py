@@ -247,6 +247,11 @@ class Settings:
         return Path(self.data_dir) / self.mail.outbox
 
 
+_CHOICES = {"digest_empty_policy": ("skip", "nothing-new")}
+_NON_NEGATIVE = ("digest_grace_hours", "digest_check_seconds", "alert_dispatch_seconds",
+                 "alert_retry_seconds", "download_timeout", "shutdown_timeout")
+
+
 def load_settings(path: str | Path | None = None) -> Settings:
     """Load ``chavder.yaml`` (or ``$CHAVDER_CONFIG``) if present; defaults otherwise."""
     candidate = path or os.environ.get("CHAVDER_CONFIG") or "chavder.yaml"
@@ -279,6 +284,13 @@ def load_settings(path: str | Path | None = None) -> Settings:
                 value = float(value)
             if not isinstance(value, expected):
                 problems.append(f"{candidate}:{loc.line}: '{key}' must be a {expected.__name__}")
+                continue
+            if key in _CHOICES and value not in _CHOICES[key]:
+                problems.append(f"{candidate}:{loc.line}: '{key}' is {value!r} — use one of: "
+                                + ", ".join(_CHOICES[key]))
+                continue
+            if key in _NON_NEGATIVE and value < 0:
+                problems.append(f"{candidate}:{loc.line}: '{key}' must be 0 or more")
                 continue
             setattr(settings, key, value)
         else:

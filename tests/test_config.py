@@ -121,6 +121,15 @@ def test_settings_file_validation(tmp_path):
     assert f"{bad}:2: unknown setting 'storage'" in str(info.value)
 
 
+def test_settings_with_a_fixed_set_of_values_name_the_choices(tmp_path):
+    bad = write(tmp_path, "digest_grace_hours: -1\ndigest_empty_policy: never\n", "bad.yaml")
+    with pytest.raises(ConfigError) as info:
+        load_settings(bad)
+    assert f"{bad}:1: 'digest_grace_hours' must be 0 or more" in str(info.value)
+    assert f"{bad}:2: 'digest_empty_policy' is 'never' — use one of: skip, nothing-new" \
+        in str(info.value)
+
+
 @pytest.mark.parametrize("value, seconds", [(900, 900.0), ("15m", 900.0), ("1h", 3600.0),
                                             ("30s", 30.0), ("2 d", 172800.0), ("x", None)])
 def test_parse_interval(value, seconds):

@@ -253,7 +253,7 @@ class OutboxTransport:
                     os.unlink(tmp)
                 except OSError:
                     pass
-        log.info("alert written to outbox: %s", target.name)
+        log.info("message written to outbox: %s", target.name)
 
 
 def apprise_available() -> bool:
