@@ -210,3 +210,9 @@ def test_alert_mails_escape_hostile_titles_and_cannot_be_injected(hostile):
             assert raw not in html, f"unescaped {raw!r} in the HTML part"
     script = by_case["title-script-injection"][0]
     assert "&lt;script&gt;" in script.body("html"), "the title is shown, escaped"
+
+
+def test_the_readme_table_documents_every_case():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    missing = [c.id for c in CASES if f"| `{c.id}` |" not in readme]
+    assert not missing, f"README 'Bad input' table lacks {missing}: regenerate it from cases.yaml"
