@@ -27,13 +27,17 @@ def _parse_when(value: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """chavder.yaml (or --config), with --store / --sources given on the command line."""
     settings = load_settings(getattr(args, "config", None))
     if getattr(args, "store", None):
         settings.store = args.store
     if getattr(args, "sources", None):
         settings.sources = args.sources
     return settings
+
+
+_settings = settings_from_args
 
 
 def _open_store(settings: Settings):

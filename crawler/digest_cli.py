@@ -16,16 +16,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from crawler.config import Settings, load_settings, load_sources
+from crawler.config import Settings, load_sources
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    settings = load_settings(getattr(args, "config", None))
-    if getattr(args, "store", None):
-        settings.store = args.store
-    if getattr(args, "sources", None):
-        settings.sources = args.sources
-    return settings
+    from crawler.cli import settings_from_args
+    return settings_from_args(args)
 
 
 def _parse_day(value: str) -> date:

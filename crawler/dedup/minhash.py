@@ -23,7 +23,7 @@ from crawler.dedup.fingerprint import words
 
 __all__ = ["SHINGLE_SIZE", "NUM_PERM", "Sketch", "sketch", "sketch_words", "signature",
            "shingle_hashes", "word_hashes", "shingles_from_word_hashes", "minhash_of",
-           "decode_signature", "SignatureError", "similarity", "estimate"]
+           "decode_signature", "SignatureError", "similarity"]
 
 #: Words per shingle and permutations: chosen by ``bench/dedup_eval.py --sweep`` (see README).
 SHINGLE_SIZE = 4

@@ -24,6 +24,6 @@ class FeedSpider(SourceSpider):
             self.report_problem(response.url, f"cannot read index page: {exc}", source_id=source.id)
             return
         if result.problems:   # one line per document, however many things went wrong
-            self.report_problem(response.url, f"feed problem: " + "; ".join(result.problems),
+            self.report_problem(response.url, "feed problem: " + "; ".join(result.problems),
                                 source_id=source.id)
         yield from self.follow_articles(result.entries, source)

@@ -32,7 +32,7 @@ class SitemapSpider(SourceSpider):
             self.report_problem(response.url, f"cannot read index page: {exc}", source_id=source.id)
             return
         if result.problems:   # one line per document, however many things went wrong
-            self.report_problem(response.url, f"sitemap problem: " + "; ".join(result.problems),
+            self.report_problem(response.url, "sitemap problem: " + "; ".join(result.problems),
                                 source_id=source.id)
         depth = response.meta.get("sitemap_depth", 0)
         for child in result.sitemaps:

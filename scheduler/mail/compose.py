@@ -190,6 +190,22 @@ def _recipient(recipient: str | Recipient) -> Recipient:
     return Recipient(address=recipient)
 
 
+def new_message(subject: str, from_addr: Address, rec: Recipient, now: datetime | None,
+                msg_id: str) -> EmailMessage:
+    """The headers every Chavder message carries; the subject must already be header-safe."""
+    msg = EmailMessage(policy=SMTP)
+    msg["Subject"] = subject
+    msg["From"] = from_addr
+    if rec.kind == "email":
+        local, _, domain = rec.address.rpartition("@")
+        msg["To"] = Address(display_name=clean_line(rec.name), username=local, domain=domain)
+    msg["Date"] = format_datetime(now or datetime.now(timezone.utc))
+    msg["Message-ID"] = msg_id
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["X-Auto-Response-Suppress"] = "All"
+    return msg
+
+
 def compose_alert(match: RuleMatch, article_view: ArticleView, *, sender: str,
                   recipient: str | Recipient, also_reported_by: list[str],
                   now: datetime | None = None) -> EmailMessage:
@@ -236,16 +252,8 @@ def compose_alert(match: RuleMatch, article_view: ArticleView, *, sender: str,
     text = env.get_template("alert.txt").render(context)
     html = env.get_template("alert.html").render(context)
 
-    msg = EmailMessage(policy=SMTP)
-    msg["Subject"] = subject
-    msg["From"] = from_addr
-    if rec.kind == "email":
-        local, _, domain = rec.address.rpartition("@")
-        msg["To"] = Address(display_name=clean_line(rec.name), username=local, domain=domain)
-    msg["Date"] = format_datetime(now or datetime.now(timezone.utc))
-    msg["Message-ID"] = message_id(match.rule.name, story, rec.key, id_domain)
-    msg["Auto-Submitted"] = "auto-generated"
-    msg["X-Auto-Response-Suppress"] = "All"
+    msg = new_message(subject, from_addr, rec, now,
+                      message_id(match.rule.name, story, rec.key, id_domain))
     msg["X-Chavder-Rule"] = header_safe(rule_name, 80)
     if lang:
         msg["Content-Language"] = header_safe(lang, 20)

@@ -10,17 +10,15 @@ so a retried digest is recognisably the same message.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from email.headerregistry import Address
+from datetime import datetime
 from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime
 from zoneinfo import ZoneInfo
 
 from crawler.alerts.rules import Recipient, email_problem
 from scheduler.mail.compose import (SUBJECT_PREFIX, _recipient, _sender, clean_line,
                                     clean_text, environment, header_safe, message_id,
-                                    published_label, safe_url, text_direction)
+                                    new_message, published_label, safe_url,
+                                    text_direction)
 
 LEAD_CHARS = 280            # "first lines" of an article shown under its title
 MAX_TITLE = 300
@@ -162,16 +160,8 @@ def compose_digest(groups: list[tuple[str, list[DigestEntry]]], period: DigestPe
     text = env.get_template("digest.txt").render(context)
     html = env.get_template("digest.html").render(context)
 
-    msg = EmailMessage(policy=SMTP)
-    msg["Subject"] = subject
-    msg["From"] = from_addr
-    if rec.kind == "email":
-        local, _, domain = rec.address.rpartition("@")
-        msg["To"] = Address(display_name=clean_line(rec.name), username=local, domain=domain)
-    msg["Date"] = format_datetime(now or datetime.now(timezone.utc))
-    msg["Message-ID"] = digest_message_id(rec.key, period.key, id_domain)
-    msg["Auto-Submitted"] = "auto-generated"
-    msg["X-Auto-Response-Suppress"] = "All"
+    msg = new_message(subject, from_addr, rec, now,
+                      digest_message_id(rec.key, period.key, id_domain))
     msg["X-Chavder-Digest"] = header_safe(period.key, 20)
     msg.set_content(text, subtype="plain", charset="utf-8", cte="base64")
     msg.add_alternative(html, subtype="html", charset="utf-8", cte="base64")
