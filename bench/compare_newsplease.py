@@ -76,8 +76,10 @@ def ensure_venv(venv: Path = VENV, spec: list[str] = NEWSPLEASE_SPEC, quiet: boo
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     pip = [str(venv_python(venv)), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     # an old pip mis-resolves lxml[html-clean] extras for news-please: upgrade it first
-    subprocess.run(pip + ["--upgrade", "pip"], check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(pip + spec, check=True, stdout=subprocess.DEVNULL)
+    for cmd in (pip + ["--upgrade", "pip"], pip + spec):
+        out = subprocess.run(cmd, capture_output=True, text=True)
+        if out.returncode:
+            raise RuntimeError(f"{' '.join(cmd)} failed:\n{out.stderr[-3000:]}")
     stamp.write_text(want)
     return {"created": True, "seconds": round(time.perf_counter() - started, 1), "spec": want}
 
