@@ -109,7 +109,8 @@ def extraction_pages(n: int, base: str = "http://127.0.0.1:8000", seed: int = 11
     for i in range(n):
         lang = ("ar", "ckb", "kmr")[i % 3]
         path, html, published = article_page(i, lang, base, rng)
-        pages.append({"url": base + path, "html": html, "truth": ground_truth(html, lang, published)})
+        pages.append({"url": base + path, "html": html,
+                      "truth": ground_truth(html, lang, published)})
     return pages
 
 

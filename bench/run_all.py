@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import platform
-import shlex
 import subprocess
 import sys
 import tempfile
@@ -144,7 +143,8 @@ def rows_dedup_scale(d: dict) -> list[Row]:
 
 
 def rows_alerts(d: dict) -> list[Row]:
-    out: list[Row] = [(f"alert matching, {r['rules']:,} rules", round(r["articles_per_second_warm"]),
+    out: list[Row] = [(f"alert matching, {r['rules']:,} rules",
+                       round(r["articles_per_second_warm"]),
                        "articles/s", "≥ 2,000" if r["rules"] >= 10_000 else "",
                        r["articles_per_second_warm"] >= 2000 if r["rules"] >= 10_000 else None)
                       for r in d["results"]]
@@ -262,8 +262,9 @@ def run_one(bench: Bench, quick: bool, index: int, total: int, verbose: bool) ->
 
         def heartbeat() -> None:
             while not done.wait(30):
-                print(f"    … {bench.name} still running, {fmt_elapsed(time.perf_counter() - started)}"
-                      f" elapsed, load {loadavg()[:1]}", flush=True)
+                elapsed = fmt_elapsed(time.perf_counter() - started)
+                print(f"    … {bench.name} still running, {elapsed} elapsed, "
+                      f"load {loadavg()[:1]}", flush=True)
 
         threading.Thread(target=heartbeat, daemon=True).start()
         timer = threading.Timer(timeout, proc.kill)
@@ -282,7 +283,8 @@ def run_one(bench: Bench, quick: bool, index: int, total: int, verbose: bool) ->
         seconds = time.perf_counter() - started
         timed_out = seconds >= timeout and rc != 0
         record: dict = {"name": bench.name, "command": ".venv/bin/python " + shown,
-                        "argv": [Path(sys.executable).name, *cmd[1:-2]], "seconds": round(seconds, 1),
+                        "argv": [Path(sys.executable).name, *cmd[1:-2]],
+                        "seconds": round(seconds, 1),
                         "exit_code": rc, "timed_out": timed_out, "loadavg_before": load_before,
                         "loadavg_after": loadavg()}
         if rc == 0 and out_json.exists():
