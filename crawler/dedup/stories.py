@@ -21,13 +21,19 @@ tiny (a truncated copy: the first half of an article has Jaccard ≈ 0.5 but con
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable, Literal, Protocol
+
+import numpy as np
 
 from crawler.dedup.fingerprint import fingerprint_words, words
 from crawler.dedup.index import Match, NearDuplicateIndex
 from crawler.dedup.minhash import (NUM_PERM, SHINGLE_SIZE, Sketch, decode_signature,
-                                   similarity, sketch_words)
+                                   shingles_from_word_hashes, similarity, sketch_words,
+                                   word_hashes)
+
+_NO_MINHASH = np.empty(0, dtype=np.uint32)   # verification reads the shingles only
 
 __all__ = ["Candidate", "StoredCopy", "Decision", "StoryLookup", "StoryResolver",
            "DedupConfig", "Verdict", "verify", "DecisionKind"]
@@ -144,6 +150,11 @@ class StoryResolver:
             raise ValueError("index and config disagree on k / num_perm")
         self.clock = clock
         self._expired_at = float("-inf")
+        # Shingle sets of recently stored or verified articles: candidates recur (a story's
+        # copies all verify against the same few articles), and re-reading and re-shingling
+        # their bodies was a fifth of a crawl's time. Bounded: ~8 KB per entry.
+        self._shingles: OrderedDict[int, np.ndarray] = OrderedDict()
+        self.shingle_cache_size = 2048
 
     def sketch(self, body: str, lang: str | None) -> tuple[Sketch, list[str]]:
         """Sketch of a body with this resolver's parameters, and its normalised words."""
@@ -192,7 +203,9 @@ class StoryResolver:
         payload: Sketch | bytes
         if decision.sketch is not None:
             payload, size = decision.sketch, decision.sketch.size
+            self._remember(article_id, decision.sketch.shingles)
         else:
+            self._shingles.pop(article_id, None)
             payload, size = decision.signature, decode_signature(decision.signature)[1]
         if size < self.config.min_shingles:
             self.index.remove(article_id)   # e.g. an edit emptied the body
@@ -212,12 +225,24 @@ class StoryResolver:
                 best = (match, verdict)
         return best
 
+    def _remember(self, article_id: int, shingles: np.ndarray) -> None:
+        self._shingles[article_id] = shingles
+        self._shingles.move_to_end(article_id)
+        while len(self._shingles) > self.shingle_cache_size:
+            self._shingles.popitem(last=False)
+
     def _verify(self, sk: Sketch, match: Match) -> Verdict:
         cfg = self.config
-        stored = self.lookup.body_of(match.article_id)
-        if stored is not None:
-            other, _ = self.sketch(*stored)
-            return verify(sk, other, cfg)
+        shingles = self._shingles.get(match.article_id)
+        if shingles is None:
+            stored = self.lookup.body_of(match.article_id)
+            if stored is not None:
+                shingles = shingles_from_word_hashes(word_hashes(words(*stored)), cfg.k)
+                self._remember(match.article_id, shingles)
+        else:
+            self._shingles.move_to_end(match.article_id)
+        if shingles is not None:
+            return verify(sk, Sketch(shingles, _NO_MINHASH, cfg.k), cfg)
         # body gone (purged): fall back to the estimates, with a safety margin
         jac, con = match.similarity, match.containment
         same = jac >= cfg.jaccard_min + 0.1 or con >= min(1.0, cfg.containment_min + 0.1)
