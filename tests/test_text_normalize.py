@@ -123,3 +123,14 @@ def test_normalize_keeps_text_shape():
     text = "قال: «الرقة» — 2017!"
     assert normalize(text) == "قال: «الرقه» — 2017!"
     assert normalize("") == ""
+
+
+@pytest.mark.parametrize("text, lang", [
+    ("قال مسؤول في‌ الرقة والرقة بالرقة للرقة، إنَّ «داعش» ـــ هاجم ٢٠١٧", "ar"),
+    ("هێزەکانی سووریای دیموکرات لە ڕەققەدا\u200cن و\u200d ڕەققە", "ckb"),
+    ("Şervanên QSD li Reqayê û Reqa; Raqqa's al-Raqqa", "kmr"),
+    ("\u200cسلام\u200c \u200d", None),
+])
+def test_index_terms_are_the_keys_of_tokens_in_order(text, lang):
+    from crawler.text.analysis import index_terms, tokens
+    assert index_terms(text, lang) == " ".join(" ".join(t.keys) for t in tokens(text, lang))
