@@ -225,6 +225,7 @@ class Settings:
     max_body_bytes: int = 10 * 1024 * 1024
     log_format: str = "text"                # text | json
     alert_retry_seconds: float = 30.0       # first retry delay of a failed alert (doubles)
+    article_retry_seconds: float = 900.0    # first retry delay of a failed article (doubles)
     alert_max_attempts: int = 10
     # the service (chavder run)
     health_host: str = "127.0.0.1"
@@ -248,7 +249,7 @@ class Settings:
 
 
 _CHOICES = {"digest_empty_policy": ("skip", "nothing-new")}
-_NON_NEGATIVE = ("digest_grace_hours", "digest_check_seconds", "alert_dispatch_seconds",
+_NON_NEGATIVE = ("article_retry_seconds", "digest_grace_hours", "digest_check_seconds", "alert_dispatch_seconds",
                  "alert_retry_seconds", "download_timeout", "shutdown_timeout")
 
 

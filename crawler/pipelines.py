@@ -18,6 +18,7 @@ from crawler.extract import ExtractionError, extract_article
 from crawler.items import RawPage
 from crawler.models import Article
 from crawler.runtime import runtime_for
+from crawler.store.base import STORE_FAULT_PREFIX
 from crawler.spiders.base import count
 
 logger = logging.getLogger("chavder.crawl")
@@ -109,7 +110,7 @@ class StorePipeline(_Base):
             # Nothing was written (the upsert is one transaction). Say so, and make sure the
             # next crawl fetches this article again instead of trusting a 304.
             self.must_come_back(article.source)
-            self.problem(article.source, page.url, f"not stored: the store refused the write "
+            self.problem(article.source, page.url, f"{STORE_FAULT_PREFIX} "
                          f"({type(exc).__name__}: {exc}) — free disk space or fix the store; "
                          "the next crawl fetches it again", level=logging.ERROR)
             raise DropItem(f"{page.url}: store write failed") from None

@@ -206,3 +206,32 @@ def test_unreachable_source_is_one_line_and_a_summary(tmp_path):
     assert len(lines) == 1, proc.stderr
     assert "url=http://127.0.0.1:9/feed/" in lines[0] and "connection refused" in lines[0]
     assert "offline" in proc.stdout and "TOTAL" in proc.stdout
+
+
+def test_failed_articles_are_backed_off_not_requested_on_every_poll(crawled, fixture_web):
+    """An article that failed (404, timeout, not an article…) waits article_retry_seconds
+    (default 15 min, doubling) before its next request; the index is read again meanwhile."""
+    store = crawled["env"].open_store()
+    try:
+        failed = {_path(e["url"]) for e in store.fetch_errors() if e["source"] == "hostile"}
+        stored = {_path(r["canonical_url"]) for r in store.iter_articles("hostile")}
+    finally:
+        store.close()
+    first = {_norm_path(p) for s, m, p, st in crawled["first_requests"] if s == "hostile"}
+    second = {_norm_path(p): st for s, m, p, st in crawled["second_requests"] if s == "hostile"}
+    index_like = re.compile(r"(\.xml|\.gz|/feed|/robots\.txt|\.rss|\.atom)$")
+    failed_articles = {p for p in failed & first if not index_like.search(p)} - stored
+    assert len(failed_articles) >= 3, failed
+    assert not failed_articles & set(second), sorted(failed_articles & set(second))
+    assert crawled["second_summary"]["sources"]["hostile"]["errors"] < \
+        crawled["first_summary"]["sources"]["hostile"]["errors"]
+    # without the backoff (article_retry_seconds: 0) the same crawl asks for them again
+    env = crawled["env"]
+    eager = env.root / "eager.yaml"
+    eager.write_text(env.config.read_text(encoding="utf-8") + "article_retry_seconds: 0\n",
+                     encoding="utf-8")
+    fixture_web.clear_log()
+    env.run("--config", str(eager), "crawl", "--json", "--progress-interval", "0",
+            "--source", "hostile")
+    third = {_norm_path(p) for s, m, p, st in fixture_web.requests if s == "hostile"}
+    assert failed_articles <= third, sorted(failed_articles - third)

@@ -6,7 +6,7 @@ they hand the raw response to the item pipelines as a ``RawPage``.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, AsyncIterator, Iterable, Iterator
 from urllib.parse import urlsplit
 
@@ -24,7 +24,7 @@ from crawler.config import SourceConfig
 from crawler.dedup.urls import url_key
 from crawler.items import LinkHint, RawPage
 from crawler.runtime import runtime_for
-from crawler.store.base import utc_now_iso
+from crawler.store.base import STORE_FAULT_PREFIX, utc_now_iso
 
 logger = logging.getLogger("chavder.crawl")
 
@@ -114,6 +114,8 @@ class SourceSpider(scrapy.Spider):
                                  f"with the '{source.kind}' spider")
             spider.sources_by_id[sid] = source
         spider.store = runtime.store
+        spider.article_retry_seconds = runtime.settings.article_retry_seconds \
+            if runtime.settings is not None else 900.0
         spider.allowed_domains = sorted({d for s in spider.sources_by_id.values()
                                          for d in s.allowed_domains})
         crawler.signals.connect(spider._on_closed, signal=scrapy.signals.spider_closed)
@@ -175,6 +177,7 @@ class SourceSpider(scrapy.Spider):
                 count(self.crawler, source.id, "skipped_known")
                 continue
             wanted.append((key, hint))
+        wanted = self._without_backed_off(wanted, source)
         wanted.sort(key=lambda kh: _parse_iso(kh[1].updated_at or kh[1].published_at)
                     or datetime.min.replace(tzinfo=timezone.utc), reverse=True)
         if len(wanted) > source.max_articles:
@@ -184,6 +187,34 @@ class SourceSpider(scrapy.Spider):
             yield scrapy.Request(safe_url_string(hint.url), callback=self.parse_article,
                                  errback=self.on_error,
                                  meta={"hint": hint, "url_key": key, "source": source.id})
+
+    def _without_backed_off(self, wanted: list[tuple[str, LinkHint]],
+                            source: SourceConfig) -> list[tuple[str, LinkHint]]:
+        """Drop articles that failed recently: the n-th consecutive failure waits
+        ``article_retry_seconds × 2^(n-1)`` (at most a day) before the next request, so a dead
+        or never-storable link costs a request now and then, not on every poll. The source's
+        index is then not marked as read, so the article is retried when its time comes."""
+        base = self.article_retry_seconds
+        if base <= 0 or not wanted:
+            return wanted
+        now = datetime.now(timezone.utc)
+        since = (now - timedelta(days=7)).isoformat()
+        urls = {hint.url: safe_url_string(hint.url) for _, hint in wanted}
+        failures = self.store.recent_failures(set(urls) | set(urls.values()), since,
+                                              STORE_FAULT_PREFIX)
+        if not failures:
+            return wanted
+        kept: list[tuple[str, LinkHint]] = []
+        for key, hint in wanted:
+            n, last = max(failures.get(hint.url, (0, "")), failures.get(urls[hint.url], (0, "")))
+            wait = min(base * 2 ** min(n - 1, 20), 86_400.0) if n else 0.0
+            last_at = _parse_iso(last) if n else None
+            if last_at is not None and now < last_at + timedelta(seconds=wait):
+                count(self.crawler, source.id, "backed_off")
+                self._incomplete.add(source.id)
+                continue
+            kept.append((key, hint))
+        return kept
 
     def _refused_link(self, url: str, source: SourceConfig) -> bool:
         """A link to a private address the source does not allow: reported once here, because

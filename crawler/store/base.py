@@ -64,6 +64,11 @@ class SearchQuery:
     all_copies: bool = False
 
 
+#: How fetch errors caused by our own store (disk full, locked) begin: they say nothing about
+#: the article, so they never delay its next fetch.
+STORE_FAULT_PREFIX = "not stored: the store refused the write"
+
+
 class Store(Protocol):
     """Backend-agnostic persistence for articles, stories and crawl state."""
 
@@ -82,6 +87,9 @@ class Store(Protocol):
                              last_modified: str | None) -> None: ...
 
     def record_fetch_error(self, source: str, url: str, reason: str) -> None: ...
+
+    def recent_failures(self, urls: Iterable[str], since: str,
+                        ignore_prefix: str = "") -> dict[str, tuple[int, str]]: ...
 
     def record_crawl(self, source: str, started_at: str, finished_at: str,
                      counts: dict[str, int]) -> None: ...

@@ -744,6 +744,10 @@ class ElasticsearchStore:
     def record_fetch_error(self, source: str, url: str, reason: str) -> None:
         self.sidecar.record_fetch_error(source, url, reason)
 
+    def recent_failures(self, urls: Iterable[str], since: str,
+                        ignore_prefix: str = "") -> dict[str, tuple[int, str]]:
+        return self.sidecar.recent_failures(urls, since, ignore_prefix)
+
     def record_crawl(self, source: str, started_at: str, finished_at: str,
                      counts: dict[str, int]) -> None:
         self.sidecar.record_crawl(source, started_at, finished_at, counts)

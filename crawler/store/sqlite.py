@@ -158,6 +158,10 @@ MIGRATIONS: list[str] = [
         updated_at TEXT NOT NULL
     );
     """,
+    # v5: article URLs that keep failing are backed off (see recent_failures).
+    """
+    CREATE INDEX fetch_errors_url ON fetch_errors(url, at);
+    """,
 ]
 
 _SNIPPET_WORDS = 14
@@ -477,6 +481,24 @@ class SQLiteStore(DigestLedgerMixin):
         with self._lock:
             self._db.execute("INSERT INTO fetch_errors(source, url, reason, at) VALUES (?,?,?,?)",
                              (source, url, reason[:500], utc_now_iso()))
+
+    def recent_failures(self, urls: Iterable[str], since: str,
+                        ignore_prefix: str = "") -> dict[str, tuple[int, str]]:
+        """Per URL that failed since ``since`` (ISO UTC): (failures, last failure time).
+        Reasons starting with ``ignore_prefix`` (our own store's faults) do not count."""
+        wanted = list(dict.fromkeys(urls))
+        out: dict[str, tuple[int, str]] = {}
+        with self._lock:
+            for i in range(0, len(wanted), 500):
+                chunk = wanted[i:i + 500]
+                marks = ",".join("?" * len(chunk))
+                for url, n, last in self._db.execute(
+                        f"SELECT url, COUNT(*), MAX(at) FROM fetch_errors WHERE url IN ({marks}) "
+                        "AND at >= ? AND (? = '' OR substr(reason, 1, length(?)) != ?) "
+                        "GROUP BY url", (*chunk, since, ignore_prefix, ignore_prefix,
+                                         ignore_prefix)):
+                    out[url] = (n, last)
+        return out
 
     def fetch_errors(self, source: str | None = None) -> list[dict]:
         with self._lock:
