@@ -44,8 +44,10 @@ def failure_reason(failure: Failure) -> str:
     exc = failure.value
     if isinstance(exc, HttpError):
         return f"HTTP {exc.response.status}"
-    if isinstance(exc, DNSLookupError):
-        return "DNS lookup failed (no network, or the host name is wrong)"
+    name = type(exc).__name__          # Scrapy ≥ 2.13 wraps Twisted's errors in its own
+    if isinstance(exc, DNSLookupError) or name == "CannotResolveHostError":
+        return ("DNS lookup failed (no network, or the host name is wrong) — check the URL "
+                "in sources.yaml and the machine's DNS")
     if isinstance(exc, (TimeoutError, TCPTimedOutError)) or "Timeout" in type(exc).__name__ \
             or "took longer than" in str(exc):
         return "timed out (no complete answer within the download timeout)"
@@ -58,8 +60,11 @@ def failure_reason(failure: Failure) -> str:
         # Scrapy cancels a transfer mid-body only when it passes DOWNLOAD_MAXSIZE.
         return ("body larger than the size limit (or never ending) — download abandoned; "
                 "raise max_body_bytes if the page is genuine")
-    if isinstance(exc, ConnectionRefusedError) or "refused by other side" in str(exc):
-        return "connection refused"
+    if isinstance(exc, ConnectionRefusedError) or name == "DownloadConnectionRefusedError" \
+            or "refused by other side" in str(exc):
+        return "connection refused (the server is down or the port is wrong)"
+    if name == "ResponseDataLossError":
+        return "connection closed before the whole answer arrived (data loss)"
     text = str(exc).strip() or type(exc).__name__
     return " ".join(text.split())[:300]
 
