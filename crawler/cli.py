@@ -10,7 +10,7 @@ import sys
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from crawler.config import ConfigError, Settings, load_settings, load_sources
 
@@ -329,15 +329,22 @@ def cmd_alerts_test(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_alerts_send(args: argparse.Namespace) -> int:
+def _open_alerting(settings: Settings, store: Any) -> Any:
+    """The alert machinery over ``store``, or None (said on stderr) when there are no rules."""
     from scheduler.alerting import Alerting
+    sources = load_sources(settings.sources) if Path(settings.sources).exists() else []
+    alerting = Alerting.from_settings(settings, store, sources)
+    if alerting is None:
+        print(f"no alert rules: {settings.alerts} not found", file=sys.stderr)
+    return alerting
+
+
+def cmd_alerts_send(args: argparse.Namespace) -> int:
     settings = _settings(args)
     store = _open_store(settings)
     try:
-        alerting = Alerting.from_settings(settings, store, load_sources(settings.sources)
-                                          if Path(settings.sources).exists() else [])
+        alerting = _open_alerting(settings, store)
         if alerting is None:
-            print(f"no alert rules: {settings.alerts} not found", file=sys.stderr)
             return 2
         alerting.check_pending()
         report = alerting.dispatch_due()
@@ -351,14 +358,11 @@ def cmd_alerts_send(args: argparse.Namespace) -> int:
 
 def cmd_alerts_run(args: argparse.Namespace) -> int:
     """Apply the rules to articles already stored (e.g. after adding a rule)."""
-    from scheduler.alerting import Alerting
     settings = _settings(args)
     store = _open_store(settings)
     try:
-        alerting = Alerting.from_settings(settings, store, load_sources(settings.sources)
-                                          if Path(settings.sources).exists() else [])
+        alerting = _open_alerting(settings, store)
         if alerting is None:
-            print(f"no alert rules: {settings.alerts} not found", file=sys.stderr)
             return 2
         rows = store.articles_since(args.since)
         would = 0

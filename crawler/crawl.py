@@ -127,9 +127,9 @@ _THIRD_PARTY = ("scrapy", "twisted", "urllib3", "elastic_transport", "charset_no
 _EXTRACTORS = ("trafilatura", "htmldate", "courlan", "readability", "justext")
 _SILENCED = ("scrapy.core.scraper", "scrapy.downloadermiddlewares.robotstxt",
              "scrapy.downloadermiddlewares.retry", "scrapy.core.downloader.handlers.http11",
-             "scrapy.spidermiddlewares.httperror", "scrapy.core.engine",
-             # the spider reports an over-size decompressed body itself, once, with its source
-             "scrapy.downloadermiddlewares.httpcompression")
+             "scrapy.spidermiddlewares.httperror", "scrapy.core.engine")
+# The spider reports an over-size decompressed body itself, once, with its source.
+_REPORTED_BY_SPIDER = ("scrapy.downloadermiddlewares.httpcompression", "DOWNLOAD_MAXSIZE")
 
 
 class _QuietThirdParty(logging.Filter):
@@ -140,6 +140,8 @@ class _QuietThirdParty(logging.Filter):
         name = record.name
         if name.startswith(_SILENCED):
             return record.levelno >= logging.CRITICAL
+        if name == _REPORTED_BY_SPIDER[0] and _REPORTED_BY_SPIDER[1] in record.getMessage():
+            return False
         if name.startswith(_EXTRACTORS):
             return record.levelno >= logging.ERROR
         if name.startswith(_THIRD_PARTY):

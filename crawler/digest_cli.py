@@ -49,22 +49,24 @@ def _open(args: argparse.Namespace):
     return store, digests
 
 
-def _recipient(digests: Any, address: str):
+def _open_for_recipient(args: argparse.Namespace):
+    """(store, digests, entry for ``args.recipient``); entry is None (and said) when there are
+    no digests or the address receives none."""
+    store, digests = _open(args)
+    if digests is None:
+        return store, None, None
     try:
-        return digests.recipient(address)
+        return store, digests, digests.recipient(args.recipient)
     except KeyError:
         known = sorted(e.label() for e in digests.recipients.values())
-        print(f"error: {address!r} receives no digest — digest recipients (rules with mode: "
-              f"digest or both): {', '.join(known) or 'none'}", file=sys.stderr)
-        return None
+        print(f"error: {args.recipient!r} receives no digest — digest recipients (rules with "
+              f"mode: digest or both): {', '.join(known) or 'none'}", file=sys.stderr)
+        return store, digests, None
 
 
 def cmd_digest_preview(args: argparse.Namespace) -> int:
-    store, digests = _open(args)
+    store, digests, entry = _open_for_recipient(args)
     try:
-        if digests is None:
-            return 2
-        entry = _recipient(digests, args.recipient)
         if entry is None:
             return 2
         preview = digests.preview(entry.key, args.date)
@@ -95,11 +97,8 @@ def cmd_digest_send(args: argparse.Namespace) -> int:
         print("error: give --now — scheduled digests are sent by `chavder run`; --now sends "
               "the current period's digest at once", file=sys.stderr)
         return 2
-    store, digests = _open(args)
+    store, digests, entry = _open_for_recipient(args)
     try:
-        if digests is None:
-            return 2
-        entry = _recipient(digests, args.recipient)
         if entry is None:
             return 2
         outcome = digests.send_now(entry.key)

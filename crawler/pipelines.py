@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from scrapy.crawler import Crawler
@@ -15,6 +15,7 @@ from scrapy.exceptions import DropItem
 from crawler.dedup.stories import Candidate
 from crawler.dedup.urls import canonicalize_url, url_key
 from crawler.extract import ExtractionError, extract_article
+from crawler.isotime import parse_iso
 from crawler.items import RawPage
 from crawler.models import Article
 from crawler.runtime import runtime_for
@@ -125,15 +126,8 @@ class StorePipeline(_Base):
 
 
 def _timestamp(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.timestamp()
+    parsed = parse_iso(value)
+    return parsed.timestamp() if parsed is not None else None
 
 
 class AlertPipeline(_Base):

@@ -38,6 +38,17 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
 
 
+def rules_from_settings(settings: Settings, sources: list[SourceConfig],
+                        what: str) -> list[Rule] | None:
+    """The validated rules of ``settings.alerts``, or None (logged: ``what`` are off) when the
+    file does not exist — alert rules are optional."""
+    path = Path(settings.alerts)
+    if not path.exists():
+        log.info("no alert rules (%s not found): %s are off", path, what)
+        return None
+    return load_rules(path, known_sources=[s.id for s in sources] or None)
+
+
 @dataclass
 class DispatchReport:
     sent: int = 0
@@ -90,12 +101,10 @@ class Alerting:
     def from_settings(cls, settings: Settings, store, sources: Iterable[SourceConfig],
                       clock: Clock = utc_now) -> "Alerting | None":
         """None when there is no alerts file (alerts are optional)."""
-        path = Path(settings.alerts)
-        if not path.exists():
-            log.info("no alert rules (%s not found): alerts are off", path)
-            return None
         sources = list(sources)
-        rules = load_rules(path, known_sources=[s.id for s in sources] or None)
+        rules = rules_from_settings(settings, sources, "alerts")
+        if rules is None:
+            return None
         transport = transport_from_settings(settings.mail, settings.data_dir)
         return cls(store, rules, transport, sender=settings.mail.sender,
                    source_names={s.id: s.name for s in sources}, clock=clock,

@@ -33,12 +33,12 @@ import logging
 import os
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
-from pathlib import Path
 from typing import Callable, Iterable
 from zoneinfo import ZoneInfo
 
-from crawler.alerts.rules import Recipient, Rule, load_rules
+from crawler.alerts.rules import Recipient, Rule
 from crawler.config import ConfigError, Settings, SourceConfig
+from scheduler.alerting import rules_from_settings
 from scheduler.mail.digest_compose import (DigestEntry, DigestPeriod, compose_digest,
                                            render_digest)
 from scheduler.mail.transport import (Transport, TransportError, transport_for,
@@ -277,12 +277,10 @@ class Digests:
             where = f"{settings.path}: " if settings.path else ""
             raise ConfigError([f"{where}digest_empty_policy {settings.digest_empty_policy!r} "
                                "is not valid — use skip or nothing-new"])
-        path = Path(settings.alerts)
-        if not path.exists():
-            log.info("no alert rules (%s not found): digests are off", path)
-            return None
         sources = list(sources)
-        rules = load_rules(path, known_sources=[s.id for s in sources] or None)
+        rules = rules_from_settings(settings, sources, "digests")
+        if rules is None:
+            return None
         if not any(r.digest for r in rules) and not always:
             log.info("no rule in mode digest or both: digests are off")
             return None

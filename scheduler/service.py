@@ -29,6 +29,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from crawler.config import Settings, SourceConfig
+from crawler.isotime import parse_iso
 
 log = logging.getLogger("chavder.service")
 
@@ -37,14 +38,7 @@ def _utc(dt: datetime | None = None) -> datetime:
     return (dt or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(microsecond=0)
 
 
-def _parse(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+_parse = parse_iso
 
 
 def first_run_times(sources: list[SourceConfig], state: dict[str, dict], now: datetime,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import datetime, tzinfo
 from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -11,7 +11,7 @@ import lxml.html
 from lxml import etree
 
 from crawler.text import parse_date
-from crawler.text.dates import MIN_YEAR
+from crawler.text.dates import plausible
 
 SUMMARY_MAX_CHARS = 1000
 _HTML_SOURCE_MAX = 20_000       # a summary never needs more of a content:encoded body than this
@@ -137,7 +137,7 @@ def to_iso(text: str | None, tz: tzinfo, tz_name: str = "UTC") -> str | None:
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
-    if not plausible_date(value):
+    if not plausible(value):
         return IMPLAUSIBLE
     return value.isoformat()
 
@@ -145,15 +145,6 @@ def to_iso(text: str | None, tz: tzinfo, tz_name: str = "UTC") -> str | None:
 # A date that parsed but cannot be a news article's (year 9999, 1855): the article is kept
 # undated rather than sorted to the top or bottom of every list. Falsy, unlike a real date.
 IMPLAUSIBLE = ""
-
-
-def plausible_date(value: datetime, now: datetime | None = None) -> bool:
-    """Same bounds as ``crawler.text.parse_date``: from MIN_YEAR to two days ahead."""
-    now = now or datetime.now(timezone.utc)
-    try:
-        return value.year >= MIN_YEAR and value <= now + timedelta(days=2)
-    except (TypeError, OverflowError):
-        return False
 
 
 # --------------------------------------------------------------------------- languages

@@ -13,6 +13,7 @@ from typing import Mapping, Sequence
 from urllib.parse import urljoin
 
 from crawler.extract import fields
+from crawler.isotime import parse_iso
 from crawler.extract.body import (FAST_MIN_CHARS, MIN_ARTICLE_CHARS, fast_body,
                                   paragraphs_from_text, prune, trafilatura_body)
 from crawler.extract.charset import decode_html
@@ -83,7 +84,12 @@ def _html_with_stray_nuls(sample: bytes) -> bool:
 MAX_FALLBACK_ELEMENTS = 60_000
 
 
-def _fallback_affordable(doc: HtmlElement) -> bool:
+def _fallback_affordable(doc: HtmlElement, markup: str | bytes) -> bool:
+    """Few enough elements for trafilatura. Every element needs a ``<``, so an ordinary page is
+    cleared by one C-speed count; only pages with many tags are walked."""
+    tags = markup.count(b"<" if isinstance(markup, bytes) else "<")
+    if tags < MAX_FALLBACK_ELEMENTS:
+        return True
     for n, _ in enumerate(doc.iter()):
         if n >= MAX_FALLBACK_ELEMENTS:
             return False
@@ -139,13 +145,7 @@ def _fetched(fetched_at: datetime | None) -> str:
 
 
 def _hint_date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else None
+    return parse_iso(value, naive=None)
 
 
 def extract_article(body: bytes | str, url: str, *, source_id: str = "", timezone: str = "UTC",
@@ -180,7 +180,7 @@ def extract_article(body: bytes | str, url: str, *, source_id: str = "", timezon
     doc = parse_html(data)
     if doc is None:
         raise ExtractionError("no-article-text", "the response has no HTML content")
-    fallback_affordable = _fallback_affordable(doc)   # counted before furniture is pruned
+    fallback_affordable = _fallback_affordable(doc, data)   # before furniture is pruned
 
     # --- everything read from the intact page (before furniture is pruned) ---------------
     meta = read_metadata(doc)

@@ -22,6 +22,7 @@ from w3lib.url import safe_url_string
 from crawler.addresses import is_private_host
 from crawler.config import SourceConfig
 from crawler.dedup.urls import url_key
+from crawler.isotime import parse_iso
 from crawler.items import LinkHint, RawPage
 from crawler.runtime import runtime_for
 from crawler.store.base import STORE_FAULT_PREFIX, utc_now_iso
@@ -29,14 +30,7 @@ from crawler.store.base import STORE_FAULT_PREFIX, utc_now_iso
 logger = logging.getLogger("chavder.crawl")
 
 
-def _parse_iso(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+_parse_iso = parse_iso
 
 
 def failure_reason(failure: Failure) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Iterable, Protocol
 
+from crawler.isotime import parse_iso
 from crawler.models import Article
 
 
@@ -105,12 +106,7 @@ def utc_now_iso() -> str:
 
 def to_utc_iso(value: str | None) -> str | None:
     """ISO string with any offset → UTC ISO string (for ordering); None stays None."""
-    if not value:
+    parsed = parse_iso(value)
+    if parsed is None:
         return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
     return parsed.astimezone(timezone.utc).replace(microsecond=0).isoformat()

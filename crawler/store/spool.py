@@ -16,13 +16,13 @@ import contextlib
 import fcntl
 import json
 import os
-import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from crawler.store.base import utc_now_iso
+from crawler.store.sqlite import connect
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS spool (
@@ -61,15 +61,9 @@ class Spool:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(str(path), timeout=30, check_same_thread=False,
-                                   isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
         # FULL: a row acknowledged to the crawler survives a power cut, not only a crash
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=30000")
+        self._db = connect(path, synchronous="FULL")
         self._db.executescript(_SCHEMA)
 
     def __deepcopy__(self, memo: dict) -> "Spool":

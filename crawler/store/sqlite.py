@@ -175,21 +175,27 @@ def _iso_utc(value: datetime | None) -> str | None:
     return value.astimezone(timezone.utc).replace(microsecond=0).isoformat()
 
 
+def connect(path: str | Path, synchronous: str = "NORMAL") -> sqlite3.Connection:
+    """An autocommit WAL connection usable from any thread (callers serialise with their own
+    lock), waiting up to 30 s for other writers; creates the parent directory."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute(f"PRAGMA synchronous={synchronous}")
+    db.execute("PRAGMA busy_timeout=30000")
+    return db
+
+
 class SQLiteStore(DigestLedgerMixin):
     """Store backend over one SQLite file. Thread-safe through one connection and a lock."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(str(path), timeout=30, check_same_thread=False,
-                                   isolation_level=None)
+        self._db = connect(path, synchronous="NORMAL")
         self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.execute("PRAGMA busy_timeout=30000")
         self._migrate()
 
     def __deepcopy__(self, memo: dict) -> "SQLiteStore":

@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crawler.text.calendars import hijri_to_gregorian, jalali_to_gregorian, kurdish_to_gregorian
 
-__all__ = ["parse_date", "search_date", "MIN_YEAR"]
+__all__ = ["parse_date", "search_date", "plausible", "MIN_YEAR"]
 
 MIN_YEAR = 1990
 _FUTURE_SLACK = timedelta(days=2)
@@ -561,7 +561,9 @@ def _noyear_hits(f: str, now: datetime, zone: tzinfo) -> Iterator[_Hit]:
                 break
 
 
-def _plausible(value: datetime, now: datetime) -> bool:
+def plausible(value: datetime, now: datetime | None = None) -> bool:
+    """A date a news article can carry: from MIN_YEAR to two days ahead of ``now``."""
+    now = now or datetime.now(timezone.utc)
     return value.year >= MIN_YEAR and value <= now + _FUTURE_SLACK
 
 
@@ -593,7 +595,7 @@ def _scan(text: str, lang: str | None, zone: tzinfo, now: datetime, alone: bool
             else:
                 assert h.day is not None
                 start, end, value = _attach_time(f, h.start, h.end, h.day, zone)
-            if _plausible(value, now):
+            if plausible(value, now):
                 best = (folded.orig(start), folded.orig(end, end=True), value)
                 break
         if best:
@@ -645,7 +647,7 @@ def parse_date(text: str | None, lang: str | None = None, tz: str | tzinfo | Non
     if value is None and text[:1].isascii():
         value = _parse_rfc822(text, zone)
     if value is not None:
-        return value if _plausible(value, now_) else None
+        return value if plausible(value, now_) else None
     found = _scan(text, lang, zone, now_, alone=True)
     return found[2] if found else None
 
