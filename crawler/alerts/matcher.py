@@ -63,18 +63,19 @@ class RuleMatch:
     """A rule that fired on an article, with the occurrences of its terms (``terms``, in
     reading order, title first; computed on first access)."""
 
-    __slots__ = ("rule", "_terms", "_pending")
+    __slots__ = ("rule", "_terms", "_scan", "_index")
 
-    def __init__(self, rule: Rule, terms: list[TermHit] | None = None, *,
-                 pending: tuple | None = None):
+    def __init__(self, rule: Rule, terms: list[TermHit] | None = None,
+                 scan: _ArticleScan | None = None, index: int = -1):
         self.rule = rule
         self._terms = terms
-        self._pending = pending       # the arguments of _term_hits
+        self._scan = scan             # the article's scan results, shared by all its matches
+        self._index = index           # the rule's index in the compiled rule set
 
     @property
     def terms(self) -> list[TermHit]:
         if self._terms is None:
-            self._terms = _term_hits(*self._pending) if self._pending is not None else []
+            self._terms = self._scan.term_hits(self._index) if self._scan is not None else []
         return self._terms
 
     def spans(self, field: str) -> list[tuple[int, int]]:
@@ -85,16 +86,9 @@ class RuleMatch:
     def matched_terms(self) -> list[str]:
         """The rule's spellings found in the article (one per distinct phrase), in the rule's
         order. Cheap: does not compute occurrences (the ledger reads this for every match)."""
-        if self._pending is None:
+        if self._scan is None:
             return list(dict.fromkeys(h.term for h in self.terms))
-        terms, rule_terms, _, found, _ = self._pending
-        seen: set[int] = set()
-        out: list[str] = []
-        for tid, pid in rule_terms:
-            if pid not in seen and (pid in found[0] or pid in found[1]):
-                seen.add(pid)
-                out.append(terms[tid])
-        return out
+        return self._scan.matched_terms(self._index)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, RuleMatch):
@@ -127,7 +121,7 @@ class _Field:
     """One tokenised field (title or body): token keys in order; offsets, chunk boundaries and
     paragraph breaks are worked out only when a phrase step or a hit needs them."""
 
-    __slots__ = ("name", "text", "keys", "_chunks", "_first", "_bases", "_paragraphs")
+    __slots__ = ("name", "text", "keys", "_chunks", "_first", "_owner", "_bases", "_paragraphs")
 
     def __init__(self, name: str, text: str, lang: str | None):
         self.name = name
@@ -136,13 +130,17 @@ class _Field:
         self._chunks = list(map(_chunk_tokens, text.split(), repeat(lang)))
         self.keys: list[tuple[str, ...]] = list(chain.from_iterable(map(_KEYS, self._chunks)))
         self._first: list[int] | None = None
+        self._owner: list[int] | None = None
         self._bases: list[int] | None = None
         self._paragraphs: list[int] | None = None
 
     def _chunk_of(self, i: int) -> int:
-        if self._first is None:
-            self._first = [0, *accumulate(map(len, map(_KEYS, self._chunks)))][:-1]
-        return bisect_right(self._first, i) - 1
+        owner = self._owner
+        if owner is None:       # token index → chunk index, and each chunk's first token
+            sizes = list(map(len, map(_KEYS, self._chunks)))
+            owner = self._owner = list(chain.from_iterable(map(repeat, count(), sizes)))
+            self._first = [0, *accumulate(sizes)][:-1]
+        return owner[i]
 
     def span(self, i: int) -> tuple[int, int]:
         """Offsets of token ``i`` in ``text``."""
@@ -156,13 +154,14 @@ class _Field:
     def gap_ok(self, j: int) -> bool:
         """May tokens ``j - 1`` and ``j`` belong to one phrase? Only whitespace without a blank
         line, joiners, hyphens or quotes may lie between them."""
-        a, b = self._chunk_of(j - 1), self._chunk_of(j)
+        b = self._chunk_of(j)
+        a = self._owner[j - 1]                                     # type: ignore[index]
         chunks = self._chunks
         if a == b:
             return chunks[a][4][j - 1 - self._first[a]]            # type: ignore[index]
         if not (chunks[a][3] and chunks[b][2]):
             return False
-        if any(not chunks[c][5] for c in range(a + 1, b)):
+        if b - a > 1 and any(not chunks[c][5] for c in range(a + 1, b)):
             return False
         if "\n" in self.text:
             if self._paragraphs is None:      # index of the first chunk of each paragraph
@@ -213,6 +212,7 @@ class _Compiled:
         self.rule_all: list[tuple[frozenset[int], ...]] = []     # the other 'all' groups
         self.rule_none: list[frozenset[int]] = []
         self.rule_terms: list[tuple[tuple[int, int], ...]] = []    # (term id, phrase id)
+        checked: set[int] = set()        # rules with conditions beyond the candidate sets
         for ri, (rule, (any_g, all_g, none_g)) in enumerate(zip(rules, rule_groups)):
             all_sets = tuple(frozenset(tp[t] for t in g if tp[t] >= 0) for g in all_g)
             self.rule_all.append(all_sets[1:])
@@ -221,6 +221,8 @@ class _Compiled:
                 (tid, tp[tid]) for g in chain(any_g, all_g) for tid in g if tp[tid] >= 0)))
             if rule.languages and lang not in rule.languages:
                 continue
+            if rule.sources or self.rule_none[ri] or self.rule_all[ri]:
+                checked.add(ri)
             target = any_cond if all_sets else any_plain
             for group in any_g:
                 for tid in group:
@@ -231,6 +233,7 @@ class _Compiled:
         self.any_plain = {pid: tuple(rs) for pid, rs in any_plain.items()}
         self.any_cond = {pid: tuple(rs) for pid, rs in any_cond.items()}
         self.all_first = {pid: tuple(rs) for pid, rs in all_first.items()}
+        self.checked = frozenset(checked)
 
     def scan(self, field: _Field) -> Occurrences:
         """Every phrase occurring in ``field``, with its token ranges."""
@@ -317,50 +320,70 @@ class Matcher:
         hit = found[0].keys() | found[1].keys()
         if not hit:
             return []
-        candidates: set[int] = set()
-        conditional: set[int] = set()
-        required: set[int] = set()
-        any_plain, any_cond, all_first = comp.any_plain, comp.any_cond, comp.all_first
-        for pid in hit:
-            if pid in any_plain:
-                candidates.update(any_plain[pid])
-            if pid in any_cond:
-                conditional.update(any_cond[pid])
-            if pid in all_first:
-                required.update(all_first[pid])
-        if conditional and required:
-            candidates |= conditional & required
-        results: list[RuleMatch] = []
-        memo: dict[int, list[TermHit]] = {}
-        rules, rule_all, rule_none = self.rules, comp.rule_all, comp.rule_none
-        for ri in sorted(candidates):
-            rule = rules[ri]
-            if rule.sources and source not in rule.sources:
-                continue
-            if rule_none[ri] and not rule_none[ri].isdisjoint(hit):
-                continue
-            if rule_all[ri] and any(group.isdisjoint(hit) for group in rule_all[ri]):
-                continue
-            results.append(RuleMatch(rule, pending=(self._terms, comp.rule_terms[ri], fields,
-                                                    found, memo)))
-        return results
+        # candidate rules by set unions in C; per-rule Python work only for rules that have
+        # source, 'none' or further 'all' conditions (see _Compiled)
+        plain = set().union(*map(comp.any_plain.get, hit, repeat(())))
+        conditional = set().union(*map(comp.any_cond.get, hit, repeat(())))
+        if conditional:
+            conditional &= set().union(*map(comp.all_first.get, hit, repeat(())))
+            plain |= conditional
+        if not plain:
+            return []
+        checked = plain & comp.checked
+        if checked:
+            plain -= checked
+            rules, rule_all, rule_none = self.rules, comp.rule_all, comp.rule_none
+            for ri in checked:
+                rule = rules[ri]
+                if rule.sources and source not in rule.sources:
+                    continue
+                if rule_none[ri] and not rule_none[ri].isdisjoint(hit):
+                    continue
+                if rule_all[ri] and any(group.isdisjoint(hit) for group in rule_all[ri]):
+                    continue
+                plain.add(ri)
+        order = sorted(plain)
+        scan = _ArticleScan(self._terms, comp.rule_terms, fields, found)
+        return list(map(RuleMatch, map(self.rules.__getitem__, order), repeat(None),
+                        repeat(scan), order))
 
 
-def _term_hits(terms: list[str], rule_terms: tuple[tuple[int, int], ...],
-               fields: tuple[_Field, _Field], found: list[Occurrences],
-               memo: dict[int, list[TermHit]]) -> list[TermHit]:
-    """One rule's term occurrences, from the article's scan results. ``memo`` (one per
-    article) shares the occurrences of a term between the many rules that watch it."""
-    hits: list[TermHit] = []
-    for tid, pid in rule_terms:
-        term_hits = memo.get(tid)
-        if term_hits is None:
-            term_hits = memo[tid] = []
-            for field, occurrences in zip(fields, found):
-                for a, b in occurrences.get(pid, ()):
-                    start, end = field.span(a)[0], field.span(b)[1]
-                    term_hits.append(TermHit(terms[tid], field.name, start, end,
-                                             field.text[start:end]))
-        hits.extend(term_hits)
-    unique = list({(h.field, h.start, h.end): h for h in reversed(hits)}.values())
-    return _outermost(unique)
+class _ArticleScan:
+    """The phrases found in one article, shared by all the rules it matched; works out each
+    rule's term occurrences on demand, computing a term's occurrences once for all rules."""
+
+    __slots__ = ("terms", "rule_terms", "fields", "found", "_memo")
+
+    def __init__(self, terms: list[str], rule_terms: list[tuple[tuple[int, int], ...]],
+                 fields: tuple[_Field, _Field], found: list[Occurrences]):
+        self.terms = terms
+        self.rule_terms = rule_terms
+        self.fields = fields
+        self.found = found
+        self._memo: dict[int, list[TermHit]] = {}
+
+    def matched_terms(self, ri: int) -> list[str]:
+        found, terms = self.found, self.terms
+        seen: set[int] = set()
+        out: list[str] = []
+        for tid, pid in self.rule_terms[ri]:
+            if pid not in seen and (pid in found[0] or pid in found[1]):
+                seen.add(pid)
+                out.append(terms[tid])
+        return out
+
+    def term_hits(self, ri: int) -> list[TermHit]:
+        hits: list[TermHit] = []
+        memo, terms = self._memo, self.terms
+        for tid, pid in self.rule_terms[ri]:
+            term_hits = memo.get(tid)
+            if term_hits is None:
+                term_hits = memo[tid] = []
+                for field, occurrences in zip(self.fields, self.found):
+                    for a, b in occurrences.get(pid, ()):
+                        start, end = field.span(a)[0], field.span(b)[1]
+                        term_hits.append(TermHit(terms[tid], field.name, start, end,
+                                                 field.text[start:end]))
+            hits.extend(term_hits)
+        unique = list({(h.field, h.start, h.end): h for h in reversed(hits)}.values())
+        return _outermost(unique)
