@@ -26,10 +26,9 @@ Token offsets are only computed for tokens that take part in a hit or a phrase s
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import accumulate, chain, compress, count, repeat
+from itertools import chain, compress, count, product, repeat
 from operator import itemgetter, not_
 from typing import Iterable
 
@@ -45,7 +44,7 @@ _BLANK_LINE = re.compile(r"\n\s*\n")
 # hyphens, quotes and tatweel — not sentence punctuation ("… في الرقة. الدولة …").
 _GAP = re.compile(r"[\u200b-\u200d\u2060\u00ad\-\u2010-\u2015'\"«»\u2018-\u201f\u0640]*")
 Occurrences = dict[int, list[tuple[int, int]]]      # phrase id → [(first token, last token)]
-_KEYS = itemgetter(1)
+_STREAM = itemgetter(1)
 
 
 @dataclass(frozen=True)
@@ -101,90 +100,143 @@ class RuleMatch:
         return f"RuleMatch(rule={self.rule.name!r}, terms={self.terms!r})"
 
 
+_BREAK: tuple = ((),)      # a stream entry no phrase can cross: its keys match no query word
+_PARAGRAPH = "\n"         # stands between the chunks of two paragraphs (chunks hold no spaces)
+
+
 @lru_cache(maxsize=1 << 18)
-def _chunk_tokens(chunk: str, lang: str | None) -> tuple:
-    """Tokens of one whitespace-free chunk: (spans, keys, lead_ok, trail_ok, inner_ok, bare).
-    The *_ok flags say whether the characters before the first token, after the last one and
-    between consecutive ones may sit inside a phrase; ``bare``: the chunk has no tokens, only
-    such characters (a lone dash or quote)."""
+def _chunk_tokens(chunk: str, lang: str | None) -> tuple[tuple, tuple]:
+    """One whitespace-free chunk as (spans, stream): the tokens' offsets, and their keys in
+    order with an empty tuple wherever a phrase may not continue — before, between or after
+    tokens where the characters are not joiners, hyphens or quotes ("الرقة،" ends a phrase,
+    "«الرقة»" does not). A chunk without tokens is transparent if it is only such characters
+    (a lone dash) and a break otherwise; so is a paragraph separator."""
+    if chunk == _PARAGRAPH:
+        return (), _BREAK
     toks = tokens(chunk, lang)
     ok = _GAP.fullmatch
     if not toks:
-        return ((), (), False, False, (), ok(chunk) is not None)
-    inner = tuple(ok(chunk[a.end:b.start]) is not None for a, b in zip(toks, toks[1:]))
-    return (tuple((t.start, t.end) for t in toks), tuple(t.keys for t in toks),
-            ok(chunk[:toks[0].start]) is not None, ok(chunk[toks[-1].end:]) is not None,
-            inner, False)
+        return (), (() if ok(chunk) is not None else _BREAK)
+    stream: list[tuple[str, ...]] = []
+    end = 0
+    for tok in toks:
+        if ok(chunk, end, tok.start) is None:
+            stream.append(())
+        stream.append(tok.keys)
+        end = tok.end
+    if ok(chunk, end) is None:
+        stream.append(())
+    return tuple((t.start, t.end) for t in toks), tuple(stream)
+
+
+def _chunks_of(text: str) -> list[str]:
+    """``text.split()`` with :data:`_PARAGRAPH` between paragraphs (blank lines)."""
+    if "\n" not in text:
+        return text.split()
+    paragraphs = _BLANK_LINE.split(text)
+    if len(paragraphs) == 1:
+        return text.split()
+    chunks: list[str] = []
+    for paragraph in paragraphs:
+        chunks += paragraph.split()
+        chunks.append(_PARAGRAPH)
+    chunks.pop()
+    return chunks
 
 
 class _Field:
-    """One tokenised field (title or body): token keys in order; offsets, chunk boundaries and
-    paragraph breaks are worked out only when a phrase step or a hit needs them."""
+    """One tokenised field (title or body) as a *stream*: each token's keys in reading order,
+    with an empty tuple wherever punctuation or a paragraph break ends a phrase, so a phrase is
+    simply a run of consecutive stream entries. Token offsets are worked out only for hits."""
 
-    __slots__ = ("name", "text", "keys", "_chunks", "_first", "_owner", "_bases", "_paragraphs")
+    __slots__ = ("name", "text", "stream", "_words", "_chunks", "_where")
 
     def __init__(self, name: str, text: str, lang: str | None):
         self.name = name
         self.text = text
+        self._words = _chunks_of(text)
         # map() keeps these per-chunk loops in C: this runs for every word of every article
-        self._chunks = list(map(_chunk_tokens, text.split(), repeat(lang)))
-        self.keys: list[tuple[str, ...]] = list(chain.from_iterable(map(_KEYS, self._chunks)))
-        self._first: list[int] | None = None
-        self._owner: list[int] | None = None
-        self._bases: list[int] | None = None
-        self._paragraphs: list[int] | None = None
-
-    def _chunk_of(self, i: int) -> int:
-        owner = self._owner
-        if owner is None:       # token index → chunk index, and each chunk's first token
-            sizes = list(map(len, map(_KEYS, self._chunks)))
-            owner = self._owner = list(chain.from_iterable(map(repeat, count(), sizes)))
-            self._first = [0, *accumulate(sizes)][:-1]
-        return owner[i]
+        self._chunks = list(map(_chunk_tokens, self._words, repeat(lang)))
+        self.stream: list[tuple[str, ...]] = list(chain.from_iterable(
+            map(_STREAM, self._chunks)))
+        self._where: list[tuple[int, int] | None] | None = None
 
     def span(self, i: int) -> tuple[int, int]:
-        """Offsets of token ``i`` in ``text``."""
-        ci = self._chunk_of(i)
-        if self._bases is None:
-            self._bases = [m.start() for m in _CHUNK.finditer(self.text)]
-        start, end = self._chunks[ci][0][i - self._first[ci]]   # type: ignore[index]
-        base = self._bases[ci]
-        return base + start, base + end
-
-    def gap_ok(self, j: int) -> bool:
-        """May tokens ``j - 1`` and ``j`` belong to one phrase? Only whitespace without a blank
-        line, joiners, hyphens or quotes may lie between them."""
-        b = self._chunk_of(j)
-        a = self._owner[j - 1]                                     # type: ignore[index]
-        chunks = self._chunks
-        if a == b:
-            return chunks[a][4][j - 1 - self._first[a]]            # type: ignore[index]
-        if not (chunks[a][3] and chunks[b][2]):
-            return False
-        if b - a > 1 and any(not chunks[c][5] for c in range(a + 1, b)):
-            return False
-        if "\n" in self.text:
-            if self._paragraphs is None:      # index of the first chunk of each paragraph
-                counts = [len(p.split()) for p in _BLANK_LINE.split(self.text)]
-                self._paragraphs = list(accumulate(counts))[:-1]
-            paragraphs = self._paragraphs
-            if bisect_right(paragraphs, b) - bisect_right(paragraphs, a):
-                return False
-        return True
+        """Offsets in ``text`` of the token at stream position ``i``."""
+        if self._where is None:       # stream position → offsets of its token (None: a break)
+            where: list[tuple[int, int] | None] = []
+            found = _CHUNK.finditer(self.text)
+            for word, (spans, stream) in zip(self._words, self._chunks):
+                if word == _PARAGRAPH:
+                    where.append(None)
+                    continue
+                base = next(found).start()
+                offsets = iter(spans)
+                for keys in stream:
+                    if keys:
+                        start, end = next(offsets)
+                        where.append((base + start, base + end))
+                    else:
+                        where.append(None)
+            self._where = where
+        span = self._where[i]
+        assert span is not None, "a break has no offsets"
+        return span
 
 
 def tokenize(text: str, lang: str | None) -> list[tuple[int, int, tuple[str, ...]]]:
     """``tokens(text, lang)`` as (start, end, keys), through the matcher's chunk cache."""
     field = _Field("", text, lang)
-    return [(*field.span(i), keys) for i, keys in enumerate(field.keys)]
+    return [(*field.span(i), keys) for i, keys in enumerate(field.stream) if keys]
+
+
+class _FieldHits:
+    """The phrases found in one field: ``pids`` (a set, for the rule logic) and their token
+    ranges, computed on demand for one-word phrases (found by a set intersection in C)."""
+
+    __slots__ = ("pids", "_multi", "_keys", "_single_key")
+
+    def __init__(self, pids: set[int], multi: Occurrences, keys: list[tuple[str, ...]],
+                 single_key: dict[int, str]):
+        self.pids = pids
+        self._multi = multi
+        self._keys = keys
+        self._single_key = single_key
+
+    def occurrences(self, pid: int) -> list[tuple[int, int]]:
+        """(first token, last token) of each occurrence of phrase ``pid``."""
+        if pid not in self.pids:
+            return []
+        ranges = self._multi.get(pid)
+        if ranges is None:
+            key = self._single_key[pid]
+            ranges = self._multi[pid] = [(i, i) for i, keys in enumerate(self._keys)
+                                         if key in keys]
+        return ranges
+
+
+_MAX_PAIRS = 1024      # a rule with more (any phrase, 'all' phrase) pairs is checked instead
 
 
 class _Compiled:
-    """All rules compiled for one article language."""
+    """All rules compiled for one article language.
+
+    Phrase lookup: one-word phrases are a dict ``single`` (key → phrase) intersected with the
+    set of the field's token keys; longer phrases are a trie of dicts keyed by query-word key
+    (``node[None]`` = phrases ending there) walked from the tokens that hold a first key.
+
+    Rule lookup is set algebra over the phrases found, so the Python work per article is
+    proportional to the rules that fire, not to the rules that exist: rules without ``all``
+    are indexed by their ``any`` phrases; rules with ``all`` by (``any`` phrase, phrase of
+    their smallest ``all`` group) pairs; ``sources`` and ``none`` remove sets of rules; only
+    rules with a second ``all`` group are checked one by one. Rules whose language filter
+    excludes this language are left out of this language's index altogether.
+    """
 
     def __init__(self, terms: list[str], rules: list[Rule],
                  rule_groups: list[tuple[tuple[tuple[int, ...], ...], ...]], lang: str | None):
-        # trie of nested dicts keyed by query-word key; node[None] = phrase ids ending there
+        self.single: dict[str, int] = {}
+        self.single_key: dict[int, str] = {}
         self.root: dict = {}
         self.term_phrase: list[int] = []             # term id → phrase id (-1: no keys)
         phrase_ids: dict[tuple[str, ...], int] = {}
@@ -196,71 +248,97 @@ class _Compiled:
             pid = phrase_ids.get(keys)
             if pid is None:
                 pid = phrase_ids[keys] = len(phrase_ids)
-                node = self.root
-                for key in keys:
-                    node = node.setdefault(key, {})
-                node.setdefault(None, []).append(pid)
+                if len(keys) == 1:
+                    self.single[keys[0]] = pid
+                    self.single_key[pid] = keys[0]
+                else:
+                    node = self.root
+                    for key in keys:
+                        node = node.setdefault(key, {})
+                    node.setdefault(None, []).append(pid)
             self.term_phrase.append(pid)
-        # Candidate rules come from set unions over the phrases found, in C: rules without
-        # 'all' are candidates when an 'any' phrase was hit; rules with 'all' only when an
-        # 'any' phrase and a phrase of their first 'all' group were hit. Rules whose language
-        # filter excludes this language are left out of this language's index altogether.
+
         tp = self.term_phrase
-        any_plain: dict[int, set[int]] = {}
-        any_cond: dict[int, set[int]] = {}
-        all_first: dict[int, set[int]] = {}
-        self.rule_all: list[tuple[frozenset[int], ...]] = []     # the other 'all' groups
-        self.rule_none: list[frozenset[int]] = []
-        self.rule_terms: list[tuple[tuple[int, int], ...]] = []    # (term id, phrase id)
-        checked: set[int] = set()        # rules with conditions beyond the candidate sets
+        # two indexes: rules that fire on their phrases alone ("sure") and rules with source,
+        # 'none' or further 'all' conditions to check one by one ("maybe")
+        by_any: tuple[dict[int, set[int]], dict[int, set[int]]] = ({}, {})
+        by_pair: tuple[dict[tuple[int, int], set[int]], ...] = ({}, {})
+        self.rule_all: dict[int, tuple[frozenset[int], ...]] = {}   # 'all' groups to check
+        self.rule_none: dict[int, frozenset[int]] = {}             # 'none' phrases
+        self.rule_sources: dict[int, frozenset[str]] = {}
+        self.rule_terms: list[tuple[tuple[int, int], ...]] = []     # (term id, phrase id)
         for ri, (rule, (any_g, all_g, none_g)) in enumerate(zip(rules, rule_groups)):
-            all_sets = tuple(frozenset(tp[t] for t in g if tp[t] >= 0) for g in all_g)
-            self.rule_all.append(all_sets[1:])
-            self.rule_none.append(frozenset(tp[t] for g in none_g for t in g if tp[t] >= 0))
             self.rule_terms.append(tuple(dict.fromkeys(
                 (tid, tp[tid]) for g in chain(any_g, all_g) for tid in g if tp[tid] >= 0)))
             if rule.languages and lang not in rule.languages:
                 continue
-            if rule.sources or self.rule_none[ri] or self.rule_all[ri]:
-                checked.add(ri)
-            target = any_cond if all_sets else any_plain
-            for group in any_g:
-                for tid in group:
-                    if tp[tid] >= 0:
-                        target.setdefault(tp[tid], set()).add(ri)
-            for pid in all_sets[0] if all_sets else ():
-                all_first.setdefault(pid, set()).add(ri)
-        self.any_plain = {pid: tuple(rs) for pid, rs in any_plain.items()}
-        self.any_cond = {pid: tuple(rs) for pid, rs in any_cond.items()}
-        self.all_first = {pid: tuple(rs) for pid, rs in all_first.items()}
-        self.checked = frozenset(checked)
+            any_pids = {tp[t] for g in any_g for t in g if tp[t] >= 0}
+            all_sets = sorted((frozenset(tp[t] for t in g if tp[t] >= 0) for g in all_g),
+                              key=len)
+            if all_sets and not all_sets[0]:
+                continue                      # an 'all' group no article can contain
+            pairs = None
+            if all_sets and len(any_pids) * len(all_sets[0]) <= _MAX_PAIRS:
+                pairs = product(any_pids, all_sets.pop(0))
+            if all_sets:
+                self.rule_all[ri] = tuple(all_sets)
+            none_pids = frozenset(tp[t] for g in none_g for t in g if tp[t] >= 0)
+            if none_pids:
+                self.rule_none[ri] = none_pids
+            if rule.sources:
+                self.rule_sources[ri] = frozenset(rule.sources)
+            maybe = bool(all_sets or none_pids or rule.sources)
+            if pairs is not None:
+                for pair in pairs:
+                    by_pair[maybe].setdefault(pair, set()).add(ri)
+            else:
+                for pid in any_pids:
+                    by_any[maybe].setdefault(pid, set()).add(ri)
+        self.sure_any, self.maybe_any = ({pid: tuple(rs) for pid, rs in index.items()}
+                                         for index in by_any)
+        self.sure_pair, self.maybe_pair = ({pair: tuple(rs) for pair, rs in index.items()}
+                                           for index in by_pair)
+        self.pair_any = frozenset(p for index in by_pair for p, _ in index)
+        self.pair_all = frozenset(q for index in by_pair for _, q in index)
+        self._excluded: dict[str | None, frozenset[int]] = {}
 
-    def scan(self, field: _Field) -> Occurrences:
-        """Every phrase occurring in ``field``, with its token ranges."""
-        found: Occurrences = {}
+    def excluded(self, source: str | None) -> frozenset[int]:
+        """Rules whose ``sources`` filter leaves out ``source`` (memoised per source)."""
+        out = self._excluded.get(source)
+        if out is None:
+            if len(self._excluded) >= 4096:
+                self._excluded.clear()
+            out = self._excluded[source] = frozenset(
+                ri for ri, sources in self.rule_sources.items() if source not in sources)
+        return out
+
+    def scan(self, field: _Field) -> _FieldHits:
+        """Every phrase occurring in ``field``."""
+        stream = field.stream
+        present = set(chain.from_iterable(stream))          # every key of every token
+        single = self.single
+        pids = set(map(single.__getitem__, single.keys() & present))
+        multi: Occurrences = {}
         root = self.root
-        keys_list = field.keys
-        n = len(keys_list)
-        # positions whose keys start some phrase, selected in C (most tokens start none)
-        starts = compress(count(), map(not_, map(root.keys().isdisjoint, keys_list)))
-        for i in starts:
-            keys = keys_list[i]
-            nodes = [root[k] for k in keys if k in root]
-            j = i
-            while True:
-                for node in nodes:
-                    ends = node.get(None)
-                    if ends is not None:
-                        for pid in ends:
-                            found.setdefault(pid, []).append((i, j))
-                j += 1
-                if j >= n:
-                    break
-                nxt = keys_list[j]
-                nodes = [c for node in nodes for k in nxt if (c := node.get(k)) is not None]
-                if not nodes or not field.gap_ok(j):
-                    break
-        return found
+        if not root.keys().isdisjoint(present):
+            n = len(stream)
+            # positions whose keys start some phrase, selected in C (most tokens start none)
+            for i in compress(count(), map(not_, map(root.keys().isdisjoint, stream))):
+                nodes = [root[k] for k in stream[i] if k in root]
+                j = i + 1
+                while j < n:      # a break () has no keys, so a phrase never runs across it
+                    nodes = [c for node in nodes for k in stream[j]
+                             if (c := node.get(k)) is not None]
+                    if not nodes:
+                        break
+                    for node in nodes:
+                        ends = node.get(None)
+                        if ends is not None:
+                            for pid in ends:
+                                multi.setdefault(pid, []).append((i, j))
+                    j += 1
+            pids.update(multi)
+        return _FieldHits(pids, multi, stream, self.single_key)
 
 
 def _outermost(hits: list[TermHit]) -> list[TermHit]:
@@ -316,33 +394,34 @@ class Matcher:
         lang = language or None
         comp = self._for(lang)
         fields = (_Field("title", title or "", lang), _Field("body", body or "", lang))
-        found = [comp.scan(f) for f in fields]
-        hit = found[0].keys() | found[1].keys()
+        found = (comp.scan(fields[0]), comp.scan(fields[1]))
+        hit = found[0].pids | found[1].pids
         if not hit:
             return []
-        # candidate rules by set unions in C; per-rule Python work only for rules that have
-        # source, 'none' or further 'all' conditions (see _Compiled)
-        plain = set().union(*map(comp.any_plain.get, hit, repeat(())))
-        conditional = set().union(*map(comp.any_cond.get, hit, repeat(())))
-        if conditional:
-            conditional &= set().union(*map(comp.all_first.get, hit, repeat(())))
-            plain |= conditional
-        if not plain:
+        fired = set().union(*map(comp.sure_any.get, hit, repeat(())))
+        maybe = set().union(*map(comp.maybe_any.get, hit, repeat(())))
+        any_hit = comp.pair_any.intersection(hit)
+        if any_hit:
+            all_hit = comp.pair_all.intersection(hit)
+            if all_hit:
+                pairs = list(product(any_hit, all_hit))
+                fired.update(*map(comp.sure_pair.get, pairs, repeat(())))
+                maybe.update(*map(comp.maybe_pair.get, pairs, repeat(())))
+        if maybe:
+            excluded, rule_none, rule_all = comp.excluded(source), comp.rule_none, comp.rule_all
+            for ri in maybe:
+                if ri in excluded:
+                    continue
+                none = rule_none.get(ri)
+                if none is not None and not none.isdisjoint(hit):
+                    continue
+                groups = rule_all.get(ri)
+                if groups is not None and any(group.isdisjoint(hit) for group in groups):
+                    continue
+                fired.add(ri)
+        if not fired:
             return []
-        checked = plain & comp.checked
-        if checked:
-            plain -= checked
-            rules, rule_all, rule_none = self.rules, comp.rule_all, comp.rule_none
-            for ri in checked:
-                rule = rules[ri]
-                if rule.sources and source not in rule.sources:
-                    continue
-                if rule_none[ri] and not rule_none[ri].isdisjoint(hit):
-                    continue
-                if rule_all[ri] and any(group.isdisjoint(hit) for group in rule_all[ri]):
-                    continue
-                plain.add(ri)
-        order = sorted(plain)
+        order = sorted(fired)
         scan = _ArticleScan(self._terms, comp.rule_terms, fields, found)
         return list(map(RuleMatch, map(self.rules.__getitem__, order), repeat(None),
                         repeat(scan), order))
@@ -355,7 +434,7 @@ class _ArticleScan:
     __slots__ = ("terms", "rule_terms", "fields", "found", "_memo")
 
     def __init__(self, terms: list[str], rule_terms: list[tuple[tuple[int, int], ...]],
-                 fields: tuple[_Field, _Field], found: list[Occurrences]):
+                 fields: tuple[_Field, _Field], found: tuple[_FieldHits, _FieldHits]):
         self.terms = terms
         self.rule_terms = rule_terms
         self.fields = fields
@@ -363,13 +442,13 @@ class _ArticleScan:
         self._memo: dict[int, list[TermHit]] = {}
 
     def matched_terms(self, ri: int) -> list[str]:
-        found, terms = self.found, self.terms
+        title, body = self.found[0].pids, self.found[1].pids
         seen: set[int] = set()
         out: list[str] = []
         for tid, pid in self.rule_terms[ri]:
-            if pid not in seen and (pid in found[0] or pid in found[1]):
+            if pid not in seen and (pid in title or pid in body):
                 seen.add(pid)
-                out.append(terms[tid])
+                out.append(self.terms[tid])
         return out
 
     def term_hits(self, ri: int) -> list[TermHit]:
@@ -379,8 +458,8 @@ class _ArticleScan:
             term_hits = memo.get(tid)
             if term_hits is None:
                 term_hits = memo[tid] = []
-                for field, occurrences in zip(self.fields, self.found):
-                    for a, b in occurrences.get(pid, ()):
+                for field, found in zip(self.fields, self.found):
+                    for a, b in found.occurrences(pid):
                         start, end = field.span(a)[0], field.span(b)[1]
                         term_hits.append(TermHit(terms[tid], field.name, start, end,
                                                  field.text[start:end]))
