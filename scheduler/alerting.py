@@ -132,14 +132,15 @@ class Alerting:
     def _check(self, row: dict) -> int:
         instant: list[tuple[str, str, list[str]]] = []
         digest: list[tuple[str, str, list[str]]] = []
-        for match in self.matcher.match(row["title"], row["body"], language=row["language"],
-                                        source=row["source"]):
-            terms = match.matched_terms
-            for rec in match.rule.recipients:
-                if match.rule.instant:
-                    instant.append((match.rule.name, rec.key, terms))
-                if match.rule.digest:
-                    digest.append((match.rule.name, rec.key, terms))
+        for group in self.matcher.match_groups(row["title"], row["body"],
+                                               language=row["language"], source=row["source"]):
+            terms = group.matched_terms          # the same for every rule of the group
+            for rule in group.rules:
+                for rec in rule.recipients:
+                    if rule.instant:
+                        instant.append((rule.name, rec.key, terms))
+                    if rule.digest:
+                        digest.append((rule.name, rec.key, terms))
         queued = self.store.record_matches(row["id"], row["revision"], row["story_id"],
                                            instant, digest)
         if queued:

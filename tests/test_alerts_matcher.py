@@ -205,3 +205,58 @@ def test_term_occurrences_are_shared_but_not_mixed_between_rules():
     assert got == {"a": [("title", "Raqqa", 0), ("body", "Raqqa", 8)],
                    "b": [("title", "Raqqa", 0), ("title", "Kobani", 10), ("body", "Kobani", 0),
                          ("body", "Raqqa", 8)]}
+
+
+def _per_rule_view(groups) -> list[tuple[str, list[str], list[tuple]]]:
+    """match_groups expanded to (rule, matched terms, occurrences), in rule-name order."""
+    return sorted((rule.name, g.matched_terms, [(h.field, h.start, h.end) for h in g.terms])
+                  for g in groups for rule in g.rules)
+
+
+def test_match_groups_give_the_same_rules_and_terms_as_match():
+    """The alert pipeline's call (one object per group of rules with the same conditions) and
+    the per-rule call agree rule by rule, on the case table and on large mixed rule sets."""
+    rng = random.Random(11)
+    places = [["Raqqa", "الرقة", "ڕەققە"], ["Kobani", "كوباني", "کۆبانێ"], ["الحسكة", "Hesekê"]]
+    topics = [["attack", "هجوم", "هێرش"], ["protest", "مظاهرة"], ["earthquake", "زلزال"]]
+    extra = []
+    for i in range(300):      # duplicates on purpose: many editors watch the same beats
+        kind = rng.random()
+        extra.append(_rule(f"x{i:03d}", [rng.choice(places)],
+                           all=[rng.choice(topics)] if kind < 0.4 else [],
+                           none=[rng.choice(topics)] if 0.4 <= kind < 0.55 else [],
+                           sources=("s1",) if kind > 0.85 else ()))
+    m = Matcher(RULES + extra)
+    texts = [(c["text"], c["language"]) for c in CASES] + [
+        ("هجوم قرب الرقة ومظاهرة في كوباني", "ar"), ("Raqqa attack, Kobani protest", "en"),
+        ("هێرش بۆ سەر ڕەققە", "ckb"), ("Erdhej li Hesekê", "kmr")]
+    fired_groups = 0
+    for text, lang in texts:
+        for source in ("s1", "s2"):
+            groups = m.match_groups(text, text, language=lang, source=source)
+            per_rule = m.match(text, text, language=lang, source=source)
+            assert _per_rule_view(groups) == sorted(
+                (x.rule.name, x.matched_terms, [(h.field, h.start, h.end) for h in x.terms])
+                for x in per_rule), text
+            names = [r.name for g in groups for r in g.rules]
+            assert len(names) == len(set(names)), "a rule in two groups"
+            firsts = [m.rules.index(g.rules[0]) for g in groups]
+            assert firsts == sorted(firsts), "groups not in rule order"
+            fired_groups += sum(len(g.rules) > 1 for g in groups)
+    assert fired_groups, "the duplicate rules never formed a group: the test tests nothing"
+
+
+def test_rules_group_only_when_conditions_and_spellings_are_equal():
+    same_a = _rule("same-a", [["Raqqa", "الرقة"]])
+    same_b = _rule("same-b", [["Raqqa", "الرقة"]])
+    spelled = _rule("spelled", [["الرقه", "Raqqa"]])            # same phrases, other spelling
+    sourced = _rule("sourced", [["Raqqa", "الرقة"]], sources=("s1",))
+    vetoed = _rule("vetoed", [["Raqqa", "الرقة"]], none=[["football"]])
+    m = Matcher([same_a, same_b, spelled, sourced, vetoed])
+    groups = m.match_groups("", "قصف على الرقة", language="ar", source="s2")
+    assert [[r.name for r in g.rules] for g in groups] == [["same-a", "same-b"], ["spelled"],
+                                                          ["vetoed"]]
+    assert [g.matched_terms for g in groups] == [["الرقة"], ["الرقه"], ["الرقة"]]
+    groups = m.match_groups("", "Raqqa football final", language="en", source="s1")
+    assert [[r.name for r in g.rules] for g in groups] == [["same-a", "same-b"], ["spelled"],
+                                                          ["sourced"]]

@@ -36,7 +36,7 @@ from crawler.alerts.highlight import highlight
 from crawler.alerts.rules import Rule
 from crawler.text import query_terms, tokens
 
-__all__ = ["Matcher", "RuleMatch", "TermHit", "highlight", "tokenize"]
+__all__ = ["Matcher", "MatchGroup", "RuleMatch", "TermHit", "highlight", "tokenize"]
 
 _CHUNK = re.compile(r"\S+")          # same chunks as str.split(): both use Unicode isspace
 _BLANK_LINE = re.compile(r"\n\s*\n")
@@ -58,21 +58,19 @@ class TermHit:
     surface: str        # the characters as they appear in the article
 
 
-class RuleMatch:
-    """A rule that fired on an article, with the occurrences of its terms (``terms``, in
-    reading order, title first; computed on first access)."""
+class _Match:
+    """Term occurrences of a match, worked out from the article's scan on first access."""
 
-    __slots__ = ("rule", "_terms", "_scan", "_index")
+    __slots__ = ("_scan", "_index", "_terms")
 
-    def __init__(self, rule: Rule, terms: list[TermHit] | None = None,
-                 scan: _ArticleScan | None = None, index: int = -1):
-        self.rule = rule
+    def __init__(self, terms: list[TermHit] | None, scan: _ArticleScan | None, index: int):
         self._terms = terms
         self._scan = scan             # the article's scan results, shared by all its matches
-        self._index = index           # the rule's index in the compiled rule set
+        self._index = index           # the rule class in the compiled index
 
     @property
     def terms(self) -> list[TermHit]:
+        """The occurrences of the rule's terms, in reading order (title first)."""
         if self._terms is None:
             self._terms = self._scan.term_hits(self._index) if self._scan is not None else []
         return self._terms
@@ -89,6 +87,17 @@ class RuleMatch:
             return list(dict.fromkeys(h.term for h in self.terms))
         return self._scan.matched_terms(self._index)
 
+
+class RuleMatch(_Match):
+    """A rule that fired on an article, with the occurrences of its terms."""
+
+    __slots__ = ("rule",)
+
+    def __init__(self, rule: Rule, terms: list[TermHit] | None = None,
+                 scan: _ArticleScan | None = None, index: int = -1):
+        super().__init__(terms, scan, index)
+        self.rule = rule
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, RuleMatch):
             return NotImplemented
@@ -98,6 +107,22 @@ class RuleMatch:
 
     def __repr__(self) -> str:
         return f"RuleMatch(rule={self.rule.name!r}, terms={self.terms!r})"
+
+
+class MatchGroup(_Match):
+    """Rules with the same conditions and terms (editors watching one beat) that fired on an
+    article together: they share the occurrences, so one object serves them all."""
+
+    __slots__ = ("rules",)
+
+    def __init__(self, rules: tuple[Rule, ...], scan: _ArticleScan, index: int):
+        self._terms = None
+        self._scan = scan
+        self._index = index
+        self.rules = rules
+
+    def __repr__(self) -> str:
+        return f"MatchGroup(rules={[r.name for r in self.rules]!r})"
 
 
 _BREAK: tuple = ((),)      # a stream entry no phrase can cross: its keys match no query word
@@ -258,58 +283,78 @@ class _Compiled:
                     node.setdefault(None, []).append(pid)
             self.term_phrase.append(pid)
 
+        # Rules with the same conditions (many editors watching one beat) form one *class*;
+        # the set algebra runs over classes, and a fired class expands to its rules.
         tp = self.term_phrase
-        # two indexes: rules that fire on their phrases alone ("sure") and rules with source,
-        # 'none' or further 'all' conditions to check one by one ("maybe")
-        by_any: tuple[dict[int, set[int]], dict[int, set[int]]] = ({}, {})
-        by_pair: tuple[dict[tuple[int, int], set[int]], ...] = ({}, {})
-        self.rule_all: dict[int, tuple[frozenset[int], ...]] = {}   # 'all' groups to check
-        self.rule_none: dict[int, frozenset[int]] = {}             # 'none' phrases
-        self.rule_sources: dict[int, frozenset[str]] = {}
-        self.rule_terms: list[tuple[tuple[int, int], ...]] = []     # (term id, phrase id)
+        class_of: dict[tuple, int] = {}
+        members: list[list[int]] = []
+        conditions: list[tuple] = []
+        self.class_terms: list[tuple[tuple[int, int], ...]] = []    # (term id, phrase id)
         for ri, (rule, (any_g, all_g, none_g)) in enumerate(zip(rules, rule_groups)):
-            self.rule_terms.append(tuple(dict.fromkeys(
-                (tid, tp[tid]) for g in chain(any_g, all_g) for tid in g if tp[tid] >= 0)))
             if rule.languages and lang not in rule.languages:
                 continue
-            any_pids = {tp[t] for g in any_g for t in g if tp[t] >= 0}
-            all_sets = sorted((frozenset(tp[t] for t in g if tp[t] >= 0) for g in all_g),
-                              key=len)
-            if all_sets and not all_sets[0]:
-                continue                      # an 'all' group no article can contain
-            pairs = None
-            if all_sets and len(any_pids) * len(all_sets[0]) <= _MAX_PAIRS:
-                pairs = product(any_pids, all_sets.pop(0))
-            if all_sets:
-                self.rule_all[ri] = tuple(all_sets)
+            terms = tuple(dict.fromkeys(
+                (tid, tp[tid]) for g in chain(any_g, all_g) for tid in g if tp[tid] >= 0))
+            any_pids = frozenset(tp[t] for g in any_g for t in g if tp[t] >= 0)
+            all_sets = frozenset(frozenset(tp[t] for t in g if tp[t] >= 0) for g in all_g)
             none_pids = frozenset(tp[t] for g in none_g for t in g if tp[t] >= 0)
+            if not any_pids or frozenset() in all_sets:
+                continue                      # a group no article can contain
+            condition = (any_pids, all_sets, none_pids, frozenset(rule.sources))
+            ci = class_of.get((condition, terms))
+            if ci is None:
+                ci = class_of[condition, terms] = len(members)
+                members.append([])
+                conditions.append(condition)
+                self.class_terms.append(terms)
+            members[ci].append(ri)
+        # classes are numbered by their first rule, so sorted class ids are in rule order
+        self.members: list[tuple[int, ...]] = [tuple(m) for m in members]
+        self.class_of_rule = {ri: ci for ci, m in enumerate(members) for ri in m}
+        self.class_rules: list[tuple[Rule, ...]] = [tuple(rules[ri] for ri in m)
+                                                    for m in members]
+
+        # two indexes: classes that fire on their phrases alone ("sure") and classes with
+        # source, 'none' or further 'all' conditions to check one by one ("maybe")
+        by_any: tuple[dict[int, list[int]], dict[int, list[int]]] = ({}, {})
+        by_pair: tuple[dict[tuple[int, int], list[int]], ...] = ({}, {})
+        self.class_all: dict[int, tuple[frozenset[int], ...]] = {}  # 'all' groups to check
+        self.class_none: dict[int, frozenset[int]] = {}            # 'none' phrases
+        self.class_sources: dict[int, frozenset[str]] = {}
+        for ci, (any_pids, all_sets, none_pids, sources) in enumerate(conditions):
+            all_groups = sorted(all_sets, key=len)
+            pairs = None
+            if all_groups and len(any_pids) * len(all_groups[0]) <= _MAX_PAIRS:
+                pairs = product(any_pids, all_groups.pop(0))
+            if all_groups:
+                self.class_all[ci] = tuple(all_groups)
             if none_pids:
-                self.rule_none[ri] = none_pids
-            if rule.sources:
-                self.rule_sources[ri] = frozenset(rule.sources)
-            maybe = bool(all_sets or none_pids or rule.sources)
+                self.class_none[ci] = none_pids
+            if sources:
+                self.class_sources[ci] = sources
+            maybe = bool(all_groups or none_pids or sources)
             if pairs is not None:
                 for pair in pairs:
-                    by_pair[maybe].setdefault(pair, set()).add(ri)
+                    by_pair[maybe].setdefault(pair, []).append(ci)
             else:
                 for pid in any_pids:
-                    by_any[maybe].setdefault(pid, set()).add(ri)
-        self.sure_any, self.maybe_any = ({pid: tuple(rs) for pid, rs in index.items()}
+                    by_any[maybe].setdefault(pid, []).append(ci)
+        self.sure_any, self.maybe_any = ({pid: tuple(cs) for pid, cs in index.items()}
                                          for index in by_any)
-        self.sure_pair, self.maybe_pair = ({pair: tuple(rs) for pair, rs in index.items()}
+        self.sure_pair, self.maybe_pair = ({pair: tuple(cs) for pair, cs in index.items()}
                                            for index in by_pair)
         self.pair_any = frozenset(p for index in by_pair for p, _ in index)
         self.pair_all = frozenset(q for index in by_pair for _, q in index)
         self._excluded: dict[str | None, frozenset[int]] = {}
 
     def excluded(self, source: str | None) -> frozenset[int]:
-        """Rules whose ``sources`` filter leaves out ``source`` (memoised per source)."""
+        """Classes whose ``sources`` filter leaves out ``source`` (memoised per source)."""
         out = self._excluded.get(source)
         if out is None:
             if len(self._excluded) >= 4096:
                 self._excluded.clear()
             out = self._excluded[source] = frozenset(
-                ri for ri, sources in self.rule_sources.items() if source not in sources)
+                ci for ci, sources in self.class_sources.items() if source not in sources)
         return out
 
     def scan(self, field: _Field) -> _FieldHits:
@@ -386,18 +431,18 @@ class Matcher:
         for lang in languages:
             self._for(lang)
 
-    def match(self, title: str, body: str, *, language: str | None,
-              source: str | None = None) -> list[RuleMatch]:
-        """Rules that fire for this article, in rule order."""
+    def _fire(self, title: str, body: str, language: str | None,
+              source: str | None) -> tuple[_Compiled, _ArticleScan, list[int]] | None:
+        """The compiled index, the article's scan and the ids of the rule classes that fire."""
         if not self.rules:
-            return []
+            return None
         lang = language or None
         comp = self._for(lang)
         fields = (_Field("title", title or "", lang), _Field("body", body or "", lang))
         found = (comp.scan(fields[0]), comp.scan(fields[1]))
         hit = found[0].pids | found[1].pids
         if not hit:
-            return []
+            return None
         fired = set().union(*map(comp.sure_any.get, hit, repeat(())))
         maybe = set().union(*map(comp.maybe_any.get, hit, repeat(())))
         any_hit = comp.pair_any.intersection(hit)
@@ -408,53 +453,74 @@ class Matcher:
                 fired.update(*map(comp.sure_pair.get, pairs, repeat(())))
                 maybe.update(*map(comp.maybe_pair.get, pairs, repeat(())))
         if maybe:
-            excluded, rule_none, rule_all = comp.excluded(source), comp.rule_none, comp.rule_all
-            for ri in maybe:
-                if ri in excluded:
+            excluded, class_none, class_all = comp.excluded(source), comp.class_none, comp.class_all
+            for ci in maybe:
+                if ci in excluded:
                     continue
-                none = rule_none.get(ri)
+                none = class_none.get(ci)
                 if none is not None and not none.isdisjoint(hit):
                     continue
-                groups = rule_all.get(ri)
+                groups = class_all.get(ci)
                 if groups is not None and any(group.isdisjoint(hit) for group in groups):
                     continue
-                fired.add(ri)
+                fired.add(ci)
         if not fired:
+            return None
+        return comp, _ArticleScan(self._terms, comp.class_terms, fields, found), sorted(fired)
+
+    def match_groups(self, title: str, body: str, *, language: str | None,
+                     source: str | None = None) -> list[MatchGroup]:
+        """The rules that fire for this article, as groups of rules with the same conditions
+        and terms (one :class:`MatchGroup` each, ordered by their first rules). The alert
+        pipeline uses this: rules watching the same beat share one match, so the work per
+        article follows the distinct conditions that fired, not the number of rules."""
+        fired = self._fire(title, body, language, source)
+        if fired is None:
             return []
-        order = sorted(fired)
-        scan = _ArticleScan(self._terms, comp.rule_terms, fields, found)
-        return list(map(RuleMatch, map(self.rules.__getitem__, order), repeat(None),
-                        repeat(scan), order))
+        comp, scan, order = fired
+        return list(map(MatchGroup, map(comp.class_rules.__getitem__, order), repeat(scan),
+                        order))
+
+    def match(self, title: str, body: str, *, language: str | None,
+              source: str | None = None) -> list[RuleMatch]:
+        """Rules that fire for this article, one :class:`RuleMatch` each, in rule order."""
+        fired = self._fire(title, body, language, source)
+        if fired is None:
+            return []
+        comp, scan, order = fired
+        rules, class_of = self.rules, comp.class_of_rule
+        return [RuleMatch(rules[ri], None, scan, class_of[ri])
+                for ri in sorted(chain.from_iterable(map(comp.members.__getitem__, order)))]
 
 
 class _ArticleScan:
     """The phrases found in one article, shared by all the rules it matched; works out each
     rule's term occurrences on demand, computing a term's occurrences once for all rules."""
 
-    __slots__ = ("terms", "rule_terms", "fields", "found", "_memo")
+    __slots__ = ("terms", "class_terms", "fields", "found", "_memo")
 
-    def __init__(self, terms: list[str], rule_terms: list[tuple[tuple[int, int], ...]],
+    def __init__(self, terms: list[str], class_terms: list[tuple[tuple[int, int], ...]],
                  fields: tuple[_Field, _Field], found: tuple[_FieldHits, _FieldHits]):
         self.terms = terms
-        self.rule_terms = rule_terms
+        self.class_terms = class_terms
         self.fields = fields
         self.found = found
         self._memo: dict[int, list[TermHit]] = {}
 
-    def matched_terms(self, ri: int) -> list[str]:
+    def matched_terms(self, ci: int) -> list[str]:
         title, body = self.found[0].pids, self.found[1].pids
         seen: set[int] = set()
         out: list[str] = []
-        for tid, pid in self.rule_terms[ri]:
+        for tid, pid in self.class_terms[ci]:
             if pid not in seen and (pid in title or pid in body):
                 seen.add(pid)
                 out.append(self.terms[tid])
         return out
 
-    def term_hits(self, ri: int) -> list[TermHit]:
+    def term_hits(self, ci: int) -> list[TermHit]:
         hits: list[TermHit] = []
         memo, terms = self._memo, self.terms
-        for tid, pid in self.rule_terms[ri]:
+        for tid, pid in self.class_terms[ci]:
             term_hits = memo.get(tid)
             if term_hits is None:
                 term_hits = memo[tid] = []
