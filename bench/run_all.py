@@ -152,6 +152,8 @@ def rows_alerts(d: dict) -> list[Row]:
                 "×", "≤ 1.5", d["slowdown_warm"] <= 1.5))
     out.append(("alert matching slowdown, never-matching rules", d["slowdown_never_matching"],
                 "×", "", None))
+    out.append(("alert matching slowdown, per-rule match() objects",
+                d["slowdown_per_rule_objects"], "×", "", None))
     return out
 
 

@@ -1,18 +1,24 @@
 """Match articles against thousands of keyword rules in one pass over the article's tokens.
 
-Design (why nested dicts and not pyahocorasick): the text layer gives every document token a
-*set* of keys (its normalised form plus forms with proclitics/suffixes stripped), and a query
-word matches a token when the word's key is in that set. A character automaton would need a
-lattice of all key combinations per token and would re-implement word boundaries the text layer
-already defines; instead every term is compiled once into a tuple of keys, and all terms of all
-rules go into one trie of dicts keyed by those keys (level 1 is the "first key → phrase
-candidates" dict). Per article we walk the tokens once and probe the root with each token's
-keys; a phrase is followed only while its prefix matches, one probe per key per step, so the
-cost is O(tokens × keys per token) whatever the number of rules — even when thousands of rules
-watch names that share a first word. Rule logic then runs only for rules with an ``any`` term
-that was hit (``all``/``none`` are set tests against the phrases found), so cost grows with the
-number of *matches*, not of rules. Term occurrences (offsets, surfaces) are materialised only
-when ``RuleMatch.terms`` is read: most matches of an already-alerted story are never shown.
+Design (why dicts and not pyahocorasick): the text layer gives every document token a *set* of
+keys (its normalised form plus forms with proclitics/suffixes stripped), and a query word
+matches a token when the word's key is in that set. A character automaton would need a lattice
+of all key combinations per token and would re-implement word boundaries the text layer already
+defines; instead every term is compiled once into a tuple of keys. One-word phrases go into a
+dict (found by intersecting it with the set of the article's keys, in C); longer phrases into a
+trie of dicts keyed by those keys, walked only from the tokens that hold a first key. The
+article is a *stream* of token keys with an empty entry wherever punctuation or a paragraph
+break ends a phrase, so a phrase is simply a run of consecutive entries. Cost: O(tokens × keys
+per token) whatever the number of rules.
+
+Rules are then selected by set algebra over the phrases found, and the Python work per article
+follows the rules that *fire*, not the rules that exist: rules with equal conditions and terms
+(many editors watching one beat) form one group; groups without ``all`` are indexed by their
+``any`` phrases, groups with ``all`` by (``any`` phrase, ``all`` phrase) pairs; only groups with
+source, ``none`` or further ``all`` conditions are checked one by one. ``match_groups`` returns
+one object per fired group (the alert pipeline's call); ``match`` one per fired rule. Term
+occurrences (offsets, surfaces) are materialised only when ``terms`` is read: most matches of an
+already-alerted story are never shown.
 
 Key tuples depend on the article language (normalisation is language-aware), so the index is
 built lazily per language with ``query_terms(term, lang)`` — exactly the function whose keys the
@@ -21,7 +27,6 @@ text layer promises to be consistent with ``tokens(text, lang)``.
 Tokenisation is the dominant cost, so it is memoised per whitespace-separated chunk: news
 vocabulary is Zipfian and most chunks repeat. This relies on the text layer never joining
 characters across whitespace into one token (tests check chunked == whole-text tokenisation).
-Token offsets are only computed for tokens that take part in a hit or a phrase step.
 """
 from __future__ import annotations
 
@@ -250,12 +255,12 @@ class _Compiled:
     set of the field's token keys; longer phrases are a trie of dicts keyed by query-word key
     (``node[None]`` = phrases ending there) walked from the tokens that hold a first key.
 
-    Rule lookup is set algebra over the phrases found, so the Python work per article is
-    proportional to the rules that fire, not to the rules that exist: rules without ``all``
-    are indexed by their ``any`` phrases; rules with ``all`` by (``any`` phrase, phrase of
-    their smallest ``all`` group) pairs; ``sources`` and ``none`` remove sets of rules; only
-    rules with a second ``all`` group are checked one by one. Rules whose language filter
-    excludes this language are left out of this language's index altogether.
+    Rule lookup is set algebra over the phrases found, on *classes* of rules with equal
+    conditions and terms: classes without ``all`` are indexed by their ``any`` phrases, classes
+    with ``all`` by (``any`` phrase, phrase of their smallest ``all`` group) pairs; classes
+    with ``sources``, ``none`` or a second ``all`` group ("maybe") are checked one by one, the
+    others ("sure") fire on the lookup alone. Rules whose language filter excludes this
+    language are left out of this language's index altogether.
     """
 
     def __init__(self, terms: list[str], rules: list[Rule],
