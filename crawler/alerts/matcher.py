@@ -68,8 +68,8 @@ class _Match:
 
     __slots__ = ("_scan", "_index", "_terms")
 
-    def __init__(self, terms: list[TermHit] | None, scan: _ArticleScan | None, index: int):
-        self._terms = terms
+    def __init__(self, scan: _ArticleScan, index: int):
+        self._terms: list[TermHit] | None = None
         self._scan = scan             # the article's scan results, shared by all its matches
         self._index = index           # the rule class in the compiled index
 
@@ -77,7 +77,7 @@ class _Match:
     def terms(self) -> list[TermHit]:
         """The occurrences of the rule's terms, in reading order (title first)."""
         if self._terms is None:
-            self._terms = self._scan.term_hits(self._index) if self._scan is not None else []
+            self._terms = self._scan.term_hits(self._index)
         return self._terms
 
     def spans(self, field: str) -> list[tuple[int, int]]:
@@ -88,8 +88,6 @@ class _Match:
     def matched_terms(self) -> list[str]:
         """The rule's spellings found in the article (one per distinct phrase), in the rule's
         order. Cheap: does not compute occurrences (the ledger reads this for every match)."""
-        if self._scan is None:
-            return list(dict.fromkeys(h.term for h in self.terms))
         return self._scan.matched_terms(self._index)
 
 
@@ -98,9 +96,8 @@ class RuleMatch(_Match):
 
     __slots__ = ("rule",)
 
-    def __init__(self, rule: Rule, terms: list[TermHit] | None = None,
-                 scan: _ArticleScan | None = None, index: int = -1):
-        super().__init__(terms, scan, index)
+    def __init__(self, rule: Rule, scan: _ArticleScan, index: int):
+        super().__init__(scan, index)
         self.rule = rule
 
     def __eq__(self, other: object) -> bool:
@@ -121,9 +118,7 @@ class MatchGroup(_Match):
     __slots__ = ("rules",)
 
     def __init__(self, rules: tuple[Rule, ...], scan: _ArticleScan, index: int):
-        self._terms = None
-        self._scan = scan
-        self._index = index
+        super().__init__(scan, index)
         self.rules = rules
 
     def __repr__(self) -> str:
@@ -268,12 +263,12 @@ class _Compiled:
         self.single: dict[str, int] = {}
         self.single_key: dict[int, str] = {}
         self.root: dict = {}
-        self.term_phrase: list[int] = []             # term id → phrase id (-1: no keys)
+        tp: list[int] = []                           # term id → phrase id (-1: no keys)
         phrase_ids: dict[tuple[str, ...], int] = {}
         for term in terms:
             keys = tuple(query_terms(term, lang))
             if not keys:
-                self.term_phrase.append(-1)
+                tp.append(-1)
                 continue
             pid = phrase_ids.get(keys)
             if pid is None:
@@ -286,11 +281,10 @@ class _Compiled:
                     for key in keys:
                         node = node.setdefault(key, {})
                     node.setdefault(None, []).append(pid)
-            self.term_phrase.append(pid)
+            tp.append(pid)
 
         # Rules with the same conditions (many editors watching one beat) form one *class*;
         # the set algebra runs over classes, and a fired class expands to its rules.
-        tp = self.term_phrase
         class_of: dict[tuple, int] = {}
         members: list[list[int]] = []
         conditions: list[tuple] = []
@@ -494,7 +488,7 @@ class Matcher:
             return []
         comp, scan, order = fired
         rules, class_of = self.rules, comp.class_of_rule
-        return [RuleMatch(rules[ri], None, scan, class_of[ri])
+        return [RuleMatch(rules[ri], scan, class_of[ri])
                 for ri in sorted(chain.from_iterable(map(comp.members.__getitem__, order)))]
 
 
