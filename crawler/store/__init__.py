@@ -23,8 +23,8 @@ def open_store(url: str, data_dir: str | Path = "data") -> Store:
             path = path[2:]
         return SQLiteStore(path or ":memory:")
     scheme = urlsplit(url).scheme
-    from crawler.store.elasticsearch import ES_SCHEMES, open_elasticsearch_store
-    if scheme.lower() in ES_SCHEMES:
+    from crawler.store.elasticsearch import is_elasticsearch_url, open_elasticsearch_store
+    if is_elasticsearch_url(url):
         return open_elasticsearch_store(url, data_dir)
     if scheme and len(scheme) > 1:
         raise ValueError(f"store {url!r}: unknown store scheme '{scheme}' — use "

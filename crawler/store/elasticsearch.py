@@ -35,15 +35,14 @@ import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from crawler.models import Article
-from crawler.store.base import KnownArticle, SearchHit, SearchQuery, UpsertResult
+from crawler.store.base import KnownArticle, SearchHit, SearchQuery, UpsertResult, utc_now_iso
 from crawler.store.spool import Spool, SpoolEntry
-from crawler.store.sqlite import SQLiteStore, _PHRASE, make_snippet
+from crawler.store.sqlite import SQLiteStore, _PHRASE, _iso_utc, make_snippet
 from crawler.text import index_terms, normalize, query_terms
 
 log = logging.getLogger("chavder.es")
@@ -438,7 +437,7 @@ def alert_document(row: Mapping[str, Any]) -> dict:
         "title": row.get("title"), "url": row.get("canonical_url"),
         "source": row.get("source"), "language": row.get("language"),
         "created_at": row.get("created_at"), "sent_at": row.get("sent_at"),
-        "updated_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        "updated_at": utc_now_iso(),
     }
 
 
@@ -489,13 +488,12 @@ def replay(client: Any, spool: Spool, *, batch_size: int = 500, refresh: bool = 
         if not batch:
             break
         batches += 1
-        # several rows for one document in a batch: send only the newest, ack them together
-        newest: dict[tuple[str, str], SpoolEntry] = {}
+        # several rows for one document in a batch (peek returns them in spool order): send
+        # only the newest, ack them together
         group: dict[tuple[str, str], list[SpoolEntry]] = {}
         for e in batch:
-            newest[(e.target, e.doc_id)] = e
             group.setdefault((e.target, e.doc_id), []).append(e)
-        to_send = [e for e in batch if newest[(e.target, e.doc_id)] is e]
+        to_send = [e for e in batch if group[(e.target, e.doc_id)][-1] is e]
         acked: list[SpoolEntry] = []
         retry: list[SpoolEntry] = []
         dead: list[tuple[SpoolEntry, str]] = []
@@ -597,12 +595,6 @@ def match_clause(text: str, language: str | None = None) -> dict | None:
     return {"bool": {"should": alternatives, "minimum_should_match": 1}}
 
 
-def _iso(value: datetime) -> str:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).replace(microsecond=0).isoformat()
-
-
 def build_search(query: SearchQuery) -> dict | None:
     """The ``_search`` body for ``query`` (None when the query has no searchable word)."""
     must = match_clause(query.text, query.language)
@@ -615,9 +607,9 @@ def build_search(query: SearchQuery) -> dict | None:
         filters.append({"term": {"source": query.source}})
     bounds: dict[str, str] = {}
     if query.since:
-        bounds["gte"] = _iso(query.since)
+        bounds["gte"] = _iso_utc(query.since)
     if query.until:
-        bounds["lt"] = _iso(query.until)
+        bounds["lt"] = _iso_utc(query.until)
     if bounds:
         filters.append({"range": {"timeline_at": bounds}})
     # ranking help from Elasticsearch's own language analyzers; matching stays on *_norm
@@ -654,12 +646,10 @@ class ElasticsearchStore:
     protocol, through ``__getattr__`` for the rest: dedup lookups, alert ledger, schedule…).
     """
 
-    def __init__(self, es: EsConfig | str, *, sidecar: SQLiteStore | None = None,
+    def __init__(self, es: EsConfig, *, sidecar: SQLiteStore | None = None,
                  spool: Spool | str | Path | None = None, client: Any = None,
-                 search_client: Any = None, background: bool = True,
-                 data_dir: str | Path = "data"):
-        self.config = es if isinstance(es, EsConfig) else EsConfig.from_url(es, data_dir)
-        cfg = self.config
+                 search_client: Any = None, background: bool = True):
+        self.config = cfg = es
         self.sidecar = sidecar if sidecar is not None else SQLiteStore(cfg.sidecar)
         if isinstance(spool, Spool):
             self.spool = spool
@@ -907,7 +897,7 @@ class ElasticsearchStore:
         out: dict[str, Any] = {"url": self.config.safe_url, "alias": self.config.alias,
                                "spool_pending": self.spool.size(),
                                "spool_oldest": self.spool.oldest_pending(),
-                               "spool_dead": len(self.spool.dead_letters()),
+                               "spool_dead": self.spool.dead_count(),
                                "sidecar_articles": self.sidecar.count_articles()}
         try:
             info = self.client.info().body
@@ -932,10 +922,9 @@ class ElasticsearchStore:
         return rows[0] if rows else None
 
 
-def open_elasticsearch_store(url: str, data_dir: str | Path = "data",
-                             background: bool = True) -> ElasticsearchStore:
+def open_elasticsearch_store(url: str, data_dir: str | Path = "data") -> ElasticsearchStore:
     """``open_store`` entry point for Elasticsearch URLs."""
-    return ElasticsearchStore(EsConfig.from_url(url, data_dir), background=background)
+    return ElasticsearchStore(EsConfig.from_url(url, data_dir))
 
 
 # ---------------------------------------------------------------------- reindex

@@ -97,13 +97,12 @@ class Spool:
         return ids
 
     # ------------------------------------------------------------------ replaying
-    def peek(self, limit: int = 500, after_id: int = 0) -> list[SpoolEntry]:
+    def peek(self, limit: int = 500) -> list[SpoolEntry]:
         """The oldest pending operations (spool-id order), without removing them."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT id, doc_id, target, op, body, enqueued_at, attempts FROM spool "
-                "WHERE state='pending' AND id > ? ORDER BY id LIMIT ?",
-                (after_id, limit)).fetchall()
+                "WHERE state='pending' ORDER BY id LIMIT ?", (limit,)).fetchall()
         return [SpoolEntry(r[0], r[1], r[2], r[3], None if r[4] is None else json.loads(r[4]),
                            r[5], r[6]) for r in rows]
 
@@ -141,9 +140,16 @@ class Spool:
     # ------------------------------------------------------------------ status
     def size(self) -> int:
         """Operations waiting to be replayed (dead letters not included)."""
+        return self._count("pending")
+
+    def dead_count(self) -> int:
+        """Operations parked because a retry cannot succeed."""
+        return self._count("dead")
+
+    def _count(self, state: str) -> int:
         with self._lock:
             return int(self._db.execute(
-                "SELECT COUNT(*) FROM spool WHERE state='pending'").fetchone()[0])
+                "SELECT COUNT(*) FROM spool WHERE state=?", (state,)).fetchone()[0])
 
     def oldest_pending(self) -> str | None:
         with self._lock:

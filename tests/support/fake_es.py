@@ -25,10 +25,12 @@ import socket
 import threading
 import time
 import unicodedata
-from datetime import datetime, timezone
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from crawler.isotime import parse_iso
 
 VERSION = "8.19.3"
 
@@ -51,8 +53,6 @@ class FakeElasticsearch:
         self.aliases: dict[str, dict[str, dict]] = {}      # alias -> {index: props}
         self.templates: dict[str, dict] = {}
         self.accepted: list[tuple[str, str, dict | None]] = []   # applied bulk items, in order
-        self.requests: list[tuple[str, str]] = []
-        self.bulk_requests = 0
         self.rejected_compat: list[str] = []
         self._bulk_failures: list[int] = []
         self._item_failures: dict[str, int] = {}
@@ -184,7 +184,7 @@ class FakeElasticsearch:
                 return self._bulk(name, params, body, handler)
             with self._lock:
                 targets = self.resolve(name)
-                if not targets and op != "_bulk":
+                if not targets:
                     return 404, _error("index_not_found_exception", f"no such index [{name}]", 404)
                 if op == "_mapping" and method == "PUT":
                     new = _json(body)
@@ -226,7 +226,6 @@ class FakeElasticsearch:
 
     def _bulk(self, default_index: str | None, params: dict[str, str], body: bytes,
               handler: "_Handler") -> tuple[int, Any]:
-        self.bulk_requests += 1
         if self._hang_until > time.monotonic():
             release = self._release
             release.wait(max(0.0, self._hang_until - time.monotonic()))
@@ -369,7 +368,6 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         split = urlsplit(self.path)
         params = {k: v[-1] for k, v in parse_qs(split.query).items()}
-        fake.requests.append((self.command, split.path))
         for name in ("Accept", "Content-Type"):
             value = self.headers.get(name) or ""
             if "compatible-with=" in value and "compatible-with=8" not in value \
@@ -445,11 +443,7 @@ def _field_tokens(doc: dict, field: str, mappings: dict) -> list[str]:
 
 
 def _as_time(value: Any) -> datetime | None:
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parse_iso(str(value))
 
 
 def _sort_key(value: Any) -> Any:
