@@ -230,7 +230,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         status = store.source_status()
         schedule = store.schedule_state()
         alerts = store.alert_counts()
-        digests = getattr(store, "digest_counts", dict)()
+        digests = store.digest_counts()
         spool = getattr(store, "spool_size", lambda: None)()
     finally:
         store.close()
@@ -497,12 +497,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_langid)
     from crawler.es_cli import register_commands as register_es_commands
     register_es_commands(sub)
-    try:
-        from crawler.digest_cli import register_commands as register_digest_commands
-    except ImportError:  # pragma: no cover - digests arrive with their own module
-        pass
-    else:
-        register_digest_commands(sub)
+    from crawler.digest_cli import register_commands as register_digest_commands
+    register_digest_commands(sub)
     return parser
 
 

@@ -38,9 +38,8 @@ from zoneinfo import ZoneInfo
 
 from crawler.alerts.rules import Recipient, Rule
 from crawler.config import ConfigError, Settings, SourceConfig
-from scheduler.alerting import rules_from_settings
-from scheduler.mail.digest_compose import (DigestEntry, DigestPeriod, compose_digest,
-                                           render_digest)
+from scheduler.alerting import rules_from_settings, utc_now
+from scheduler.mail.digest_compose import DigestEntry, DigestPeriod, compose_digest
 from scheduler.mail.transport import (Transport, TransportError, transport_for,
                                       transport_from_settings)
 
@@ -51,10 +50,6 @@ EMPTY_POLICIES = ("skip", "nothing-new")
 CLOCK_OFFSET_ENV = "CHAVDER_CLOCK_OFFSET"
 LOOKBACK_PERIODS = 7          # at most this many past periods are examined per check
 SEND_LEASE = timedelta(minutes=2)
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
 
 
 def iso(dt: datetime) -> str:
@@ -360,8 +355,13 @@ class Digests:
     def _groups(self, entry: DigestRecipient,
                 rows: list[dict]) -> list[tuple[str, list[DigestEntry]]]:
         by_rule: dict[str, list[DigestEntry]] = {}
+        outlets: dict[object, list[str]] = {}       # a story matched by several rules: one query
         for row in rows:
-            sources = self.store.story_sources(row["story_id"]) if row.get("source") else []
+            sources: list[str] = []
+            if row.get("source"):
+                if row["story_id"] not in outlets:
+                    outlets[row["story_id"]] = self.store.story_sources(row["story_id"])
+                sources = outlets[row["story_id"]]
             others = [s for s in sources if s != row.get("source")]
             by_rule.setdefault(row["rule"], []).append(DigestEntry(
                 rule=row["rule"], story_id=str(row["story_id"]),
@@ -486,9 +486,8 @@ class Digests:
         groups = self._groups(entry, rows)
         message = compose_digest(groups, view, sender=self.sender, recipient=entry.recipient,
                                  now=now)
-        context = render_digest(groups, view, recipient_tz=entry.timezone)
         text = message.get_body(preferencelist=("plain",)).get_content()
         html = message.get_body(preferencelist=("html",)).get_content()
-        return DigestPreview(entry, view, row, context["story_count"],
+        return DigestPreview(entry, view, row, len({r["story_id"] for r in rows}),
                              bool(rows) or self.empty_policy == "nothing-new",
                              str(message["Subject"]), text, html)

@@ -160,14 +160,8 @@ class Service:
         return 0
 
     def _load_digests(self) -> Any:
-        try:
-            from scheduler.digest import Digests
-        except ImportError:
-            return None
-        try:
-            return Digests.from_settings(self.settings, self.store, self.sources.values())
-        except TypeError:
-            return None
+        from scheduler.digest import Digests
+        return Digests.from_settings(self.settings, self.store, self.sources.values())
 
     # ------------------------------------------------------------------ jobs (APScheduler runs
     # them in the reactor's thread pool; crawls must start on the reactor thread)

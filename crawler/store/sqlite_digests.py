@@ -89,9 +89,7 @@ class DigestLedgerMixin:
         "i.id AS item_id, i.rule, i.story_id, i.article_id, i.matched_terms, i.matched_at, "
         "a.title, substr(a.body, 1, %d) AS body, a.canonical_url, a.source, a.language, "
         "COALESCE(a.published_at, a.first_seen) AS published_at, "
-        "COALESCE(a.published_utc, a.first_seen) AS sort_time, "
-        "(SELECT COUNT(DISTINCT o.source) FROM articles o WHERE o.story_id = i.story_id) "
-        "AS outlets" % _BODY_CHARS)
+        "COALESCE(a.published_utc, a.first_seen) AS sort_time" % _BODY_CHARS)
 
     def digest_entries(self, digest_id: int) -> list[dict]:
         """The items a digest claimed, with what the e-mail shows of their article."""
