@@ -71,8 +71,6 @@ def _url_problem(url: Any) -> str | None:
     return None
 
 
-_host_is_private = is_private_host
-
 
 def load_sources(path: str | Path, *, text: str | None = None,
                  only_enabled: bool = False) -> list[SourceConfig]:
@@ -148,7 +146,7 @@ def load_sources(path: str | Path, *, text: str | None = None,
             if problem:
                 err(url_line, f"source '{sid}': start URL {url!r} {problem} — write a full "
                     "URL such as https://example.com/feed/")
-            elif _host_is_private(urlsplit(url).hostname or "") and not allow_private:
+            elif is_private_host(urlsplit(url).hostname or "") and not allow_private:
                 err(url_line, f"source '{sid}': start URL {url!r} points to a private or "
                     "loopback address — set 'allow_private: true' if that is intended")
         tz = get("timezone", "UTC")

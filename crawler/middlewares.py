@@ -24,8 +24,6 @@ class RefusedAddress(IgnoreRequest):
     """A request to a private/loopback/link-local address the source does not allow."""
 
 
-_is_private_host = is_private_host
-
 
 class AddressPolicyMiddleware:
     """Refuse requests (including redirect targets) to non-public addresses.
@@ -45,7 +43,7 @@ class AddressPolicyMiddleware:
 
     def process_request(self, request: Request) -> None:
         host = urlsplit(request.url).hostname or ""
-        if not _is_private_host(host):
+        if not is_private_host(host):
             return None
         spider = self.crawler.spider
         sources = getattr(spider, "sources_by_id", {})

@@ -30,8 +30,7 @@ import numpy as np
 from crawler.dedup.fingerprint import fingerprint_words, words
 from crawler.dedup.index import Match, NearDuplicateIndex
 from crawler.dedup.minhash import (NUM_PERM, SHINGLE_SIZE, Sketch, decode_signature,
-                                   shingles_from_word_hashes, similarity, sketch_words,
-                                   word_hashes)
+                                   shingle_hashes, similarity, sketch_words)
 
 _NO_MINHASH = np.empty(0, dtype=np.uint32)   # verification reads the shingles only
 
@@ -237,7 +236,7 @@ class StoryResolver:
         if shingles is None:
             stored = self.lookup.body_of(match.article_id)
             if stored is not None:
-                shingles = shingles_from_word_hashes(word_hashes(words(*stored)), cfg.k)
+                shingles = shingle_hashes(*stored, k=cfg.k)
                 self._remember(match.article_id, shingles)
         else:
             self._shingles.move_to_end(match.article_id)

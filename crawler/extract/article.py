@@ -14,10 +14,10 @@ from urllib.parse import urljoin
 
 from crawler.extract import fields
 from crawler.isotime import parse_iso
-from crawler.extract.body import (FAST_MIN_CHARS, MIN_ARTICLE_CHARS, fast_body,
+from crawler.extract.body import (FAST_MIN_CHARS, MAX_ELEMENTS, MIN_ARTICLE_CHARS, fast_body,
                                   paragraphs_from_text, prune, trafilatura_body)
 from crawler.extract.charset import decode_html
-from crawler.extract.dom import HtmlElement, clean, parse_html
+from crawler.extract.dom import MAX_HTML_BYTES, HtmlElement, clean, parse_html
 from crawler.extract.errors import ExtractionError
 from crawler.extract.metadata import PageMetadata, read_metadata
 from crawler.models import Article, LinkHint
@@ -34,7 +34,7 @@ _HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "application/
                "application/unknown", "unknown/unknown", "application/x-unknown-content-type")
 _SUMMARY_CHARS = 300
 #: Bytes read of a response; a news page is far smaller (the rest would only cost time).
-MAX_BODY_BYTES = 6_000_000
+MAX_BODY_BYTES = MAX_HTML_BYTES
 #: Text given to language ID: enough for a stable answer; fastText's cost grows with length.
 _LANGID_CHARS = 1500
 
@@ -81,7 +81,7 @@ def _html_with_stray_nuls(sample: bytes) -> bool:
 #: trafilatura copies and re-walks the tree many times (~45 µs and ~2 KB per element): past
 #: this many elements (a news page has 1–10 thousand) the fallback would cost seconds and
 #: hundreds of MB for a page the fast path already found no article in.
-MAX_FALLBACK_ELEMENTS = 60_000
+MAX_FALLBACK_ELEMENTS = MAX_ELEMENTS
 
 
 def _fallback_affordable(doc: HtmlElement, markup: str | bytes) -> bool:

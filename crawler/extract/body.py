@@ -32,7 +32,7 @@ from crawler.text import normalize, search_date
 FAST_MIN_CHARS = 200      # the fast path is trusted from this much text on
 MIN_ARTICLE_CHARS = 80    # less than this is not an article (JS shells, error pages)
 MAX_BODY_CHARS = 200_000  # a body longer than this is cut (bounded work downstream)
-_MAX_ELEMENTS = 60_000    # pathological pages: only the first elements are examined
+MAX_ELEMENTS = 60_000    # pathological pages: only the first elements are examined
 
 BLOCK_TAGS = frozenset({
     "p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul",
@@ -132,7 +132,7 @@ def prune(doc: HtmlElement, remove: str | None = None) -> Candidates:
     doomed: list[HtmlElement] = []
     ranked: list[tuple[int, int, HtmlElement]] = []
     for order, el in enumerate(_INTERESTING(root)):
-        if order > _MAX_ELEMENTS:
+        if order > MAX_ELEMENTS:
             break
         tag = el.tag.lower() if isinstance(el.tag, str) else ""
         get = el.get
@@ -229,11 +229,11 @@ def blocks(root: HtmlElement) -> list[Block]:
     return out
 
 
-def _date_only(line: str, lang: str | None, tz: str) -> bool:
+def _date_only(line: str, tz: str) -> bool:
     """A short line that is just a date/time (with words like "نشر في", "Updated")."""
     if len(line) > 70 or not any(ch.isdigit() for ch in line):
         return False
-    found = search_date(line, lang=lang, tz=tz)
+    found = search_date(line, tz=tz)
     if not found:
         return False
     rest = line[:found[0]] + " " + line[found[1]:]
@@ -242,7 +242,7 @@ def _date_only(line: str, lang: str | None, tz: str) -> bool:
 
 
 def keep_paragraphs(pieces: Iterable[Block], *, title: str = "", authors: Sequence[str] = (),
-                    lang: str | None = None, tz: str = "UTC") -> list[str]:
+                    tz: str = "UTC") -> list[str]:
     """Article paragraphs of ``pieces``: furniture labels, link lists, the repeated headline,
     lone bylines and date-only lines dropped; exact repeats removed."""
     title_key = normalize(clean(title)) if title else ""
@@ -268,7 +268,7 @@ def keep_paragraphs(pieces: Iterable[Block], *, title: str = "", authors: Sequen
             key = normalize(line)
             if key == title_key or key in author_keys:
                 continue
-        if _date_only(line, lang, tz):
+        if _date_only(line, tz):
             continue
         seen.add(line)
         out.append(line)
@@ -298,7 +298,7 @@ def density_root(doc: HtmlElement) -> HtmlElement | None:
     their grandparent half; text written directly inside a div/td/font scores that element)."""
     scores: dict[HtmlElement, float] = {}
     for order, el in enumerate(doc.iter()):
-        if order > _MAX_ELEMENTS:
+        if order > MAX_ELEMENTS:
             break
         tag = el.tag.lower() if isinstance(el.tag, str) else ""
         if tag in ("p", "pre", "blockquote"):
@@ -325,7 +325,7 @@ def density_root(doc: HtmlElement) -> HtmlElement | None:
 
 
 def fast_body(doc: HtmlElement, candidates: Candidates, *, selector: str | None = None,
-              title: str = "", authors: Sequence[str] = (), lang: str | None = None,
+              title: str = "", authors: Sequence[str] = (),
               tz: str = "UTC") -> tuple[list[str], str]:
     """Paragraphs of the article in a pruned ``doc`` and where they came from: ``selector``,
     ``container`` (a known article container), ``density`` or ``""`` (nothing found).
@@ -337,7 +337,7 @@ def fast_body(doc: HtmlElement, candidates: Candidates, *, selector: str | None 
         pieces: list[Block] = []
         for root in roots:
             pieces.extend(blocks(root))
-        return keep_paragraphs(pieces, title=title, authors=authors, lang=lang, tz=tz)
+        return keep_paragraphs(pieces, title=title, authors=authors, tz=tz)
 
     if selector:
         roots = _outermost(css(doc, selector))
@@ -351,9 +351,11 @@ def fast_body(doc: HtmlElement, candidates: Candidates, *, selector: str | None 
     for priority, _order, el in candidates.ranked:
         if best_priority is not None and priority != best_priority:
             break  # a longer text in a lower-priority container does not override
+        if _link_density(el) >= 0.5:
+            continue
         found = read([el])
         size = sum(map(len, found))
-        if size < MIN_ARTICLE_CHARS or _link_density(el) >= 0.5:
+        if size < MIN_ARTICLE_CHARS:
             continue
         if size >= FAST_MIN_CHARS:
             if size > sum(map(len, best)):
@@ -383,7 +385,7 @@ def paragraphs_from_text(text: str) -> list[str]:
 
 
 def trafilatura_body(html_text: str, url: str, *, title: str = "", authors: Sequence[str] = (),
-                     lang: str | None = None, tz: str = "UTC") -> list[str]:
+                     tz: str = "UTC") -> list[str]:
     """Slow fallback (25–80 ms/page): trafilatura in precision mode, no comments, then the same
     furniture filter (trafilatura keeps e.g. Arabic comment-form confirmations)."""
     try:
@@ -407,4 +409,4 @@ def trafilatura_body(html_text: str, url: str, *, title: str = "", authors: Sequ
             if len(line) < 40:
                 continue
         pieces.append(Block(line, 0, "p"))
-    return keep_paragraphs(pieces, title=title, authors=authors, lang=lang, tz=tz)
+    return keep_paragraphs(pieces, title=title, authors=authors, tz=tz)

@@ -30,8 +30,6 @@ from crawler.store.base import STORE_FAULT_PREFIX, utc_now_iso
 logger = logging.getLogger("chavder.crawl")
 
 
-_parse_iso = parse_iso
-
 
 def failure_reason(failure: Failure) -> str:
     """A short human reason for a failed request (used in logs, stats and the store)."""
@@ -177,7 +175,7 @@ class SourceSpider(scrapy.Spider):
                 continue
             wanted.append((key, hint))
         wanted = self._without_backed_off(wanted, source)
-        wanted.sort(key=lambda kh: _parse_iso(kh[1].updated_at or kh[1].published_at)
+        wanted.sort(key=lambda kh: parse_iso(kh[1].updated_at or kh[1].published_at)
                     or datetime.min.replace(tzinfo=timezone.utc), reverse=True)
         if len(wanted) > source.max_articles:
             # Articles past the cap must be seen again next time: keep the index uncached.
@@ -207,7 +205,7 @@ class SourceSpider(scrapy.Spider):
         for key, hint in wanted:
             n, last = max(failures.get(hint.url, (0, "")), failures.get(urls[hint.url], (0, "")))
             wait = min(base * 2 ** min(n - 1, 20), 86_400.0) if n else 0.0
-            last_at = _parse_iso(last) if n else None
+            last_at = parse_iso(last) if n else None
             if last_at is not None and now < last_at + timedelta(seconds=wait):
                 count(self.crawler, source.id, "backed_off")
                 self._incomplete.add(source.id)
@@ -231,10 +229,10 @@ class SourceSpider(scrapy.Spider):
 
     @staticmethod
     def _signals_newer(hint: LinkHint, stored: Any) -> bool:
-        signalled = _parse_iso(hint.updated_at)
+        signalled = parse_iso(hint.updated_at)
         if signalled is None:
             return False
-        seen = _parse_iso(stored.index_updated_at) or _parse_iso(stored.fetched_at)
+        seen = parse_iso(stored.index_updated_at) or parse_iso(stored.fetched_at)
         return seen is None or signalled > seen
 
     def parse_article(self, response: Response) -> Iterator[RawPage]:
