@@ -26,7 +26,6 @@ from crawler.store import open_store  # noqa: E402
 from crawler.text import detect  # noqa: E402
 
 
-EXTRA: dict = {}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -54,7 +53,7 @@ def main(argv: list[str] | None = None) -> dict:
             started = time.perf_counter()
             summary = run_crawl(settings, store, [source], {
                 "AUTOTHROTTLE_ENABLED": False, "CHAVDER_PROGRESS_INTERVAL": 0,
-                "CONCURRENT_REQUESTS": 32, **EXTRA})
+                "CONCURRENT_REQUESTS": 32})
             wall = time.perf_counter() - started
             stored = store.count_articles()
             bodies = [r["title"] + "\n" + r["body"] for r in store.iter_articles()]

@@ -23,7 +23,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -44,12 +44,6 @@ class Bench:
     rows: Callable[[dict], list[Row]]
     timeout_full: int = 1800
     timeout_quick: int = 300
-    notes: str = ""
-    extra: dict = field(default_factory=dict)
-
-
-def _r(value: Any, digits: int = 1) -> Any:
-    return round(value, digits) if isinstance(value, float) else value
 
 
 # ---------------------------------------------------------------------- rows per benchmark

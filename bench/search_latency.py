@@ -68,6 +68,9 @@ def percentile(values: list[float], q: float) -> float:
 
 
 # ---------------------------------------------------------------------- generation
+_PLACE_WEIGHTS = [1.0 / (k + 1) ** 0.8 for k in range(len(PLACES))]     # Zipf-like
+
+
 def make_article(i: int, n: int, rng: random.Random) -> dict:
     """Article ``i`` of ``n`` (deterministic given the chunk's rng)."""
     from crawler.models import Article
@@ -75,8 +78,8 @@ def make_article(i: int, n: int, rng: random.Random) -> dict:
     source = SOURCES[(i * 7 + (3 if copy_of is not None else 0)) % len(SOURCES)]
     lang = SOURCE_LANG[source]
     li = LANG_INDEX[lang]
-    weights = [1.0 / (k + 1) ** 0.8 for k in range(len(PLACES))]
-    places = [p[li] for p in rng.choices(PLACES, weights=weights, k=rng.choice((1, 2, 2, 3)))]
+    places = [p[li] for p in rng.choices(PLACES, weights=_PLACE_WEIGHTS,
+                                         k=rng.choice((1, 2, 2, 3)))]
     if rng.random() < 0.5:
         places.append(rng.choice(VILLAGES)[li])
     people = [_person(rng, rng.choice((2, 2, 3)))[0 if lang in ("ar", "ckb") else 1]
