@@ -25,6 +25,7 @@ import pytest
 
 from crawler.fixtureweb import FixtureWeb
 from tests.support.pages import article_page, rss_feed
+from tests.support.polling import wait_for
 from tests.support.smtp_sink import SMTPSink
 
 BODY = [
@@ -38,15 +39,6 @@ BODY = [
 TITLE = "اشتباكات عنيفة مع خلايا داعش في ريف الرقة"
 TZ = "Asia/Baghdad"
 
-
-def wait_for(predicate, timeout: float, step: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    return predicate()
 
 
 class Service:

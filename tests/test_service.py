@@ -25,6 +25,7 @@ from crawler.config import SourceConfig
 from crawler.fixtureweb import FixtureWeb
 from scheduler.service import classify_reason, first_run_times
 from tests.support.pages import article_page, rss_feed
+from tests.support.polling import wait_for
 from tests.support.smtp_sink import SMTPSink
 
 PARAS = [
@@ -42,15 +43,6 @@ KMR_PARAS = [
     "sereke heta nîvro bi temamî rawestiya.",
 ]
 
-
-def wait_for(predicate, timeout: float, step: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    return predicate()
 
 
 class ServiceProc:

@@ -13,10 +13,9 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import Callable
 
-REPO = Path(__file__).resolve().parents[2]
-T = TypeVar("T")
+
 
 
 def full_mode() -> bool:
@@ -26,17 +25,6 @@ def full_mode() -> bool:
 
 def scaled(ci: int, full: int) -> int:
     return full if full_mode() else ci
-
-
-def wait_for(predicate: Callable[[], T], timeout: float, step: float = 0.05) -> T:
-    """Poll ``predicate`` until it returns something truthy or ``timeout`` passes; return the
-    last value (falsy on timeout), so callers can assert on it with a message."""
-    deadline = time.monotonic() + timeout
-    value = predicate()
-    while not value and time.monotonic() < deadline:
-        time.sleep(step)
-        value = predicate()
-    return value
 
 
 @dataclass

@@ -19,7 +19,8 @@ from urllib.parse import urlsplit
 
 from crawler.fixtureweb import FixtureWeb
 from tests.reliability.articles import story_page
-from tests.reliability.harness import ServiceProcess, chavder_env, scaled, wait_for
+from tests.reliability.harness import ServiceProcess, chavder_env, scaled
+from tests.support.polling import wait_for
 from tests.support.pages import rss_feed
 from tests.support.smtp_sink import SMTPSink
 
