@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 
 from crawler.fixtureweb import FixtureWeb
-from tests.reliability.harness import (Finished, ServiceProcess, chavder_env, run_chavder,
-                                       wait_for)
+from tests.reliability.harness import Finished, ServiceProcess, chavder_env, run_chavder
 from tests.support.pages import article_page, rss_feed
+from tests.support.polling import wait_for
 from tests.support.smtp_sink import SMTPSink
 
 
