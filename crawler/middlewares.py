@@ -1,4 +1,4 @@
-"""Downloader middlewares: address policy, conditional GET, retry with backoff."""
+"""Downloader middlewares: offsite and address policy, conditional GET, retry with backoff."""
 from __future__ import annotations
 
 import logging
@@ -14,24 +14,64 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.utils.defer import maybe_deferred_to_future
 
-from crawler.addresses import is_private_host
+from crawler.addresses import host_in_domains, is_private_host, normalize_host
+from crawler.download import RefusedAddress, may_reach_private
 from crawler.runtime import runtime_for
 
 logger = logging.getLogger(__name__)
 
 
-class RefusedAddress(IgnoreRequest):
-    """A request to a private/loopback/link-local address the source does not allow."""
+class OffsiteRequest(IgnoreRequest):
+    """A request to a host outside its source's ``allowed_domains``. ``quiet`` for an article
+    link (feeds link elsewhere all the time: a skip, not a problem)."""
 
+    def __init__(self, reason: str, quiet: bool = False):
+        super().__init__(reason)
+        self.quiet = quiet
+
+
+class SourceOffsiteMiddleware:
+    """Scrapy's offsite rule (a host in ``allowed_domains`` or a subdomain of one), applied per
+    source and to every request a source makes.
+
+    Scrapy's own ``OffsiteMiddleware`` skips requests with ``dont_filter=True`` — and index
+    pages, sitemap children and their redirects all carry it (they must bypass the duplicate
+    filter, not the offsite rule) — and judges against the union of a batch's domains. Refusing
+    here, in ``process_request``, sends the refusal to the request's errback: one line.
+    """
+
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> "SourceOffsiteMiddleware":
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        spider = self.crawler.spider
+        source = getattr(spider, "sources_by_id", {}).get(request.meta.get("source"))
+        domains = source.allowed_domains if source is not None else \
+            getattr(spider, "allowed_domains", None) or []
+        host = urlsplit(request.url).hostname or ""
+        if not domains or host_in_domains(host, domains):
+            return None
+        name = normalize_host(host)
+        if request.meta.get("redirect_urls"):
+            raise OffsiteRequest(f"redirect to another site ({name}) not followed — add it to "
+                                 f"allowed_domains if it is the same outlet ({request.url})")
+        if "url_key" in request.meta:
+            raise OffsiteRequest(f"link to another site ({name}) not followed", quiet=True)
+        raise OffsiteRequest(f"refused: {name} is not in the source's allowed_domains — add it "
+                             "if it is the same outlet")
 
 
 class AddressPolicyMiddleware:
-    """Refuse requests (including redirect targets) to non-public addresses.
+    """Refuse requests to private IP literals and ``localhost`` before they are queued.
 
-    A source with ``allow_private: true`` may reach private addresses only on the hosts in its
-    ``allowed_domains`` (e.g. the loopback fixture web); everything else is refused before any
-    connection is made. Host names are not resolved here (no blocking DNS in the reactor); IP
-    literals and ``localhost`` are checked.
+    The real check is made at connect time, after resolution (``crawler.download``); this one
+    only gives literals an early, specific reason (e.g. a redirect to 169.254.169.254). A
+    source with ``allow_private: true`` may reach private addresses only on the hosts of its
+    ``allowed_domains``.
     """
 
     def __init__(self, crawler: Crawler):
@@ -43,19 +83,13 @@ class AddressPolicyMiddleware:
 
     def process_request(self, request: Request) -> None:
         host = urlsplit(request.url).hostname or ""
-        if not is_private_host(host):
+        if not is_private_host(host) or may_reach_private(self.crawler.spider, request):
             return None
-        spider = self.crawler.spider
-        sources = getattr(spider, "sources_by_id", {})
-        source = sources.get(request.meta.get("source"))
-        # Requests Scrapy makes itself (robots.txt) carry no source: any of the spider's
-        # sources may vouch for the host. (Refusing them would silently disable robots.txt.)
-        candidates = [source] if source is not None else list(sources.values())
-        if any(s.allow_private and host in s.allowed_domains for s in candidates):
-            return None
-        names = ", ".join(s.id for s in candidates) or "?"
-        raise RefusedAddress(f"refused: {host} is a private/loopback address and source "
-                             f"'{names}' does not allow it")
+        name = normalize_host(host)
+        if request.meta.get("redirect_urls"):
+            raise RefusedAddress(f"refused: redirect to private address {name} ({request.url})")
+        raise RefusedAddress(f"refused: {name} is a private address (not allowed for this "
+                             "source)")
 
 
 class ConditionalGetMiddleware:

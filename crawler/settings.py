@@ -36,8 +36,16 @@ RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
 CHAVDER_RETRY_BACKOFF_BASE = 1.0      # seconds; doubles per attempt
 CHAVDER_RETRY_AFTER_MAX = 120.0       # cap on a server's Retry-After
 
+# Connections are made by a handler that resolves, then refuses private addresses the source
+# does not allow (crawler/download.py); offsite rules apply per source, to every request.
+DOWNLOAD_HANDLERS = {
+    "http": "crawler.download.CheckedHTTPDownloadHandler",
+    "https": "crawler.download.CheckedHTTPDownloadHandler",
+}
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.AddressPolicyMiddleware": 40,
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "crawler.middlewares.SourceOffsiteMiddleware": 50,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.robots.SharedRobotsTxtMiddleware": 100,
     "crawler.middlewares.ConditionalGetMiddleware": 560,

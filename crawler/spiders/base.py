@@ -19,7 +19,7 @@ from twisted.internet.error import (ConnectionRefusedError, DNSLookupError, TCPT
 from twisted.python.failure import Failure
 from w3lib.url import safe_url_string
 
-from crawler.addresses import is_private_host
+from crawler.addresses import host_in_domains, is_private_host, normalize_host
 from crawler.config import SourceConfig
 from crawler.dedup.urls import url_key
 from crawler.isotime import parse_iso
@@ -116,7 +116,6 @@ class SourceSpider(scrapy.Spider):
         spider.allowed_domains = sorted({d for s in spider.sources_by_id.values()
                                          for d in s.allowed_domains})
         crawler.signals.connect(spider._on_closed, signal=scrapy.signals.spider_closed)
-        crawler.signals.connect(spider._on_scheduled, signal=scrapy.signals.request_scheduled)
         crawler.signals.connect(spider._on_dropped, signal=scrapy.signals.request_dropped)
         return spider
 
@@ -217,9 +216,11 @@ class SourceSpider(scrapy.Spider):
         """A link to a private address the source does not allow: reported once here, because
         Scrapy's offsite filter would otherwise drop it without a word."""
         host = urlsplit(url).hostname or ""
-        if not is_private_host(host) or (source.allow_private and host in source.allowed_domains):
+        if not is_private_host(host) or (source.allow_private
+                                         and host_in_domains(host, source.allowed_domains)):
             return False
-        self.report_problem(url, f"refused: link to private address {host} (not allowed for "
+        self.report_problem(url, f"refused: link to private address {normalize_host(host)} "
+                                 "(not allowed for "
                                  "this source)", source_id=source.id)
         return True
 
@@ -259,6 +260,12 @@ class SourceSpider(scrapy.Spider):
             logger.info("source=%s url=%s skipped: robots.txt disallows it", sid, url)
             count(self.crawler, sid, "robots_forbidden")
             return
+        if getattr(failure.value, "quiet", False):
+            # An article link to another site: Scrapy's offsite filter always skipped these.
+            sid = source.id if source else self.source_ids[0]
+            logger.debug("source=%s url=%s skipped: %s", sid, url, reason)
+            count(self.crawler, sid, "offsite")
+            return
         if source is not None and request is not None and "url_key" in request.meta:
             self.mark_incomplete(source.id)   # an article failed: no 304 may hide it next time
         self.report_problem(url, reason, source_id=source.id if source else None)
@@ -270,23 +277,6 @@ class SourceSpider(scrapy.Spider):
         logger.log(level, "source=%s url=%s reason=%s", sid, url, reason)
         count(self.crawler, sid, "errors")
         self.store.record_fetch_error(sid, url, reason)
-
-    def _on_scheduled(self, request: scrapy.Request, spider: scrapy.Spider) -> None:
-        """Redirects that will be filtered before download (private or other sites): Scrapy
-        drops them silently, so say so here, once, with the URL that redirected."""
-        if spider is not self or not request.meta.get("redirect_urls"):
-            return
-        host = urlsplit(request.url).hostname or ""
-        origin = request.meta["redirect_urls"][0]
-        source = self.source_of(request)
-        if is_private_host(host) and not (source.allow_private
-                                           and host in source.allowed_domains):
-            self.report_problem(origin, f"refused: redirect to private address {host} "
-                                        f"({request.url})", source_id=source.id)
-        elif self.allowed_domains and host not in self.allowed_domains:
-            self.report_problem(origin, f"redirect to another site ({host}) not followed — "
-                                        "add it to allowed_domains if it is the same outlet",
-                                source_id=source.id)
 
     def _on_dropped(self, request: scrapy.Request, spider: scrapy.Spider) -> None:
         if spider is self and request.meta.get("redirect_urls"):
