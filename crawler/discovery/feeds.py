@@ -11,7 +11,7 @@ from lxml import etree
 
 from crawler.discovery.results import FeedResult, ProblemLog
 from crawler.discovery.safexml import (MAX_DECOMPRESSED_BYTES, XML_NS, PreparedXML, iter_events,
-                                       local_name, parse_fragment, prepare, release)
+                                       local_name, prepare, release, salvage_entries)
 from crawler.discovery.urls import clean_url, is_absolute_http
 from crawler.discovery.values import (clean_text, first_image, html_to_text, language, shorten,
                                       to_iso, zone)
@@ -343,30 +343,14 @@ def read_feed(prepared: PreparedXML, base_url: str, tz: tzinfo, tz_name: str, ma
     return result
 
 
-_ITEM_CHUNK = re.compile(rb"<((?:[\w.-]+:)?(?:item|entry))\b[^>]*>.*?</\1\s*>", re.S)
-_ROOT_TAG = re.compile(rb"<((?:[\w.-]+:)?(?:rss|RDF|feed))\b[^>]*>")
-
-
 def _salvage(prepared: PreparedXML, ctx: _Context, max_items: int) -> tuple[list[LinkHint], _Context]:
-    """After XML errors, parse each ``<item>``/``<entry>`` on its own (inside a copy of the
-    root tag, for its namespace declarations and xml:base) so one broken entry — an unclosed
-    ``<b>`` in a title — does not swallow every entry after it, as libxml2's recovery does."""
-    root = _ROOT_TAG.search(prepared.data)
+    """After XML errors, re-read each ``<item>``/``<entry>`` on its own, so one broken entry —
+    an unclosed ``<b>`` in a title — does not swallow every entry after it."""
     quiet = _Context(ctx.base_url, ctx.tz, ctx.tz_name, ctx.problems, ctx.channel_language,
                      ctx.feed_authors)
-    if root is None:
-        return [], quiet
-    start, end = root.group(0), b"</" + root.group(1) + b">"
     entries: list[LinkHint] = []
     seen: set[str] = set()
-    for count, chunk in enumerate(_ITEM_CHUNK.finditer(prepared.data, root.end())):
-        if count >= max_items:
-            break
-        doc = parse_fragment(start + chunk.group(0) + end)
-        item = next((el for el in doc if local_name(el.tag) in ("item", "entry")), None) \
-            if doc is not None else None
-        if item is None:
-            continue
+    for item in salvage_entries(prepared, ("rss", "RDF", "feed"), ("item", "entry"), max_items):
         parse = _atom_entry if local_name(item.tag) == "entry" else _rss_item
         hint = parse(item, quiet)
         if hint is not None and hint.url not in seen:

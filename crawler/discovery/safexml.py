@@ -383,6 +383,30 @@ def parse_fragment(data: bytes) -> etree._Element | None:
         return None
 
 
+def salvage_entries(prepared: PreparedXML, roots: tuple[str, ...], entries: tuple[str, ...],
+                    max_entries: int) -> Iterator[etree._Element]:
+    """After XML errors, parse each entry (``<item>``, ``<url>``, …) on its own, inside a copy
+    of the root tag (for its namespace declarations and xml:base), and yield the entry
+    elements. libxml2's recovery gives up on everything after a fatal error — an unclosed tag,
+    an entry nested past its depth limit (256) — so one broken entry would otherwise swallow
+    every entry after it."""
+    names = b"|".join(re.escape(n.encode()) for n in roots)
+    root = re.search(rb"<((?:[\w.-]+:)?(?:" + names + rb"))\b[^>]*>", prepared.data)
+    if root is None:
+        return
+    start, end = root.group(0), b"</" + root.group(1) + b">"
+    wanted = b"|".join(re.escape(n.encode()) for n in entries)
+    chunk_re = re.compile(rb"<((?:[\w.-]+:)?(?:" + wanted + rb"))\b[^>]*>.*?</\1\s*>", re.S)
+    for count, chunk in enumerate(chunk_re.finditer(prepared.data, root.end())):
+        if count >= max_entries:
+            return
+        doc = parse_fragment(start + chunk.group(0) + end)
+        entry = next((el for el in doc if local_name(el.tag) in entries), None) \
+            if doc is not None else None
+        if entry is not None:
+            yield entry
+
+
 def release(element: etree._Element) -> None:
     """Free a processed item and the siblings before it, so a 100k-item feed stays small."""
     element.clear(keep_tail=True)

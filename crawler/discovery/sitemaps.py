@@ -13,7 +13,8 @@ from lxml import etree
 from crawler.discovery.feeds import read_feed
 from crawler.discovery.results import ProblemLog, SitemapResult
 from crawler.discovery.safexml import (MAX_DECOMPRESSED_BYTES, PreparedXML, iter_events,
-                                       local_name, prepare, release)
+                                       local_name, prepare, release,
+                                       salvage_entries)
 from crawler.discovery.urls import clean_url, is_absolute_http
 from crawler.discovery.values import clean_text, language, to_iso, zone
 from crawler.discovery.xmlfields import first_field, index_children, text_of
@@ -118,9 +119,31 @@ def _read_xml(prepared: PreparedXML, base_url: str, tz: tzinfo, tz_name: str, ma
             target.append(hint)
         release(el)
         current = None
+    if prepared.errors and not result.truncated:
+        _salvage(prepared, base_url, tz, tz_name, max_urls, result, problems)
     counts.report(problems)
     result.problems = problems.as_list()
     return result
+
+
+def _salvage(prepared: PreparedXML, base_url: str, tz: tzinfo, tz_name: str, max_urls: int,
+             result: SitemapResult, problems: ProblemLog) -> None:
+    """After XML errors, re-read each ``<url>``/``<sitemap>`` on its own (see
+    :func:`salvage_entries`); keep that reading when it found more entries."""
+    counts = _Counts()    # the single pass already counted what it saw
+    urls: list[LinkHint] = []
+    sitemaps: list[LinkHint] = []
+    seen: set[str] = set()
+    for el in salvage_entries(prepared, ("urlset", "sitemapindex"), ("url", "sitemap"), max_urls):
+        hint = _entry(el, base_url, tz, tz_name, counts)
+        if hint is not None and hint.url not in seen:
+            seen.add(hint.url)
+            (sitemaps if local_name(el.tag) == "sitemap" else urls).append(hint)
+    found, kept = len(urls) + len(sitemaps), len(result.urls) + len(result.sitemaps)
+    if found > kept:
+        problems.add(f"XML errors: re-read the {found} entries one by one "
+                     f"(a single pass kept {kept})")
+        result.urls, result.sitemaps = urls, sitemaps
 
 
 def _read_text(data: bytes, base_url: str, max_urls: int, problems: ProblemLog) -> SitemapResult:
