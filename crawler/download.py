@@ -188,13 +188,13 @@ class _BoundedHTTPClientParser(_LenientHTTPClientParser):
     def lineReceived(self, line: bytes) -> None:  # noqa: N802
         self._header_bytes = getattr(self, "_header_bytes", 0) + len(line) + 1
         if self._header_bytes > MAX_HEADER_BYTES:
-            raise ResponseHeadersTooLarge(f"response headers larger than "
-                                          f"{MAX_HEADER_BYTES // 1024} KiB")
+            raise ResponseHeadersTooLarge(f"response headers too large (over "
+                                          f"{MAX_HEADER_BYTES // 1024} KiB)")
         super().lineReceived(line)
 
     def lineLengthExceeded(self, line: bytes) -> None:  # noqa: N802
-        raise ResponseHeadersTooLarge(f"a response header line longer than "
-                                      f"{MAX_HEADER_LINE // 1024} KiB")
+        raise ResponseHeadersTooLarge(f"response headers too large (a header line over "
+                                      f"{MAX_HEADER_LINE // 1024} KiB)")
 
 
 class _BoundedHTTP11ClientProtocol(_LenientHTTP11ClientProtocol):
@@ -217,7 +217,7 @@ def _clearer_failure(exc: DownloadFailedError) -> Exception:
         return exc
     for reason in reasons:
         if reason.check(ResponseHeadersTooLarge):
-            return ResponseHeadersTooLarge(f"{reason.value} — the server's answer was refused")
+            return ResponseHeadersTooLarge(f"{reason.value} — answer refused, not retried")
     if all(reason.check(ConnectionDone, ConnectionLost) for reason in reasons):
         return DownloadFailedError("connection closed by the server before the response "
                                    "headers were complete")
