@@ -81,7 +81,8 @@ class _Collect:
         self.hosts.append(address.host)
 
     def resolutionComplete(self) -> None:  # noqa: N802
-        self.done.callback(self.hosts)
+        if not self.done.called:   # the download may have been cancelled (timeout) meanwhile
+            self.done.callback(self.hosts)
 
 
 @implementer(IStreamClientEndpoint)

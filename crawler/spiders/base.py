@@ -213,15 +213,14 @@ class SourceSpider(scrapy.Spider):
         return kept
 
     def _refused_link(self, url: str, source: SourceConfig) -> bool:
-        """A link to a private address the source does not allow: reported once here, because
-        Scrapy's offsite filter would otherwise drop it without a word."""
+        """A link to a private IP literal the source does not allow: reported once here, before
+        any request exists. (Names resolving to private addresses are refused at connect time.)"""
         host = urlsplit(url).hostname or ""
         if not is_private_host(host) or (source.allow_private
                                          and host_in_domains(host, source.allowed_domains)):
             return False
         self.report_problem(url, f"refused: link to private address {normalize_host(host)} "
-                                 "(not allowed for "
-                                 "this source)", source_id=source.id)
+                                 "(not allowed for this source)", source_id=source.id)
         return True
 
     def mark_incomplete(self, source_id: str) -> None:
