@@ -248,6 +248,10 @@ class CheckedHTTPDownloadHandler(HTTP11DownloadHandler):
                 logger.warning(get_dataloss_msg(request.url))
                 self._fail_on_dataloss_warned = True
             raise
+        except RefusedAddress as exc:
+            if request.meta.get("redirect_urls"):   # the line names the link; say where it went
+                raise RefusedAddress(f"{exc} (redirect to {request.url})") from None
+            raise
         except DownloadFailedError as exc:
             clearer = _clearer_failure(exc)
             if clearer is exc:
