@@ -16,6 +16,7 @@ from scrapy.utils.project import get_project_settings
 
 from crawler.config import Settings, SourceConfig
 from crawler.extensions import COUNTERS, source_counts
+from crawler.redact import redact_text
 from crawler.store import Store
 
 
@@ -110,8 +111,8 @@ def setup_logging(level: str = "INFO", json_lines: bool = False, verbose: bool =
     if json_lines:
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s",
-                                               "%H:%M:%S"))
+        handler.setFormatter(TextFormatter("%(asctime)s %(levelname)-7s %(message)s",
+                                           "%H:%M:%S"))
     if not verbose:
         handler.addFilter(_QuietThirdParty())
     root.addHandler(handler)
@@ -164,14 +165,21 @@ def apply_logger_levels() -> None:
         logging.getLogger("scrapy.core.downloader.handlers.http11").setLevel(logging.ERROR)
 
 
+class TextFormatter(logging.Formatter):
+    """One line per record, URL passwords masked (whoever logged it: us, Scrapy, a client)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_text(super().format(record))
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         import json
         payload = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
                    "level": record.levelname, "logger": record.name,
-                   "message": record.getMessage()}
+                   "message": redact_text(record.getMessage())}
         if record.exc_info:
-            payload["exception"] = self.formatException(record.exc_info)
+            payload["exception"] = redact_text(self.formatException(record.exc_info))
         return json.dumps(payload, ensure_ascii=False)
 
 
