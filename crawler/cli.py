@@ -80,13 +80,18 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         store.close()
     if args.json:
         print(json.dumps({"sources": summary.per_source, "totals": summary.totals,
-                          "finish_reasons": summary.finish_reasons, "alerts": alerts},
+                          "finish_reasons": summary.finish_reasons, "alerts": alerts,
+                          "unexpected_errors": summary.unexpected_errors},
                          ensure_ascii=False))
     else:
         print(summary.table())
         if alerts is not None:
             print(f"\nalerts: {alerts['sent']} sent, {alerts['retrying']} waiting to retry, "
                   f"{alerts['failed']} failed")
+    if summary.unexpected_errors:
+        print(f"crawl: {summary.unexpected_errors} unexpected error(s) — see the ERROR lines "
+              "above (-v shows tracebacks)", file=sys.stderr)
+        return 1
     return 0
 
 
