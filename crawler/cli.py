@@ -222,9 +222,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from scheduler.service import Service
     settings = _settings(args)
-    sources = load_sources(settings.sources, only_enabled=True)
     if args.health_port is not None:
+        from crawler.config import SETTING_RANGES
+        problem = SETTING_RANGES["health_port"].problem("--health-port", args.health_port)
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
         settings.health_port = args.health_port
+    sources = load_sources(settings.sources, only_enabled=True)
     return Service(settings, sources).run()
 
 

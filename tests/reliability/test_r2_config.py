@@ -3,8 +3,8 @@
 * 4 — an exception inside a spider callback, an item pipeline or a signal handler is one ERROR
   line (source, URL, Class: message; the traceback only with -v), counted in ``errors`` and a
   failing exit code; a later crawl still fetches what the failed one could not finish;
-* 7 — YAML alias bombs and recursive aliases in sources.yaml, alerts.yaml and chavder.yaml are
-  refused with ``file:line`` and exit 2, in bounded memory;
+* 7 — YAML alias bombs, recursive aliases and absurd nesting in sources.yaml, alerts.yaml and
+  chavder.yaml are refused with ``file:line`` and exit 2, in bounded memory;
 * 8 — a password in the store URL never appears in any output (text or JSON logs, -v, the
   service's start line, status, errors);
 * 11 — numeric settings outside their range (``max_body_bytes: 0`` or ``-1``,
@@ -208,15 +208,17 @@ CASES = {
 
 
 @pytest.mark.parametrize("which", sorted(CASES))
-@pytest.mark.parametrize("attack", ["bomb", "recursive"])
+@pytest.mark.parametrize("attack", ["bomb", "recursive", "deep"])
 def test_yaml_alias_bombs_and_recursive_aliases_are_refused_with_file_and_line(
         tmp_path, which, attack):
     name, args, wrap = CASES[which]
     target = tmp_path / name
     if attack == "bomb":
         block, use = _bomb(), "*a8"
-    else:
+    elif attack == "recursive":
         block, use = "loop: &loop [x, *loop]\n", "*loop"
+    else:   # 500 nested lists: a RecursionError in the old loader
+        block, use = "deep: " + "[" * 500 + "]" * 500 + "\n", "[x]"
     if wrap is None:   # chavder.yaml: the anchors are values of (unknown) settings
         text = f"data_dir: {tmp_path / 'data'}\n{block}use: {use}\n"
     else:
@@ -234,6 +236,8 @@ def test_yaml_alias_bombs_and_recursive_aliases_are_refused_with_file_and_line(
     assert found, result.stderr
     if attack == "bomb":
         assert "alias" in found[2] and "nodes" in found[2], found[0]
+    elif attack == "deep":
+        assert found[1] == "2" and "nested more than" in found[2], found[0]
     else:
         assert found[1] == "2" and "recursive alias" in found[2], found[0]
     assert result.peak_rss_mb < 300, result.peak_rss_mb
