@@ -2,6 +2,8 @@
 
 Everything is validated up front into dataclasses; every problem is reported as
 ``file:line: what is wrong — how to fix it`` and all problems of a file are reported at once.
+Every numeric field has a sane range (``SETTING_RANGES``, ``SOURCE_RANGES``, ``MAIL_RANGES``):
+no value switches a limit off, and a poll interval has a politeness floor (``MIN_INTERVAL``).
 """
 from __future__ import annotations
 
