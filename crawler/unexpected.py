@@ -7,8 +7,8 @@ and ``item_error`` signals (and Scrapy's report of a failed signal handler, whic
 of its own) and turns each into the line every other problem gets —
 ``source=… url=… reason=unexpected error in <where>: <Class>: <message>`` — counted in the
 source's ``errors`` and in ``chavder/unexpected_errors`` (``chavder crawl`` then exits 1). The
-traceback is logged at DEBUG, so ``-v`` shows it. Scrapy's own lines for these are DEBUG too
-(see ``crawler.logformatter``).
+traceback is logged once at DEBUG, so ``-v`` shows it: by Scrapy for callbacks and pipelines
+(its lines are DEBUG, see ``crawler.logformatter``), by this module for signal handlers.
 """
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ class UnexpectedErrors:
         if spider is not None and hasattr(spider, "mark_incomplete"):
             spider.mark_incomplete(source)   # what it did not finish must not hide behind a 304
         where = f"spider callback {getattr(method, '__name__', None) or 'parse'}"
-        self.report(source, url, where, failure_to_exc_info(failure))
+        self.report(source, url, where, failure_to_exc_info(failure), scrapy_logged=True)
 
     def item_error(self, item: Any, response: Any, spider: Any, failure: Failure) -> None:
         source, url = _item_origin(item)
@@ -75,7 +75,8 @@ class UnexpectedErrors:
             url = getattr(response, "url", None) or "?"
         if spider is not None and hasattr(spider, "mark_incomplete"):
             spider.mark_incomplete(source)
-        self.report(source, url, "item pipeline", failure_to_exc_info(failure))
+        self.report(source, url, "item pipeline", failure_to_exc_info(failure),
+                    scrapy_logged=True)
 
     def signal_handler_error(self, receiver: Any, exc_info: Any) -> None:
         name = getattr(receiver, "__qualname__", None) or repr(receiver)
@@ -83,14 +84,17 @@ class UnexpectedErrors:
                     exc_info)
 
     # ------------------------------------------------------------------ reporting
-    def report(self, source: str, url: str, where: str, exc_info: Any) -> None:
-        """One ERROR line (source, URL, reason), the traceback at DEBUG, counted and kept."""
+    def report(self, source: str, url: str, where: str, exc_info: Any,
+               scrapy_logged: bool = False) -> None:
+        """One ERROR line (source, URL, reason), counted and kept; the traceback at DEBUG
+        unless Scrapy's own DEBUG line (``scrapy_logged``) already carries it."""
         exc = exc_info[1] if exc_info else None
         reason = (f"unexpected error in {where}: {describe(exc) if exc else 'unknown'} — a bug "
                   "or a damaged store; run with -v for the traceback")
         logger.error("source=%s url=%s reason=%s", source, url, reason)
-        logger.debug("traceback of the error above (source=%s url=%s)", source, url,
-                     exc_info=exc_info)
+        if not scrapy_logged:
+            logger.debug("traceback of the error above (source=%s url=%s)", source, url,
+                         exc_info=exc_info)
         self.crawler.stats.inc_value(STAT)
         count(self.crawler, source, "errors")
         try:
