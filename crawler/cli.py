@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from crawler.config import ConfigError, Settings, load_settings, load_sources
-from crawler.redact import redact_text, redact_url
+from crawler.redact import redact_data, redact_text, redact_url
 
 log = logging.getLogger("chavder")
 
@@ -247,10 +247,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         store.close()
     ids = [s.id for s in sources] + sorted(set(status) - {s.id for s in sources})
     if args.json:
-        print(redact_text(json.dumps(
+        print(json.dumps(redact_data(
             {"sources": {i: {**status.get(i, {}), "next_run": schedule.get(i, {}).get("next_run")}
                          for i in ids}, "alerts": alerts, "digests": digests,
-             "index_spool": spool}, ensure_ascii=False, default=str)))
+             "index_spool": spool}), ensure_ascii=False, default=str))
         return 0
     short = lambda v: (v or "-")[:19].replace("T", " ")  # noqa: E731
     print(f"{'source':<18} {'last success':<19}  {'next run':<19}  {'24h':>5}  last error")

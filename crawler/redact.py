@@ -12,13 +12,14 @@ failed; the password is replaced by ``***``.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 MASK = "***"
 # scheme://userinfo@ — userinfo runs to the LAST '@' before the path, query, fragment, the end
-# of the URL (white space, quotes, brackets) or a JSON escape; like urlsplit, which also takes
-# the last '@', so an unencoded '@' inside a password is still covered.
+# of the URL (white space, angle or square brackets) or a backslash; like urlsplit, which also
+# takes the last '@', so an unencoded '@' (or quote) inside a password is still covered.
 _USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-]*://)"
-                       r"(?P<userinfo>[^\s/?#\"'<>\\\[\]]+)@")
+                       r"(?P<userinfo>[^\s/?#<>\\\[\]]+)@")
 
 
 def _mask(match: re.Match[str]) -> str:
@@ -34,3 +35,15 @@ def redact_url(url: str) -> str:
 def redact_text(text: str) -> str:
     """Every URL password in ``text`` replaced by ``***``."""
     return _USERINFO.sub(_mask, text) if "@" in text and "://" in text else text
+
+
+def redact_data(value: Any) -> Any:
+    """``value`` (JSON-like: dicts, lists, strings) with every string passed through
+    :func:`redact_text` — before ``json.dumps``, whose escaping could hide a URL."""
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {k: redact_data(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_data(v) for v in value]
+    return value
