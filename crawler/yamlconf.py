@@ -106,8 +106,7 @@ def _build(text: str) -> Any:
         if isinstance(frame.value, list):
             frame.value.append(Located(value, line))
         elif frame.key is None:
-            key = value if not isinstance(value, (dict, list)) else _unwrap_key(value)
-            key = str(key)
+            key = str(unwrap(value) if isinstance(value, (dict, list)) else value)
             if key in frame.value:
                 raise _DuplicateKey(key, line)
             frame.key, frame.key_line = key, line
@@ -164,10 +163,6 @@ def _build(text: str) -> Any:
         if total > MAX_NODES:
             raise _TooBig(line, f"more than {MAX_NODES:,} values — split the file")
     return result
-
-
-def _unwrap_key(value: Any) -> Any:
-    return unwrap(value)
 
 
 def load_located(path: str | Path, text: str | None = None) -> Any:
