@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from crawler.config import ConfigError, Settings, load_settings, load_sources
+from crawler.redact import redact_data, redact_text, redact_url
 
 log = logging.getLogger("chavder")
 
@@ -64,7 +65,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         return 0
     from scheduler.alerting import Alerting
     store = _open_store(settings)
-    log.info("crawling %d source(s) into %s", len(sources), settings.store)
+    log.info("crawling %d source(s) into %s", len(sources), redact_url(settings.store))
     overrides = {"CHAVDER_PROGRESS_INTERVAL": args.progress_interval}
     alerts = None
     try:
@@ -79,13 +80,18 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         store.close()
     if args.json:
         print(json.dumps({"sources": summary.per_source, "totals": summary.totals,
-                          "finish_reasons": summary.finish_reasons, "alerts": alerts},
+                          "finish_reasons": summary.finish_reasons, "alerts": alerts,
+                          "unexpected_errors": summary.unexpected_errors},
                          ensure_ascii=False))
     else:
         print(summary.table())
         if alerts is not None:
             print(f"\nalerts: {alerts['sent']} sent, {alerts['retrying']} waiting to retry, "
                   f"{alerts['failed']} failed")
+    if summary.unexpected_errors:
+        print(f"crawl: {summary.unexpected_errors} unexpected error(s) — see the ERROR lines "
+              "above (-v shows tracebacks)", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -162,7 +168,7 @@ def cmd_sources_list(args: argparse.Namespace) -> int:
     for s in load_sources(args.file or _settings(args).sources):
         flags = ("" if s.enabled else " [disabled]") + ("" if s.verified else " [unverified]")
         print(f"{s.id:<18} {s.kind:<8} {','.join(s.languages):<12} every {int(s.interval)}s "
-              f"{s.start_urls[0]}{flags}")
+              f"{redact_url(s.start_urls[0])}{flags}")
     return 0
 
 
@@ -216,9 +222,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from scheduler.service import Service
     settings = _settings(args)
-    sources = load_sources(settings.sources, only_enabled=True)
     if args.health_port is not None:
+        from crawler.config import SETTING_RANGES
+        problem = SETTING_RANGES["health_port"].problem("--health-port", args.health_port)
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
         settings.health_port = args.health_port
+    sources = load_sources(settings.sources, only_enabled=True)
     return Service(settings, sources).run()
 
 
@@ -236,18 +247,17 @@ def cmd_status(args: argparse.Namespace) -> int:
         store.close()
     ids = [s.id for s in sources] + sorted(set(status) - {s.id for s in sources})
     if args.json:
-        print(json.dumps({"sources": {i: {**status.get(i, {}),
-                                          "next_run": schedule.get(i, {}).get("next_run")}
-                                      for i in ids}, "alerts": alerts, "digests": digests,
-                          "index_spool": spool},
-                         ensure_ascii=False, default=str))
+        print(json.dumps(redact_data(
+            {"sources": {i: {**status.get(i, {}), "next_run": schedule.get(i, {}).get("next_run")}
+                         for i in ids}, "alerts": alerts, "digests": digests,
+             "index_spool": spool}), ensure_ascii=False, default=str))
         return 0
     short = lambda v: (v or "-")[:19].replace("T", " ")  # noqa: E731
     print(f"{'source':<18} {'last success':<19}  {'next run':<19}  {'24h':>5}  last error")
     for sid in ids:
         st = status.get(sid, {})
         err = st.get("last_error")
-        err_text = f"{short(err['at'])} {err['reason'][:60]}" if err else "-"
+        err_text = f"{short(err['at'])} {redact_text(err['reason'])[:60]}" if err else "-"
         print(f"{sid:<18} {short(st.get('last_success')):<19}  "
               f"{short(schedule.get(sid, {}).get('next_run')):<19}  "
               f"{st.get('articles_24h', 0):>5}  {err_text}")
@@ -502,15 +512,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _redacted_excepthook(kind: type[BaseException], exc: BaseException, tb: Any) -> None:
+    """A traceback nobody caught still must not print a URL's password."""
+    import traceback
+    sys.stderr.write(redact_text("".join(traceback.format_exception(kind, exc, tb))))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from crawler.crawl import setup_logging
+    sys.excepthook = _redacted_excepthook
     args = build_parser().parse_args(argv)
     setup_logging(os.environ.get("CHAVDER_LOG_LEVEL", "DEBUG" if args.verbose else "INFO"),
                   json_lines=args.log_json, verbose=args.verbose)
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:
-        print(f"configuration error:\n{exc}", file=sys.stderr)
+        print(f"configuration error:\n{redact_text(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

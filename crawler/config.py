@@ -2,6 +2,8 @@
 
 Everything is validated up front into dataclasses; every problem is reported as
 ``file:line: what is wrong — how to fix it`` and all problems of a file are reported at once.
+Every numeric field has a sane range (``SETTING_RANGES``, ``SOURCE_RANGES``, ``MAIL_RANGES``):
+no value switches a limit off, and a poll interval has a politeness floor (``MIN_INTERVAL``).
 """
 from __future__ import annotations
 
@@ -21,6 +23,87 @@ SELECTOR_KEYS = ("article_links", "next_page", "title", "body", "date", "author"
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _INTERVAL_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$")
 _UNITS = {None: 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+
+
+@dataclass(frozen=True)
+class Range:
+    """The sane values of a numeric setting, and why (shown when a value is outside)."""
+
+    low: float
+    high: float
+    unit: str
+    why: str
+
+    def problem(self, key: str, value: float) -> str | None:
+        """``'key' must be … — why`` when ``value`` is outside, else None."""
+        if self.low <= value <= self.high:
+            return None
+        low = "0 or more" if self.low == 0 else f"at least {_num(self.low)}"
+        unit = f" {self.unit}" if self.unit else ""
+        return (f"'{key}' must be {low} and at most {_num(self.high)}{unit}, not "
+                f"{_num(value)} — {self.why}")
+
+
+def _num(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
+
+
+#: Politeness floor of a source's poll interval. Outlets publish a few stories an hour; polling
+#: a third-party site more than once a minute only adds load (and gets crawlers blocked).
+MIN_INTERVAL = 60.0
+#: Sources on one's own network (``allow_private: true``: fixtures, an internal mirror) may be
+#: polled faster, down to this.
+MIN_PRIVATE_INTERVAL = 1.0
+
+#: Numeric fields of a sources.yaml entry (interval: see MIN_INTERVAL).
+SOURCE_RANGES: dict[str, Range] = {
+    "interval": Range(MIN_INTERVAL, 30 * 86400, "seconds",
+                      "poll an outlet at most once a minute and at least once a month "
+                      "(write e.g. '15m', '1h'); sources with allow_private: true may go down "
+                      "to 1 s"),
+    "max_pages": Range(1, 1000, "pages", "listing pagination bound: 1 reads the first page"),
+    "max_articles": Range(1, 100_000, "articles", "articles fetched per crawl, newest first"),
+}
+
+#: Numeric settings of chavder.yaml. 0 never means "unlimited": a limit that can be switched
+#: off by accident (max_body_bytes: 0 buffered 650 MB) is not a limit.
+SETTING_RANGES: dict[str, Range] = {
+    "concurrent_per_domain": Range(1, 32, "requests", "requests in flight per site; 2 is "
+                                   "polite"),
+    "download_timeout": Range(1, 3600, "seconds", "0 would fail every fetch; 30 is the "
+                              "default"),
+    "max_body_bytes": Range(1024, 256 * 1024 * 1024, "bytes", "the largest page or feed "
+                            "kept in memory (default 10485760 = 10 MiB); there is no "
+                            "'unlimited'"),
+    "alert_retry_seconds": Range(0, 86400, "seconds", "first retry delay of a failed alert "
+                                 "(it doubles)"),
+    "article_retry_seconds": Range(0, 7 * 86400, "seconds", "first retry delay of a failed "
+                                   "article (it doubles); 0 retries on every poll"),
+    "alert_max_attempts": Range(1, 100, "attempts", "deliveries tried before an alert is "
+                                "marked failed"),
+    "health_port": Range(-1, 65535, "", "a TCP port; 0 picks a free one, -1 turns the health "
+                         "server off"),
+    "max_concurrent_crawls": Range(1, 64, "crawls", "crawls the service runs at once"),
+    "alert_dispatch_seconds": Range(1, 3600, "seconds", "how often queued alerts are sent"),
+    "digest_check_seconds": Range(1, 3600, "seconds", "how often due digests are looked for"),
+    "digest_grace_hours": Range(0, 168, "hours", "how late a digest missed while down is "
+                                "still sent"),
+    "shutdown_timeout": Range(1, 3600, "seconds", "how long a stop waits for running crawls"),
+}
+MAIL_RANGES: dict[str, Range] = {
+    "smtp_port": Range(1, 65535, "", "the SMTP server's port: 587 (starttls), 465 (ssl) or 25"),
+}
+
+
+def number_problem(ranges: dict[str, Range], key: str, value: Any,
+                   whole: bool) -> str | None:
+    """Why ``value`` is not an acceptable ``key`` (wrong type or out of range), or None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+            whole and not isinstance(value, int)):
+        kind = "whole number" if whole else "number"
+        return f"'{key}' must be a {kind}, not {value!r} — write it without quotes, e.g. 2"
+    rng = ranges.get(key)
+    return rng.problem(key, value) if rng is not None else None
 
 
 @dataclass
@@ -159,6 +242,12 @@ def load_sources(path: str | Path, *, text: str | None = None,
             err(line_of("interval"), f"source '{sid}': interval {get('interval')!r} is not a "
                 "duration — write seconds or e.g. '15m', '1h'")
             interval = 900.0
+        else:
+            floor = MIN_PRIVATE_INTERVAL if allow_private else MIN_INTERVAL
+            rng = SOURCE_RANGES["interval"]
+            problem = Range(floor, rng.high, rng.unit, rng.why).problem("interval", interval)
+            if problem:
+                err(line_of("interval"), f"source '{sid}': {problem}")
         selectors = get("selectors", {}) or {}
         if not isinstance(selectors, dict):
             err(line_of("selectors"), f"source '{sid}': selectors must be a mapping")
@@ -175,9 +264,9 @@ def load_sources(path: str | Path, *, text: str | None = None,
             domains = sorted({urlsplit(u).hostname for u in urls
                               if isinstance(u, str) and urlsplit(u).hostname})
         for key in ("max_pages", "max_articles"):
-            value = get(key, 1)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                err(line_of(key), f"source '{sid}': {key} must be a positive whole number")
+            problem = number_problem(SOURCE_RANGES, key, get(key, 1), whole=True)
+            if problem:
+                err(line_of(key), f"source '{sid}': {problem}")
         sources.append(SourceConfig(
             id=sid, name=str(get("name", sid)), kind=str(kind), start_urls=list(urls),
             languages=[str(x) for x in languages], timezone=tz, interval=interval,
@@ -247,8 +336,6 @@ class Settings:
 
 
 _CHOICES = {"digest_empty_policy": ("skip", "nothing-new")}
-_NON_NEGATIVE = ("article_retry_seconds", "digest_grace_hours", "digest_check_seconds", "alert_dispatch_seconds",
-                 "alert_retry_seconds", "download_timeout", "shutdown_timeout")
 
 
 def load_settings(path: str | Path | None = None) -> Settings:
@@ -272,24 +359,29 @@ def load_settings(path: str | Path | None = None) -> Settings:
                 problems.append(f"{candidate}:{loc.line}: 'mail' must be a mapping")
                 continue
             for mkey, mval in value.items():
+                mline = loc.value[mkey].line
                 if not hasattr(settings.mail, mkey):
-                    problems.append(f"{candidate}:{loc.value[mkey].line}: unknown mail setting "
+                    problems.append(f"{candidate}:{mline}: unknown mail setting "
                                     f"'{mkey}' — valid: " + ", ".join(MailSettings.__dataclass_fields__))
+                elif mkey in MAIL_RANGES and (problem := number_problem(
+                        MAIL_RANGES, mkey, mval, whole=True)):
+                    problems.append(f"{candidate}:{mline}: mail: {problem}")
                 else:
                     setattr(settings.mail, mkey, mval)
         elif key in Settings.__dataclass_fields__ and key not in ("path",):
             expected = type(getattr(settings, key))
-            if expected is float and isinstance(value, int):
-                value = float(value)
+            if expected in (int, float):
+                problem = number_problem(SETTING_RANGES, key, value, whole=expected is int)
+                if problem:
+                    problems.append(f"{candidate}:{loc.line}: {problem}")
+                    continue
+                value = expected(value)
             if not isinstance(value, expected):
                 problems.append(f"{candidate}:{loc.line}: '{key}' must be a {expected.__name__}")
                 continue
             if key in _CHOICES and value not in _CHOICES[key]:
                 problems.append(f"{candidate}:{loc.line}: '{key}' is {value!r} — use one of: "
                                 + ", ".join(_CHOICES[key]))
-                continue
-            if key in _NON_NEGATIVE and value < 0:
-                problems.append(f"{candidate}:{loc.line}: '{key}' must be 0 or more")
                 continue
             setattr(settings, key, value)
         else:

@@ -16,6 +16,7 @@ from scrapy.utils.project import get_project_settings
 
 from crawler.config import Settings, SourceConfig
 from crawler.extensions import COUNTERS, source_counts
+from crawler.redact import redact_text
 from crawler.store import Store
 
 
@@ -24,6 +25,7 @@ class CrawlSummary:
     per_source: dict[str, dict[str, int]] = field(default_factory=dict)
     finish_reasons: dict[str, str] = field(default_factory=dict)
     timings: dict[str, dict[str, float]] = field(default_factory=dict)  # seconds per stage
+    unexpected_errors: int = 0   # exceptions Scrapy caught (crawler.unexpected): exit status 1
 
     @property
     def totals(self) -> dict[str, int]:
@@ -89,6 +91,9 @@ def run_crawl(settings: Settings, store: Store, sources: Sequence[SourceConfig],
         summary.finish_reasons[sid] = str(stats.get("chavder/finish_reason", "not started"))
         summary.timings[sid] = {stage: float(stats.get(f"chavder/source/{sid}/seconds/{stage}",
                                                        0.0)) for stage in ("extract", "store")}
+    from crawler.unexpected import STAT
+    summary.unexpected_errors = sum(int(c.stats.get_value(STAT, 0)) for c in
+                                    {id(c): c for c in crawlers.values()}.values() if c.stats)
     return summary
 
 
@@ -110,8 +115,8 @@ def setup_logging(level: str = "INFO", json_lines: bool = False, verbose: bool =
     if json_lines:
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s",
-                                               "%H:%M:%S"))
+        handler.setFormatter(TextFormatter("%(asctime)s %(levelname)-7s %(message)s",
+                                           "%H:%M:%S"))
     if not verbose:
         handler.addFilter(_QuietThirdParty())
     root.addHandler(handler)
@@ -125,7 +130,7 @@ _THIRD_PARTY = ("scrapy", "twisted", "urllib3", "elastic_transport", "charset_no
                 "py.warnings", "filelock", "asyncio", "apscheduler", "hpack")
 # Extraction libraries warn about every odd page; Chavder reports what matters itself.
 _EXTRACTORS = ("trafilatura", "htmldate", "courlan", "readability", "justext")
-_SILENCED = ("scrapy.core.scraper", "scrapy.downloadermiddlewares.robotstxt",
+_SILENCED = ("scrapy.downloadermiddlewares.robotstxt",
              "scrapy.downloadermiddlewares.retry", "scrapy.core.downloader.handlers.http11",
              "scrapy.spidermiddlewares.httperror", "scrapy.core.engine")
 # The spider reports an over-size decompressed body itself, once, with its source.
@@ -156,12 +161,18 @@ def apply_logger_levels() -> None:
                   "htmldate", "courlan", "readability", "charset_normalizer", "py.warnings"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
     if not verbose:
-        # Scrapy logs each failed download at ERROR with a traceback; our spiders already log one
-        # clear line per failure (source, URL, reason), so keep Scrapy's version out of the way.
-        logging.getLogger("scrapy.core.scraper").setLevel(logging.CRITICAL)
+        # Failed downloads and exceptions in callbacks are logged by Chavder in one line each
+        # (spiders, crawler.unexpected); Scrapy's own versions are DEBUG (crawler.logformatter).
         logging.getLogger("scrapy.downloadermiddlewares.robotstxt").setLevel(logging.CRITICAL)
         logging.getLogger("scrapy.downloadermiddlewares.retry").setLevel(logging.CRITICAL)
         logging.getLogger("scrapy.core.downloader.handlers.http11").setLevel(logging.ERROR)
+
+
+class TextFormatter(logging.Formatter):
+    """One line per record, URL passwords masked (whoever logged it: us, Scrapy, a client)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_text(super().format(record))
 
 
 class JsonFormatter(logging.Formatter):
@@ -169,9 +180,9 @@ class JsonFormatter(logging.Formatter):
         import json
         payload = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
                    "level": record.levelname, "logger": record.name,
-                   "message": record.getMessage()}
+                   "message": redact_text(record.getMessage())}
         if record.exc_info:
-            payload["exception"] = self.formatException(record.exc_info)
+            payload["exception"] = redact_text(self.formatException(record.exc_info))
         return json.dumps(payload, ensure_ascii=False)
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, TextIO
 
 from crawler.config import ConfigError, load_settings
+from crawler.redact import redact_text, redact_url
 
 DEFAULT_KIBANA_URL = "http://localhost:5601"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -34,12 +35,12 @@ def _es_config(args: argparse.Namespace):
     settings = load_settings(getattr(args, "config", None))
     url = getattr(args, "store", None) or settings.store
     if not is_elasticsearch_url(url):
-        raise ConfigError([f"store is {url!r}, not Elasticsearch — pass --store "
+        raise ConfigError([f"store is {redact_url(url)!r}, not Elasticsearch — pass --store "
                            "https://user@host:9200 or set 'store:' in chavder.yaml"])
     try:
         return EsConfig.from_url(url, settings.data_dir)
     except ValueError as exc:
-        raise ConfigError([f"store {url.split('@')[-1]!r}: {exc}"]) from None
+        raise ConfigError([f"store {redact_url(url)!r}: {redact_text(str(exc))}"]) from None
 
 
 def _wait_for(what: str, probe: Callable[[], Any], seconds: float,
@@ -94,10 +95,11 @@ def cmd_es_setup(args: argparse.Namespace) -> int:
         for line in setup_indices(client, cfg.alias, cfg.alerts_alias):
             print(line)
     except SetupError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {redact_text(str(exc))}", file=sys.stderr)
         return 1
     except Exception as exc:  # noqa: BLE001 - report, don't dump a trace
-        print(f"error: Elasticsearch at {cfg.safe_url}: {exc}", file=sys.stderr)
+        print(f"error: Elasticsearch at {cfg.safe_url}: {redact_text(str(exc))}",
+              file=sys.stderr)
         return 1
     finally:
         client.close()
@@ -126,7 +128,7 @@ def cmd_es_reindex(args: argparse.Namespace) -> int:
         report = reindex_from_sqlite(client, path, cfg, batch_size=args.batch_size,
                                      progress=_Progress("reindex", args.progress_interval))
     except Exception as exc:  # noqa: BLE001
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {redact_text(str(exc))}", file=sys.stderr)
         return 1
     finally:
         client.close()
@@ -219,13 +221,14 @@ def cmd_kibana_import(args: argparse.Namespace) -> int:
 
     try:
         if args.wait:
-            _wait_for(f"Kibana at {url}", ready, args.wait)
+            _wait_for(f"Kibana at {redact_url(url)}", ready, args.wait)
         result = import_saved_objects(url, path.read_bytes(), headers=headers, space=args.space)
     except Exception as exc:  # noqa: BLE001
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {redact_text(str(exc))}", file=sys.stderr)
         return 1
     errors = result.get("errors") or []
-    print(f"imported {result.get('successCount', 0)} saved object(s) from {path} into {url}")
+    print(f"imported {result.get('successCount', 0)} saved object(s) from {path} into "
+          f"{redact_url(url)}")
     for e in errors:
         print(f"  {e.get('type')} {e.get('id')}: {json.dumps(e.get('error'))}", file=sys.stderr)
     return 0 if result.get("success") and not errors else 1

@@ -61,6 +61,7 @@ ITEM_PIPELINES = {
 EXTENSIONS = {
     "scrapy.extensions.telnet.TelnetConsole": None,
     "crawler.extensions.CrawlReport": 500,
+    "crawler.unexpected.UnexpectedErrors": 510,
 }
 
 # Chavder's own settings (see crawler/runtime.py).

@@ -30,6 +30,7 @@ from typing import Any
 
 from crawler.config import Settings, SourceConfig
 from crawler.isotime import parse_iso
+from crawler.redact import redact_url
 
 log = logging.getLogger("chavder.service")
 
@@ -148,7 +149,7 @@ class Service:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: reactor.callFromThread(self.shutdown, "signal"))
         log.info("service started: %d sources, store %s, health http://%s:%s/healthz",
-                 len(self.sources), self.settings.store, self.settings.health_host,
+                 len(self.sources), redact_url(self.settings.store), self.settings.health_host,
                  self.http_port.getHost().port if self.http_port else "-")
         for sid in sorted(firsts, key=firsts.get):
             log.info("source=%s first run %s, then every %ds", sid,

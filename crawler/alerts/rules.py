@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import urlsplit
@@ -90,8 +91,10 @@ class Rule:
         return self.mode in ("digest", "both")
 
 
+@lru_cache(maxsize=65536)
 def _has_control(text: str) -> bool:
-    """Control/format characters other than the joiners Sorani and Persian spelling needs."""
+    """Control/format characters other than the joiners Sorani and Persian spelling needs.
+    (Cached: thousands of rules repeat the same spellings and recipients.)"""
     return any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") and ch not in "\u200c\u200d"
                for ch in text)
 
@@ -168,7 +171,7 @@ def _term_groups(loc: Located, rule: str, key: str, chk: _Checker) -> tuple[tupl
                 chk.err(sp.line, f"rule '{rule}': term is longer than {MAX_TERM_LENGTH} "
                         "characters — alert terms are words or short phrases")
                 continue
-            if not query_terms(term, None):
+            if not _fold(term):
                 chk.err(sp.line, f"rule '{rule}': term {term!r} has no letters or digits to "
                         "match — remove it")
                 continue
@@ -202,6 +205,7 @@ def _digest_time(value: Any, line: int, what: str, chk: _Checker) -> str | None:
 def _recipients(loc: Located, rule: str, tz: str, dt: str, zones: set[str],
                 chk: _Checker) -> tuple[Recipient, ...]:
     out: list[Recipient] = []
+    keys: set[str] = set()              # a set: rules may list hundreds of recipients
     for item in _as_list(loc):
         value = item.value
         name: str | None = None
@@ -258,9 +262,10 @@ def _recipients(loc: Located, rule: str, tz: str, dt: str, zones: set[str],
                         "'apprise:' followed by an Apprise URL")
                 continue
         rec = Recipient(address=raw, kind=kind, timezone=r_tz, digest_time=r_dt, name=name)
-        if any(r.key == rec.key for r in out):
+        if rec.key in keys:
             chk.err(line, f"rule '{rule}': recipient listed twice — keep one")
             continue
+        keys.add(rec.key)
         out.append(rec)
     return tuple(out)
 
@@ -298,7 +303,9 @@ def _codes(loc: Located, rule: str, key: str, chk: _Checker,
     return tuple(out)
 
 
+@lru_cache(maxsize=65536)
 def _fold(term: str) -> tuple[str, ...]:
+    """A term's normalised words; cached, since large rule files repeat the same spellings."""
     return tuple(query_terms(term, None))
 
 

@@ -27,6 +27,7 @@ def open_store(url: str, data_dir: str | Path = "data") -> Store:
     if is_elasticsearch_url(url):
         return open_elasticsearch_store(url, data_dir)
     if scheme and len(scheme) > 1:
-        raise ValueError(f"store {url!r}: unknown store scheme '{scheme}' — use "
+        from crawler.redact import redact_url
+        raise ValueError(f"store {redact_url(url)!r}: unknown store scheme '{scheme}' — use "
                          "sqlite:///path/to/chavder.db or https://host:9200")
     return SQLiteStore(Path(url))
