@@ -252,15 +252,20 @@ def cmd_status(args: argparse.Namespace) -> int:
                          for i in ids}, "alerts": alerts, "digests": digests,
              "index_spool": spool}), ensure_ascii=False, default=str))
         return 0
+    from crawler.challenges import explain
     short = lambda v: (v or "-")[:19].replace("T", " ")  # noqa: E731
     print(f"{'source':<18} {'last success':<19}  {'next run':<19}  {'24h':>5}  last error")
     for sid in ids:
         st = status.get(sid, {})
         err = st.get("last_error")
-        err_text = f"{short(err['at'])} {redact_text(err['reason'])[:60]}" if err else "-"
+        blocked = explain(err["reason"]) if err else None
+        reason = blocked[0] if blocked else redact_text(err["reason"])[:60] if err else ""
+        err_text = f"{short(err['at'])} {reason}" if err else "-"
         print(f"{sid:<18} {short(st.get('last_success')):<19}  "
               f"{short(schedule.get(sid, {}).get('next_run')):<19}  "
               f"{st.get('articles_24h', 0):>5}  {err_text}")
+        if blocked:
+            print(f"{'':<18} what to do: {blocked[1]}")
     print("\nalerts: " + (", ".join(f"{k}={v}" for k, v in sorted(alerts.items())) or "none")
           + "; digests: " + (", ".join(f"{k}={v}" for k, v in sorted(digests.items())) or "none")
           + (f"; index spool: {spool} waiting" if spool is not None else ""))

@@ -18,8 +18,24 @@ from zoneinfo import ZoneInfo, available_timezones
 from crawler.addresses import is_private_host
 from crawler.yamlconf import ConfigError, Located, load_located, unwrap
 
-SOURCE_KINDS = ("feed", "sitemap", "listing")
+SOURCE_KINDS = ("feed", "sitemap", "listing", "api")
 SELECTOR_KEYS = ("article_links", "next_page", "title", "body", "date", "author", "remove")
+#: Keys of a source's ``api:`` block (kind api): where a JSON listing keeps its items and
+#: which item fields hold what. Paths are dotted (``Data.CategoryNews.Articles``; a number
+#: indexes a list).
+API_KEYS = ("items", "link", "title", "body", "summary", "date", "max_page", "first_page")
+API_REQUIRED = ("items", "link")
+_API_PATH_RE = re.compile(r"^[A-Za-z0-9_$@:-]+(\.[A-Za-z0-9_$@:-]+)*$")
+#: The page placeholder of an api source's URL template.
+PAGE_PLACEHOLDER = "{page}"
+#: Request headers a source may set (what outlets' APIs and CDNs are known to look at). The
+#: crawler owns the rest: Host, cookies, conditional GET validators, encodings, User-Agent
+#: (that one has its own field, ``user_agent``).
+HEADER_NAMES = ("Accept", "Accept-Language", "Referer", "Origin", "X-Requested-With",
+                "Cache-Control", "Pragma", "DNT", "Sec-Fetch-Dest", "Sec-Fetch-Mode",
+                "Sec-Fetch-Site", "Sec-Fetch-User", "Upgrade-Insecure-Requests")
+_HEADER_VALUE_MAX = 1000
+_USER_AGENT_MAX = 400
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _INTERVAL_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$")
 _UNITS = {None: 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
@@ -124,6 +140,10 @@ class SourceConfig:
     allow_private: bool = False             # may fetch loopback/private addresses (fixtures only)
     verified: bool = True                   # False: URL not confirmed by a human yet
     enabled: bool = True
+    notes: str = ""                         # the evidence behind the entry (free text)
+    api: dict[str, Any] = field(default_factory=dict)   # kind api: see API_KEYS
+    headers: dict[str, str] = field(default_factory=dict)  # extra request headers
+    user_agent: str | None = None           # overrides chavder.yaml's user_agent
     line: int = 0                           # where the entry starts in its file
 
     @property
@@ -155,6 +175,63 @@ def _url_problem(url: Any) -> str | None:
 
 
 
+def _api_problems(api: Any) -> list[str]:
+    """What is wrong with an ``api:`` block (kind api), each with its fix."""
+    if not isinstance(api, dict):
+        return ["'api' must be a mapping such as {items: Data.Articles, link: Link, "
+                "title: Title, date: Date}"]
+    out: list[str] = []
+    for key in api:
+        if key not in API_KEYS:
+            out.append(f"unknown api key '{key}' — valid: " + ", ".join(API_KEYS))
+    for key in API_REQUIRED:
+        if key not in api:
+            out.append(f"api needs '{key}' (e.g. items: Data.CategoryNews.Articles, "
+                       "link: Link)")
+    for key, value in api.items():
+        if key == "first_page":
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1_000_000:
+                out.append(f"api 'first_page' must be a whole number from 0 to 1,000,000, "
+                           f"not {value!r} — the number the first page has (usually 1)")
+        elif key in API_KEYS and (not isinstance(value, str) or not _API_PATH_RE.match(value)):
+            out.append(f"api '{key}' must be a field name or dotted path such as "
+                       f"Data.CategoryNews.Articles, not {value!r}")
+    return out
+
+
+def _header_problems(headers: Any) -> list[str]:
+    if not isinstance(headers, dict):
+        return ["'headers' must be a mapping such as {Accept: application/json}"]
+    out: list[str] = []
+    allowed = {h.lower(): h for h in HEADER_NAMES}
+    for name, value in headers.items():
+        if not isinstance(name, str) or name.lower() not in allowed:
+            hint = " (use the 'user_agent' field)" if str(name).lower() == "user-agent" else ""
+            out.append(f"header {name!r} cannot be set per source{hint} — allowed: "
+                       + ", ".join(HEADER_NAMES))
+            continue
+        if not isinstance(value, str) or not value.strip():
+            out.append(f"header '{name}' must be a non-empty string, not {value!r}")
+        elif len(value) > _HEADER_VALUE_MAX or any(c in value for c in "\r\n\0"):
+            out.append(f"header '{name}' must be one line of at most {_HEADER_VALUE_MAX} "
+                       "characters")
+        elif not value.isascii():
+            out.append(f"header '{name}' must be ASCII (HTTP headers are) — percent-encode "
+                       "a Referer URL")
+    return out
+
+
+def _user_agent_problem(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        return f"'user_agent' must be a non-empty string, not {value!r}"
+    if len(value) > _USER_AGENT_MAX or any(c in value for c in "\r\n\0") or not value.isascii():
+        return (f"'user_agent' must be one ASCII line of at most {_USER_AGENT_MAX} characters "
+                "({contact_url} is replaced by the contact URL)")
+    return None
+
+
 def load_sources(path: str | Path, *, text: str | None = None,
                  only_enabled: bool = False) -> list[SourceConfig]:
     """Load and validate a source list; raise ConfigError listing every problem."""
@@ -179,7 +256,8 @@ def load_sources(path: str | Path, *, text: str | None = None,
                            "starting with '- id: …'"])
     known_fields = {"id", "name", "kind", "start_urls", "languages", "timezone", "interval",
                     "selectors", "allowed_domains", "max_pages", "max_articles",
-                    "allow_private", "verified", "enabled", "notes"}
+                    "allow_private", "verified", "enabled", "notes", "api", "headers",
+                    "user_agent"}
     seen: dict[str, int] = {}
     sources: list[SourceConfig] = []
     zones = available_timezones()
@@ -267,6 +345,34 @@ def load_sources(path: str | Path, *, text: str | None = None,
             problem = number_problem(SOURCE_RANGES, key, get(key, 1), whole=True)
             if problem:
                 err(line_of(key), f"source '{sid}': {problem}")
+        for key in ("verified", "enabled", "allow_private"):
+            if key in merged and not isinstance(get(key), bool):
+                err(line_of(key), f"source '{sid}': '{key}' must be true or false, not "
+                    f"{get(key)!r}")
+        notes = get("notes", "")
+        if notes is None:
+            notes = ""
+        if not isinstance(notes, str):
+            err(line_of("notes"), f"source '{sid}': 'notes' must be text (say what the "
+                "evidence for the entry is), not {notes!r}")
+            notes = str(notes)
+        api = get("api", None)
+        if kind == "api":
+            for problem in _api_problems(api if api is not None else {}):
+                err(line_of("api"), f"source '{sid}': {problem}")
+            for n, url in enumerate(urls):
+                if isinstance(url, str) and url.count(PAGE_PLACEHOLDER) > 1:
+                    err(line_of("start_urls"), f"source '{sid}': URL template {url!r} has "
+                        f"more than one {PAGE_PLACEHOLDER}")
+        elif api is not None:
+            err(line_of("api"), f"source '{sid}': 'api' only applies to kind: api — remove "
+                "it or change the kind")
+        headers = get("headers", None) or {}
+        for problem in _header_problems(headers):
+            err(line_of("headers"), f"source '{sid}': {problem}")
+        user_agent = get("user_agent", None)
+        if (problem := _user_agent_problem(user_agent)):
+            err(line_of("user_agent"), f"source '{sid}': {problem}")
         sources.append(SourceConfig(
             id=sid, name=str(get("name", sid)), kind=str(kind), start_urls=list(urls),
             languages=[str(x) for x in languages], timezone=tz, interval=interval,
@@ -274,8 +380,12 @@ def load_sources(path: str | Path, *, text: str | None = None,
             allowed_domains=[str(d) for d in domains],
             max_pages=int(get("max_pages", 3)) if isinstance(get("max_pages", 3), int) else 3,
             max_articles=int(get("max_articles", 200)) if isinstance(get("max_articles", 200), int) else 200,
-            allow_private=allow_private, verified=bool(get("verified", True)),
-            enabled=bool(get("enabled", True)), line=item.line))
+            allow_private=allow_private, verified=get("verified", True) is True,
+            enabled=get("enabled", True) is not False, notes=notes,
+            api=dict(api) if isinstance(api, dict) else {},
+            headers={str(k): str(v) for k, v in headers.items()}
+            if isinstance(headers, dict) else {},
+            user_agent=user_agent if isinstance(user_agent, str) else None, line=item.line))
     if problems:
         raise ConfigError(problems)
     if only_enabled:

@@ -5,12 +5,16 @@ network. Each sub-directory of the web root is one site with its own port. Conve
 
 * ``http://<site>.fixture`` anywhere in a served file becomes that site's real base URL;
 * ``/a/`` serves ``a/index.html`` (or ``a/index.xml``); percent-encoded UTF-8 paths are decoded;
-* ``<site>/_routes.yaml`` overrides exact paths: ``status``, ``content_type``, ``redirect``,
-  ``sleep``, ``headers``, ``generate_bytes``, ``file``;
+* ``<site>/_routes.yaml`` overrides exact paths (``/api/list?page=2`` matches that query
+  first, then the bare path): ``status``, ``content_type``, ``redirect``, ``sleep``,
+  ``headers``, ``generate_bytes``, ``file``, and ``require_headers`` (request headers that
+  must contain the given text, else ``unless_status`` — 406 — like a site refusing plain
+  clients);
 * strong ETags and Last-Modified with 304 answers, so conditional GET can be tested;
 * ``publish()`` / ``unpublish()`` change content at run time (new or edited articles mid-run).
 
-Every request is logged in ``requests`` (site, method, path, status) for assertions.
+Every request is logged in ``requests`` (site, method, path, status) for assertions, and its
+headers in ``request_headers`` (site, path with query, headers).
 """
 from __future__ import annotations
 
@@ -71,6 +75,7 @@ class FixtureWeb:
         }
         self._ports = ports or {}
         self.requests: list[tuple[str, str, str, int]] = []
+        self.request_headers: list[tuple[str, str, dict[str, str]]] = []
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._replacements: list[tuple[bytes, bytes]] = []
@@ -145,6 +150,7 @@ class FixtureWeb:
     def clear_log(self) -> None:
         with self._lock:
             self.requests.clear()
+            self.request_headers.clear()
 
     def _log(self, site: str, method: str, path: str, status: int) -> None:
         with self._lock:
@@ -221,8 +227,18 @@ def _make_handler(web: FixtureWeb, site: _Site) -> type[BaseHTTPRequestHandler]:
                     pass
 
         def _serve(self, head: bool) -> None:
-            path = unquote(urlsplit(self.path).path, encoding="utf-8", errors="replace")
-            route = dict(site.routes.get(path) or {})
+            parts = urlsplit(self.path)
+            path = unquote(parts.path, encoding="utf-8", errors="replace")
+            full = path + ("?" + parts.query if parts.query else "")
+            with web._lock:
+                web.request_headers.append((site.name, full, dict(self.headers.items())))
+            route = dict(site.routes.get(full) or site.routes.get(path) or {})
+            for name, needle in (route.get("require_headers") or {}).items():
+                if str(needle).lower() not in (self.headers.get(name) or "").lower():
+                    self._send(int(route.get("unless_status", 406)),
+                               {"Content-Type": _TYPES[".html"]},
+                               b"<html><body><h1>Not Acceptable</h1></body></html>", head, path)
+                    return
             if route.get("sleep"):
                 time.sleep(float(route["sleep"]))
             if "redirect" in route:

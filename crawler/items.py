@@ -20,3 +20,4 @@ class RawPage:
     status: int
     fetched_at: str
     hint: LinkHint | None = None
+    extracted_from: str = "page"   # "feed": body is the index item's whole article, not the page

@@ -8,8 +8,11 @@ from typing import Any
 ARTICLE_FIELDS = (
     "source", "url", "canonical_url", "title", "body", "summary", "authors",
     "published_at", "updated_at", "language", "image_url", "section", "tags",
-    "fetched_at", "content_hash",
+    "fetched_at", "content_hash", "extracted_from",
 )
+#: Where an article's text came from: its own page, or (when the page could not be fetched or
+#: was an anti-bot challenge) the whole article a feed item or API item carried.
+EXTRACTED_FROM = ("page", "feed")
 
 
 @dataclass
@@ -32,10 +35,14 @@ class Article:
     updated_at: str | None = None
     language: str | None = None
     image_url: str | None = None
+    #: The whole article as HTML when the index carried it (RSS content:encoded, Atom content,
+    #: a long description, an API body): stored instead when the page cannot be had.
+    content_html: str | None = field(default=None, repr=False, compare=False)
     section: str | None = None
     tags: list[str] = field(default_factory=list)
     fetched_at: str = ""
     content_hash: str = ""
+    extracted_from: str = "page"            # page | feed (see EXTRACTED_FROM)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -60,3 +67,6 @@ class LinkHint:
     authors: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     image_url: str | None = None
+    #: The whole article as HTML when the index carried it (RSS content:encoded, Atom content,
+    #: a long description, an API body): stored instead when the page cannot be had.
+    content_html: str | None = field(default=None, repr=False, compare=False)

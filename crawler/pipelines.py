@@ -58,10 +58,12 @@ class ExtractPipeline(_Base):
             return item
         source = self.runtime.sources[item.source]
         started = time.perf_counter()
+        from_index = item.extracted_from != "page"   # the selectors are for the outlet's pages
         try:
             article = extract_article(
                 item.body, item.url, source_id=source.id, timezone=source.timezone,
-                selectors=source.selectors, headers=item.headers, hint=item.hint,
+                selectors={} if from_index else source.selectors, headers=item.headers,
+                hint=item.hint,
                 fetched_at=datetime.fromisoformat(item.fetched_at), languages=source.languages)
         except ExtractionError as exc:
             self.crawler.stats.inc_value(f"chavder/extract_failed/{exc.reason}")
@@ -70,6 +72,7 @@ class ExtractPipeline(_Base):
         finally:
             count(self.crawler, item.source, "seconds/extract", time.perf_counter() - started)
         article.canonical_url = canonicalize_url(item.url, declared=article.canonical_url)
+        article.extracted_from = item.extracted_from
         count(self.crawler, item.source, "extracted")
         return _Extracted(article, item)
 

@@ -52,6 +52,10 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
     "crawler.middlewares.RetryDelayMiddleware": 555,
+    # after decompression (590) and redirects (600), before retry (550): see ChallengeMiddleware
+    "crawler.middlewares.ChallengeMiddleware": 580,
+    # before Scrapy's DefaultHeaders (400) and UserAgent (500), which only fill unset headers
+    "crawler.middlewares.SourceHeadersMiddleware": 390,
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.ExtractPipeline": 100,

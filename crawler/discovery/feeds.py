@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import binascii
 import re
 from dataclasses import dataclass, field
@@ -13,8 +14,8 @@ from crawler.discovery.results import FeedResult, ProblemLog
 from crawler.discovery.safexml import (MAX_DECOMPRESSED_BYTES, XML_NS, PreparedXML, iter_events,
                                        local_name, prepare, release, salvage_entries)
 from crawler.discovery.urls import clean_url, is_absolute_http
-from crawler.discovery.values import (clean_text, first_image, html_to_text, language, shorten,
-                                      to_iso, zone)
+from crawler.discovery.values import (clean_text, first_image, full_article, html_to_text,
+                                      language, shorten, to_iso, zone)
 from crawler.discovery.xmlfields import field_key, first_field, index_children, text_of
 from crawler.models import LinkHint
 
@@ -59,6 +60,19 @@ def _atom_text(element: etree._Element | None) -> str | None:
     if kind in ("xhtml", "application/xhtml+xml") or mode == "xml":
         return clean_text(raw)
     return html_to_text(raw)
+
+
+def _atom_html(element: etree._Element | None) -> str | None:
+    """An Atom text construct as HTML (xhtml content is serialised, text is escaped)."""
+    if element is None:
+        return None
+    kind = (element.get("type") or "text").lower()
+    if kind in ("xhtml", "application/xhtml+xml"):
+        return "".join(etree.tostring(c, encoding="unicode") for c in element) or None
+    raw = "".join(element.itertext())
+    if kind == "text":
+        return "".join(f"<p>{html.escape(p)}</p>" for p in raw.split("\n\n") if p.strip())
+    return raw
 
 
 def _either(first: etree._Element | None, second: etree._Element | None) -> etree._Element | None:
@@ -179,6 +193,7 @@ def _rss_item(item: etree._Element, ctx: _Context) -> LinkHint | None:
     description_html = "".join(description.itertext()) if description is not None else None
     content_html = "".join(content.itertext()) if content is not None else None
     summary = html_to_text(description_html) or html_to_text(content_html)
+    full = full_article(content_html) or full_article(description_html)
 
     authors: list[str] = []
     for el in f.get(("", "author"), []):
@@ -208,6 +223,7 @@ def _rss_item(item: etree._Element, ctx: _Context) -> LinkHint | None:
         authors=authors,
         tags=tags,
         image_url=image,
+        content_html=full,
     )
 
 
@@ -263,6 +279,7 @@ def _atom_entry(entry: etree._Element, ctx: _Context) -> LinkHint | None:
         authors=authors or list(ctx.feed_authors),
         tags=tags,
         image_url=_media_image(f, base) or clean_url(first_image(content_html), base),
+        content_html=full_article(_atom_html(content)) or full_article(_atom_html(pick("summary"))),
     )
 
 

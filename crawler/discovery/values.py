@@ -61,6 +61,21 @@ def shorten(text: str | None, limit: int = SUMMARY_MAX_CHARS) -> str | None:
     return cut + "…"
 
 
+#: Text length from which a feed or API item's content counts as the whole article (ANF's
+#: items carry the full body); shorter ones are teasers.
+FULLTEXT_MIN_CHARS = 400
+_CONTENT_MAX_CHARS = 200_000
+
+
+def full_article(html_text: str | None) -> str | None:
+    """The item's HTML when it holds a whole article (long enough), else None."""
+    if not html_text or len(html_text) < FULLTEXT_MIN_CHARS:
+        return None
+    text = html_to_text(html_text, max_source=_CONTENT_MAX_CHARS)
+    return html_text[:_CONTENT_MAX_CHARS] if text and len(text) >= FULLTEXT_MIN_CHARS else None
+
+
+
 _IMG_SRC = re.compile(r"""<img\b[^>]*?\s(?:data-src|src)\s*=\s*["']?([^"'\s>]+)""", re.I)
 
 

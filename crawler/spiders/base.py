@@ -5,6 +5,7 @@ they hand the raw response to the item pipelines as a ``RawPage``.
 """
 from __future__ import annotations
 
+import html
 import logging
 from datetime import datetime, timedelta, timezone
 from typing import Any, AsyncIterator, Iterable, Iterator
@@ -21,9 +22,11 @@ from w3lib.url import safe_url_string
 
 from crawler.addresses import host_in_domains, is_private_host, normalize_host
 from crawler.config import SourceConfig
+from crawler.download import RefusedAddress
 from crawler.dedup.urls import url_key
 from crawler.isotime import parse_iso
 from crawler.items import LinkHint, RawPage
+from crawler.middlewares import ChallengeBlocked
 from crawler.runtime import runtime_for
 from crawler.store.base import STORE_FAULT_PREFIX, utc_now_iso
 
@@ -59,6 +62,18 @@ def failure_reason(failure: Failure) -> str:
         return "connection closed before the whole answer arrived (data loss)"
     text = str(exc).strip() or type(exc).__name__
     return " ".join(text.split())[:300]
+
+
+def index_item_html(hint: LinkHint) -> bytes:
+    """A minimal HTML page of an index item's headline and whole-article HTML (plain text
+    bodies become paragraphs), for the ordinary extractor."""
+    content = hint.content_html or ""
+    if "<" not in content:
+        content = "".join(f"<p>{html.escape(p.strip())}</p>"
+                          for p in content.replace("\r", "").split("\n") if p.strip())
+    title = html.escape(hint.title or "")
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head>"
+            f"<body><article><h1>{title}</h1>{content}</article></body></html>").encode("utf-8")
 
 
 def count(crawler: Crawler, source: str, name: str, value: float = 1) -> None:
@@ -245,14 +260,40 @@ class SourceSpider(scrapy.Spider):
                      for k, v in response.headers.items()},
             status=response.status, fetched_at=utc_now_iso(), hint=response.meta.get("hint"))
 
+    def page_from_index(self, request: scrapy.Request, why: str) -> Iterator[RawPage]:
+        """The article the index item carried (feed ``content:encoded``/Atom content/long
+        description, an API body), stored in place of a page that could not be had. Marked
+        ``extracted_from: feed``; nothing when the item held only a teaser."""
+        hint: LinkHint | None = request.meta.get("hint")
+        if hint is None or not hint.content_html or "url_key" not in request.meta:
+            return
+        source = self.source_of(request)
+        logger.info("source=%s url=%s storing the index item's full text instead (%s)",
+                    source.id, hint.url, why)
+        count(self.crawler, source.id, "from_feed")
+        yield RawPage(source=source.id, url=hint.url, requested_url=hint.url,
+                      url_key=request.meta["url_key"], body=index_item_html(hint),
+                      headers={"content-type": "text/html; charset=utf-8"}, status=200,
+                      fetched_at=utc_now_iso(), hint=hint, extracted_from="feed")
+
     # ------------------------------------------------------------------ errors and closing
-    def on_error(self, failure: Failure) -> None:
+    def on_error(self, failure: Failure) -> Iterator[RawPage]:
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
         if request is not None and request.meta.get("redirect_urls"):
             url = request.meta["redirect_urls"][0]   # the link the crawl followed, not a hop
         source = self.source_of(request) if request is not None else None
         reason = failure_reason(failure)
+        if isinstance(failure.value, ChallengeBlocked) and failure.value.quiet:
+            sid = source.id if source else self.source_ids[0]
+            count(self.crawler, sid, "blocked")
+            if request is not None and "url_key" in request.meta:
+                logger.debug("source=%s url=%s skipped: %s", sid, url, reason)
+                self.mark_incomplete(sid)
+                yield from self.page_from_index(request, "the site challenges this crawler")
+            else:   # an index page: the source yields nothing from it, say so
+                self.report_problem(url, reason, source_id=sid)
+            return
         if reason == "Forbidden by robots.txt":
             # Politeness working as intended: a skip, not an error.
             sid = source.id if source else self.source_ids[0]
@@ -267,7 +308,11 @@ class SourceSpider(scrapy.Spider):
             return
         if source is not None and request is not None and "url_key" in request.meta:
             self.mark_incomplete(source.id)   # an article failed: no 304 may hide it next time
+        if isinstance(failure.value, ChallengeBlocked):
+            count(self.crawler, source.id if source else self.source_ids[0], "blocked")
         self.report_problem(url, reason, source_id=source.id if source else None)
+        if request is not None and not isinstance(failure.value, RefusedAddress):
+            yield from self.page_from_index(request, reason.split(" — ")[0])
 
     def report_problem(self, url: str, reason: str, level: int = logging.WARNING,
                        source_id: str | None = None) -> None:

@@ -162,6 +162,11 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX fetch_errors_url ON fetch_errors(url, at);
     """,
+    # next: where an article's text came from — 'page', or 'feed' when the page could not be
+    # fetched (or was an anti-bot challenge) and the feed/API item carried the whole article.
+    """
+    ALTER TABLE articles ADD COLUMN extracted_from TEXT NOT NULL DEFAULT 'page';
+    """,
 ]
 
 _SNIPPET_WORDS = 14
@@ -747,6 +752,7 @@ def _article_columns(article: Article) -> dict:
         "language": article.language, "image_url": article.image_url, "section": article.section,
         "tags": json.dumps(article.tags or [], ensure_ascii=False),
         "fetched_at": article.fetched_at or utc_now_iso(), "content_hash": article.content_hash,
+        "extracted_from": article.extracted_from or "page",
     }
 
 
@@ -757,4 +763,4 @@ def _row_to_article(row: sqlite3.Row) -> Article:
         authors=json.loads(row["authors"]), published_at=row["published_at"],
         updated_at=row["updated_at"], language=row["language"], image_url=row["image_url"],
         section=row["section"], tags=json.loads(row["tags"]), fetched_at=row["fetched_at"],
-        content_hash=row["content_hash"])
+        content_hash=row["content_hash"], extracted_from=row["extracted_from"])

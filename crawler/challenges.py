@@ -1,0 +1,151 @@
+"""Anti-bot challenge and block pages, recognised from a response (no Scrapy imports).
+
+Several monitored outlets answer a plain HTTP client with a JavaScript challenge (Cloudflare
+"Just a moment…", Sucuri "You are being redirected…", Imperva/Incapsula) or a bare 403/406/429
+block page. Such a page is not an article and not an index: it must never be extracted or
+stored, and the user needs to hear *why* the source yields nothing and what can be done.
+
+:func:`classify` looks at the status, a few headers and the first bytes of the body. It is
+conservative: a vendor's header alone (every Cloudflare-served page has ``Server: cloudflare``)
+is not a challenge; the page must also look like one.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Mapping
+
+#: Bytes of the body looked at: challenge pages are small and say what they are early.
+SNIFF_BYTES = 32 * 1024
+#: Every problem line about a challenge starts like this (status, health, tests look for it).
+REASON_PREFIX = "blocked by an anti-bot challenge"
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """A recognised challenge: who serves it, and what the user can do."""
+
+    vendor: str          # "Cloudflare", "Sucuri", "Imperva/Incapsula", "DDoS-Guard", "generic"
+    status: int
+    evidence: str        # what gave it away (for logs and the doctor)
+
+    @property
+    def reason(self) -> str:
+        """The one-line problem text: what happened, then what to do."""
+        what = f"{REASON_PREFIX} ({self.vendor}, HTTP {self.status}: {self.evidence})"
+        return f"{what} — the page was not stored; {ADVICE.get(self.vendor, ADVICE['generic'])}"
+
+
+ADVICE = {
+    "Cloudflare": ("try the outlet's feed, sitemap or JSON API (often not challenged), a "
+                   "browser-like Accept/Accept-Language (source 'headers'), or ask the outlet to "
+                   "allow the crawler's User-Agent"),
+    "Sucuri": ("Sucuri's JavaScript cookie check needs a real browser: use the outlet's feed "
+               "or sitemap, or ask the outlet to allowlist the crawler"),
+    "Imperva/Incapsula": ("Incapsula wants cookies set by JavaScript: use the outlet's feed "
+                          "or sitemap, or ask the outlet to allowlist the crawler"),
+    "DDoS-Guard": "use the outlet's feed or sitemap, or ask the outlet to allowlist the crawler",
+    "generic": ("the site refuses this client: try the outlet's feed, sitemap or API, "
+                "browser-like 'headers', a 'user_agent' for the source, or a longer interval"),
+}
+
+# Cloudflare also injects /cdn-cgi/challenge-platform/scripts/jsd/ (passive bot detection) into
+# ordinary pages: only the challenge paths (…/h/…, orchestrate) count.
+_CF_MARKERS = (
+    (re.compile(rb"/cdn-cgi/challenge-platform/(?!scripts/jsd/)", re.I),
+     "cdn-cgi/challenge-platform script"),
+    (re.compile(rb"<title>\s*Just a moment\.{0,3}(?:&hellip;|\xe2\x80\xa6)?\s*</title>", re.I),
+     '"Just a moment..." page'),
+    (re.compile(rb"_cf_chl_opt|cf-chl-|cf_chl_|challenges\.cloudflare\.com", re.I),
+     "Cloudflare challenge script"),
+    (re.compile(rb"<title>\s*Attention Required! \| Cloudflare", re.I),
+     '"Attention Required!" block page'),
+)
+#: Only on an error status: Cloudflare's own error pages (1020 access denied…).
+_CF_ERROR_MARKERS = (
+    (re.compile(rb"cf-error-details|Cloudflare Ray ID", re.I), "Cloudflare block page"),
+)
+_SUCURI_MARKERS = (
+    (re.compile(rb"You are being redirected\.{0,3}", re.I), '"You are being redirected..." page'),
+    (re.compile(rb"sucuri_cloudproxy_js|Sucuri WebSite Firewall|sucuri\.net/", re.I),
+     "Sucuri firewall page"),
+)
+_IMPERVA_MARKERS = (
+    (re.compile(rb"_Incapsula_Resource|Incapsula incident ID|incapsula", re.I),
+     "Incapsula resource"),
+    (re.compile(rb"Request unsuccessful\. Incapsula", re.I), "Incapsula block page"),
+)
+_DDOSGUARD_MARKERS = (
+    (re.compile(rb"ddos-guard", re.I), "DDoS-Guard page"),
+)
+#: Words of a generic block or bot-check page (only counted on a 403/406/429/503 answer).
+_GENERIC = re.compile(
+    rb"access denied|access to this page has been denied|request blocked|you have been "
+    rb"blocked|are you a robot|not a robot|bot detection|verify you are (?:a )?human|"
+    rb"checking your browser|enable javascript and cookies|captcha|too many requests|"
+    rb"unusual traffic|automated (?:access|requests|queries)|security check", re.I)
+_BLOCK_STATUSES = (401, 403, 406, 429, 503)
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.I | re.S)
+
+
+def _header(headers: Mapping[str, str], name: str) -> str:
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value if isinstance(value, str) else value.decode("latin-1", "replace")
+    return ""
+
+
+def _first(markers: tuple, body: bytes) -> str | None:
+    for pattern, evidence in markers:
+        if pattern.search(body):
+            return evidence
+    return None
+
+
+def classify(status: int, headers: Mapping[str, str], body: bytes) -> Challenge | None:
+    """The challenge this response is, or None for an ordinary page (or an ordinary error).
+
+    ``headers``: response headers, names in any case."""
+    head = bytes(body[:SNIFF_BYTES])
+    lowered_server = _header(headers, "server").lower()
+    if _header(headers, "cf-mitigated").lower() == "challenge":
+        return Challenge("Cloudflare", status, "cf-mitigated: challenge header")
+    if evidence := _first(_CF_MARKERS, head):
+        return Challenge("Cloudflare", status, evidence)
+    if status >= 400 and (evidence := _first(_CF_ERROR_MARKERS, head)):
+        return Challenge("Cloudflare", status, evidence)
+    if evidence := _first(_SUCURI_MARKERS, head):
+        if status != 200 or "sucuri" in lowered_server or _header(headers, "x-sucuri-id") \
+                or b"sucuri" in head.lower() or len(head) < 4096:
+            return Challenge("Sucuri", status, evidence)
+    if evidence := _first(_IMPERVA_MARKERS, head):
+        if status != 200 or len(head) < 8192 or _header(headers, "x-iinfo"):
+            return Challenge("Imperva/Incapsula", status, evidence)
+    if status in _BLOCK_STATUSES and (evidence := _first(_DDOSGUARD_MARKERS, head)):
+        return Challenge("DDoS-Guard", status, evidence)
+    if status in _BLOCK_STATUSES:
+        vendor = "Cloudflare" if "cloudflare" in lowered_server else "generic"
+        m = _GENERIC.search(head)
+        if m:
+            return Challenge(vendor, status, f'block page ("{m.group().decode("latin-1")}")')
+        if vendor == "Cloudflare" and status in (403, 503):
+            return Challenge(vendor, status, "Cloudflare refused the request")
+    return None
+
+
+def page_title(body: bytes) -> str | None:
+    """The ``<title>`` of a page, for reports."""
+    m = _TITLE.search(body[:SNIFF_BYTES])
+    return " ".join(m.group(1).decode("utf-8", "replace").split())[:120] if m else None
+
+
+_REASON = re.compile(re.escape(REASON_PREFIX) + r" \(([^,)]+)[^—]*— the page was not stored; (.*)$")
+
+
+def explain(reason: str) -> tuple[str, str] | None:
+    """A stored problem line of a challenge → (``blocked by an anti-bot challenge (Vendor)``,
+    what to do); None for any other problem."""
+    m = _REASON.match(reason or "")
+    if not m:
+        return None
+    return f"{REASON_PREFIX} ({m.group(1)})", m.group(2)
