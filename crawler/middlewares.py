@@ -16,7 +16,6 @@ from scrapy.utils.defer import maybe_deferred_to_future
 
 from crawler.addresses import host_in_domains, is_private_host, normalize_host
 from crawler.download import RefusedAddress, may_reach_private
-from crawler.robots import _ROBOTS_META
 from crawler.runtime import runtime_for
 
 logger = logging.getLogger(__name__)
@@ -161,59 +160,6 @@ class RetryDelayMiddleware:
             from twisted.internet import reactor, task
             await maybe_deferred_to_future(task.deferLater(reactor, delay, lambda: None))
         return None
-
-
-class ChallengeBlocked(IgnoreRequest):
-    """The response was an anti-bot challenge or block page (see :mod:`crawler.challenges`).
-    ``quiet``: not sent at all, because the same source and host were challenged earlier in
-    this crawl (one line per source, not one per article)."""
-
-    def __init__(self, reason: str, vendor: str, quiet: bool = False):
-        super().__init__(reason)
-        self.vendor = vendor
-        self.quiet = quiet
-
-
-class ChallengeMiddleware:
-    """Recognise challenge pages before anything reads them as an index or an article.
-
-    Runs after decompression and redirects and before retry (a challenge is not worth
-    retrying). A challenged response becomes :class:`ChallengeBlocked` in the request's
-    errback: reported once with vendor and advice, never extracted or stored. The source then
-    backs off: its further requests to that host in this crawl are not sent.
-    """
-
-    def __init__(self, crawler: Crawler):
-        self.crawler = crawler
-        self.blocked: dict[tuple[str, str], str] = {}   # (source, host) → vendor
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> "ChallengeMiddleware":
-        return cls(crawler)
-
-    @staticmethod
-    def _key(request: Request) -> tuple[str, str]:
-        return (str(request.meta.get("source") or ""), urlsplit(request.url).hostname or "")
-
-    def process_request(self, request: Request) -> None:
-        vendor = self.blocked.get(self._key(request))
-        if vendor is not None and not request.meta.get("chavder_doctor"):
-            raise ChallengeBlocked(f"not requested: {vendor} challenged this source earlier in "
-                                   "the crawl (backing off)", vendor, quiet=True)
-        return None
-
-    def process_response(self, request: Request, response: Response) -> Any:
-        from crawler.challenges import classify
-        if response.status == 304 or request.meta.get(_ROBOTS_META):
-            return response   # a challenged robots.txt reads as "no rules"; the page will tell
-        headers = {k.decode("latin-1"): b",".join(v).decode("latin-1")
-                   for k, v in response.headers.items()}
-        challenge = classify(response.status, headers, response.body)
-        if challenge is None:
-            return response
-        self.blocked[self._key(request)] = challenge.vendor
-        self.crawler.stats.inc_value("chavder/challenges")
-        raise ChallengeBlocked(challenge.reason, challenge.vendor)
 
 
 class SourceHeadersMiddleware:

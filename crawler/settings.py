@@ -37,10 +37,11 @@ CHAVDER_RETRY_BACKOFF_BASE = 1.0      # seconds; doubles per attempt
 CHAVDER_RETRY_AFTER_MAX = 120.0       # cap on a server's Retry-After
 
 # Connections are made by a handler that resolves, then refuses private addresses the source
-# does not allow (crawler/download.py); offsite rules apply per source, to every request.
+# does not allow (crawler/download.py), and sends nothing more to a host that challenged the
+# source this crawl (crawler/blocking.py); offsite rules apply per source, to every request.
 DOWNLOAD_HANDLERS = {
-    "http": "crawler.download.CheckedHTTPDownloadHandler",
-    "https": "crawler.download.CheckedHTTPDownloadHandler",
+    "http": "crawler.blocking.BackoffDownloadHandler",
+    "https": "crawler.blocking.BackoffDownloadHandler",
 }
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.AddressPolicyMiddleware": 40,
@@ -53,7 +54,7 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.BackoffRetryMiddleware": 550,
     "crawler.middlewares.RetryDelayMiddleware": 555,
     # after decompression (590) and redirects (600), before retry (550): see ChallengeMiddleware
-    "crawler.middlewares.ChallengeMiddleware": 580,
+    "crawler.blocking.ChallengeMiddleware": 580,
     # before Scrapy's DefaultHeaders (400) and UserAgent (500), which only fill unset headers
     "crawler.middlewares.SourceHeadersMiddleware": 390,
 }

@@ -26,7 +26,7 @@ from crawler.download import RefusedAddress
 from crawler.dedup.urls import url_key
 from crawler.isotime import parse_iso
 from crawler.items import LinkHint, RawPage
-from crawler.middlewares import ChallengeBlocked
+from crawler.blocking import ChallengeBlocked
 from crawler.runtime import runtime_for
 from crawler.store.base import STORE_FAULT_PREFIX, utc_now_iso
 
