@@ -175,49 +175,49 @@ def _url_problem(url: Any) -> str | None:
 
 
 
-def _api_problems(api: Any) -> list[str]:
-    """What is wrong with an ``api:`` block (kind api), each with its fix."""
+def _api_problems(api: Any) -> list[tuple[str | None, str]]:
+    """What is wrong with an ``api:`` block (kind api): (key or None, problem — fix)."""
     if not isinstance(api, dict):
-        return ["'api' must be a mapping such as {items: Data.Articles, link: Link, "
-                "title: Title, date: Date}"]
-    out: list[str] = []
+        return [(None, "'api' must be a mapping — e.g. {items: Data.Articles, link: Link, "
+                       "title: Title, date: Date}")]
+    out: list[tuple[str | None, str]] = []
     for key in api:
         if key not in API_KEYS:
-            out.append(f"unknown api key '{key}' — valid: " + ", ".join(API_KEYS))
+            out.append((key, f"unknown api key '{key}' — valid: " + ", ".join(API_KEYS)))
     for key in API_REQUIRED:
         if key not in api:
-            out.append(f"api needs '{key}' (e.g. items: Data.CategoryNews.Articles, "
-                       "link: Link)")
+            out.append((None, f"api has no '{key}' — say where the item list and each item's "
+                              "link are, e.g. items: Data.CategoryNews.Articles, link: Link"))
     for key, value in api.items():
         if key == "first_page":
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1_000_000:
-                out.append(f"api 'first_page' must be a whole number from 0 to 1,000,000, "
-                           f"not {value!r} — the number the first page has (usually 1)")
+                out.append((key, f"api 'first_page' is {value!r} — write the number of the "
+                                 "first page as a whole number from 0 to 1,000,000 (usually 1)"))
         elif key in API_KEYS and (not isinstance(value, str) or not _API_PATH_RE.match(value)):
-            out.append(f"api '{key}' must be a field name or dotted path such as "
-                       f"Data.CategoryNews.Articles, not {value!r}")
+            out.append((key, f"api '{key}' is {value!r} — write a field name or a dotted path "
+                             "such as Data.CategoryNews.Articles"))
     return out
 
 
-def _header_problems(headers: Any) -> list[str]:
+def _header_problems(headers: Any) -> list[tuple[str | None, str]]:
+    """What is wrong with a source's ``headers:``: (header or None, problem — fix)."""
     if not isinstance(headers, dict):
-        return ["'headers' must be a mapping such as {Accept: application/json}"]
-    out: list[str] = []
-    allowed = {h.lower(): h for h in HEADER_NAMES}
+        return [(None, "'headers' must be a mapping — e.g. {Accept: application/json}")]
+    out: list[tuple[str | None, str]] = []
+    allowed = {h.lower() for h in HEADER_NAMES}
     for name, value in headers.items():
         if not isinstance(name, str) or name.lower() not in allowed:
-            hint = " (use the 'user_agent' field)" if str(name).lower() == "user-agent" else ""
-            out.append(f"header {name!r} cannot be set per source{hint} — allowed: "
-                       + ", ".join(HEADER_NAMES))
-            continue
-        if not isinstance(value, str) or not value.strip():
-            out.append(f"header '{name}' must be a non-empty string, not {value!r}")
+            fix = "use the source's 'user_agent' field" if str(name).lower() == "user-agent" \
+                else "allowed: " + ", ".join(HEADER_NAMES)
+            out.append((name, f"header {name!r} cannot be set per source — {fix}"))
+        elif not isinstance(value, str) or not value.strip():
+            out.append((name, f"header '{name}' is {value!r} — write its value as text"))
         elif len(value) > _HEADER_VALUE_MAX or any(c in value for c in "\r\n\0"):
-            out.append(f"header '{name}' must be one line of at most {_HEADER_VALUE_MAX} "
-                       "characters")
+            out.append((name, f"header '{name}' is not one line of at most {_HEADER_VALUE_MAX} "
+                              "characters — shorten it, without line breaks"))
         elif not value.isascii():
-            out.append(f"header '{name}' must be ASCII (HTTP headers are) — percent-encode "
-                       "a Referer URL")
+            out.append((name, f"header '{name}' is not ASCII — HTTP headers are; "
+                              "percent-encode a Referer URL"))
     return out
 
 
@@ -225,10 +225,10 @@ def _user_agent_problem(value: Any) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not value.strip():
-        return f"'user_agent' must be a non-empty string, not {value!r}"
+        return f"'user_agent' is {value!r} — write the User-Agent as text"
     if len(value) > _USER_AGENT_MAX or any(c in value for c in "\r\n\0") or not value.isascii():
-        return (f"'user_agent' must be one ASCII line of at most {_USER_AGENT_MAX} characters "
-                "({contact_url} is replaced by the contact URL)")
+        return (f"'user_agent' is not one ASCII line of at most {_USER_AGENT_MAX} characters — "
+                "shorten it ({contact_url} is replaced by the contact URL)")
     return None
 
 
@@ -347,29 +347,40 @@ def load_sources(path: str | Path, *, text: str | None = None,
                 err(line_of(key), f"source '{sid}': {problem}")
         for key in ("verified", "enabled", "allow_private"):
             if key in merged and not isinstance(get(key), bool):
-                err(line_of(key), f"source '{sid}': '{key}' must be true or false, not "
-                    f"{get(key)!r}")
+                err(line_of(key), f"source '{sid}': '{key}' is {get(key)!r} — write true or "
+                    "false")
         notes = get("notes", "")
         if notes is None:
             notes = ""
         if not isinstance(notes, str):
-            err(line_of("notes"), f"source '{sid}': 'notes' must be text (say what the "
-                "evidence for the entry is), not {notes!r}")
+            err(line_of("notes"), f"source '{sid}': 'notes' is {notes!r} — write text that "
+                "says what the evidence for the entry is")
             notes = str(notes)
+        def inner_line(field_name: str, key: str | None) -> int:
+            block = merged.get(field_name)
+            inner = block.value if block is not None else None
+            if key is not None and isinstance(inner, dict) and isinstance(inner.get(key), Located):
+                return inner[key].line
+            return line_of(field_name)
+
         api = get("api", None)
-        if kind == "api":
-            for problem in _api_problems(api if api is not None else {}):
-                err(line_of("api"), f"source '{sid}': {problem}")
+        if kind == "api" and api is None:
+            err(item.line, f"source '{sid}': kind api needs an 'api:' block — e.g. api: "
+                "{items: Data.CategoryNews.Articles, link: Link, title: Title, date: Date}")
+        elif kind == "api":
+            for key, problem in _api_problems(api):
+                err(inner_line("api", key), f"source '{sid}': {problem}")
             for n, url in enumerate(urls):
                 if isinstance(url, str) and url.count(PAGE_PLACEHOLDER) > 1:
                     err(line_of("start_urls"), f"source '{sid}': URL template {url!r} has "
-                        f"more than one {PAGE_PLACEHOLDER}")
+                        f"more than one {PAGE_PLACEHOLDER} — keep one, where the page number "
+                        "goes")
         elif api is not None:
             err(line_of("api"), f"source '{sid}': 'api' only applies to kind: api — remove "
                 "it or change the kind")
         headers = get("headers", None) or {}
-        for problem in _header_problems(headers):
-            err(line_of("headers"), f"source '{sid}': {problem}")
+        for key, problem in _header_problems(headers):
+            err(inner_line("headers", key), f"source '{sid}': {problem}")
         user_agent = get("user_agent", None)
         if (problem := _user_agent_problem(user_agent)):
             err(line_of("user_agent"), f"source '{sid}': {problem}")
