@@ -28,7 +28,7 @@ def test_shipped_source_list_is_valid_and_marks_unverified_urls():
     assert len(sources) >= 10
     ids = {s.id for s in sources}
     assert {"rok-online", "rudaw-ar", "kurdistan24-ckb", "anf-kmr", "enab-baladi"} <= ids
-    assert {s.kind for s in sources} == {"feed", "listing"} | ({"sitemap"} & {s.kind for s in sources})
+    assert {s.kind for s in sources} == {"feed", "listing", "sitemap", "api"}
     assert all(not s.verified for s in sources), "URLs not checked from here must be unverified"
     assert all(s.timezone.startswith(("Asia/", "Europe/")) for s in sources)
 

@@ -198,3 +198,24 @@ def test_cf_mitigated_header_alone_is_a_challenge():
     found = classify(403, {"cf-mitigated": "challenge"}, b"")
     assert found is not None and found.vendor == "Cloudflare"
     assert "the page was not stored" in found.reason and " — " in found.reason
+
+
+# ---------------------------------------------------------------------------- shipped list
+
+def test_shipped_list_follows_the_outlet_evidence():
+    """Every entry unverified with its evidence; Rudaw through its API and sitemap (its RSS is
+    dead), ANF through .rss feeds, Kurdistan24 through listing pages."""
+    sources = {s.id: s for s in load_sources(Path(__file__).resolve().parent.parent
+                                             / "sources.yaml")}
+    assert all(s.verified is False and len(s.notes) > 20 for s in sources.values())
+    rudaw = [s for s in sources.values() if s.id.startswith("rudaw")]
+    assert {s.kind for s in rudaw} == {"api", "sitemap"}
+    assert not any("rss" in u for s in rudaw for u in s.start_urls)
+    assert all("{page}" in s.start_urls[0] and s.api["items"] for s in rudaw if s.kind == "api")
+    assert all(u.endswith(".rss") for s in sources.values() if s.id.startswith("anf")
+               for u in s.start_urls)
+    assert sources["kurdistan24-ckb"].kind == "listing"
+    expected = {"rudaw-kmr", "rudaw-ckb", "rudaw-ar", "rudaw-sitemap", "kurdistan24-ckb",
+                "anf-kmr", "anf-ar", "enab-baladi", "syriahr", "npa-ar", "hawar-en", "xendan",
+                "aljazeera", "bbc-arabic", "aawsat"}
+    assert expected <= set(sources)
