@@ -164,6 +164,18 @@ def cmd_sources_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sources_doctor(args: argparse.Namespace) -> int:
+    """One polite look at a source (id) or a URL: what it is, what works, what to do."""
+    from crawler.doctor import run_doctor
+    settings = _settings(args)
+    path = args.file or settings.sources
+    sources = {s.id: s for s in load_sources(path)} if Path(path).exists() else {}
+    report = run_doctor(args.target, settings, sources, allow_private=args.allow_private,
+                        delay=args.delay)
+    print(redact_text("\n".join(report.lines)))
+    return 0 if report.ok else 1
+
+
 def cmd_sources_list(args: argparse.Namespace) -> int:
     for s in load_sources(args.file or _settings(args).sources):
         flags = ("" if s.enabled else " [disabled]") + ("" if s.verified else " [unverified]")
@@ -457,6 +469,16 @@ def build_parser() -> argparse.ArgumentParser:
     q = ssub.add_parser("check", help="validate a source list")
     q.add_argument("file", nargs="?")
     q.set_defaults(func=cmd_sources_check, sources=None)
+    q = ssub.add_parser("doctor", help="fetch a source (id) or URL once and explain what it "
+                        "is, what works and the next step")
+    common(q)
+    q.add_argument("target", metavar="ID|URL")
+    q.add_argument("--file", help="source list (default: the settings' sources)")
+    q.add_argument("--allow-private", action="store_true", help="a URL on your own network "
+                   "(loopback/private addresses) may be fetched")
+    q.add_argument("--delay", type=float, default=1.0, metavar="SECONDS",
+                   help="pause between requests (politeness; default 1)")
+    q.set_defaults(func=cmd_sources_doctor)
     q = ssub.add_parser("list", help="list sources")
     q.add_argument("file", nargs="?")
     q.set_defaults(func=cmd_sources_list, sources=None)
