@@ -155,8 +155,14 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def cmd_sources_check(args: argparse.Namespace) -> int:
-    path = args.file or _settings(args).sources
+    settings = _settings(args)
+    path = args.file or settings.sources
     sources = load_sources(path)
+    if args.online:
+        from crawler.doctor import online_table
+        rows, ok = online_table(settings, [s for s in sources if s.enabled], delay=args.delay)
+        print(redact_text("\n".join(rows)))
+        return 0 if ok else 1
     unverified = [s.id for s in sources if not s.verified]
     print(f"{path}: {len(sources)} sources OK "
           f"({sum(s.enabled for s in sources)} enabled"
@@ -468,6 +474,10 @@ def build_parser() -> argparse.ArgumentParser:
     ssub = p.add_subparsers(dest="sources_command", required=True, metavar="ACTION")
     q = ssub.add_parser("check", help="validate a source list")
     q.add_argument("file", nargs="?")
+    q.add_argument("--online", action="store_true", help="also run the doctor over every "
+                   "enabled source (fetches each once) and print one table")
+    q.add_argument("--delay", type=float, default=1.0, metavar="SECONDS",
+                   help="with --online: pause between requests")
     q.set_defaults(func=cmd_sources_check, sources=None)
     q = ssub.add_parser("doctor", help="fetch a source (id) or URL once and explain what it "
                         "is, what works and the next step")

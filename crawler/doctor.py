@@ -353,6 +353,11 @@ class Report:
     lines: list[str] = field(default_factory=list)
     ok: bool = False
 
+    def value(self, name: str) -> str:
+        """The text after ``name:`` on its first line in the report ('' if none)."""
+        return next((ln.split(":", 1)[1].strip() for ln in self.lines
+                     if ln.strip().startswith(name + ":")), "")
+
     def add(self, text: str = "") -> None:
         self.lines.append(text)
 
@@ -528,8 +533,13 @@ def _descend(fetcher: Fetcher, diag: Diagnosis, source: SourceConfig | None,
 
 
 def _site_id(url: str) -> str:
+    """``www.rudaw.net`` → ``rudaw``; an address → ``site-127-0-0-1`` (a bare number would
+    read as a YAML integer, not an id)."""
     host = (urlsplit(url).hostname or "site").removeprefix("www.")
-    return re.sub(r"[^a-z0-9]+", "-", host.split(".")[0].lower()).strip("-") or "site"
+    if parse_ip(host) is not None:
+        return "site-" + re.sub(r"[^a-z0-9]+", "-", host.lower()).strip("-")
+    name = re.sub(r"[^a-z0-9]+", "-", host.split(".")[0].lower()).strip("-")
+    return name if name and not name[0].isdigit() else f"site-{name}".rstrip("-")
 
 
 def _discover(fetcher: Fetcher, base: str, home: Diagnosis, sitemaps: list[str],
@@ -568,3 +578,22 @@ def _discover(fetcher: Fetcher, base: str, home: Diagnosis, sitemaps: list[str],
     rank = {"news sitemap": 0, "feed": 1, "JSON API": 2, "sitemap index": 3, "sitemap": 4,
             "listing": 9}
     return sorted(found, key=lambda d: (rank.get(d.kind, 8), -len(d.items)))[0]
+
+
+def online_table(settings: Settings, sources: list[SourceConfig], delay: float = 1.0) -> tuple[
+        list[str], bool]:
+    """``sources check --online``: the doctor over every source, one row each."""
+    rows = [("source", "kind", "found", "items", "newest", "verdict")]
+    ok = True
+    by_id = {s.id: s for s in sources}
+    for source in sources:
+        report = run_doctor(source.id, settings, by_id, delay=delay)
+        ok = ok and report.ok
+        found = report.value("kind").split(" (", 1)[0] or "-"
+        items = report.value("items").split(";", 1)[0] or "0"
+        newest = report.value("items").split("newest: ", 1)[-1] if "newest: " in \
+            report.value("items") else "-"
+        rows.append((source.id, source.kind, found, items, newest[:25],
+                     report.value("verdict")[:70]))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows], ok
