@@ -16,7 +16,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
-from crawler.challenges import classify
+from crawler.challenges import ADVICE, REASON_PREFIX, classify
 from crawler.download import CheckedHTTPDownloadHandler
 from crawler.robots import _ROBOTS_META
 
@@ -80,6 +80,8 @@ class BackoffDownloadHandler(CheckedHTTPDownloadHandler):
     async def download_request(self, request: Request) -> Response:
         vendor = challenged(self._crawler).get(_key(request))
         if vendor is not None and not request.meta.get(_ROBOTS_META):
-            raise ChallengeBlocked(f"not requested: {vendor} challenged this source earlier in "
-                                   "the crawl (backing off)", vendor, quiet=True)
+            advice = ADVICE.get(vendor, ADVICE["generic"])
+            raise ChallengeBlocked(f"{REASON_PREFIX} ({vendor}, earlier in this crawl: not "
+                                   f"requested, backing off) — the page was not stored; "
+                                   f"{advice}", vendor, quiet=True)
         return await super().download_request(request)
