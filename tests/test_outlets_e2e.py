@@ -210,3 +210,49 @@ def test_a_challenged_source_backs_off_for_the_rest_of_the_crawl(tmp_path, outle
     blocked = [ln for ln in proc.stderr.splitlines() if "blocked by an anti-bot challenge" in ln]
     assert len(blocked) == 1, proc.stderr
     assert env.open_store().count_articles("many") == 0
+
+
+def test_the_service_backs_off_a_challenged_source_across_crawls(tmp_path, outlets_web):
+    """`chavder run` polling every second: the source behind a bot check is asked once, then
+    waits (max(interval, 60 s) after the first challenge); a source with a plain 403 is polled
+    on every interval, as before."""
+    import signal
+    import subprocess
+    import sys
+    import os
+    import time
+
+    from tests.support.polling import wait_for
+
+    base = outlets_web.base("guarded")
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(f"""defaults: {{allow_private: true, interval: 1s}}
+sources:
+  - id: botcheck
+    kind: feed
+    start_urls: [{base}/generic/feed.xml]
+  - id: forbidden
+    kind: feed
+    start_urls: [{base}/plain403/feed.xml]
+""", encoding="utf-8")
+    data = tmp_path / "data"
+    config = tmp_path / "chavder.yaml"
+    config.write_text(f"data_dir: {data}\nstore: sqlite:///{data}/c.db\nsources: {sources}\n"
+                      "download_timeout: 3.0\nhealth_port: 0\n", encoding="utf-8")
+    log = tmp_path / "service.log"
+    outlets_web.clear_log()
+    with open(log, "w", encoding="utf-8") as handle:
+        proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", "run"], cwd=tmp_path,
+                                env={**os.environ, "CHAVDER_CONFIG": str(config)},
+                                stdout=handle, stderr=subprocess.STDOUT)
+        try:
+            assert wait_for(lambda: outlets_web.request_count("guarded", "/plain403/feed.xml")
+                            >= 4, 40), log.read_text(encoding="utf-8")
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+    text = log.read_text(encoding="utf-8")
+    assert outlets_web.request_count("guarded", "/generic/feed.xml") == 1, text
+    backed = [ln for ln in text.splitlines() if "source=botcheck" in ln
+              and "recently; next try in" in ln]
+    assert backed, text           # each later poll says why nothing was fetched

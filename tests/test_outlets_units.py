@@ -219,3 +219,21 @@ def test_shipped_list_follows_the_outlet_evidence():
                 "anf-kmr", "anf-ar", "enab-baladi", "syriahr", "npa-ar", "hawar-en", "xendan",
                 "aljazeera", "bbc-arabic", "aawsat"}
     assert expected <= set(sources)
+
+
+def test_challenge_memory_doubles_caps_and_clears():
+    from crawler.blocking import MAX_BACKOFF, ChallengeMemory
+    now = [1000.0]
+    memory = ChallengeMemory(clock=lambda: now[0])
+    key = ("syriahr", "www.syriahr.com")
+    assert memory.hit(key, "Cloudflare", 900.0) == 900.0
+    assert memory.waiting(key) == ("Cloudflare", 900.0)
+    assert memory.hit(key, "Cloudflare", 900.0) == 1800.0           # second in a row
+    assert memory.hit(("a", "h"), "Sucuri", 1.0) == 60.0              # floor of a minute
+    for _ in range(20):
+        wait = memory.hit(key, "Cloudflare", 900.0)
+    assert wait == MAX_BACKOFF
+    now[0] += MAX_BACKOFF + 1
+    assert memory.waiting(key) is None                                # may be tried again
+    memory.clear(key)                                                 # an ordinary answer
+    assert memory.hit(key, "Cloudflare", 900.0) == 900.0              # streak starts over
