@@ -35,9 +35,6 @@ class Article:
     updated_at: str | None = None
     language: str | None = None
     image_url: str | None = None
-    #: The whole article as HTML when the index carried it (RSS content:encoded, Atom content,
-    #: a long description, an API body): stored instead when the page cannot be had.
-    content_html: str | None = field(default=None, repr=False, compare=False)
     section: str | None = None
     tags: list[str] = field(default_factory=list)
     fetched_at: str = ""
