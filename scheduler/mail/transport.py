@@ -29,14 +29,13 @@ from email.utils import getaddresses, parseaddr
 from pathlib import Path
 from typing import Mapping, Protocol
 
+from crawler.alerts.recipient_keys import apprise_key, secret_fragments
 from crawler.alerts.rules import Recipient
 from crawler.config import MailSettings
 
 log = logging.getLogger(__name__)
 
 SECURITY_MODES = ("starttls", "ssl", "none")
-_PERMANENT_OS_ERRORS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EISDIR,
-                        errno.ENAMETOOLONG}
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._@+=-]")
 
 
@@ -245,8 +244,12 @@ class OutboxTransport:
             os.replace(tmp, target)
             tmp = None
         except OSError as exc:
-            raise TransportError(exc.errno not in _PERMANENT_OS_ERRORS,
-                                 f"cannot write {target}: {exc.strerror or exc}") from None
+            # A local I/O fault (permissions, read-only or full disk, a missing mount) is for
+            # the operator to fix, after which the same message goes through: always temporary,
+            # so the ledger retries with backoff instead of dropping the alert for good.
+            code = errno.errorcode.get(exc.errno or 0, "")
+            raise TransportError(True, f"cannot write {target}: {exc.strerror or exc}"
+                                 + (f" ({code})" if code else "")) from None
         finally:
             if tmp is not None:
                 try:
@@ -254,6 +257,58 @@ class OutboxTransport:
                 except OSError:
                     pass
         log.info("message written to outbox: %s", target.name)
+
+
+class SecretRedactor(logging.Filter):
+    """Replaces registered secrets in the records of the loggers it is attached to.
+
+    The Apprise library logs the URLs it posts to (``Telegram POST URL: …/bot<token>/…``) and
+    the exceptions of ``requests``, which quote the same URL; urllib3 logs the request line. Their
+    records are rewritten before any handler sees them, whatever the log level or format.
+    Logger filters apply to records of that very logger only, so it is attached to each name in
+    :data:`LIBRARY_LOGGERS`.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._secrets: list[str] = []
+
+    def hide(self, fragments: list[str]) -> None:
+        known = set(self._secrets)
+        self._secrets = sorted(known | {f for f in fragments if f}, key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, "…")
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self._secrets:
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a broken record: drop its arguments, keep the text
+            message = str(record.msg)
+        clean = self.redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info:         # formatters render exc_info themselves: fold it in, redacted
+            text = logging.Formatter().formatException(record.exc_info)
+            if self.redact(text) != text:
+                record.msg, record.args = f"{clean}\n{self.redact(text)}", None
+                record.exc_info, record.exc_text = None, None
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
+        return True
+
+
+#: Loggers whose lines can quote an Apprise target's URL.
+LIBRARY_LOGGERS = ("apprise", "urllib3.connectionpool", "urllib3.connection",
+                   "urllib3.util.retry", "urllib3.poolmanager", "requests")
+LIBRARY_LOG_REDACTOR = SecretRedactor()
+for _name in LIBRARY_LOGGERS:
+    logging.getLogger(_name).addFilter(LIBRARY_LOG_REDACTOR)
 
 
 def apprise_available() -> bool:
@@ -278,9 +333,11 @@ class AppriseTransport:
         self._apprise = apprise
         self.__url = url
         self.scheme = url.split("://", 1)[0]
+        self.label = apprise_key(url)
+        LIBRARY_LOG_REDACTOR.hide(secret_fragments(url))
 
     def __repr__(self) -> str:
-        return f"AppriseTransport('{self.scheme}://…')"
+        return f"AppriseTransport({self.label!r})"
 
     def send(self, msg: EmailMessage) -> None:
         if self._apprise is None:
