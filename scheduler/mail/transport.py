@@ -248,8 +248,8 @@ class OutboxTransport:
             # the operator to fix, after which the same message goes through: always temporary,
             # so the ledger retries with backoff instead of dropping the alert for good.
             code = errno.errorcode.get(exc.errno or 0, "")
-            raise TransportError(True, f"cannot write {target}: {exc.strerror or exc}"
-                                 + (f" ({code})" if code else "")) from None
+            cause = f"{exc.strerror or exc}" + (f" ({code})" if code else "")
+            raise TransportError(True, f"cannot write the outbox: {cause} — {target}") from None
         finally:
             if tmp is not None:
                 try:
