@@ -356,7 +356,8 @@ def cmd_alerts_send(args: argparse.Namespace) -> int:
     finally:
         store.close()
     print(f"alerts: {report.sent} sent, {report.retrying} waiting to retry, {report.failed} "
-          f"failed; ledger: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+          f"failed" + (f", {report.busy} sent by another process" if report.busy else "")
+          + "; ledger: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
     return 0
 
 

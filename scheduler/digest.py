@@ -407,12 +407,17 @@ class Digests:
                                             detail=str(exc)))
         stories = len({r["story_id"] for r in rows})
         owner = process_owner()
+        if reclaim_from is None:            # a single delivery (send --now): check its owner
+            reclaim_from = dead_owners(self.store.digest_claim_owners(stamp))
         attempt = self.store.claim_digest_delivery(row["id"], stamp, iso(now + SEND_LEASE),
                                                    str(message["Message-ID"]), force=force,
-                                                   owner=owner, reclaim_from=reclaim_from or ())
+                                                   owner=owner, reclaim_from=reclaim_from)
         if attempt is None:
             return DigestOutcome(label, row["period_key"], "busy", stories,
                                  "another process is sending it")
+        if row.get("state") == "sending" and row.get("claimed_by") in reclaim_from:
+            log.warning("digest %s for %s: its sender %s died while sending; sending it again "
+                        "(same Message-ID)", row["period_key"], label, row["claimed_by"])
         try:
             transport_for(entry.recipient, self.mail_transport).send(message)
         except TransportError as exc:

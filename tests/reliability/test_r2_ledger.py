@@ -37,6 +37,7 @@ from tests.reliability.articles import story_page
 from tests.reliability.harness import Finished, chavder_env, run_chavder, spawn
 from tests.support.fake_es import FakeElasticsearch
 from tests.support.pages import rss_feed
+from tests.support.polling import wait_for
 from tests.support.smtp_sink import SMTPSink
 
 import pytest
@@ -192,6 +193,36 @@ def test_two_concurrent_crawls_alert_each_story_once(tmp_path):
         stored = ledger(db, "SELECT COUNT(*) AS n, COUNT(DISTINCT story_id) AS s FROM articles")
         assert stored == [{"n": STORIES, "s": STORIES}]
         assert len(rows) == STORIES
+
+
+def test_a_digest_sender_killed_mid_send_is_taken_over_at_once(tmp_path):
+    """The digest twin of the ledger: kill -9 `digest send --now` while the server holds its
+    DATA; the next `digest send --now` sees the owner is dead and sends at once — the same
+    Message-ID — instead of reporting "busy" until the 2-minute lease runs out."""
+    db = tmp_path / "data" / "c.db"
+    (tmp_path / "data").mkdir()
+    store_stories(db, 2)
+    with SMTPSink(delay=6.0) as sink:
+        config = write_config(tmp_path, store=f"sqlite:///{db}", mode="digest",
+                              mail=smtp_mail(sink.port))
+        match = run_chavder(config, "alerts", "send")   # the sweep files the digest items
+        assert match.returncode == 0, match.output[-3000:]
+        args = ["digest", "send", "--now", "--recipient", "desk@example.org"]
+        with open(tmp_path / "killed.log", "wb") as out:
+            proc = spawn(config, *args, stdout=out, stderr=subprocess.STDOUT)
+            in_data = wait_for(lambda: sink.data_started == 1 or proc.poll() is not None, 60)
+            assert in_data and proc.poll() is None, (tmp_path / "killed.log").read_text()
+            assert ledger(db, "SELECT state FROM digests") == [{"state": "sending"}]
+            proc.kill()                                         # inside the 6 s DATA
+            proc.wait(timeout=30)
+        sink.delay = 0.0
+        again = run_chavder(config, *args)
+        assert again.returncode == 0 and ": sent, 2 stories" in again.stdout, again.output
+        assert wait_for(lambda: sink.data_done == sink.data_started, 15)  # the killed one too
+        ids = {str(m.message["Message-ID"]) for m in sink.messages}
+    [row] = ledger(db, "SELECT state, attempts, message_id FROM digests")
+    assert row["state"] == "sent" and row["attempts"] == 2, row
+    assert ids == {row["message_id"]}, "the takeover must resend the same Message-ID"
 
 
 # ---------------------------------------------------------------------------- item 6

@@ -49,18 +49,22 @@ class _Handler:
         self.sink = sink
 
     async def handle_DATA(self, server, session, envelope) -> str:
-        if self.sink.delay:
-            await asyncio.sleep(self.sink.delay)
-        if self.sink.reply:
-            return self.sink.reply
-        raw = envelope.original_content or envelope.content
-        if isinstance(raw, str):
-            raw = raw.encode("utf-8")
-        msg = message_from_bytes(raw, policy=default_policy)
-        with self.sink._lock:
-            self.sink.messages.append(ReceivedMessage(envelope.mail_from,
-                                                      list(envelope.rcpt_tos), raw, msg))
-        return "250 OK"
+        self.sink.data_started += 1
+        try:
+            if self.sink.delay:
+                await asyncio.sleep(self.sink.delay)
+            if self.sink.reply:
+                return self.sink.reply
+            raw = envelope.original_content or envelope.content
+            if isinstance(raw, str):
+                raw = raw.encode("utf-8")
+            msg = message_from_bytes(raw, policy=default_policy)
+            with self.sink._lock:
+                self.sink.messages.append(ReceivedMessage(envelope.mail_from,
+                                                          list(envelope.rcpt_tos), raw, msg))
+            return "250 OK"
+        finally:
+            self.sink.data_done += 1
 
 
 class SMTPSink:
@@ -78,6 +82,8 @@ class SMTPSink:
         self.messages: list[ReceivedMessage] = []
         self.reply: str | None = None
         self.delay = delay
+        self.data_started = 0          # DATA commands received / answered (a slow one is both
+        self.data_done = 0             # started and not done while its client can be killed)
         self.auth_attempts: list[str] = []
         self._lock = threading.Lock()
         self._controller: Controller | None = None
