@@ -31,7 +31,7 @@ from crawler.alerts.matcher import Matcher
 from crawler.alerts.rules import Recipient, Rule, load_rules
 from crawler.config import Settings, SourceConfig
 from scheduler.lease import dead_owners, process_owner
-from scheduler.mail.compose import ArticleView, compose_alert
+from scheduler.mail.compose import ArticleView, alert_message_id, compose_alert
 from scheduler.mail.transport import (Transport, TransportError, transport_for,
                                       transport_from_settings)
 
@@ -163,9 +163,6 @@ class Alerting:
         report = DispatchReport()
         stamp = self.clock().isoformat()
         dead = dead_owners(self.store.alert_claim_owners(stamp))
-        for owner in dead:
-            log.warning("alert sender %s died while sending; its alerts are sent again "
-                        "(same Message-ID)", owner)
         for row in self.store.due_alerts(stamp, limit, reclaim_from=dead):
             self._deliver(row, report, dead)
         return report
@@ -174,31 +171,35 @@ class Alerting:
         rule = self.rules_by_name.get(row["rule"])
         recipient = self.recipients.get(row["recipient"])
         label = row["recipient"]
-        message, problem = None, None
+        msg_id: str | None = None
+        problem: str | None = None
         if rule is None or recipient is None:
             # The rule or recipient was removed from alerts.yaml since it was queued.
             problem = "rule or recipient no longer configured"
         else:
-            others = [s for s in self.store.story_sources(row["story_id"]) if s != row["source"]]
-            view = ArticleView(title=row["title"], url=row["canonical_url"], source=row["source"],
-                               source_name=self.source_names.get(row["source"], row["source"]),
-                               published_at=row["published_at"], language=row["language"],
-                               body=row["body"], story_id=str(row["story_id"]))
-            match = self._rematch(rule, row) or _MatchView(rule, json.loads(row["matched_terms"]))
             try:
-                message = compose_alert(match, view, sender=self.sender, recipient=recipient,
-                                        also_reported_by=[self.source_names.get(s, s)
-                                                          for s in others])
+                msg_id = alert_message_id(rule.name, str(row["story_id"]), recipient,
+                                          self.sender)
             except ValueError as exc:
                 problem = str(exc)
+        # Claim first, compose after: of several senders, only the one that wins does the work.
         owner, now = process_owner(), self.clock()      # a fresh lease for each message
-        attempt = self.store.claim_alert(
-            row["id"], owner, now.isoformat(), (now + SEND_LEASE).isoformat(),
-            str(message["Message-ID"]) if message is not None else None, reclaim_from=dead)
+        attempt = self.store.claim_alert(row["id"], owner, now.isoformat(),
+                                         (now + SEND_LEASE).isoformat(), msg_id,
+                                         reclaim_from=dead)
         if attempt is None:
             report.busy += 1        # another sender claimed it since due_alerts: it sends it
             return
-        if problem is not None or message is None or recipient is None:
+        if row["state"] == "sending" and row.get("claimed_by") in dead:
+            log.warning("alert %s → %s: its sender %s died while sending; sending it again "
+                        "(same Message-ID)", row["rule"], label, row["claimed_by"])
+        message = None
+        if problem is None and rule is not None and recipient is not None:
+            try:                    # (its Message-ID is msg_id: the same three inputs)
+                message = self._compose(rule, recipient, row)
+            except ValueError as exc:
+                problem = str(exc)
+        if message is None or recipient is None:
             self.store.mark_alert(row["id"], "failed", error=problem, owner=owner)
             report.failed += 1
             log.error("alert %s for %s not sent: %s", row["rule"], label, problem)
@@ -223,6 +224,16 @@ class Alerting:
         self.store.mark_alert(row["id"], "sent")
         report.sent += 1
         log.info("alert sent: %s → %s: %s", row["rule"], label, row["title"][:80])
+
+    def _compose(self, rule: Rule, recipient: Recipient, row: dict):
+        others = [s for s in self.store.story_sources(row["story_id"]) if s != row["source"]]
+        view = ArticleView(title=row["title"], url=row["canonical_url"], source=row["source"],
+                           source_name=self.source_names.get(row["source"], row["source"]),
+                           published_at=row["published_at"], language=row["language"],
+                           body=row["body"], story_id=str(row["story_id"]))
+        match = self._rematch(rule, row) or _MatchView(rule, json.loads(row["matched_terms"]))
+        return compose_alert(match, view, sender=self.sender, recipient=recipient,
+                             also_reported_by=[self.source_names.get(s, s) for s in others])
 
     def _rematch(self, rule: Rule, row: dict):
         """The live match (with term positions for highlighting), if the rule still fires."""
