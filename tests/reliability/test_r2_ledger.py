@@ -3,7 +3,8 @@
 * 3 — several senders at once (`chavder alerts send` while another runs, two crawls) deliver
   each alert exactly once: a delivery is claimed atomically (``sending`` + owner + lease), in
   SQLite and in the Elasticsearch store's SQLite sidecar alike. A slow SMTP server (0.3 s per
-  message, a real aiosmtpd on 127.0.0.1) keeps the senders overlapping.
+  message, a real aiosmtpd on 127.0.0.1) keeps the senders overlapping. Digests, the twin
+  ledger: a sender killed mid-send is taken over at once by the next one (its owner is dead).
 * 6 — a local I/O error (an outbox the process may not write) is temporary: the alerts wait
   and go out once it is fixed; alerts that failed for good are listed by `chavder status` with
   their reason and re-queued by `chavder alerts retry --failed`.
@@ -29,6 +30,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import apprise  # noqa: F401 - item 9 needs the real library; a missing one fails the test
+import pytest
 
 from crawler.fixtureweb import FixtureWeb
 from crawler.models import Article
@@ -39,8 +41,6 @@ from tests.support.fake_es import FakeElasticsearch
 from tests.support.pages import rss_feed
 from tests.support.polling import wait_for
 from tests.support.smtp_sink import SMTPSink
-
-import pytest
 
 STORIES = 10
 SENDERS = 4
