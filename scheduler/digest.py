@@ -22,8 +22,9 @@ Design (README "Daily digests"):
   compare-and-set, so concurrent senders send it once; a dead owner's claim is taken over)
   before the message goes to the transport, ``sent`` after; temporary failures retry with
   backoff, permanent ones (or ``alert_max_attempts`` exhausted) are ``failed`` and release
-  their stories to the next digest. The Message-ID is derived from (recipient, period), so the one duplicate window (a
-  crash after the server accepted, before ``sent``) resends the *same* message.
+  their stories to the next digest. The Message-ID is derived from (recipient, period), so
+  the one duplicate window (a crash after the server accepted, before ``sent``) resends the
+  *same* message.
 * **Clock.** Everything takes ``now`` from an injectable clock. ``CHAVDER_CLOCK_OFFSET``
   (seconds, may be negative) shifts the digest clock of ``chavder run``/``chavder digest`` —
   a test hook, logged as a warning when set.
