@@ -38,9 +38,11 @@ from scheduler.mail.transport import (Transport, TransportError, transport_for,
 log = logging.getLogger("chavder.alerts")
 
 Clock = Callable[[], datetime]
-#: How long a claimed row is reserved for its sender: longer than one delivery can take
-#: (SMTP timeouts are 30 s per step); a dead sender on this host is taken over sooner.
-SEND_LEASE = timedelta(minutes=2)
+#: How long a claimed row is reserved for its sender: longer than one delivery can take (SMTP
+#: allows 30 s per step: connect, EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA), so a slow send is
+#: never taken over while it runs. A sender that died on this host is taken over at once
+#: (scheduler/lease.py); the lease only bounds the wait for one on another host.
+SEND_LEASE = timedelta(minutes=10)
 
 
 def utc_now() -> datetime:

@@ -198,7 +198,7 @@ def test_two_concurrent_crawls_alert_each_story_once(tmp_path):
 def test_a_digest_sender_killed_mid_send_is_taken_over_at_once(tmp_path):
     """The digest twin of the ledger: kill -9 `digest send --now` while the server holds its
     DATA; the next `digest send --now` sees the owner is dead and sends at once — the same
-    Message-ID — instead of reporting "busy" until the 2-minute lease runs out."""
+    Message-ID — instead of reporting "busy" until the 10-minute lease runs out."""
     db = tmp_path / "data" / "c.db"
     (tmp_path / "data").mkdir()
     store_stories(db, 2)
