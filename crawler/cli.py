@@ -234,6 +234,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from crawler.alerts_cli import failed_alert_lines, failed_alerts
     settings = _settings(args)
     sources = load_sources(settings.sources) if Path(settings.sources).exists() else []
     store = _open_store(settings)
@@ -243,6 +244,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         alerts = store.alert_counts()
         digests = store.digest_counts()
         spool = getattr(store, "spool_size", lambda: None)()
+        failed = failed_alerts(store)
     finally:
         store.close()
     ids = [s.id for s in sources] + sorted(set(status) - {s.id for s in sources})
@@ -250,7 +252,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(json.dumps(redact_data(
             {"sources": {i: {**status.get(i, {}), "next_run": schedule.get(i, {}).get("next_run")}
                          for i in ids}, "alerts": alerts, "digests": digests,
-             "index_spool": spool}), ensure_ascii=False, default=str))
+             "failed_alerts": failed, "index_spool": spool}), ensure_ascii=False, default=str))
         return 0
     short = lambda v: (v or "-")[:19].replace("T", " ")  # noqa: E731
     print(f"{'source':<18} {'last success':<19}  {'next run':<19}  {'24h':>5}  last error")
@@ -264,6 +266,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     print("\nalerts: " + (", ".join(f"{k}={v}" for k, v in sorted(alerts.items())) or "none")
           + "; digests: " + (", ".join(f"{k}={v}" for k, v in sorted(digests.items())) or "none")
           + (f"; index spool: {spool} waiting" if spool is not None else ""))
+    for line in failed_alert_lines(failed, alerts.get("failed", 0)):
+        print(line)
     return 0
 
 
@@ -362,7 +366,8 @@ def cmd_alerts_send(args: argparse.Namespace) -> int:
     finally:
         store.close()
     print(f"alerts: {report.sent} sent, {report.retrying} waiting to retry, {report.failed} "
-          f"failed; ledger: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+          f"failed" + (f", {report.busy} sent by another process" if report.busy else "")
+          + "; ledger: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
     return 0
 
 
@@ -502,6 +507,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--since", type=_parse_when, required=True)
     q.add_argument("--dry-run", action="store_true")
     q.set_defaults(func=cmd_alerts_run)
+    from crawler.alerts_cli import register as register_alerts_retry
+    register_alerts_retry(asub, common)
 
     p = sub.add_parser("langid", help="identify the language of each stdin line")
     p.set_defaults(func=cmd_langid)

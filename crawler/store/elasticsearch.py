@@ -703,9 +703,28 @@ class ElasticsearchStore:
             self._mirror_alerts("l.article_id=? AND l.story_id=?", (article_id, story_id))
         return queued
 
-    def mark_alert(self, alert_id: int, state: str, **kw: Any) -> None:
-        self.sidecar.mark_alert(alert_id, state, **kw)
-        self._mirror_alerts("l.id=?", (alert_id,))
+    # The ledger lives in the sidecar, so its claims are the SQLite ones (one compare-and-set
+    # per delivery, across processes); every change is mirrored to the alerts index.
+    def claim_alert(self, alert_id: int, owner: str, now: str, lease_until: str,
+                    message_id: str | None = None, reclaim_from: Iterable[str] = ()
+                    ) -> int | None:
+        attempt = self.sidecar.claim_alert(alert_id, owner, now, lease_until, message_id,
+                                           reclaim_from)
+        if attempt is not None:
+            self._mirror_alerts("l.id=?", (alert_id,))
+        return attempt
+
+    def mark_alert(self, alert_id: int, state: str, **kw: Any) -> bool:
+        changed = self.sidecar.mark_alert(alert_id, state, **kw)
+        if changed:
+            self._mirror_alerts("l.id=?", (alert_id,))
+        return changed
+
+    def requeue_alerts(self, now: str, *, failed: bool = False) -> dict[str, int]:
+        counts = self.sidecar.requeue_alerts(now, failed=failed)
+        if any(counts.values()):
+            self._mirror_alerts("l.state='pending' AND l.next_attempt_at=?", (now,))
+        return counts
 
     def _mirror_alerts(self, where: str, params: tuple) -> None:
         """Copy ledger rows to the alerts index (through the spool, never blocking)."""

@@ -14,9 +14,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
 
+from crawler.alerts.recipient_keys import ledger_key
 from crawler.models import Article
 from crawler.store.base import (KnownArticle, SearchHit, SearchQuery, UpsertResult,
                                 to_utc_iso, utc_now_iso)
+from crawler.store.claims import params, reclaimable
 from crawler.store.sqlite_digests import DigestLedgerMixin
 from crawler.text import index_terms, query_terms, tokens
 
@@ -162,6 +164,24 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX fetch_errors_url ON fetch_errors(url, at);
     """,
+    # v6 (delivery ledger): claims with an owner — ``sending`` rows carry who sends them
+    # (``claimed_by``, see scheduler/lease.py) and their lease expiry (``next_attempt_at``);
+    # ``last_attempt_at`` dates a failure for ``chavder status``. Recipients are stored by
+    # their redacted key only: old raw Apprise URLs (bot tokens) are rewritten, with
+    # secure_delete so the old bytes are zeroed, not left in free pages.
+    """
+    PRAGMA secure_delete=ON;
+    ALTER TABLE alert_ledger ADD COLUMN claimed_by TEXT;
+    ALTER TABLE alert_ledger ADD COLUMN last_attempt_at TEXT;
+    ALTER TABLE digests ADD COLUMN claimed_by TEXT;
+    UPDATE alert_ledger SET recipient = chavder_ledger_key(recipient)
+        WHERE recipient LIKE 'apprise:%';
+    UPDATE digest_items SET recipient = chavder_ledger_key(recipient)
+        WHERE recipient LIKE 'apprise:%';
+    UPDATE digests SET recipient = chavder_ledger_key(recipient)
+        WHERE recipient LIKE 'apprise:%';
+    PRAGMA secure_delete=OFF;
+    """,
 ]
 
 _SNIPPET_WORDS = 14
@@ -196,6 +216,7 @@ class SQLiteStore(DigestLedgerMixin):
         self._db = connect(path, synchronous="NORMAL")
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.create_function("chavder_ledger_key", 1, ledger_key, deterministic=True)
         self._migrate()
 
     def __deepcopy__(self, memo: dict) -> "SQLiteStore":
@@ -573,30 +594,109 @@ class SQLiteStore(DigestLedgerMixin):
                 "ORDER BY id", (_iso_utc(since),)).fetchall()
         return [dict(r) for r in rows]
 
-    def due_alerts(self, now: str, limit: int = 100) -> list[dict]:
+    # Delivery is claim → send → mark (see scheduler/alerting.py): ``claim_alert`` is the one
+    # compare-and-set that decides which process sends a row; marks after it are conditional
+    # on still holding the claim, except ``sent`` (a delivered message is a fact).
+    def due_alerts(self, now: str, limit: int = 100, reclaim_from: Iterable[str] = ()
+                   ) -> list[dict]:
+        """Rows to deliver now: pending and due, or ``sending`` and reclaimable."""
+        dead = list(reclaim_from)
         with self._lock:
             rows = self._db.execute(
                 "SELECT l.*, a.title, a.body, a.canonical_url, a.source, a.language, "
                 "a.published_at FROM alert_ledger l JOIN articles a ON a.id = l.article_id "
-                "WHERE l.state IN ('pending', 'sending') AND l.next_attempt_at <= ? "
-                "ORDER BY l.id LIMIT ?", (now, limit)).fetchall()
+                "WHERE (l.state = 'pending' AND l.next_attempt_at <= :now) OR "
+                f"(l.state = 'sending' AND {reclaimable(dead, 'l')}) ORDER BY l.id LIMIT :limit",
+                {"now": now, "limit": limit, **params(dead)}).fetchall()
         return [dict(r) for r in rows]
 
-    def mark_alert(self, alert_id: int, state: str, *, message_id: str | None = None,
-                   error: str | None = None, next_attempt_at: str | None = None) -> None:
-        """Move a ledger row to ``sending`` / ``sent`` / ``pending`` (retry) / ``failed``."""
+    def alert_claim_owners(self, now: str) -> list[str]:
+        """Owners holding an unexpired claim (the caller checks which of them are dead)."""
+        with self._lock:
+            return [r[0] for r in self._db.execute(
+                "SELECT DISTINCT claimed_by FROM alert_ledger WHERE state='sending' AND "
+                "next_attempt_at > ? AND claimed_by IS NOT NULL", (now,))]
+
+    def claim_alert(self, alert_id: int, owner: str, now: str, lease_until: str,
+                    message_id: str | None = None, reclaim_from: Iterable[str] = ()
+                    ) -> int | None:
+        """Compare-and-set a due ``pending`` or reclaimable ``sending`` row → ``sending`` by
+        ``owner`` until ``lease_until`` (attempts + 1). Returns the attempt number, or None
+        when another sender holds the row or it is no longer due."""
+        dead = list(reclaim_from)
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                cur = self._db.execute(
+                    "UPDATE alert_ledger SET state='sending', claimed_by=:owner, "
+                    "attempts=attempts+1, message_id=COALESCE(:mid, message_id), "
+                    "next_attempt_at=:lease, last_attempt_at=:now WHERE id=:id AND "
+                    f"((state='pending' AND next_attempt_at <= :now) OR (state='sending' AND "
+                    f"{reclaimable(dead)}))",
+                    {"owner": owner, "mid": message_id, "lease": lease_until, "now": now,
+                     "id": alert_id, **params(dead)})
+                attempts = None
+                if cur.rowcount == 1:
+                    attempts = int(self._db.execute("SELECT attempts FROM alert_ledger WHERE id=?",
+                                                    (alert_id,)).fetchone()[0])
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return attempts
+
+    def mark_alert(self, alert_id: int, state: str, *, error: str | None = None,
+                   next_attempt_at: str | None = None, owner: str | None = None) -> bool:
+        """Move a ledger row to ``sent`` / ``pending`` (retry) / ``failed`` (``sending`` is
+        :meth:`claim_alert`'s). With ``owner``, a ``pending``/``failed`` mark applies only
+        while that owner still holds the claim. Returns whether the row changed."""
+        if state not in ("sent", "pending", "failed"):
+            raise ValueError(f"mark_alert: unknown or unmarkable state {state!r} (a row becomes "
+                             "'sending' only through claim_alert)")
         now = utc_now_iso()
         with self._lock:
-            if state == "sending":
-                self._db.execute("UPDATE alert_ledger SET state='sending', message_id=?, "
-                                 "attempts=attempts+1 WHERE id=?", (message_id, alert_id))
-            elif state == "sent":
-                self._db.execute("UPDATE alert_ledger SET state='sent', sent_at=?, "
-                                 "last_error=NULL WHERE id=?", (now, alert_id))
+            if state == "sent":
+                cur = self._db.execute("UPDATE alert_ledger SET state='sent', sent_at=?, "
+                                       "last_error=NULL WHERE id=?", (now, alert_id))
             else:
-                self._db.execute("UPDATE alert_ledger SET state=?, last_error=?, "
-                                 "next_attempt_at=COALESCE(?, next_attempt_at) WHERE id=?",
-                                 (state, (error or "")[:500], next_attempt_at, alert_id))
+                held = " AND state='sending' AND claimed_by=?" if owner else ""
+                cur = self._db.execute(
+                    "UPDATE alert_ledger SET state=?, last_error=?, "
+                    f"next_attempt_at=COALESCE(?, next_attempt_at) WHERE id=?{held}",
+                    (state, (error or "")[:500], next_attempt_at, alert_id,
+                     *((owner,) if owner else ())))
+            return cur.rowcount == 1
+
+    def requeue_alerts(self, now: str, *, failed: bool = False) -> dict[str, int]:
+        """``chavder alerts retry``: rows waiting for a retry become due now; with ``failed``,
+        failed rows too, with a fresh attempt budget. Returns counts per former state."""
+        states = ["pending", "failed"] if failed else ["pending"]
+        out: dict[str, int] = {}
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for state in states:
+                    cur = self._db.execute(
+                        "UPDATE alert_ledger SET state='pending', next_attempt_at=?, "
+                        "attempts=CASE WHEN state='failed' THEN 0 ELSE attempts END "
+                        "WHERE state=? AND (state='failed' OR next_attempt_at > ?)",
+                        (now, state, now))
+                    out[state] = cur.rowcount
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return out
+
+    def failed_alerts(self, limit: int = 20) -> list[dict]:
+        """Failed rows, newest first, with their reason and article title (``status``)."""
+        with self._lock:
+            return [dict(r) for r in self._db.execute(
+                "SELECT l.id, l.rule, l.recipient, l.story_id, l.attempts, l.last_error, "
+                "COALESCE(l.last_attempt_at, l.created_at) AS failed_at, a.title, "
+                "a.canonical_url FROM alert_ledger l LEFT JOIN articles a ON "
+                "a.id = l.article_id WHERE l.state='failed' ORDER BY l.id DESC LIMIT ?",
+                (limit,))]
 
     def alert_counts(self) -> dict[str, int]:
         with self._lock:
