@@ -24,6 +24,7 @@ class CrawlSummary:
     per_source: dict[str, dict[str, int]] = field(default_factory=dict)
     finish_reasons: dict[str, str] = field(default_factory=dict)
     timings: dict[str, dict[str, float]] = field(default_factory=dict)  # seconds per stage
+    store_fault: Exception | None = None   # StoreUnusable that stopped the crawl, if any
 
     @property
     def totals(self) -> dict[str, int]:
@@ -83,7 +84,9 @@ def run_crawl(settings: Settings, store: Store, sources: Sequence[SourceConfig],
         process.crawl(crawler, sources=",".join(s.id for s in batch))
     process.start()
     summary = CrawlSummary()
+    from crawler.runtime import store_fault_of
     for sid, crawler in crawlers.items():
+        summary.store_fault = summary.store_fault or store_fault_of(crawler)
         stats = crawler.stats.get_stats() if crawler.stats else {}
         summary.per_source[sid] = source_counts(stats, sid)
         summary.finish_reasons[sid] = str(stats.get("chavder/finish_reason", "not started"))
