@@ -170,6 +170,9 @@ class AlertPipeline(_Base):
         self._last_sweep = time.monotonic()
         try:
             queued = alerting.check_pending()
+        except StoreUnusable as exc:   # the crawl stops and reports it (Runtime.store_unusable)
+            self.runtime.store_unusable(self.crawler, exc)
+            return
         except Exception as exc:  # noqa: BLE001 - the next sweep matches it (nothing lost)
             logger.error("alert matching failed (%s: %s); the next sweep retries",
                          type(exc).__name__, exc)

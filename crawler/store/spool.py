@@ -16,13 +16,14 @@ import contextlib
 import fcntl
 import json
 import os
+import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from crawler.store.base import utc_now_iso
-from crawler.store.faults import translating
+from crawler.store.faults import translating, unusable
 from crawler.store.migrate import Step, migrate
 from crawler.store.sqlite import connect
 
@@ -68,8 +69,14 @@ class Spool:
         self.path = Path(path)
         self._lock = threading.RLock()
         # FULL: a row acknowledged to the crawler survives a power cut, not only a crash
-        self._db = connect(path, synchronous="FULL")
-        migrate(self._db, MIGRATIONS, self.path)
+        try:
+            self._db = connect(path, synchronous="FULL")
+            migrate(self._db, MIGRATIONS, self.path)
+        except sqlite3.Error as exc:
+            fault = unusable(exc, self.path)
+            if fault is None:
+                raise
+            raise fault from exc
 
     def __deepcopy__(self, memo: dict) -> "Spool":
         return self

@@ -11,6 +11,7 @@ import json
 import re
 import sqlite3
 import threading
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -191,11 +192,39 @@ def connect(path: str | Path, synchronous: str = "NORMAL") -> sqlite3.Connection
     lock), waiting up to 30 s for other writers; creates the parent directory."""
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute(f"PRAGMA synchronous={synchronous}")
-    db.execute("PRAGMA busy_timeout=30000")
+    db = sqlite3.connect(str(path), timeout=_BUSY_SECONDS, check_same_thread=False,
+                         isolation_level=None)
+    try:
+        _enter_wal(db)
+        db.execute(f"PRAGMA synchronous={synchronous}")
+        db.execute(f"PRAGMA busy_timeout={int(_BUSY_SECONDS * 1000)}")
+    except BaseException:
+        db.close()
+        raise
     return db
+
+
+_BUSY_SECONDS = 30.0
+
+
+def _enter_wal(db: sqlite3.Connection) -> None:
+    """``PRAGMA journal_mode=WAL``, retried while another process holds a lock: switching a
+    fresh file to WAL needs an exclusive lock and SQLite answers "database is locked" at once
+    instead of waiting (processes opening a new store together hit it). Once the file is in
+    WAL mode — it stays so — the pragma takes no lock."""
+    deadline = time.monotonic() + _BUSY_SECONDS
+    pause = 0.005
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            busy = getattr(exc, "sqlite_errorname", "") in ("SQLITE_BUSY", "SQLITE_LOCKED") \
+                or "locked" in str(exc)
+            if not busy or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(0.1, pause * 2)
 
 
 @translating
