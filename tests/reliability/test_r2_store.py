@@ -336,3 +336,95 @@ def test_damaged_store_gives_one_line_and_exit_2(stored, tmp_path, damage):
         noise = [line for line in done.stderr.splitlines()
                  if "malformed" in line or "readonly" in line or "not a database" in line]
         assert noise == told, f"the problem is told more than once:\n{done.stderr[-3000:]}"
+
+
+# --------------------------------------------------------------------------- the mechanism
+
+def _article(n: int, source: str, paragraphs: list[str]):
+    import hashlib
+
+    from crawler.models import Article
+    body = "\n\n".join(paragraphs)
+    return Article(source=source, url=f"http://{source}.example/n/{n}",
+                   canonical_url=f"http://{source}.example/n/{n}", title=f"خبر {n}", body=body,
+                   language="ar", published_at=None,
+                   content_hash=hashlib.sha1(body.encode()).hexdigest())
+
+
+def _store_in_story(resolver, store, article) -> int:
+    from crawler.dedup.stories import Candidate
+    from crawler.dedup.urls import url_key
+    key = url_key(article.canonical_url)
+    ts = time.time()
+
+    def write(decision):
+        return store.upsert(article, key, story_id=decision.story_id
+                            if decision.kind in ("duplicate", "join") else None,
+                            fingerprint=decision.fingerprint, signature=decision.signature,
+                            published_ts=ts)
+
+    _decision, result = resolver.assign(
+        Candidate(key, article.body, "ar", ts, article.source, article.content_hash), write,
+        lambda r: (r.article_id, r.story_id, r.change_seq))
+    return result.story_id
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "elasticsearch"])
+def test_two_writers_built_before_either_wrote_still_share_stories(tmp_path, backend):
+    """Two handles on one store (what two processes have), each with a resolver built while
+    the store was empty, store shortened copies of each other's stories in turn: every copy
+    joins the other writer's story (its signature is caught up inside the transaction)."""
+    from crawler.runtime import build_resolver
+    from crawler.store.elasticsearch import ElasticsearchStore, EsConfig
+    from crawler.store.sqlite import SQLiteStore
+
+    fake = FakeElasticsearch().start() if backend == "elasticsearch" else None
+    try:
+        def handle():
+            if fake is None:
+                return SQLiteStore(tmp_path / "c.db")
+            return ElasticsearchStore(EsConfig.from_url(f"{fake.url}/?sync=true", tmp_path),
+                                      sidecar=SQLiteStore(tmp_path / "sidecar.db"),
+                                      spool=tmp_path / "spool.db", background=False)
+
+        a, b = handle(), handle()
+        ra, rb = build_resolver(a), build_resolver(b)
+        rng = random.Random(7)
+        stories = []
+        for n in range(6):
+            paragraphs = _paragraphs(n, rng)
+            first, second = ((a, ra), (b, rb)) if n % 2 else ((b, rb), (a, ra))
+            one = _store_in_story(first[1], first[0], _article(n, "outa", paragraphs))
+            two = _store_in_story(second[1], second[0], _article(n, "outb", paragraphs[:4]))
+            stories.append((one, two))
+        assert all(one == two for one, two in stories), stories
+        assert len({one for one, _two in stories}) == 6
+        if fake is not None:
+            a.flush()
+            docs = fake.documents("chavder-articles")
+            assert sorted(int(d["story_id"]) for d in docs.values()) == \
+                sorted(s for pair in stories for s in pair)
+        a.close()
+        b.close()
+    finally:
+        if fake is not None:
+            fake.stop()
+
+
+def test_migration_runner_takes_any_appended_step(tmp_path):
+    """Steps are SQL scripts (``;`` inside literals and trigger bodies included) or
+    functions; a step appended later migrates an existing file from where it was."""
+    from crawler.store.migrate import migrate
+    from crawler.store.sqlite import connect
+    steps = ["CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT DEFAULT 'a;b');\n"
+             "CREATE TRIGGER t_log AFTER INSERT ON t BEGIN UPDATE t SET v = v || ';' "
+             "WHERE id = new.id; END;"]
+    db = connect(tmp_path / "m.db")
+    assert migrate(db, steps, "m.db") == 0
+    steps.append(lambda con: con.execute("ALTER TABLE t ADD COLUMN lease TEXT"))
+    assert migrate(db, steps, "m.db") == 1 and migrate(db, steps, "m.db") == 2
+    db.execute("INSERT INTO t(lease) VALUES ('x')")
+    assert db.execute("SELECT v, lease FROM t").fetchone() == ("a;b;", "x")
+    with pytest.raises(RuntimeError, match="newer than this Chavder"):
+        migrate(db, steps[:1], "m.db")
+    db.close()
