@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import sqlite3
 import sys
 import tempfile
 from datetime import datetime, timezone
@@ -41,9 +42,11 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 _settings = settings_from_args
 
 
-def _open_store(settings: Settings):
+def _open_store(settings: Settings, write: bool = True):
+    """The configured store; ``write=False`` for commands that only read it. An unusable file
+    raises ``StoreUnusable``, which ``main`` prints as one line."""
     from crawler.store import open_store
-    return open_store(settings.store, settings.data_dir)
+    return open_store(settings.store, settings.data_dir, write=write)
 
 
 # ---------------------------------------------------------------------------- commands
@@ -71,6 +74,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     try:
         alerting = Alerting.from_settings(settings, store, load_sources(settings.sources))
         summary = run_crawl(settings, store, sources, overrides, alerting)
+        if summary.store_fault is not None:
+            raise summary.store_fault
         if alerting is not None:
             alerting.check_pending()
             report = alerting.dispatch_due()
@@ -98,7 +103,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     from crawler.store import SearchQuery
     settings = _settings(args)
-    store = _open_store(settings)
+    store = _open_store(settings, write=False)
     try:
         hits = store.search(SearchQuery(text=args.query, language=args.lang, source=args.source,
                                         since=args.since, until=args.until, limit=args.limit,
@@ -237,7 +242,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from crawler.alerts_cli import failed_alert_lines, failed_alerts
     settings = _settings(args)
     sources = load_sources(settings.sources) if Path(settings.sources).exists() else []
-    store = _open_store(settings)
+    store = _open_store(settings, write=False)
     try:
         status = store.source_status()
         schedule = store.schedule_state()
@@ -273,7 +278,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_story(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    store = _open_store(settings)
+    store = _open_store(settings, write=False)
     try:
         story = store.story(args.story_id)
     finally:
@@ -528,6 +533,7 @@ def _redacted_excepthook(kind: type[BaseException], exc: BaseException, tb: Any)
 def main(argv: Sequence[str] | None = None) -> int:
     from crawler.crawl import setup_logging
     sys.excepthook = _redacted_excepthook
+    from crawler.store.faults import EXIT_CODE, StoreUnusable, unusable
     args = build_parser().parse_args(argv)
     setup_logging(os.environ.get("CHAVDER_LOG_LEVEL", "DEBUG" if args.verbose else "INFO"),
                   json_lines=args.log_json, verbose=args.verbose)
@@ -536,8 +542,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"configuration error:\n{redact_text(str(exc))}", file=sys.stderr)
         return 2
+    except StoreUnusable as exc:   # every command, wherever it met the file: one line
+        log.debug("store unusable", exc_info=True)
+        print(f"error: {exc.line()}", file=sys.stderr)
+        return EXIT_CODE
+    except sqlite3.DatabaseError as exc:   # raised past the store's own translation
+        fault = unusable(exc, _store_name(args))
+        if fault is None:
+            raise
+        log.debug("store unusable", exc_info=True)
+        print(f"error: {fault.line()}", file=sys.stderr)
+        return EXIT_CODE
     except KeyboardInterrupt:
         return 130
+
+
+def _store_name(args: argparse.Namespace) -> str:
+    """The configured store URL (secrets dropped), for a message about its file."""
+    try:
+        url = settings_from_args(args).store
+    except Exception:  # noqa: BLE001 - only for a message
+        return "(the configured store)"
+    return url.rpartition("@")[2] if "@" in url else url
 
 
 if __name__ == "__main__":

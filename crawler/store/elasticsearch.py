@@ -690,10 +690,24 @@ class ElasticsearchStore:
         if result.kind != "unchanged":
             row = self._article_row_by_id(result.article_id)
             if row is not None:
-                self.spool.enqueue(doc_id(row["url_key"]), self.config.alias,
-                                   article_document(row))
-                self._after_enqueue()
+                # inside a story transaction, only once the sidecar committed the row
+                self.sidecar.after_commit(lambda: self._index_later(row))
         return result
+
+    def _index_later(self, row: dict) -> None:
+        self.spool.enqueue(doc_id(row["url_key"]), self.config.alias, article_document(row))
+        self._after_enqueue()
+
+    # Story assignment is the sidecar's, through the same code path as the SQLite backend:
+    # processes sharing a sidecar agree on stories (see SQLiteStore.story_transaction).
+    def story_transaction(self) -> Any:
+        return self.sidecar.story_transaction()
+
+    def story_changes(self, after_seq: int) -> tuple[list[tuple], int]:
+        return self.sidecar.story_changes(after_seq)
+
+    def story_seq(self) -> int:
+        return self.sidecar.story_seq()
 
     def record_matches(self, article_id: int, revision: int, story_id: int,
                        instant: Iterable[tuple[str, str, list[str]]],
@@ -941,9 +955,11 @@ class ElasticsearchStore:
         return rows[0] if rows else None
 
 
-def open_elasticsearch_store(url: str, data_dir: str | Path = "data") -> ElasticsearchStore:
+def open_elasticsearch_store(url: str, data_dir: str | Path = "data", *,
+                             write: bool = True) -> ElasticsearchStore:
     """``open_store`` entry point for Elasticsearch URLs."""
-    return ElasticsearchStore(EsConfig.from_url(url, data_dir))
+    cfg = EsConfig.from_url(url, data_dir)
+    return ElasticsearchStore(cfg, sidecar=SQLiteStore(cfg.sidecar, write=write))
 
 
 # ---------------------------------------------------------------------- reindex
