@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import sqlite3
 import sys
 import tempfile
 from datetime import datetime, timezone
@@ -41,9 +42,11 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 _settings = settings_from_args
 
 
-def _open_store(settings: Settings):
+def _open_store(settings: Settings, write: bool = True):
+    """The configured store; ``write=False`` for commands that only read it. An unusable file
+    raises ``StoreUnusable``, which ``main`` prints as one line."""
     from crawler.store import open_store
-    return open_store(settings.store, settings.data_dir)
+    return open_store(settings.store, settings.data_dir, write=write)
 
 
 # ---------------------------------------------------------------------------- commands
@@ -71,6 +74,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     try:
         alerting = Alerting.from_settings(settings, store, load_sources(settings.sources))
         summary = run_crawl(settings, store, sources, overrides, alerting)
+        if summary.store_fault is not None:
+            raise summary.store_fault
         if alerting is not None:
             alerting.check_pending()
             report = alerting.dispatch_due()
@@ -98,7 +103,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     from crawler.store import SearchQuery
     settings = _settings(args)
-    store = _open_store(settings)
+    store = _open_store(settings, write=False)
     try:
         hits = store.search(SearchQuery(text=args.query, language=args.lang, source=args.source,
                                         since=args.since, until=args.until, limit=args.limit,
@@ -252,15 +257,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from crawler.alerts_cli import failed_alert_lines, failed_alerts
     settings = _settings(args)
     sources = load_sources(settings.sources) if Path(settings.sources).exists() else []
-    store = _open_store(settings)
+    store = _open_store(settings, write=False)
     try:
         status = store.source_status()
         schedule = store.schedule_state()
         alerts = store.alert_counts()
         digests = store.digest_counts()
         spool = getattr(store, "spool_size", lambda: None)()
+        failed = failed_alerts(store)
     finally:
         store.close()
     ids = [s.id for s in sources] + sorted(set(status) - {s.id for s in sources})
@@ -268,7 +275,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(json.dumps(redact_data(
             {"sources": {i: {**status.get(i, {}), "next_run": schedule.get(i, {}).get("next_run")}
                          for i in ids}, "alerts": alerts, "digests": digests,
-             "index_spool": spool}), ensure_ascii=False, default=str))
+             "failed_alerts": failed, "index_spool": spool}), ensure_ascii=False, default=str))
         return 0
     from crawler.challenges import explain
     short = lambda v: (v or "-")[:19].replace("T", " ")  # noqa: E731
@@ -287,12 +294,14 @@ def cmd_status(args: argparse.Namespace) -> int:
     print("\nalerts: " + (", ".join(f"{k}={v}" for k, v in sorted(alerts.items())) or "none")
           + "; digests: " + (", ".join(f"{k}={v}" for k, v in sorted(digests.items())) or "none")
           + (f"; index spool: {spool} waiting" if spool is not None else ""))
+    for line in failed_alert_lines(failed, alerts.get("failed", 0)):
+        print(line)
     return 0
 
 
 def cmd_story(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    store = _open_store(settings)
+    store = _open_store(settings, write=False)
     try:
         story = store.story(args.story_id)
     finally:
@@ -385,7 +394,8 @@ def cmd_alerts_send(args: argparse.Namespace) -> int:
     finally:
         store.close()
     print(f"alerts: {report.sent} sent, {report.retrying} waiting to retry, {report.failed} "
-          f"failed; ledger: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+          f"failed" + (f", {report.busy} sent by another process" if report.busy else "")
+          + "; ledger: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
     return 0
 
 
@@ -539,6 +549,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--since", type=_parse_when, required=True)
     q.add_argument("--dry-run", action="store_true")
     q.set_defaults(func=cmd_alerts_run)
+    from crawler.alerts_cli import register as register_alerts_retry
+    register_alerts_retry(asub, common)
 
     p = sub.add_parser("langid", help="identify the language of each stdin line")
     p.set_defaults(func=cmd_langid)
@@ -558,6 +570,7 @@ def _redacted_excepthook(kind: type[BaseException], exc: BaseException, tb: Any)
 def main(argv: Sequence[str] | None = None) -> int:
     from crawler.crawl import setup_logging
     sys.excepthook = _redacted_excepthook
+    from crawler.store.faults import EXIT_CODE, StoreUnusable, unusable
     args = build_parser().parse_args(argv)
     setup_logging(os.environ.get("CHAVDER_LOG_LEVEL", "DEBUG" if args.verbose else "INFO"),
                   json_lines=args.log_json, verbose=args.verbose)
@@ -566,8 +579,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"configuration error:\n{redact_text(str(exc))}", file=sys.stderr)
         return 2
+    except StoreUnusable as exc:   # every command, wherever it met the file: one line
+        log.debug("store unusable", exc_info=True)
+        print(f"error: {exc.line()}", file=sys.stderr)
+        return EXIT_CODE
+    except sqlite3.DatabaseError as exc:   # raised past the store's own translation
+        fault = unusable(exc, _store_name(args))
+        if fault is None:
+            raise
+        log.debug("store unusable", exc_info=True)
+        print(f"error: {fault.line()}", file=sys.stderr)
+        return EXIT_CODE
     except KeyboardInterrupt:
         return 130
+
+
+def _store_name(args: argparse.Namespace) -> str:
+    """The configured store URL (secrets dropped), for a message about its file."""
+    try:
+        url = settings_from_args(args).store
+    except Exception:  # noqa: BLE001 - only for a message
+        return "(the configured store)"
+    return url.rpartition("@")[2] if "@" in url else url
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ class CrawlSummary:
     finish_reasons: dict[str, str] = field(default_factory=dict)
     timings: dict[str, dict[str, float]] = field(default_factory=dict)  # seconds per stage
     unexpected_errors: int = 0   # exceptions Scrapy caught (crawler.unexpected): exit status 1
+    store_fault: Exception | None = None   # StoreUnusable that stopped the crawl, if any
 
     @property
     def totals(self) -> dict[str, int]:
@@ -85,7 +86,9 @@ def run_crawl(settings: Settings, store: Store, sources: Sequence[SourceConfig],
         process.crawl(crawler, sources=",".join(s.id for s in batch))
     process.start()
     summary = CrawlSummary()
+    from crawler.runtime import store_fault_of
     for sid, crawler in crawlers.items():
+        summary.store_fault = summary.store_fault or store_fault_of(crawler)
         stats = crawler.stats.get_stats() if crawler.stats else {}
         summary.per_source[sid] = source_counts(stats, sid)
         summary.finish_reasons[sid] = str(stats.get("chavder/finish_reason", "not started"))

@@ -60,7 +60,10 @@ class CrawlReport:
             self._loop.stop()
         stats = self.crawler.stats.get_stats()
         self.crawler.stats.set_value("chavder/finish_reason", reason)
-        store = runtime_for(self.crawler).store
+        runtime = runtime_for(self.crawler)
+        if runtime.store_fault is not None:   # nothing can be recorded in an unusable store
+            return
+        store = runtime.store
         finished = utc_now_iso()
         for sid in self._source_ids():
             store.record_crawl(sid, self.started_at, finished, source_counts(stats, sid))

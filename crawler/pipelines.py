@@ -19,7 +19,8 @@ from crawler.isotime import parse_iso
 from crawler.items import RawPage
 from crawler.models import Article
 from crawler.runtime import runtime_for
-from crawler.store.base import STORE_FAULT_PREFIX
+from crawler.store.base import STORE_FAULT_PREFIX, UpsertResult
+from crawler.store.faults import StoreUnusable
 from crawler.spiders.base import count
 
 logger = logging.getLogger("chavder.crawl")
@@ -100,16 +101,26 @@ class StorePipeline(_Base):
         published_ts = _timestamp(article.published_at) or _timestamp(article.fetched_at) \
             or time.time()
         resolver = self.runtime.resolver
-        try:
-            decision = resolver.resolve(Candidate(
-                url_key=key, body=article.body, lang=article.language, published_ts=published_ts,
-                source=article.source, content_hash=article.content_hash))
-            result = self.runtime.store.upsert(
+        store = self.runtime.store
+
+        def write(decision: Any) -> UpsertResult:
+            return store.upsert(
                 article, key, aliases=[page.url_key, url_key(page.url)],
                 index_updated_at=hint.updated_at if hint else None,
                 story_id=decision.story_id if decision.kind in ("duplicate", "join") else None,
                 fingerprint=decision.fingerprint, signature=decision.signature,
                 published_ts=published_ts)
+
+        try:
+            # decided and written in one store transaction: concurrent crawls agree on stories
+            decision, result = resolver.assign(Candidate(
+                url_key=key, body=article.body, lang=article.language, published_ts=published_ts,
+                source=article.source, content_hash=article.content_hash), write,
+                lambda r: (r.article_id, r.story_id, r.change_seq))
+        except StoreUnusable as exc:
+            # corrupt / read-only file: every further write fails the same way — stop here
+            self.runtime.store_unusable(self.crawler, exc)
+            raise DropItem(f"{page.url}: {exc.problem}") from None
         except Exception as exc:  # noqa: BLE001 - disk full, database locked, index down…
             # Nothing was written (the upsert is one transaction). Say so, and make sure the
             # next crawl fetches this article again instead of trusting a 304.
@@ -118,7 +129,6 @@ class StorePipeline(_Base):
                          f"({type(exc).__name__}: {exc}) — free disk space or fix the store; "
                          "the next crawl fetches it again", level=logging.ERROR)
             raise DropItem(f"{page.url}: store write failed") from None
-        resolver.commit(decision, result.article_id, result.story_id, published_ts)
         if decision.kind in ("duplicate", "join") and result.kind == "new":
             count(self.crawler, article.source, "joined_story")
         count(self.crawler, article.source, "seconds/store", time.perf_counter() - started)
@@ -163,6 +173,9 @@ class AlertPipeline(_Base):
         self._last_sweep = time.monotonic()
         try:
             queued = alerting.check_pending()
+        except StoreUnusable as exc:   # the crawl stops and reports it (Runtime.store_unusable)
+            self.runtime.store_unusable(self.crawler, exc)
+            return
         except Exception as exc:  # noqa: BLE001 - the next sweep matches it (nothing lost)
             logger.error("alert matching failed (%s: %s); the next sweep retries",
                          type(exc).__name__, exc)

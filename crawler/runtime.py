@@ -23,6 +23,22 @@ class Runtime:
     _alerting: Any = None
     _alerting_loaded: bool = False
     _resolver: Any = None
+    #: the StoreUnusable that stopped this crawl (corrupt or read-only store), if any
+    store_fault: Any = None
+
+    def store_unusable(self, crawler: Any, fault: Exception) -> None:
+        """The store cannot be used (``StoreUnusable``): stop the crawl — every further write
+        would fail the same way — and keep the fault for whoever reports the run (the CLI
+        prints it as one line, the service logs it)."""
+        if self.store_fault is not None:
+            return
+        self.store_fault = fault
+        if crawler.stats is not None:
+            crawler.stats.set_value("chavder/store_unusable", str(fault))
+        engine = getattr(crawler, "engine", None)
+        if engine is not None and getattr(engine, "spider", None) is not None:
+            from scrapy.utils.defer import deferred_from_coro
+            deferred_from_coro(engine.close_spider_async(reason="store_unusable"))
 
     @property
     def resolver(self) -> Any:
@@ -40,6 +56,12 @@ class Runtime:
                                                     self.sources.values())
             self._alerting_loaded = True
         return self._alerting
+
+
+def store_fault_of(crawler: Any) -> Any:
+    """The ``StoreUnusable`` that stopped ``crawler``'s crawl, or None."""
+    runtime = getattr(crawler, _ATTR, None)
+    return runtime.store_fault if runtime is not None else None
 
 
 def runtime_for(crawler: Any) -> Runtime:
@@ -62,10 +84,26 @@ def runtime_for(crawler: Any) -> Runtime:
     if shared is not None:
         runtime._alerting, runtime._alerting_loaded = shared, True
     setattr(crawler, _ATTR, runtime)
+    _stop_on_unusable_store(crawler, runtime)
     if owns:
         from scrapy import signals
         crawler.signals.connect(lambda: store.close(), signal=signals.engine_stopped, weak=False)
     return runtime
+
+
+def _stop_on_unusable_store(crawler: Any, runtime: Runtime) -> None:
+    """A ``StoreUnusable`` raised in a spider callback or an item pipeline stops the crawl
+    (``Runtime.store_unusable``) instead of failing once per page."""
+    from scrapy import signals
+
+    from crawler.store.faults import StoreUnusable
+
+    def on_error(failure: Any, *args: Any, **kwargs: Any) -> None:
+        if failure.check(StoreUnusable):
+            runtime.store_unusable(crawler, failure.value)
+
+    crawler.signals.connect(on_error, signal=signals.spider_error, weak=False)
+    crawler.signals.connect(on_error, signal=signals.item_error, weak=False)
 
 
 class Shared:
@@ -110,10 +148,12 @@ def build_resolver(store: Store, window_days: float = 30.0) -> Any:
 
     config = DedupConfig(window_days=window_days)
     started = time.perf_counter()
+    # the change number first: whatever is stored after it is caught up by StoryResolver.sync
+    seen_seq = store.story_seq() if hasattr(store, "story_seq") else 0
     rows = store.signature_rows(time.time() - window_days * 86400)
     index = NearDuplicateIndex.from_rows(rows, threshold=config.lsh_threshold,
                                          num_perm=config.num_perm,
                                          window_days=config.window_days, k=config.k)
     logging.getLogger("chavder.dedup").debug(
         "dedup index rebuilt: %d articles in %.2f s", len(index), time.perf_counter() - started)
-    return _SharedResolver(StoryResolver(store, config, index=index))
+    return _SharedResolver(StoryResolver(store, config, index=index, seen_seq=seen_seq))

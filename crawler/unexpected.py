@@ -24,6 +24,7 @@ from twisted.python.failure import Failure
 
 from crawler.runtime import runtime_for
 from crawler.spiders.base import count
+from crawler.store.faults import StoreUnusable
 
 logger = logging.getLogger("chavder.crawl")
 
@@ -54,6 +55,8 @@ class UnexpectedErrors:
 
     # ------------------------------------------------------------------ signal receivers
     def spider_error(self, failure: Failure, response: Any, spider: Any) -> None:
+        if failure.check(StoreUnusable):   # Runtime.store_unusable stops the crawl, one line
+            return
         if isinstance(response, Response):
             request, url = response.request, response.url
             method = getattr(request, "callback", None) if request is not None else None
@@ -68,6 +71,8 @@ class UnexpectedErrors:
         self.report(source, url, where, failure_to_exc_info(failure), scrapy_logged=True)
 
     def item_error(self, item: Any, response: Any, spider: Any, failure: Failure) -> None:
+        if failure.check(StoreUnusable):
+            return
         source, url = _item_origin(item)
         if source is None:
             source = self._source(getattr(response, "request", None), spider)

@@ -7,11 +7,16 @@ Exactly-once design (see README "Alerts: delivery semantics"):
    the revision again; a crash after it leaves the alerts queued.
 2. The ledger holds at most one row per (rule, story, recipient): syndicated copies and updates
    of an alerted story never alert twice.
-3. Delivery marks a row ``sending`` (with its stable Message-ID) before handing the message to the
-   transport and ``sent`` after. A crash in between is the only duplicate window: the row is
-   retried with the *same* Message-ID (an outbox file is simply rewritten; mail clients and
-   Mailpit thread/dedupe by Message-ID). Temporary failures (SMTP down) retry with backoff
-   across restarts; permanent ones are marked ``failed`` with the reason.
+3. Delivery *claims* a row before handing the message to the transport: one compare-and-set
+   moves it from due ``pending`` to ``sending`` with an owner (this process) and a lease
+   (``SEND_LEASE``), so any number of senders at once (``chavder alerts send`` while the
+   service runs, two crawls) deliver each row once. It is marked ``sent`` after. A crash in
+   between is the only duplicate window: the row is taken over when its lease expires, or at
+   once when its owner is known dead (scheduler/lease.py), and resent with the *same*
+   Message-ID (an outbox file is simply rewritten; mail clients and Mailpit thread/dedupe by
+   Message-ID). Temporary failures (SMTP down, a local I/O error) retry with backoff across
+   restarts; permanent ones, or retries exhausted, are ``failed`` with the reason —
+   ``chavder alerts retry --failed`` queues them again.
 """
 from __future__ import annotations
 
@@ -25,13 +30,19 @@ from typing import Callable, Iterable
 from crawler.alerts.matcher import Matcher
 from crawler.alerts.rules import Recipient, Rule, load_rules
 from crawler.config import Settings, SourceConfig
-from scheduler.mail.compose import ArticleView, compose_alert
+from scheduler.lease import dead_owners, process_owner
+from scheduler.mail.compose import ArticleView, alert_message_id, compose_alert
 from scheduler.mail.transport import (Transport, TransportError, transport_for,
                                       transport_from_settings)
 
 log = logging.getLogger("chavder.alerts")
 
 Clock = Callable[[], datetime]
+#: How long a claimed row is reserved for its sender: longer than one delivery can take (SMTP
+#: allows 30 s per step: connect, EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA), so a slow send is
+#: never taken over while it runs. A sender that died on this host is taken over at once
+#: (scheduler/lease.py); the lease only bounds the wait for one on another host.
+SEND_LEASE = timedelta(minutes=10)
 
 
 def utc_now() -> datetime:
@@ -54,6 +65,7 @@ class DispatchReport:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    busy: int = 0          # claimed by another sender meanwhile (it delivers them)
     errors: list[str] = field(default_factory=list)
 
 
@@ -151,55 +163,79 @@ class Alerting:
     # ------------------------------------------------------------------ delivery
     def dispatch_due(self, limit: int = 200) -> DispatchReport:
         report = DispatchReport()
-        now = self.clock()
-        for row in self.store.due_alerts(now.isoformat(), limit):
-            self._deliver(row, now, report)
+        stamp = self.clock().isoformat()
+        dead = dead_owners(self.store.alert_claim_owners(stamp))
+        for row in self.store.due_alerts(stamp, limit, reclaim_from=dead):
+            self._deliver(row, report, dead)
         return report
 
-    def _deliver(self, row: dict, now: datetime, report: DispatchReport) -> None:
+    def _deliver(self, row: dict, report: DispatchReport, dead: list[str]) -> None:
         rule = self.rules_by_name.get(row["rule"])
         recipient = self.recipients.get(row["recipient"])
+        label = row["recipient"]
+        msg_id: str | None = None
+        problem: str | None = None
         if rule is None or recipient is None:
             # The rule or recipient was removed from alerts.yaml since it was queued.
-            self.store.mark_alert(row["id"], "failed",
-                                  error="rule or recipient no longer configured")
-            report.failed += 1
+            problem = "rule or recipient no longer configured"
+        else:
+            try:
+                msg_id = alert_message_id(rule.name, str(row["story_id"]), recipient,
+                                          self.sender)
+            except ValueError as exc:
+                problem = str(exc)
+        # Claim first, compose after: of several senders, only the one that wins does the work.
+        owner, now = process_owner(), self.clock()      # a fresh lease for each message
+        attempt = self.store.claim_alert(row["id"], owner, now.isoformat(),
+                                         (now + SEND_LEASE).isoformat(), msg_id,
+                                         reclaim_from=dead)
+        if attempt is None:
+            report.busy += 1        # another sender claimed it since due_alerts: it sends it
             return
+        if row["state"] == "sending" and row.get("claimed_by") in dead:
+            log.warning("alert %s → %s: its sender %s died while sending; sending it again "
+                        "(same Message-ID)", row["rule"], label, row["claimed_by"])
+        message = None
+        if problem is None and rule is not None and recipient is not None:
+            try:                    # (its Message-ID is msg_id: the same three inputs)
+                message = self._compose(rule, recipient, row)
+            except ValueError as exc:
+                problem = str(exc)
+        if message is None or recipient is None:
+            self.store.mark_alert(row["id"], "failed", error=problem, owner=owner)
+            report.failed += 1
+            log.error("alert %s for %s not sent: %s", row["rule"], label, problem)
+            return
+        try:
+            transport_for(recipient, self.mail_transport).send(message)
+        except TransportError as exc:
+            if exc.temporary and attempt < self.max_attempts:
+                delay = min(self.backoff * (2 ** (attempt - 1)), self.max_backoff)
+                self.store.mark_alert(row["id"], "pending", error=str(exc), owner=owner,
+                                      next_attempt_at=(now + timedelta(seconds=delay)).isoformat())
+                report.retrying += 1
+                log.warning("alert %s → %s: %s; retry in %.0f s", row["rule"], label, exc, delay)
+            else:
+                self.store.mark_alert(row["id"], "failed", error=str(exc), owner=owner)
+                report.failed += 1
+                log.error("alert %s → %s failed for good: %s (after %d attempt%s; "
+                          "'chavder alerts retry --failed' queues it again)", row["rule"],
+                          label, exc, attempt, "" if attempt == 1 else "s")
+            report.errors.append(str(exc))
+            return
+        self.store.mark_alert(row["id"], "sent")
+        report.sent += 1
+        log.info("alert sent: %s → %s: %s", row["rule"], label, row["title"][:80])
+
+    def _compose(self, rule: Rule, recipient: Recipient, row: dict):
         others = [s for s in self.store.story_sources(row["story_id"]) if s != row["source"]]
         view = ArticleView(title=row["title"], url=row["canonical_url"], source=row["source"],
                            source_name=self.source_names.get(row["source"], row["source"]),
                            published_at=row["published_at"], language=row["language"],
                            body=row["body"], story_id=str(row["story_id"]))
         match = self._rematch(rule, row) or _MatchView(rule, json.loads(row["matched_terms"]))
-        try:
-            message = compose_alert(match, view, sender=self.sender, recipient=recipient,
-                                    also_reported_by=[self.source_names.get(s, s) for s in others])
-        except ValueError as exc:
-            self.store.mark_alert(row["id"], "failed", error=str(exc))
-            report.failed += 1
-            log.error("alert %s for %s not sent: %s", row["rule"], recipient, exc)
-            return
-        self.store.mark_alert(row["id"], "sending", message_id=message["Message-ID"])
-        try:
-            transport_for(recipient, self.mail_transport).send(message)
-        except TransportError as exc:
-            attempts = row["attempts"] + 1
-            if exc.temporary and attempts < self.max_attempts:
-                delay = min(self.backoff * (2 ** (attempts - 1)), self.max_backoff)
-                self.store.mark_alert(row["id"], "pending", error=str(exc),
-                                      next_attempt_at=(now + timedelta(seconds=delay)).isoformat())
-                report.retrying += 1
-                log.warning("alert %s → %r: %s; retry in %.0f s", row["rule"], recipient, exc,
-                            delay)
-            else:
-                self.store.mark_alert(row["id"], "failed", error=str(exc))
-                report.failed += 1
-                log.error("alert %s → %r failed for good: %s", row["rule"], recipient, exc)
-            report.errors.append(str(exc))
-            return
-        self.store.mark_alert(row["id"], "sent")
-        report.sent += 1
-        log.info("alert sent: %s → %r: %s", row["rule"], recipient, row["title"][:80])
+        return compose_alert(match, view, sender=self.sender, recipient=recipient,
+                             also_reported_by=[self.source_names.get(s, s) for s in others])
 
     def _rematch(self, rule: Rule, row: dict):
         """The live match (with term positions for highlighting), if the rule still fires."""

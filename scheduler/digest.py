@@ -18,11 +18,13 @@ Design (README "Daily digests"):
   if it is within grace, else with the next one.
 * **Empty periods.** ``digest_empty_policy``: ``skip`` records the period as ``skipped`` and
   sends nothing; ``nothing-new`` sends a short "nothing new" message.
-* **Delivery** as for alerts: the row is claimed (``sending``, with a lease) before the message
-  goes to the transport, ``sent`` after; temporary failures retry with backoff, permanent ones
-  (or ``alert_max_attempts`` exhausted) are ``failed`` and release their stories to the next
-  digest. The Message-ID is derived from (recipient, period), so the one duplicate window (a
-  crash after the server accepted, before ``sent``) resends the *same* message.
+* **Delivery** as for alerts: the row is claimed (``sending``, with an owner and a lease: one
+  compare-and-set, so concurrent senders send it once; a dead owner's claim is taken over)
+  before the message goes to the transport, ``sent`` after; temporary failures retry with
+  backoff, permanent ones (or ``alert_max_attempts`` exhausted) are ``failed`` and release
+  their stories to the next digest. The Message-ID is derived from (recipient, period), so
+  the one duplicate window (a crash after the server accepted, before ``sent``) resends the
+  *same* message.
 * **Clock.** Everything takes ``now`` from an injectable clock. ``CHAVDER_CLOCK_OFFSET``
   (seconds, may be negative) shifts the digest clock of ``chavder run``/``chavder digest`` —
   a test hook, logged as a warning when set.
@@ -36,9 +38,11 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Callable, Iterable
 from zoneinfo import ZoneInfo
 
+from crawler.alerts.recipient_keys import APPRISE_PREFIX, apprise_key, ledger_key
 from crawler.alerts.rules import Recipient, Rule
 from crawler.config import ConfigError, Settings, SourceConfig
-from scheduler.alerting import rules_from_settings, utc_now
+from scheduler.alerting import SEND_LEASE, rules_from_settings, utc_now
+from scheduler.lease import dead_owners, process_owner
 from scheduler.mail.digest_compose import DigestEntry, DigestPeriod, compose_digest
 from scheduler.mail.transport import (Transport, TransportError, transport_for,
                                       transport_from_settings)
@@ -49,7 +53,6 @@ Clock = Callable[[], datetime]
 EMPTY_POLICIES = ("skip", "nothing-new")
 CLOCK_OFFSET_ENV = "CHAVDER_CLOCK_OFFSET"
 LOOKBACK_PERIODS = 7          # at most this many past periods are examined per check
-SEND_LEASE = timedelta(minutes=2)
 
 
 def iso(dt: datetime) -> str:
@@ -149,12 +152,9 @@ class DigestRecipient:
 
 
 def recipient_label(rec: Recipient | str) -> str:
-    """How logs and the CLI name a recipient or ledger key (Apprise URLs carry tokens: only
-    their scheme is shown)."""
-    key = rec.key if isinstance(rec, Recipient) else rec
-    if not key.startswith("apprise:"):
-        return key
-    return "apprise:" + key[len("apprise:"):].split("://", 1)[0] + "://…"
+    """How logs and the CLI name a recipient or ledger key: its key, which for Apprise is
+    ``apprise:<scheme>://…#<hash>`` (a raw URL of an old ledger row is redacted the same way)."""
+    return ledger_key(rec.key if isinstance(rec, Recipient) else rec) or ""
 
 
 def digest_recipients(rules: Iterable[Rule]) -> dict[str, DigestRecipient]:
@@ -291,6 +291,8 @@ class Digests:
     def recipient(self, address: str) -> DigestRecipient:
         """The digest recipient for an address (or 'apprise:…' key); KeyError if none."""
         address = address.strip()
+        if address.startswith(APPRISE_PREFIX) and address not in self.recipients:
+            address = apprise_key(address[len(APPRISE_PREFIX):])   # the URL as in alerts.yaml
         if address in self.recipients:
             return self.recipients[address]
         for entry in self.recipients.values():
@@ -310,9 +312,10 @@ class Digests:
                 self._plan(entry, now, report)
             except Exception:  # noqa: BLE001 - one recipient must not stop the others
                 log.exception("digest planning for %s failed; will retry", entry.label())
-        for row in self.store.due_digests(iso(now)):
+        dead = dead_owners(self.store.digest_claim_owners(iso(now)))
+        for row in self.store.due_digests(iso(now), reclaim_from=dead):
             try:
-                self._deliver(row, now, report)
+                self._deliver(row, now, report, reclaim_from=dead)
             except Exception:  # noqa: BLE001
                 log.exception("digest %s for %s failed; will retry", row["period_key"],
                               recipient_label(row["recipient"]))
@@ -381,7 +384,7 @@ class Digests:
                             datetime.fromisoformat(row["period_end"]), entry.timezone)
 
     def _deliver(self, row: dict, now: datetime, report: DigestReport, *,
-                 force: bool = False) -> DigestOutcome:
+                 force: bool = False, reclaim_from: list[str] | None = None) -> DigestOutcome:
         entry = self.recipients.get(row["recipient"])
         label = entry.label() if entry else recipient_label(row["recipient"])
         stamp = iso(now)
@@ -404,23 +407,31 @@ class Digests:
             return report.add(DigestOutcome(label, row["period_key"], "failed",
                                             detail=str(exc)))
         stories = len({r["story_id"] for r in rows})
+        owner = process_owner()
+        if reclaim_from is None:            # a single delivery (send --now): check its owner
+            reclaim_from = dead_owners(self.store.digest_claim_owners(stamp))
         attempt = self.store.claim_digest_delivery(row["id"], stamp, iso(now + SEND_LEASE),
-                                                   str(message["Message-ID"]), force=force)
+                                                   str(message["Message-ID"]), force=force,
+                                                   owner=owner, reclaim_from=reclaim_from)
         if attempt is None:
             return DigestOutcome(label, row["period_key"], "busy", stories,
                                  "another process is sending it")
+        if row.get("state") == "sending" and row.get("claimed_by") in reclaim_from:
+            log.warning("digest %s for %s: its sender %s died while sending; sending it again "
+                        "(same Message-ID)", row["period_key"], label, row["claimed_by"])
         try:
             transport_for(entry.recipient, self.mail_transport).send(message)
         except TransportError as exc:
             if exc.temporary and attempt < self.max_attempts:
                 delay = min(self.backoff * (2 ** (attempt - 1)), self.max_backoff)
                 self.store.mark_digest(row["id"], "pending", now=stamp, error=str(exc),
-                                       next_attempt_at=iso(now + timedelta(seconds=delay)))
+                                       next_attempt_at=iso(now + timedelta(seconds=delay)),
+                                       owner=owner)
                 log.warning("digest %s → %s: %s; retry in %.0f s", row["period_key"], label,
                             exc, delay)
                 return report.add(DigestOutcome(label, row["period_key"], "retrying", stories,
                                                 f"{exc}; retry in {delay:.0f} s"))
-            self.store.mark_digest(row["id"], "failed", now=stamp, error=str(exc))
+            self.store.mark_digest(row["id"], "failed", now=stamp, error=str(exc), owner=owner)
             log.error("digest %s → %s failed for good: %s; its stories go into the next "
                       "digest", row["period_key"], label, exc)
             return report.add(DigestOutcome(label, row["period_key"], "failed", stories,

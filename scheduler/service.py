@@ -222,6 +222,8 @@ class Service:
                      counts["new"], counts["updated"], counts["errors"])
         if hasattr(result, "getErrorMessage"):
             log.error("crawl of %s failed: %s", ",".join(ids), result.getErrorMessage())
+        if stats.get("chavder/store_unusable"):
+            log.error("crawl of %s stopped: %s", ",".join(ids), stats["chavder/store_unusable"])
         if not self._stopping:
             self.dispatch_alerts()
 

@@ -16,6 +16,7 @@ from typing import Any, Iterable
 from urllib.parse import urlsplit
 from zoneinfo import available_timezones
 
+from crawler.alerts.recipient_keys import apprise_key
 from crawler.text import query_terms
 from crawler.yamlconf import ConfigError, Located, load_located, unwrap
 
@@ -51,12 +52,13 @@ class Recipient:
 
     @property
     def key(self) -> str:
-        """Stable identity used for Message-IDs and the ledger (never shown to anyone)."""
-        return self.address if self.kind == "email" else "apprise:" + self.address
+        """Stable identity used for Message-IDs, the ledger and logs: the e-mail address, or
+        for Apprise ``apprise:<scheme>://…#<hash>`` — its URL carries tokens and is kept out
+        of the store, logs and messages (see crawler/alerts/recipient_keys.py)."""
+        return self.address if self.kind == "email" else apprise_key(self.address)
 
     def __repr__(self) -> str:    # Apprise URLs carry bot tokens: never print them
-        shown = self.address if self.kind == "email" else urlsplit(self.address).scheme + "://…"
-        return f"Recipient({shown!r}, kind={self.kind!r}, timezone={self.timezone!r})"
+        return f"Recipient({self.key!r}, kind={self.kind!r}, timezone={self.timezone!r})"
 
 
 @dataclass(frozen=True)

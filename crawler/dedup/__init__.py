@@ -4,7 +4,9 @@
 * ``fingerprint``: exact-copy hash of the normalised body;
 * ``minhash``: word-shingle MinHash signatures (storable bytes) and exact shingle similarity;
 * ``index``: in-memory LSH index of the recent window, rebuildable from stored signatures;
-* ``stories``: the decision unchanged | update | duplicate | join | new for a fetched article;
+* ``stories``: the decision unchanged | update | duplicate | join | new for a fetched article,
+  taken inside the store's write transaction (``StoryResolver.assign``) so that concurrent
+  writers of one store agree on stories;
 * ``memory``: reference in-memory implementation of what the store persists for stories.
 """
 from crawler.dedup.fingerprint import body_fingerprint, words

@@ -14,6 +14,10 @@ numeric publication time; then ``by_fingerprint`` is one indexed ``SELECT … WH
 body_fingerprint=? AND published_ts>=? ORDER BY published_ts, id LIMIT 1``, ``body_of`` a
 select by id, and the index is rebuilt at start-up with ``NearDuplicateIndex.from_rows(SELECT id,
 story_id, signature, published_ts FROM articles WHERE published_ts >= now - window)``.
+
+A store that other processes write to also implements ``SharedStoryLookup`` (a write
+transaction and a change number per stored signature); this in-memory one has a single writer
+and needs neither.
 """
 from __future__ import annotations
 

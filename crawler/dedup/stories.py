@@ -13,6 +13,13 @@ persisted — the article under a URL key, an article with a fingerprint, a body
 — and keeps only the in-memory LSH index of the window. Two phases, because the store allocates
 ids: ``resolve`` decides, the store persists, ``commit`` indexes the result.
 
+Concurrent writers (two crawls, a crawl and the service, later several workers) must agree on
+stories, so ``assign`` decides *inside* the store's write transaction (``story_transaction``:
+SQLite's ``BEGIN IMMEDIATE`` admits one writer at a time, across processes): first it folds in
+the signatures other processes stored since this one last looked (``story_changes``, by change
+number), then decides, then the store writes — nothing can slip in between. The expensive part
+(normalising and sketching the body, ``prepare``) runs before the lock is taken.
+
 Near-duplicate candidates from the index are *estimates*; before joining, the resolver verifies
 the best few exactly on shingle sets (``verify``): Jaccard ≥ ``jaccard_min`` (copies with other
 furniture, a reworded lead, an edit) or containment ≥ ``containment_min`` of a text that is not
@@ -20,22 +27,23 @@ tiny (a truncated copy: the first half of an article has Jaccard ≈ 0.5 but con
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Callable, Literal, Protocol
+from typing import Any, Callable, ContextManager, Iterable, Literal, Protocol, TypeVar
 
 import numpy as np
 
 from crawler.dedup.fingerprint import fingerprint_words, words
 from crawler.dedup.index import Match, NearDuplicateIndex
-from crawler.dedup.minhash import (NUM_PERM, SHINGLE_SIZE, Sketch, decode_signature,
-                                   shingle_hashes, similarity, sketch_words)
+from crawler.dedup.minhash import (NUM_PERM, SHINGLE_SIZE, SignatureError, Sketch,
+                                   decode_signature, shingle_hashes, similarity, sketch_words)
 
 _NO_MINHASH = np.empty(0, dtype=np.uint32)   # verification reads the shingles only
 
-__all__ = ["Candidate", "StoredCopy", "Decision", "StoryLookup", "StoryResolver",
-           "DedupConfig", "Verdict", "verify", "DecisionKind"]
+__all__ = ["Candidate", "StoredCopy", "Decision", "StoryLookup", "SharedStoryLookup",
+           "StoryResolver", "Prepared", "DedupConfig", "Verdict", "verify", "DecisionKind"]
 
 DecisionKind = Literal["unchanged", "update", "duplicate", "join", "new"]
 
@@ -98,6 +106,36 @@ class StoryLookup(Protocol):
         """``(body, language)`` of a stored article, for exact verification."""
 
 
+class SharedStoryLookup(StoryLookup, Protocol):
+    """A lookup that other processes write to as well (the SQLite store, the Elasticsearch
+    store's sidecar). Without these methods the resolver assumes it is the only writer."""
+
+    def story_transaction(self) -> ContextManager[Any]:
+        """The write transaction ``assign`` decides and stores in (one writer at a time)."""
+
+    def story_seq(self) -> int:
+        """The latest change number."""
+
+    def story_changes(self, after_seq: int) -> tuple[list[tuple[int, int, bytes | None, float]],
+                                                     int]:
+        """``(article_id, story_id, signature, published_ts)`` of articles stored or changed
+        after change ``after_seq``, and the latest change number."""
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A candidate with its sketch and fingerprint computed (no store access needed)."""
+
+    candidate: Candidate
+    sketch: Sketch
+    words: int
+    fingerprint: str
+    signature: bytes
+
+
+R = TypeVar("R")
+
+
 @dataclass(frozen=True)
 class Decision:
     """What to do with a candidate. ``story_id``/``article_id``: for ``unchanged``/``update``
@@ -136,12 +174,16 @@ class StoryResolver:
     """Decides ``unchanged | update | duplicate | join | new`` for candidates (see module doc).
 
     ``clock`` gives "now" for the window (injectable for tests); the index is expired at most
-    once a minute of clock time. Not thread-safe: call it from one thread (the reactor's)."""
+    once a minute of clock time. ``seen_seq``: the store's change number the index was built
+    at (``story_seq`` taken before ``signature_rows``). Not thread-safe: call it from one
+    thread (the reactor's)."""
 
     def __init__(self, lookup: StoryLookup, config: DedupConfig = DedupConfig(), *,
                  index: NearDuplicateIndex | None = None,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, seen_seq: int = 0):
         self.lookup = lookup
+        #: the store's change number up to which ``index`` holds what was stored (``sync``)
+        self.seen_seq = seen_seq
         self.config = config
         self.index = index or NearDuplicateIndex(
             config.lsh_threshold, config.num_perm, config.window_days, k=config.k)
@@ -161,12 +203,25 @@ class StoryResolver:
         return sketch_words(tokens, k=self.config.k, num_perm=self.config.num_perm), tokens
 
     def resolve(self, candidate: Candidate) -> Decision:
-        """Decide what ``candidate`` is; changes nothing (``commit`` after the store wrote)."""
-        cfg = self.config
-        self._expire()
+        """Decide what ``candidate`` is; changes nothing (``commit`` after the store wrote).
+        With other writers on the store, use ``assign``."""
+        return self.decide(self.prepare(candidate))
+
+    def prepare(self, candidate: Candidate) -> Prepared:
+        """The CPU-heavy half of a decision (normalise, shingle, sketch): no store access, so
+        it runs outside the write transaction."""
         sk, tokens = self.sketch(candidate.body, candidate.lang)
-        fingerprint = fingerprint_words(tokens)
-        sig = sk.to_bytes()
+        return Prepared(candidate, sk, len(tokens), fingerprint_words(tokens), sk.to_bytes())
+
+    def decide(self, prepared: Prepared) -> Decision:
+        """The store-facing half: look up the URL, the fingerprint, the near duplicates."""
+        self._expire()
+        return self._decide(prepared)
+
+    def _decide(self, prepared: Prepared) -> Decision:
+        cfg = self.config
+        candidate, sk, fingerprint, sig = (prepared.candidate, prepared.sketch,
+                                           prepared.fingerprint, prepared.signature)
 
         def decide(kind: DecisionKind, story: int | None = None, article: int | None = None,
                    jac: float = 0.0, con: float = 0.0) -> Decision:
@@ -181,7 +236,7 @@ class StoryResolver:
             return decide("update", stored.story_id, stored.article_id)
 
         since = candidate.published_ts - self.index.window
-        if len(tokens) >= cfg.min_exact_words:
+        if prepared.words >= cfg.min_exact_words:
             copy = self.lookup.by_fingerprint(fingerprint, since)
             if copy is not None:
                 return decide("duplicate", copy.story_id, copy.article_id, 1.0, 1.0)
@@ -193,6 +248,51 @@ class StoryResolver:
                 return decide("join", match.story_id, match.article_id,
                               verdict.jaccard, verdict.containment)
         return decide("new")
+
+    def assign(self, candidate: Candidate, write: Callable[[Decision], R],
+               stored_as: Callable[[R], tuple[int, int, int | None]]) -> tuple[Decision, R]:
+        """Decide ``candidate``'s story and store it with ``write(decision)``, atomically with
+        respect to every other writer of the store; then index it.
+
+        ``stored_as(result)`` → ``(article_id, story_id, change_seq)`` of what was written."""
+        prepared = self.prepare(candidate)
+        transaction = getattr(self.lookup, "story_transaction", None)
+        with (transaction() if transaction is not None else contextlib.nullcontext()):
+            self._expire()     # before catching up: rows caught up are kept like our own
+            self.sync()
+            decision = self._decide(prepared)
+            result = write(decision)
+        article_id, story_id, seq = stored_as(result)
+        self.commit(decision, article_id, story_id, candidate.published_ts)
+        if seq is not None:   # committed: our own write needs no catching up
+            self.seen_seq = max(self.seen_seq, seq)
+        return decision, result
+
+    def sync(self) -> int:
+        """Index what other processes stored since this resolver last looked; returns how
+        many rows that was. (A no-op for a lookup only this process writes.)"""
+        changes = getattr(self.lookup, "story_changes", None)
+        if changes is None:
+            return 0
+        rows, latest = changes(self.seen_seq)
+        self.absorb(rows)
+        self.seen_seq = max(self.seen_seq, latest)
+        return len(rows)
+
+    def absorb(self, rows: Iterable[tuple[int, int, bytes | None, float]]) -> None:
+        """Index stored ``(article_id, story_id, signature, published_ts)`` rows written
+        elsewhere (new articles, edits: an article's previous signature is replaced)."""
+        for article_id, story_id, signature, published_ts in rows:
+            self._shingles.pop(article_id, None)       # its body may have changed
+            try:
+                size = decode_signature(signature, k=self.config.k,
+                                        num_perm=self.config.num_perm)[1] if signature else 0
+            except SignatureError:                     # other parameters: not comparable
+                size = 0
+            if size < self.config.min_shingles or published_ts is None:
+                self.index.remove(article_id)
+            else:
+                self.index.add(article_id, story_id, signature, published_ts)
 
     def commit(self, decision: Decision, article_id: int, story_id: int,
                published_ts: float) -> None:

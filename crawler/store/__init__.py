@@ -5,29 +5,33 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from crawler.store.base import KnownArticle, SearchHit, SearchQuery, Store, UpsertResult
+from crawler.store.faults import StoreUnusable
 from crawler.store.sqlite import SQLiteStore
 
 __all__ = ["open_store", "Store", "SQLiteStore", "SearchHit", "SearchQuery", "UpsertResult",
-           "KnownArticle"]
+           "KnownArticle", "StoreUnusable"]
 
 
-def open_store(url: str, data_dir: str | Path = "data") -> Store:
+def open_store(url: str, data_dir: str | Path = "data", *, write: bool = True) -> Store:
     """Open a store from its URL: ``sqlite:///relative/path.db``, ``sqlite:////abs/path.db``,
     a bare file path, or an Elasticsearch URL (``https://user@host:9200/alias``; the spool of
-    documents waiting for an unreachable cluster lives under ``data_dir``)."""
+    documents waiting for an unreachable cluster lives under ``data_dir``).
+
+    A file that cannot be used (corrupt, not a database, not writable when ``write``) raises
+    ``StoreUnusable``; ``write=False`` is for commands that only read (search, status)."""
     if url.startswith("sqlite:"):
         path = url[len("sqlite:"):]
         if path.startswith("///"):
             path = path[3:]
         elif path.startswith("//"):
             path = path[2:]
-        return SQLiteStore(path or ":memory:")
+        return SQLiteStore(path or ":memory:", write=write)
     scheme = urlsplit(url).scheme
     from crawler.store.elasticsearch import is_elasticsearch_url, open_elasticsearch_store
     if is_elasticsearch_url(url):
-        return open_elasticsearch_store(url, data_dir)
+        return open_elasticsearch_store(url, data_dir, write=write)
     if scheme and len(scheme) > 1:
         from crawler.redact import redact_url
         raise ValueError(f"store {redact_url(url)!r}: unknown store scheme '{scheme}' — use "
                          "sqlite:///path/to/chavder.db or https://host:9200")
-    return SQLiteStore(Path(url))
+    return SQLiteStore(Path(url), write=write)

@@ -20,6 +20,7 @@ class UpsertResult:
     article_id: int
     story_id: int
     revision: int
+    change_seq: int | None = None   # the store's change number of this write (not unchanged)
 
 
 @dataclass

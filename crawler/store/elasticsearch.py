@@ -690,10 +690,24 @@ class ElasticsearchStore:
         if result.kind != "unchanged":
             row = self._article_row_by_id(result.article_id)
             if row is not None:
-                self.spool.enqueue(doc_id(row["url_key"]), self.config.alias,
-                                   article_document(row))
-                self._after_enqueue()
+                # inside a story transaction, only once the sidecar committed the row
+                self.sidecar.after_commit(lambda: self._index_later(row))
         return result
+
+    def _index_later(self, row: dict) -> None:
+        self.spool.enqueue(doc_id(row["url_key"]), self.config.alias, article_document(row))
+        self._after_enqueue()
+
+    # Story assignment is the sidecar's, through the same code path as the SQLite backend:
+    # processes sharing a sidecar agree on stories (see SQLiteStore.story_transaction).
+    def story_transaction(self) -> Any:
+        return self.sidecar.story_transaction()
+
+    def story_changes(self, after_seq: int) -> tuple[list[tuple], int]:
+        return self.sidecar.story_changes(after_seq)
+
+    def story_seq(self) -> int:
+        return self.sidecar.story_seq()
 
     def record_matches(self, article_id: int, revision: int, story_id: int,
                        instant: Iterable[tuple[str, str, list[str]]],
@@ -703,9 +717,28 @@ class ElasticsearchStore:
             self._mirror_alerts("l.article_id=? AND l.story_id=?", (article_id, story_id))
         return queued
 
-    def mark_alert(self, alert_id: int, state: str, **kw: Any) -> None:
-        self.sidecar.mark_alert(alert_id, state, **kw)
-        self._mirror_alerts("l.id=?", (alert_id,))
+    # The ledger lives in the sidecar, so its claims are the SQLite ones (one compare-and-set
+    # per delivery, across processes); every change is mirrored to the alerts index.
+    def claim_alert(self, alert_id: int, owner: str, now: str, lease_until: str,
+                    message_id: str | None = None, reclaim_from: Iterable[str] = ()
+                    ) -> int | None:
+        attempt = self.sidecar.claim_alert(alert_id, owner, now, lease_until, message_id,
+                                           reclaim_from)
+        if attempt is not None:
+            self._mirror_alerts("l.id=?", (alert_id,))
+        return attempt
+
+    def mark_alert(self, alert_id: int, state: str, **kw: Any) -> bool:
+        changed = self.sidecar.mark_alert(alert_id, state, **kw)
+        if changed:
+            self._mirror_alerts("l.id=?", (alert_id,))
+        return changed
+
+    def requeue_alerts(self, now: str, *, failed: bool = False) -> dict[str, int]:
+        counts = self.sidecar.requeue_alerts(now, failed=failed)
+        if any(counts.values()):
+            self._mirror_alerts("l.state='pending' AND l.next_attempt_at=?", (now,))
+        return counts
 
     def _mirror_alerts(self, where: str, params: tuple) -> None:
         """Copy ledger rows to the alerts index (through the spool, never blocking)."""
@@ -922,9 +955,11 @@ class ElasticsearchStore:
         return rows[0] if rows else None
 
 
-def open_elasticsearch_store(url: str, data_dir: str | Path = "data") -> ElasticsearchStore:
+def open_elasticsearch_store(url: str, data_dir: str | Path = "data", *,
+                             write: bool = True) -> ElasticsearchStore:
     """``open_store`` entry point for Elasticsearch URLs."""
-    return ElasticsearchStore(EsConfig.from_url(url, data_dir))
+    cfg = EsConfig.from_url(url, data_dir)
+    return ElasticsearchStore(cfg, sidecar=SQLiteStore(cfg.sidecar, write=write))
 
 
 # ---------------------------------------------------------------------- reindex

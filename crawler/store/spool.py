@@ -16,15 +16,20 @@ import contextlib
 import fcntl
 import json
 import os
+import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from crawler.store.base import utc_now_iso
+from crawler.store.faults import translating, unusable
+from crawler.store.migrate import Step, migrate
 from crawler.store.sqlite import connect
 
-_SCHEMA = """
+# Steps of crawler.store.migrate (``user_version``). v1 kept IF NOT EXISTS: spools created
+# before versioning already have these tables at version 0.
+MIGRATIONS: list[Step] = ["""
 CREATE TABLE IF NOT EXISTS spool (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     doc_id TEXT NOT NULL,
@@ -38,7 +43,7 @@ CREATE TABLE IF NOT EXISTS spool (
 );
 CREATE INDEX IF NOT EXISTS spool_pending ON spool(state, id);
 CREATE INDEX IF NOT EXISTS spool_doc ON spool(doc_id);
-"""
+"""]
 
 OPS = ("index", "delete")
 
@@ -56,6 +61,7 @@ class SpoolEntry:
     attempts: int
 
 
+@translating
 class Spool:
     """Append-only queue of index operations in one SQLite file; safe across threads."""
 
@@ -63,8 +69,14 @@ class Spool:
         self.path = Path(path)
         self._lock = threading.RLock()
         # FULL: a row acknowledged to the crawler survives a power cut, not only a crash
-        self._db = connect(path, synchronous="FULL")
-        self._db.executescript(_SCHEMA)
+        try:
+            self._db = connect(path, synchronous="FULL")
+            migrate(self._db, MIGRATIONS, self.path)
+        except sqlite3.Error as exc:
+            fault = unusable(exc, self.path)
+            if fault is None:
+                raise
+            raise fault from exc
 
     def __deepcopy__(self, memo: dict) -> "Spool":
         return self

@@ -6,22 +6,29 @@ transactions; a crash leaves either the old or the new row, never half of one.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sqlite3
 import threading
+import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable, Iterator
 
+from crawler.alerts.recipient_keys import ledger_key
 from crawler.models import Article
 from crawler.store.base import (KnownArticle, SearchHit, SearchQuery, UpsertResult,
                                 to_utc_iso, utc_now_iso)
+from crawler.store.claims import params, reclaimable
+from crawler.store.faults import translating, unusable
+from crawler.store.migrate import Step, migrate
 from crawler.store.sqlite_digests import DigestLedgerMixin
 from crawler.text import index_terms, query_terms, tokens
 
-# Each entry migrates from version i to i+1. Never edit a released entry; append a new one.
-MIGRATIONS: list[str] = [
+# Each entry migrates from version i to i+1 (see crawler.store.migrate). Never edit a released
+# entry; append a new one.
+MIGRATIONS: list[Step] = [
     """
     CREATE TABLE articles (
         id INTEGER PRIMARY KEY,
@@ -162,7 +169,32 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX fetch_errors_url ON fetch_errors(url, at);
     """,
-    # next: where an article's text came from — 'page', or 'feed' when the page could not be
+    # v6: every insert or content change of an article takes the next change number, so a
+    # process can fetch the signatures other processes stored since it last looked
+    # (``story_changes``) and stories agree across concurrent writers.
+    """
+    ALTER TABLE articles ADD COLUMN change_seq INTEGER;
+    CREATE INDEX articles_change_seq ON articles(change_seq);
+    """,
+    # v7 (delivery ledger): claims with an owner — ``sending`` rows carry who sends them
+    # (``claimed_by``, see scheduler/lease.py) and their lease expiry (``next_attempt_at``);
+    # ``last_attempt_at`` dates a failure for ``chavder status``. Recipients are stored by
+    # their redacted key only: old raw Apprise URLs (bot tokens) are rewritten, with
+    # secure_delete so the old bytes are zeroed, not left in free pages.
+    """
+    PRAGMA secure_delete=ON;
+    ALTER TABLE alert_ledger ADD COLUMN claimed_by TEXT;
+    ALTER TABLE alert_ledger ADD COLUMN last_attempt_at TEXT;
+    ALTER TABLE digests ADD COLUMN claimed_by TEXT;
+    UPDATE alert_ledger SET recipient = chavder_ledger_key(recipient)
+        WHERE recipient LIKE 'apprise:%';
+    UPDATE digest_items SET recipient = chavder_ledger_key(recipient)
+        WHERE recipient LIKE 'apprise:%';
+    UPDATE digests SET recipient = chavder_ledger_key(recipient)
+        WHERE recipient LIKE 'apprise:%';
+    PRAGMA secure_delete=OFF;
+    """,
+    # v8: where an article's text came from — 'page', or 'feed' when the page could not be
     # fetched (or was an anti-bot challenge) and the feed/API item carried the whole article.
     """
     ALTER TABLE articles ADD COLUMN extracted_from TEXT NOT NULL DEFAULT 'page';
@@ -185,23 +217,71 @@ def connect(path: str | Path, synchronous: str = "NORMAL") -> sqlite3.Connection
     lock), waiting up to 30 s for other writers; creates the parent directory."""
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute(f"PRAGMA synchronous={synchronous}")
-    db.execute("PRAGMA busy_timeout=30000")
+    db = sqlite3.connect(str(path), timeout=_BUSY_SECONDS, check_same_thread=False,
+                         isolation_level=None)
+    try:
+        _enter_wal(db)
+        db.execute(f"PRAGMA synchronous={synchronous}")
+        db.execute(f"PRAGMA busy_timeout={int(_BUSY_SECONDS * 1000)}")
+    except BaseException:
+        db.close()
+        raise
     return db
 
 
-class SQLiteStore(DigestLedgerMixin):
-    """Store backend over one SQLite file. Thread-safe through one connection and a lock."""
+_BUSY_SECONDS = 30.0
 
-    def __init__(self, path: str | Path):
+
+def _enter_wal(db: sqlite3.Connection) -> None:
+    """``PRAGMA journal_mode=WAL``, retried while another process holds a lock: switching a
+    fresh file to WAL needs an exclusive lock and SQLite answers "database is locked" at once
+    instead of waiting (processes opening a new store together hit it). Once the file is in
+    WAL mode — it stays so — the pragma takes no lock."""
+    deadline = time.monotonic() + _BUSY_SECONDS
+    pause = 0.005
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            busy = getattr(exc, "sqlite_errorname", "") in ("SQLITE_BUSY", "SQLITE_LOCKED") \
+                or "locked" in str(exc)
+            if not busy or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(0.1, pause * 2)
+
+
+@translating
+class SQLiteStore(DigestLedgerMixin):
+    """Store backend over one SQLite file. Thread-safe through one connection and a lock.
+
+    A corrupt, truncated, read-only or unreadable file raises ``StoreUnusable`` (one line
+    saying what to do), at opening or from any method. ``write=False`` opens for reading only
+    (search, status): a read-only file is then fine; otherwise writing is checked at once."""
+
+    def __init__(self, path: str | Path, *, write: bool = True):
         self.path = Path(path)
         self._lock = threading.RLock()
-        self._db = connect(path, synchronous="NORMAL")
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
+        self._in_write = False
+        self._after_commit: list[Callable[[], None]] = []
+        try:
+            self._db = connect(path, synchronous="NORMAL")
+        except sqlite3.Error as exc:
+            _raise_unusable(exc, self.path)
+            raise
+        try:
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.create_function("chavder_ledger_key", 1, ledger_key, deterministic=True)
+            migrate(self._db, MIGRATIONS, self.path)
+            if write:
+                self._check_writable()
+        except BaseException as exc:
+            self._db.close()
+            if isinstance(exc, sqlite3.Error):
+                _raise_unusable(exc, self.path)
+            raise
 
     def __deepcopy__(self, memo: dict) -> "SQLiteStore":
         # A store is a handle to shared state: Scrapy copies settings per crawler, and every
@@ -213,21 +293,60 @@ class SQLiteStore(DigestLedgerMixin):
     def schema_version(self) -> int:
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
-    def _migrate(self) -> None:
+    def _check_writable(self) -> None:
+        """Fail now, not at the first article, when this user cannot write the file (SQLite
+        opens such a file read-only without a word; taking the lock is not a write)."""
         with self._lock:
-            current = self.schema_version
-            if current > len(MIGRATIONS):
-                raise RuntimeError(
-                    f"{self.path}: database schema v{current} is newer than this Chavder "
-                    f"(v{len(MIGRATIONS)}) — upgrade Chavder or use another data directory")
-            for version in range(current, len(MIGRATIONS)):
-                try:  # one transaction per step: a crash leaves the old or the new schema
-                    self._db.executescript(f"BEGIN IMMEDIATE; {MIGRATIONS[version]}; "
-                                           f"PRAGMA user_version={version + 1}; COMMIT;")
-                except BaseException:
-                    if self._db.in_transaction:
-                        self._db.execute("ROLLBACK")
-                    raise
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute(f"PRAGMA user_version={self.schema_version}")
+            finally:
+                self._db.execute("ROLLBACK")
+
+    # ------------------------------------------------------------------ write transactions
+    @contextlib.contextmanager
+    def story_transaction(self) -> Iterator[None]:
+        """One write transaction (``BEGIN IMMEDIATE``: one writer at a time, across processes)
+        for deciding an article's story *and* storing it: what is read inside — other
+        processes' rows included (``story_changes``) — cannot change before the write commits.
+        ``upsert`` inside joins it; ``after_commit`` callbacks run once it committed."""
+        try:
+            with self._write():
+                yield
+        except sqlite3.Error as exc:
+            _raise_unusable(exc, self.path)
+            raise
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run ``action`` when the current write transaction commits (now if there is none);
+        dropped if it rolls back. For side effects outside this file (the index spool)."""
+        with self._lock:
+            if self._in_write:
+                self._after_commit.append(action)
+                return
+        action()
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[None]:
+        with self._lock:
+            if self._in_write:           # nested: part of the enclosing transaction
+                yield
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            self._in_write = True
+            try:
+                yield
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._after_commit.clear()
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+            finally:
+                self._in_write = False
+            actions, self._after_commit = self._after_commit, []
+        for action in actions:
+            action()
 
     # ------------------------------------------------------------------ articles
     def known(self, url_keys: Iterable[str]) -> dict[str, KnownArticle]:
@@ -276,41 +395,42 @@ class SQLiteStore(DigestLedgerMixin):
             fields.update(body_fingerprint=fingerprint, signature=signature,
                           published_ts=published_ts)
         alias_keys = [k for k in dict.fromkeys(aliases) if k and k != url_key]
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                row = self._find_row(url_key, alias_keys)
-                if row is None:
-                    result = self._insert(fields, url_key, index_updated_at, now, story_id)
-                elif row["content_hash"] == article.content_hash:
-                    self._db.execute(
-                        "UPDATE articles SET fetched_at=?, index_updated_at=COALESCE(?, "
-                        "index_updated_at) WHERE id=?",
-                        (fields["fetched_at"] or now, index_updated_at, row["id"]))
-                    result = UpsertResult("unchanged", row["id"], row["story_id"],
-                                          row["revision"])
-                else:
-                    previous = json.loads(row["previous_hashes"]) + [row["content_hash"]]
-                    assignments = ", ".join(f"{k}=:{k}" for k in fields)
-                    self._db.execute(
-                        f"UPDATE articles SET {assignments}, revision=revision+1, "
-                        f"previous_hashes=:previous, index_updated_at=COALESCE(:iua, "
-                        f"index_updated_at) WHERE id=:id",
-                        {**fields, "previous": json.dumps(previous[-20:]),
-                         "iua": index_updated_at, "id": row["id"]})
-                    self._index(row["id"], article.title, article.body, article.language, replace=True)
-                    self._db.execute("UPDATE stories SET last_seen=? WHERE id=?",
-                                     (now, row["story_id"]))
-                    result = UpsertResult("updated", row["id"], row["story_id"],
-                                          row["revision"] + 1)
-                for alias in alias_keys:
-                    self._db.execute("INSERT OR IGNORE INTO url_aliases(alias_key, article_id) "
-                                     "VALUES (?, ?)", (alias, result.article_id))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._write():
+            row = self._find_row(url_key, alias_keys)
+            if row is None:
+                result = self._insert(fields, url_key, index_updated_at, now, story_id)
+            elif row["content_hash"] == article.content_hash:
+                self._db.execute(
+                    "UPDATE articles SET fetched_at=?, index_updated_at=COALESCE(?, "
+                    "index_updated_at) WHERE id=?",
+                    (fields["fetched_at"] or now, index_updated_at, row["id"]))
+                result = UpsertResult("unchanged", row["id"], row["story_id"], row["revision"])
+            else:
+                previous = json.loads(row["previous_hashes"]) + [row["content_hash"]]
+                seq = self._next_change()
+                assignments = ", ".join(f"{k}=:{k}" for k in fields)
+                self._db.execute(
+                    f"UPDATE articles SET {assignments}, revision=revision+1, "
+                    f"previous_hashes=:previous, index_updated_at=COALESCE(:iua, "
+                    f"index_updated_at), change_seq=:seq WHERE id=:id",
+                    {**fields, "previous": json.dumps(previous[-20:]),
+                     "iua": index_updated_at, "id": row["id"], "seq": seq})
+                self._index(row["id"], article.title, article.body, article.language,
+                            replace=True)
+                self._db.execute("UPDATE stories SET last_seen=? WHERE id=?",
+                                 (now, row["story_id"]))
+                result = UpsertResult("updated", row["id"], row["story_id"],
+                                      row["revision"] + 1, seq)
+            for alias in alias_keys:
+                self._db.execute("INSERT OR IGNORE INTO url_aliases(alias_key, article_id) "
+                                 "VALUES (?, ?)", (alias, result.article_id))
         return result
+
+    def _next_change(self) -> int:
+        """The next change number (inside a write transaction, so no other writer can take
+        the same one)."""
+        return int(self._db.execute("SELECT COALESCE(MAX(change_seq), 0) + 1 FROM articles"
+                                    ).fetchone()[0])
 
     def _find_row(self, url_key: str, alias_keys: list[str]) -> sqlite3.Row | None:
         columns = "id, content_hash, revision, previous_hashes, story_id"
@@ -339,9 +459,11 @@ class SQLiteStore(DigestLedgerMixin):
                 "INSERT INTO stories(representative_id, first_seen, last_seen, "
                 "representative_ts) VALUES (0, ?, ?, ?)", (now, now, ts))
             story_id = cur.lastrowid
-        columns = list(fields) + ["url_key", "first_seen", "index_updated_at", "story_id"]
+        seq = self._next_change()
+        columns = list(fields) + ["url_key", "first_seen", "index_updated_at", "story_id",
+                                  "change_seq"]
         values = {**fields, "url_key": url_key, "first_seen": now,
-                  "index_updated_at": index_updated_at, "story_id": story_id}
+                  "index_updated_at": index_updated_at, "story_id": story_id, "change_seq": seq}
         cur = self._db.execute(
             f"INSERT INTO articles({', '.join(columns)}) VALUES "
             f"({', '.join(':' + c for c in columns)})", values)
@@ -352,7 +474,7 @@ class SQLiteStore(DigestLedgerMixin):
             "(representative_id=0 OR (? IS NOT NULL AND (representative_ts IS NULL OR "
             "? < representative_ts)))", (article_id, ts, story_id, ts, ts))
         self._index(article_id, fields["title"], fields["body"], fields["language"])
-        return UpsertResult("new", article_id, story_id, 1)
+        return UpsertResult("new", article_id, story_id, 1, seq)
 
     def _index(self, article_id: int, title: str, body: str, language: str | None,
                replace: bool = False) -> None:
@@ -395,6 +517,25 @@ class SQLiteStore(DigestLedgerMixin):
             return [tuple(r) for r in self._db.execute(
                 "SELECT id, story_id, signature, published_ts FROM articles WHERE "
                 "signature IS NOT NULL AND published_ts >= ?", (since_ts,))]
+
+    def story_seq(self) -> int:
+        """The latest change number: take it *before* ``signature_rows`` when rebuilding, then
+        ``story_changes`` from it misses nothing."""
+        with self._lock:
+            return int(self._db.execute("SELECT COALESCE(MAX(change_seq), 0) FROM articles"
+                                        ).fetchone()[0])
+
+    def story_changes(self, after_seq: int) -> tuple[list[tuple[int, int, bytes | None, float]],
+                                                     int]:
+        """Articles stored or changed after change ``after_seq`` (by any process), as
+        (article_id, story_id, signature, published_ts), and the latest change number. Inside
+        ``story_transaction`` nothing can be added before this process's own write."""
+        with self._lock:
+            rows = [tuple(r) for r in self._db.execute(
+                "SELECT id, story_id, signature, published_ts FROM articles WHERE change_seq > ? "
+                "ORDER BY change_seq", (after_seq,))]
+            latest = self.story_seq() if rows else after_seq
+        return rows, latest
 
     def story(self, story_id: int) -> dict | None:
         """A story with its representative and every copy (for ``chavder story``)."""
@@ -578,30 +719,109 @@ class SQLiteStore(DigestLedgerMixin):
                 "ORDER BY id", (_iso_utc(since),)).fetchall()
         return [dict(r) for r in rows]
 
-    def due_alerts(self, now: str, limit: int = 100) -> list[dict]:
+    # Delivery is claim → send → mark (see scheduler/alerting.py): ``claim_alert`` is the one
+    # compare-and-set that decides which process sends a row; marks after it are conditional
+    # on still holding the claim, except ``sent`` (a delivered message is a fact).
+    def due_alerts(self, now: str, limit: int = 100, reclaim_from: Iterable[str] = ()
+                   ) -> list[dict]:
+        """Rows to deliver now: pending and due, or ``sending`` and reclaimable."""
+        dead = list(reclaim_from)
         with self._lock:
             rows = self._db.execute(
                 "SELECT l.*, a.title, a.body, a.canonical_url, a.source, a.language, "
                 "a.published_at FROM alert_ledger l JOIN articles a ON a.id = l.article_id "
-                "WHERE l.state IN ('pending', 'sending') AND l.next_attempt_at <= ? "
-                "ORDER BY l.id LIMIT ?", (now, limit)).fetchall()
+                "WHERE (l.state = 'pending' AND l.next_attempt_at <= :now) OR "
+                f"(l.state = 'sending' AND {reclaimable(dead, 'l')}) ORDER BY l.id LIMIT :limit",
+                {"now": now, "limit": limit, **params(dead)}).fetchall()
         return [dict(r) for r in rows]
 
-    def mark_alert(self, alert_id: int, state: str, *, message_id: str | None = None,
-                   error: str | None = None, next_attempt_at: str | None = None) -> None:
-        """Move a ledger row to ``sending`` / ``sent`` / ``pending`` (retry) / ``failed``."""
+    def alert_claim_owners(self, now: str) -> list[str]:
+        """Owners holding an unexpired claim (the caller checks which of them are dead)."""
+        with self._lock:
+            return [r[0] for r in self._db.execute(
+                "SELECT DISTINCT claimed_by FROM alert_ledger WHERE state='sending' AND "
+                "next_attempt_at > ? AND claimed_by IS NOT NULL", (now,))]
+
+    def claim_alert(self, alert_id: int, owner: str, now: str, lease_until: str,
+                    message_id: str | None = None, reclaim_from: Iterable[str] = ()
+                    ) -> int | None:
+        """Compare-and-set a due ``pending`` or reclaimable ``sending`` row → ``sending`` by
+        ``owner`` until ``lease_until`` (attempts + 1). Returns the attempt number, or None
+        when another sender holds the row or it is no longer due."""
+        dead = list(reclaim_from)
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                cur = self._db.execute(
+                    "UPDATE alert_ledger SET state='sending', claimed_by=:owner, "
+                    "attempts=attempts+1, message_id=COALESCE(:mid, message_id), "
+                    "next_attempt_at=:lease, last_attempt_at=:now WHERE id=:id AND "
+                    f"((state='pending' AND next_attempt_at <= :now) OR (state='sending' AND "
+                    f"{reclaimable(dead)}))",
+                    {"owner": owner, "mid": message_id, "lease": lease_until, "now": now,
+                     "id": alert_id, **params(dead)})
+                attempts = None
+                if cur.rowcount == 1:
+                    attempts = int(self._db.execute("SELECT attempts FROM alert_ledger WHERE id=?",
+                                                    (alert_id,)).fetchone()[0])
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return attempts
+
+    def mark_alert(self, alert_id: int, state: str, *, error: str | None = None,
+                   next_attempt_at: str | None = None, owner: str | None = None) -> bool:
+        """Move a ledger row to ``sent`` / ``pending`` (retry) / ``failed`` (``sending`` is
+        :meth:`claim_alert`'s). With ``owner``, a ``pending``/``failed`` mark applies only
+        while that owner still holds the claim. Returns whether the row changed."""
+        if state not in ("sent", "pending", "failed"):
+            raise ValueError(f"mark_alert: unknown or unmarkable state {state!r} (a row becomes "
+                             "'sending' only through claim_alert)")
         now = utc_now_iso()
         with self._lock:
-            if state == "sending":
-                self._db.execute("UPDATE alert_ledger SET state='sending', message_id=?, "
-                                 "attempts=attempts+1 WHERE id=?", (message_id, alert_id))
-            elif state == "sent":
-                self._db.execute("UPDATE alert_ledger SET state='sent', sent_at=?, "
-                                 "last_error=NULL WHERE id=?", (now, alert_id))
+            if state == "sent":
+                cur = self._db.execute("UPDATE alert_ledger SET state='sent', sent_at=?, "
+                                       "last_error=NULL WHERE id=?", (now, alert_id))
             else:
-                self._db.execute("UPDATE alert_ledger SET state=?, last_error=?, "
-                                 "next_attempt_at=COALESCE(?, next_attempt_at) WHERE id=?",
-                                 (state, (error or "")[:500], next_attempt_at, alert_id))
+                held = " AND state='sending' AND claimed_by=?" if owner else ""
+                cur = self._db.execute(
+                    "UPDATE alert_ledger SET state=?, last_error=?, "
+                    f"next_attempt_at=COALESCE(?, next_attempt_at) WHERE id=?{held}",
+                    (state, (error or "")[:500], next_attempt_at, alert_id,
+                     *((owner,) if owner else ())))
+            return cur.rowcount == 1
+
+    def requeue_alerts(self, now: str, *, failed: bool = False) -> dict[str, int]:
+        """``chavder alerts retry``: rows waiting for a retry become due now; with ``failed``,
+        failed rows too, with a fresh attempt budget. Returns counts per former state."""
+        states = ["pending", "failed"] if failed else ["pending"]
+        out: dict[str, int] = {}
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for state in states:
+                    cur = self._db.execute(
+                        "UPDATE alert_ledger SET state='pending', next_attempt_at=?, "
+                        "attempts=CASE WHEN state='failed' THEN 0 ELSE attempts END "
+                        "WHERE state=? AND (state='failed' OR next_attempt_at > ?)",
+                        (now, state, now))
+                    out[state] = cur.rowcount
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return out
+
+    def failed_alerts(self, limit: int = 20) -> list[dict]:
+        """Failed rows, newest first, with their reason and article title (``status``)."""
+        with self._lock:
+            return [dict(r) for r in self._db.execute(
+                "SELECT l.id, l.rule, l.recipient, l.story_id, l.attempts, l.last_error, "
+                "COALESCE(l.last_attempt_at, l.created_at) AS failed_at, a.title, "
+                "a.canonical_url FROM alert_ledger l LEFT JOIN articles a ON "
+                "a.id = l.article_id WHERE l.state='failed' ORDER BY l.id DESC LIMIT ?",
+                (limit,))]
 
     def alert_counts(self) -> dict[str, int]:
         with self._lock:
@@ -684,11 +904,20 @@ class SQLiteStore(DigestLedgerMixin):
         with self._lock:
             try:
                 self._db.execute("PRAGMA optimize")
+            except sqlite3.Error:
+                pass    # a statistics refresh; a read-only or damaged file must still close
             finally:
                 self._db.close()
 
 
 # ---------------------------------------------------------------------- helpers
+
+def _raise_unusable(exc: sqlite3.Error, path: Path) -> None:
+    """Raise ``exc`` as ``StoreUnusable`` if it is that kind of fault (else return)."""
+    fault = unusable(exc, path)
+    if fault is not None and fault is not exc:
+        raise fault from exc
+
 
 _PHRASE = re.compile(r'"([^"]+)"|(\S+)')
 

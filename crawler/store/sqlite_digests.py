@@ -12,9 +12,11 @@ The ledger (see scheduler/digest.py for the design):
 * Opening a digest *claims* its items (``digest_items.digest_id``) in the same transaction, so
   every matched story is in exactly one digest: a period that was skipped or missed leaves its
   items unclaimed and the next digest carries them; a digest that fails for good releases them.
-* Delivery claims the row (``state='sending'`` + a lease in ``next_attempt_at``) with a
-  compare-and-set, so two processes never send the same digest concurrently; a crash while
-  sending leaves ``sending`` with an expiring lease, and the retry reuses the Message-ID.
+* Delivery claims the row (``state='sending'``, the owner in ``claimed_by`` and a lease in
+  ``next_attempt_at``) with a compare-and-set, so two processes never send the same digest
+  concurrently; a crash while sending leaves ``sending`` with an expiring lease (taken over at
+  once when the owner is known dead, see scheduler/lease.py), and the retry reuses the
+  Message-ID.
 
 States: ``pending`` (opened, waiting to be sent or to retry), ``sending``, ``sent``,
 ``skipped`` (empty period with ``digest_empty_policy: skip``), ``missed`` (the service was down
@@ -24,6 +26,8 @@ from __future__ import annotations
 
 import json
 from typing import Iterable
+
+from crawler.store.claims import params, reclaimable
 
 DIGEST_STATES = ("pending", "sending", "sent", "skipped", "missed", "failed")
 _OPEN_AGAIN = ("missed", "failed", "skipped")
@@ -77,13 +81,23 @@ class DigestLedgerMixin:
             return {r[0]: r[1] for r in self._db.execute(
                 "SELECT state, COUNT(*) FROM digests GROUP BY state")}
 
-    def due_digests(self, now: str, limit: int = 100) -> list[dict]:
+    def due_digests(self, now: str, limit: int = 100, reclaim_from: Iterable[str] = ()
+                    ) -> list[dict]:
         """Rows to (re)try now: pending whose retry time has come, and ``sending`` rows whose
-        lease expired (a crash or kill while sending)."""
+        lease expired or whose owner died (a crash or kill while sending)."""
+        dead = list(reclaim_from)
         with self._lock:
             return [dict(r) for r in self._db.execute(
-                "SELECT * FROM digests WHERE state IN ('pending', 'sending') AND "
-                "next_attempt_at <= ? ORDER BY period_end, id LIMIT ?", (now, limit))]
+                "SELECT * FROM digests WHERE (state='pending' AND next_attempt_at <= :now) OR "
+                f"(state='sending' AND {reclaimable(dead)}) ORDER BY period_end, id "
+                "LIMIT :limit", {"now": now, "limit": limit, **params(dead)})]
+
+    def digest_claim_owners(self, now: str) -> list[str]:
+        """Owners holding an unexpired digest claim (the caller checks which are dead)."""
+        with self._lock:
+            return [r[0] for r in self._db.execute(
+                "SELECT DISTINCT claimed_by FROM digests WHERE state='sending' AND "
+                "next_attempt_at > ? AND claimed_by IS NOT NULL", (now,))]
 
     _ITEM_COLUMNS = (
         "i.id AS item_id, i.rule, i.story_id, i.article_id, i.matched_terms, i.matched_at, "
@@ -181,18 +195,23 @@ class DigestLedgerMixin:
         return cur.rowcount == 1
 
     def claim_digest_delivery(self, digest_id: int, now: str, lease_until: str,
-                              message_id: str, *, force: bool = False) -> int | None:
-        """Compare-and-set ``pending``/expired ``sending`` → ``sending`` (attempts + 1, lease
-        until ``lease_until``). Returns the attempt number, or None if another process holds
-        the row or it is no longer due. ``force``: ignore a pending row's retry time."""
+                              message_id: str, *, force: bool = False, owner: str | None = None,
+                              reclaim_from: Iterable[str] = ()) -> int | None:
+        """Compare-and-set ``pending``/reclaimable ``sending`` → ``sending`` by ``owner``
+        (attempts + 1, lease until ``lease_until``). Returns the attempt number, or None if
+        another process holds the row or it is no longer due. ``force``: ignore a pending
+        row's retry time. ``reclaim_from``: owners known dead, whose claims may be taken."""
+        dead = list(reclaim_from)
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 cur = self._db.execute(
-                    "UPDATE digests SET state='sending', attempts=attempts+1, message_id=?, "
-                    "next_attempt_at=? WHERE id=? AND ((state='pending' AND "
-                    "(? OR next_attempt_at <= ?)) OR (state='sending' AND next_attempt_at <= ?))",
-                    (message_id, lease_until, digest_id, 1 if force else 0, now, now))
+                    "UPDATE digests SET state='sending', attempts=attempts+1, message_id=:mid, "
+                    "next_attempt_at=:lease, claimed_by=:owner WHERE id=:id AND "
+                    "((state='pending' AND (:force OR next_attempt_at <= :now)) OR "
+                    f"(state='sending' AND {reclaimable(dead)}))",
+                    {"mid": message_id, "lease": lease_until, "owner": owner, "id": digest_id,
+                     "force": 1 if force else 0, "now": now, **params(dead)})
                 attempts = None
                 if cur.rowcount == 1:
                     attempts = self._db.execute("SELECT attempts FROM digests WHERE id=?",
@@ -204,9 +223,12 @@ class DigestLedgerMixin:
         return attempts
 
     def mark_digest(self, digest_id: int, state: str, *, now: str,
-                    error: str | None = None, next_attempt_at: str | None = None) -> None:
+                    error: str | None = None, next_attempt_at: str | None = None,
+                    owner: str | None = None) -> None:
         """Move a ledger row to ``sent`` / ``pending`` (retry at ``next_attempt_at``) /
-        ``skipped`` / ``failed``. A failed digest releases its items to the next digest."""
+        ``skipped`` / ``failed``. A failed digest releases its items to the next digest.
+        With ``owner``, anything but ``sent`` applies only while that owner holds the claim
+        (a sender whose lease was taken over must not undo the new sender's work)."""
         if state not in DIGEST_STATES:
             raise ValueError(f"unknown digest state {state!r}")
         with self._lock:
@@ -214,13 +236,15 @@ class DigestLedgerMixin:
                 self._db.execute("UPDATE digests SET state='sent', sent_at=?, last_error=NULL "
                                  "WHERE id=?", (now, digest_id))
                 return
+            held = " AND state='sending' AND claimed_by=?" if owner else ""
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._db.execute(
+                cur = self._db.execute(
                     "UPDATE digests SET state=?, last_error=?, "
-                    "next_attempt_at=COALESCE(?, next_attempt_at) WHERE id=?",
-                    (state, (error or "")[:500] or None, next_attempt_at, digest_id))
-                if state == "failed":
+                    f"next_attempt_at=COALESCE(?, next_attempt_at) WHERE id=?{held}",
+                    (state, (error or "")[:500] or None, next_attempt_at, digest_id,
+                     *((owner,) if owner else ())))
+                if state == "failed" and cur.rowcount == 1:
                     self._db.execute("UPDATE digest_items SET digest_id=NULL WHERE digest_id=?",
                                      (digest_id,))
                 self._db.execute("COMMIT")

@@ -91,6 +91,13 @@ def message_id(rule_name: str, story: str, recipient_key: str, domain: str) -> s
     return f"<{digest[:32]}@{domain}>"
 
 
+def alert_message_id(rule_name: str, story: str, recipient: str | Recipient,
+                     sender: str) -> str:
+    """The Message-ID :func:`compose_alert` gives this alert, without composing it (the ledger
+    records it when it claims the delivery). ValueError for an unusable sender."""
+    return message_id(rule_name, story, _recipient(recipient).key, _sender(sender)[1])
+
+
 def text_direction(language: str | None) -> str:
     if not language:
         return "auto"

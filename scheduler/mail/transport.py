@@ -29,14 +29,14 @@ from email.utils import getaddresses, parseaddr
 from pathlib import Path
 from typing import Mapping, Protocol
 
+from crawler.alerts.recipient_keys import apprise_key, secret_fragments
 from crawler.alerts.rules import Recipient
 from crawler.config import MailSettings
+from scheduler.mail.library_logs import LIBRARY_LOG_REDACTOR
 
 log = logging.getLogger(__name__)
 
 SECURITY_MODES = ("starttls", "ssl", "none")
-_PERMANENT_OS_ERRORS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EISDIR,
-                        errno.ENAMETOOLONG}
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._@+=-]")
 
 
@@ -245,8 +245,12 @@ class OutboxTransport:
             os.replace(tmp, target)
             tmp = None
         except OSError as exc:
-            raise TransportError(exc.errno not in _PERMANENT_OS_ERRORS,
-                                 f"cannot write {target}: {exc.strerror or exc}") from None
+            # A local I/O fault (permissions, read-only or full disk, a missing mount) is for
+            # the operator to fix, after which the same message goes through: always temporary,
+            # so the ledger retries with backoff instead of dropping the alert for good.
+            code = errno.errorcode.get(exc.errno or 0, "")
+            cause = f"{exc.strerror or exc}" + (f" ({code})" if code else "")
+            raise TransportError(True, f"cannot write the outbox: {cause} — {target}") from None
         finally:
             if tmp is not None:
                 try:
@@ -278,9 +282,11 @@ class AppriseTransport:
         self._apprise = apprise
         self.__url = url
         self.scheme = url.split("://", 1)[0]
+        self.label = apprise_key(url)
+        LIBRARY_LOG_REDACTOR.hide(secret_fragments(url))
 
     def __repr__(self) -> str:
-        return f"AppriseTransport('{self.scheme}://…')"
+        return f"AppriseTransport({self.label!r})"
 
     def send(self, msg: EmailMessage) -> None:
         if self._apprise is None:

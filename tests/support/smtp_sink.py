@@ -2,12 +2,14 @@
 
 Built on aiosmtpd's ``Controller`` (its own thread and event loop), so code under test talks
 real SMTP over a socket. ``stop()``/``start()`` simulate an outage on the same port; ``reply``
-makes the server answer DATA with a chosen code (e.g. ``"451 4.3.0 try later"``);
+makes the server answer DATA with a chosen code (e.g. ``"451 4.3.0 try later"``); ``delay``
+(seconds) makes each DATA take that long, as a slow relay does (widens race windows);
 ``credentials`` turns on AUTH PLAIN/LOGIN (allowed without TLS, for tests only);
 ``tls_context`` offers STARTTLS, ``implicit_tls`` wraps the whole connection (port-465 style).
 """
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
 import threading
@@ -47,16 +49,22 @@ class _Handler:
         self.sink = sink
 
     async def handle_DATA(self, server, session, envelope) -> str:
-        if self.sink.reply:
-            return self.sink.reply
-        raw = envelope.original_content or envelope.content
-        if isinstance(raw, str):
-            raw = raw.encode("utf-8")
-        msg = message_from_bytes(raw, policy=default_policy)
-        with self.sink._lock:
-            self.sink.messages.append(ReceivedMessage(envelope.mail_from,
-                                                      list(envelope.rcpt_tos), raw, msg))
-        return "250 OK"
+        self.sink.data_started += 1
+        try:
+            if self.sink.delay:
+                await asyncio.sleep(self.sink.delay)
+            if self.sink.reply:
+                return self.sink.reply
+            raw = envelope.original_content or envelope.content
+            if isinstance(raw, str):
+                raw = raw.encode("utf-8")
+            msg = message_from_bytes(raw, policy=default_policy)
+            with self.sink._lock:
+                self.sink.messages.append(ReceivedMessage(envelope.mail_from,
+                                                          list(envelope.rcpt_tos), raw, msg))
+            return "250 OK"
+        finally:
+            self.sink.data_done += 1
 
 
 class SMTPSink:
@@ -65,13 +73,17 @@ class SMTPSink:
     host = "127.0.0.1"
 
     def __init__(self, *, port: int | None = None, credentials: tuple[str, str] | None = None,
-                 tls_context: ssl.SSLContext | None = None, implicit_tls: bool = False):
+                 tls_context: ssl.SSLContext | None = None, implicit_tls: bool = False,
+                 delay: float = 0.0):
         self.port = port or free_port()
         self.credentials = credentials
         self.tls_context = tls_context
         self.implicit_tls = implicit_tls
         self.messages: list[ReceivedMessage] = []
         self.reply: str | None = None
+        self.delay = delay
+        self.data_started = 0          # DATA commands received / answered (a slow one is both
+        self.data_done = 0             # started and not done while its client can be killed)
         self.auth_attempts: list[str] = []
         self._lock = threading.Lock()
         self._controller: Controller | None = None
