@@ -196,8 +196,20 @@ def blocks(root: HtmlElement) -> list[Block]:
             plain.clear()
         link_chars = 0
 
+    inline_cells: set[HtmlElement] = set()
     for event, el in etree.iterwalk(root, events=("start", "end")):
         tag = el.tag.lower() if isinstance(el.tag, str) else ""
+        if tag in _CELL_TAGS and (el in inline_cells or (event == "start" and _simple_cell(el))):
+            # a data-table cell: one line per row ("3 Kevin Harvick 5033 4"), not per cell
+            inline_cells.add(el)
+            buf.append(" ")
+            if event == "start" and el.text:
+                buf.append(el.text)
+                (plain.append(el.text) if not link_depth else None)
+                link_chars += len(el.text.strip()) if link_depth else 0
+            elif event == "end" and el is not root and el.tail:
+                buf.append(el.tail)
+            continue
         if event == "start":
             if tag == "br":
                 flush()
@@ -227,6 +239,19 @@ def blocks(root: HtmlElement) -> list[Block]:
                     plain.append(el.tail)
     flush()
     return out
+
+
+_CELL_TAGS = frozenset({"td", "th"})
+_CELL_BREAKS = BLOCK_TAGS | {"br"}
+
+
+def _simple_cell(cell: HtmlElement) -> bool:
+    """A table cell holding a short run of text (a data table), not a layout cell wrapping
+    paragraphs — old sites put the whole article in one ``<td>``."""
+    if len(text_of(cell)) > 300:
+        return False
+    return not any(isinstance(d.tag, str) and d.tag.lower() in _CELL_BREAKS
+                   for d in cell.iterdescendants())
 
 
 def _date_only(line: str, tz: str) -> bool:
@@ -346,12 +371,13 @@ def fast_body(doc: HtmlElement, candidates: Candidates, *, selector: str | None 
             if found:
                 return found, "selector"
     best: list[str] = []
+    best_el: HtmlElement | None = None
     best_priority: int | None = None
     short: list[str] = []
     for priority, _order, el in candidates.ranked:
         if best_priority is not None and priority != best_priority:
             break  # a longer text in a lower-priority container does not override
-        if _link_density(el) >= 0.5:
+        if _link_density(el) >= 0.5 or _is_listing(el):
             continue
         found = read([el])
         size = sum(map(len, found))
@@ -359,9 +385,16 @@ def fast_body(doc: HtmlElement, candidates: Candidates, *, selector: str | None 
             continue
         if size >= FAST_MIN_CHARS:
             if size > sum(map(len, best)):
-                best, best_priority = found, priority
+                best, best_priority, best_el = found, priority, el
         elif not short:
             short = found
+    if best and best_el is not None and best_priority is not None \
+            and best_priority <= len(_CONTAINER_PHRASES):
+        parts = _split_parts(best_el, candidates, best_priority)
+        if len(parts) > 1:
+            merged = read(parts)
+            if sum(map(len, merged)) > sum(map(len, best)):
+                best = merged
     if best:
         return best, "container"
     root = density_root(doc)
@@ -371,6 +404,44 @@ def fast_body(doc: HtmlElement, candidates: Candidates, *, selector: str | None 
     if short:
         return short, "container"
     return [], ""
+
+
+def _is_listing(el: HtmlElement) -> bool:
+    """An element holding several ``<article>`` teasers is a list of stories, not one."""
+    nested = 0
+    for _ in el.iterdescendants("article"):
+        nested += 1
+        if nested >= 2:
+            return True
+    return False
+
+
+#: How far up two pieces of one article body may be apart (section > div > div > piece).
+_PART_DISTANCE = 8
+
+
+def _split_parts(best: HtmlElement, candidates: Candidates, priority: int) -> list[HtmlElement]:
+    """The pieces of an article body split into several same-class containers (an ad break or
+    a pull quote between two ``div.post-content``, one ``p.post-text`` per paragraph): every
+    outermost candidate of the same priority, tag and class near ``best``, in document order."""
+    key = (best.tag, best.get("class"))
+    same = [(order, el) for prio, order, el in candidates.ranked
+            if prio == priority and (el.tag, el.get("class")) == key]
+    if len(same) < 2:
+        return [best]
+    ancestors = [a for a in list(best.iterancestors())[:_PART_DISTANCE]
+                 if a.tag not in ("body", "html")]
+    chosen = {el for _, el in same}
+    parts = []
+    for _order, el in sorted(same, key=lambda c: c[0]):
+        if any(a in chosen for a in el.iterancestors()):
+            continue   # nested inside another piece: read with it
+        if el is not best:
+            near = list(el.iterancestors())[:_PART_DISTANCE]
+            if not any(a in near for a in ancestors) or best in near or el in ancestors:
+                continue
+        parts.append(el)
+    return parts
 
 
 def _outermost(elements: list[HtmlElement]) -> list[HtmlElement]:
