@@ -9,7 +9,8 @@ never used by the tests). Scored per page and in total:
   to sum 1, summed over pages; P = TP/(TP+FP), R = TP/(TP+FN), F1 from those two. Unsegmented
   scripts (Han, kana, Thai, Myanmar…) are split into one token per character first, otherwise
   a whole paragraph is one "word" and the metric says nothing (no effect on the ``sh-`` pages);
-* title exact match after NFKC, whitespace collapsing and edge-punctuation trimming (pages
+* title exact match after NFKC, invisible format characters removed, whitespace collapsing
+  and edge-quote trimming (pages
   whose truth has a title);
 * publication day (pages whose truth has a date): the extracted instant, seen in the truth's
   UTC offset when the truth has one, falls on the truth's day;
@@ -107,6 +108,7 @@ def prf(matches: Iterable[tuple[float, float, float]]) -> dict[str, float | int]
 
 def norm_title(text: str | None) -> str:
     text = unicodedata.normalize("NFKC", text or "")
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")   # zero-width & co.
     text = " ".join(text.split())
     return text.strip(" \"'“”„«»‘’‹›")
 

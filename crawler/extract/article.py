@@ -191,7 +191,7 @@ def extract_article(body: bytes | str, url: str, *, source_id: str = "", timezon
     published_texts, modified_texts = fields.structured_date_texts(page, meta,
                                                                    selectors.get("date"))
     published = fields.first_date(published_texts, None, timezone, now)
-    visible_texts = fields.visible_date_texts(page) if published is None else []
+    visible_texts = fields.visible_date_texts(page, title) if published is None else []
     updated = fields.first_date(modified_texts, None, timezone, now)
     del page  # the index holds element proxies of the unpruned tree
 

@@ -105,7 +105,7 @@ def _class_kind(raw: str) -> int:
     return 0
 
 
-def _content_like(el: HtmlElement) -> bool:
+def content_like(el: HtmlElement) -> bool:
     """Does a furniture-classed element nevertheless wrap article text (several long <p>)?"""
     long_paragraphs = 0
     for p in el.iter("p"):
@@ -146,7 +146,7 @@ def prune(doc: HtmlElement, remove: str | None = None) -> Candidates:
                 continue
         if tag == "form":
             marker = " ".join(filter(None, (get("class"), get("id"), get("action"), get("name"))))
-            if _FORM_FURNITURE.search(marker) or not _content_like(el):
+            if _FORM_FURNITURE.search(marker) or not content_like(el):
                 doomed.append(el)
                 continue
         raw = " ".join(filter(None, (get("class"), get("id"))))
@@ -156,7 +156,7 @@ def prune(doc: HtmlElement, remove: str | None = None) -> Candidates:
         elif kind == 3 and tag not in _KEEP_TAGS:
             doomed.append(el)
             continue
-        elif kind > 0 and tag not in _KEEP_TAGS and not _content_like(el):
+        elif kind > 0 and tag not in _KEEP_TAGS and not content_like(el):
             doomed.append(el)
             continue
         ident = (get("id") or "").lower()
