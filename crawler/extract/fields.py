@@ -476,10 +476,19 @@ def _declared_lang(value: str | None, text: str) -> str | None:
     return base or None
 
 
+#: Letters Sorani has and Persian does not (ڕ ڵ ێ ۆ ە and the Kurdish heh): a text holding
+#: them is not Persian, however sure language ID is.
+_SORANI_ONLY = re.compile("[\u0695\u06b5\u06ce\u06c6\u06d5\u06be]")
+#: Language ID's own confidence already falls on short texts; below this the prior decides.
+_CONFIDENT = 0.9
+
+
 def pick_language(text: str, languages: Sequence[str], declared: Sequence[str | None],
                   hint_language: str | None) -> str | None:
-    """Detected language, corrected by the source's declared languages where language ID is
-    known to confuse them (Sorani↔Persian/Arabic, Kurmanji↔Turkish & co.)."""
+    """Detected language; the source's declared languages (and the page's own declaration)
+    are a prior that decides only close calls: an unsure detection (short texts), Sorani read as
+    Persian, Kurmanji read as Turkish & co. A confident answer stands — a Persian article on
+    an Arabic source stays ``fa`` (outlets publish in several languages)."""
     code, confidence = detect(text)
     if code in ("", "und"):
         code = None
@@ -494,20 +503,18 @@ def pick_language(text: str, languages: Sequence[str], declared: Sequence[str | 
         return None
     if not allowed or code in allowed:
         return code
-    # Detection disagrees with the source's languages. Outlets do publish in several languages,
-    # so a confident answer stands; the source's language of the same script wins when the page
-    # declares it, when detection is unsure, or when it said Persian (which a short or
-    # old-orthography Sorani text looks like, and which these outlets do not publish).
     same_script = [c for c in allowed if (c in _ARABIC_SCRIPT) == (code in _ARABIC_SCRIPT)]
-    for cand in declared_codes:
-        if cand in same_script:
-            return cand
-    unsure = confidence < 0.9
-    if code in _ARABIC_SCRIPT and same_script and (unsure or code == "fa"):
-        return same_script[0]
+    unsure = confidence < _CONFIDENT
+    if code == "fa" and "ckb" in allowed and (unsure or _SORANI_ONLY.search(text)):
+        return "ckb"      # Sorani, short or in the old orthography, reads as Persian
     if code in _LATIN_KURDISH_CONFUSABLE and "kmr" in allowed and (
             unsure or code in ("ku", "diq", "zza")):
         return "kmr"
+    if unsure and same_script:
+        for cand in declared_codes:
+            if cand in same_script:
+                return cand
+        return same_script[0]
     return code
 
 
