@@ -8,7 +8,8 @@ raise :class:`ExtractionError` with a stable ``reason`` (``empty-body``, ``not-h
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone as dt_timezone
+import logging
+from datetime import datetime, timedelta, timezone as dt_timezone
 from typing import Mapping, Sequence
 from urllib.parse import urljoin
 
@@ -33,6 +34,9 @@ _HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "application/
                "text/xml", "application/octet-stream", "binary/octet-stream",
                "application/unknown", "unknown/unknown", "application/x-unknown-content-type")
 _SUMMARY_CHARS = 300
+#: A page's and a feed's date for one article that differ by more than this disagree.
+_DATES_AGREE = timedelta(days=1)
+logger = logging.getLogger(__name__)
 #: Bytes read of a response; a news page is far smaller (the rest would only cost time).
 MAX_BODY_BYTES = MAX_HTML_BYTES
 #: Text given to language ID: enough for a stable answer; fastText's cost grows with length.
@@ -230,8 +234,15 @@ def extract_article(body: bytes | str, url: str, *, source_id: str = "", timezon
         hint.language if hint else None)
     hint_published = _hint_date(hint.published_at) if hint else None
     if published is None:
-        visible = fields.first_date(visible_texts, language, timezone, now)
-        published = fields.reconcile(visible, hint_published)
+        # the feed's or news sitemap's date for this URL → a date the page shows near its
+        # headline → a date in the URL
+        visible = None if hint_published else fields.first_date(visible_texts, language,
+                                                                 timezone, now)
+        published = fields.reconcile(visible, hint_published) or fields.url_date(url, timezone, now)
+    elif hint_published is not None and abs(published - hint_published) > _DATES_AGREE:
+        logger.debug("%s %s: the page's structured date %s and the feed's %s disagree by more "
+                     "than a day; keeping the page's", source_id or "-", url,
+                     published.isoformat(), hint_published.isoformat())
     updated = updated or (_hint_date(hint.updated_at) if hint else None)
 
     return Article(

@@ -406,13 +406,25 @@ def first_date(texts: Iterable[str], lang: str | None, tz: str, now: datetime
 
 
 def reconcile(visible: datetime | None, hint: datetime | None) -> datetime | None:
-    """A visible date has no time of day; the feed's pubDate on the same day is the same
-    publication, more precisely. A disagreeing hint loses to what the page shows."""
-    if visible is None:
-        return hint
-    if hint is not None and hint.astimezone(visible.tzinfo).date() == visible.date():
-        return hint
-    return visible
+    """The feed's or sitemap's publication date for this URL outranks a date the page shows
+    (which may be a sidebar's or have no time of day); the visible one fills the gap."""
+    return hint if hint is not None else visible
+
+
+#: /2024/10/15/, /2024-10-15/, /20241015/ in a URL path (year 1990–2099).
+_URL_DATE = re.compile(r"(?<![0-9])((?:19|20)\d\d)([/_-]?)(0[1-9]|1[0-2])\2(0[1-9]|[12]\d|3[01])"
+                       r"(?![0-9])")
+
+
+def url_date(url: str, tz: str, now: datetime | None = None) -> datetime | None:
+    """The last resort: a full date in the URL's path (midnight in the source's zone)."""
+    m = _URL_DATE.search(urlsplit(url).path)
+    if not m:
+        return None
+    try:
+        return parse_date(f"{m[1]}-{m[3]}-{m[4]}", tz=tz, now=now)
+    except ValueError:
+        return None
 
 
 # ------------------------------------------------------------------------------ authors
