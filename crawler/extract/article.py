@@ -20,6 +20,7 @@ from crawler.extract.body import (FAST_MIN_CHARS, MAX_ELEMENTS, MIN_ARTICLE_CHAR
 from crawler.extract.charset import decode_html
 from crawler.extract.dom import MAX_HTML_BYTES, HtmlElement, clean, parse_html
 from crawler.extract.errors import ExtractionError
+from crawler.extract.lead import find_lead, prepend_lead
 from crawler.extract.metadata import PageMetadata, read_metadata
 from crawler.models import Article, LinkHint
 from crawler.text import normalize
@@ -197,6 +198,9 @@ def extract_article(body: bytes | str, url: str, *, source_id: str = "", timezon
     published = fields.first_date(published_texts, None, timezone, now)
     visible_texts = fields.visible_date_texts(page, title) if published is None else []
     updated = fields.first_date(modified_texts, None, timezone, now)
+    lead = None if selectors.get("body") else find_lead(
+        fields.headline_elements(page, title, limit=1),
+        (meta.description, meta.meta("og:description"), meta.meta("description")))
     del page  # the index holds element proxies of the unpruned tree
 
     # --- body: selectors → JSON-LD articleBody → containers → density → trafilatura ------
@@ -215,6 +219,7 @@ def extract_article(body: bytes | str, url: str, *, source_id: str = "", timezon
         fallback = trafilatura_body(text, url, title=title, authors=authors, tz=timezone)
         if sum(map(len, fallback)) > sum(map(len, paragraphs)):
             paragraphs = fallback
+    paragraphs = prepend_lead(lead, paragraphs)   # a standfirst in the pruned header
     body_text = "\n\n".join(paragraphs)
     if len(body_text) < MIN_ARTICLE_CHARS:
         raise ExtractionError(
