@@ -76,6 +76,7 @@ class PageIndex:
         self._dates: list[HtmlElement] | None = None
         self._bylines: list[HtmlElement] = []
         self._furniture: dict[HtmlElement, bool] = {}
+        self._paragraph_chars: int | None = None
 
     def _index(self) -> None:
         self._dates = []
@@ -106,6 +107,16 @@ class PageIndex:
             self._index()
         return self._bylines
 
+    def _wraps_article(self, el: HtmlElement) -> bool:
+        """A "print"/"share"-classed element holding most of the page's paragraph text (or
+        several long paragraphs) wraps the article: it is not furniture."""
+        if _content_like(el):
+            return True
+        if self._paragraph_chars is None:
+            self._paragraph_chars = sum(len(text_of(p)) for p in self.doc.iter("p"))
+        inside = sum(len(text_of(p)) for p in el.iter("p"))
+        return inside >= 200 and inside >= 0.5 * self._paragraph_chars
+
     def in_furniture(self, el: HtmlElement) -> bool:
         """Is ``el`` inside a sidebar, menu, footer, comment or related block?"""
         path: list[HtmlElement] = []
@@ -122,8 +133,8 @@ class PageIndex:
                 break
             words = _classify(node.get("class"), node.get("id"))[0]
             if words and _is_furniture_words(words) and (
-                    COMMENTS_CLASS.search(words) or not _content_like(node)):
-                result = True   # a "print"/"share"-classed wrapper of the article is not
+                    COMMENTS_CLASS.search(words) or not self._wraps_article(node)):
+                result = True
                 break
             node = node.getparent()
         for visited in path:
