@@ -458,7 +458,9 @@ def paragraphs_from_text(text: str) -> list[str]:
 def trafilatura_body(html_text: str, url: str, *, title: str = "", authors: Sequence[str] = (),
                      tz: str = "UTC") -> list[str]:
     """Slow fallback (25–80 ms/page): trafilatura in precision mode, no comments, then the same
-    furniture filter (trafilatura keeps e.g. Arabic comment-form confirmations)."""
+    furniture filter (trafilatura keeps e.g. Arabic comment-form confirmations). Without
+    trafilatura's ``deduplicate``: its process-wide cache of seen text made a page that had
+    been extracted before (a re-crawl, an edited article) come out empty."""
     try:
         import trafilatura
     except ImportError:  # pragma: no cover - a dependency of the project
@@ -469,7 +471,7 @@ def trafilatura_body(html_text: str, url: str, *, title: str = "", authors: Sequ
     try:
         text = trafilatura.extract(html_text, url=url or None, favor_precision=True,
                                    include_comments=False, include_tables=True,
-                                   include_images=False, deduplicate=True) or ""
+                                   include_images=False, deduplicate=False) or ""
     except Exception:  # trafilatura/lxml raise assorted errors on pathological input
         return []
     pieces = []
