@@ -41,6 +41,9 @@ from crawler.text.normalize import normalize
 __all__ = ["detect", "detect_scores", "main_langid", "LANGDETECT_BELOW"]
 
 LANGDETECT_BELOW = 0.80          # call langdetect when the cascade's share is below this
+#: …or when fastText points outside the candidates, unless it is this sure of one language
+#: (a German or French page: langdetect, ~50 ms a page, would only confirm it).
+FT_SURE_OTHER = 0.90
 MAX_CHARS = 3000                 # a whole article says no more than its first paragraphs
 
 _ARABIC = re.compile("[\u0620-\u064a\u066e-\u06d3\u06d5\u06fa-\u06ff\u0750-\u077f\ufb50-\ufdff"
@@ -235,7 +238,9 @@ def detect_scores(text: str) -> tuple[str, float, dict[str, float], bool]:
     shares = _softmax(scores)
     best = max(shares, key=shares.__getitem__)
     used_ld = False
-    if shares[best] < LANGDETECT_BELOW or best == "other":
+    clearly_other = best == "other" and shares[best] >= LANGDETECT_BELOW and \
+        max((p for c, p in ft.items() if c not in scores), default=0.0) >= FT_SURE_OTHER
+    if (shares[best] < LANGDETECT_BELOW or best == "other") and not clearly_other:
         used_ld = True
         ld = _langdetect(text)
         for code in list(scores):
