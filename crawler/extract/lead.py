@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from crawler.extract.dom import HtmlElement, clean, text_of
 from crawler.extract.furniture import class_words, is_label_line
@@ -57,6 +57,16 @@ def _link_chars(el: HtmlElement) -> int:
     return sum(len(text_of(a)) for a in el.iter("a"))
 
 
+def _following(el: HtmlElement) -> Iterator[HtmlElement]:
+    """The elements after ``el`` in document order (not inside it), nearest first, without
+    walking the part of the page before it."""
+    node: HtmlElement | None = el
+    while node is not None:
+        for sibling in node.itersiblings():
+            yield from sibling.iter()
+        node = node.getparent()
+
+
 def find_lead(headlines: Sequence[HtmlElement], descriptions: Sequence[str | None]
               ) -> str | None:
     """The lead's text, or None. ``headlines``: the headline element(s) of the intact page;
@@ -65,14 +75,9 @@ def find_lead(headlines: Sequence[HtmlElement], descriptions: Sequence[str | Non
         return None
     head = headlines[0]
     keys = {k for k in (_key(clean(d)) for d in descriptions if d) if len(k) >= 20}
-    inside = set(head.iter())
     seen = 0
-    started = False
-    for el in head.getroottree().iter():
-        if el is head:
-            started = True
-            continue
-        if not started or el in inside or not isinstance(el.tag, str):
+    for el in _following(head):
+        if not isinstance(el.tag, str):
             continue
         seen += 1
         if seen > _WINDOW:
