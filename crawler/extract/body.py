@@ -50,7 +50,10 @@ _CONTAINER_PHRASES = (
     "single content", "post body", "post text", "content text", "article text", "text content",
     "news detail text", "body text",
 )
-_CONTAINER_RE = [re.compile(rf"(?:^| ){re.escape(p)}(?= |$)") for p in _CONTAINER_PHRASES]
+_CONTAINER_PRIORITY = {p: n for n, p in enumerate(_CONTAINER_PHRASES)}
+#: One pass over the class words for every phrase (one regex, not one per phrase).
+_CONTAINER_RE = re.compile("(?=(?:^| )(" + "|".join(
+    re.escape(p) for p in sorted(_CONTAINER_PHRASES, key=len, reverse=True)) + ")(?= |$))")
 _CONTAINER_IDS = frozenset({"article-body", "articlebody", "article-content", "content-body",
                             "story-body", "news-body", "post-body", "entry-content"})
 _COMMAS = re.compile("[,،؛;]")
@@ -93,9 +96,9 @@ def _class_kind(raw: str) -> int:
     words = class_words(raw)
     if not words:
         return 0
-    for priority, rx in enumerate(_CONTAINER_RE):
-        if rx.search(words):
-            return -(priority + 1)
+    found = [_CONTAINER_PRIORITY[m] for m in _CONTAINER_RE.findall(words)]
+    if found:
+        return -(min(found) + 1)
     if COMMENTS_CLASS.search(words):
         return 3
     if STRONG_CLASS.search(words):
