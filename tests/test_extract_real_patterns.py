@@ -192,3 +192,11 @@ def test_a_page_extracts_the_same_however_often_it_is_seen() -> None:
     assert len(bodies) == 1
     assert bodies.pop().endswith("Drivers should use the valley road, which adds an hour to "
                                  "the trip.")
+
+
+def test_article_text_hidden_behind_a_paywall_overlay_is_the_body() -> None:
+    article = extract("paywall_hidden.html")
+    got = paragraphs(article)
+    assert got[0].startswith("El conjunto local sumó un empate")
+    assert got[-1].startswith("Tras el descanso, el entrenador local")
+    assert "Inicia sesión" not in article.body          # a hidden login modal stays out

@@ -41,6 +41,10 @@ BLOCK_TAGS = frozenset({
 })
 _KEEP_TAGS = frozenset({"html", "body", "main", "article"})
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+#: A hidden element named like this holds the article's text behind a paywall overlay (served
+#: in the page, unhidden by script for subscribers): it is the article, not hidden furniture.
+_PAYWALL = re.compile(r"(?:^| )(?:paywall|paywalled|premium content|subscriber content|"
+                      r"subscribers only|locked content|article locked)(?= |$)")
 _FORM_FURNITURE = re.compile(r"comment|search|reply|respond|subscribe|newsletter|login|"
                              r"contact|poll|vote", re.I)
 #: Container classes (as class_words phrases) in priority order; an earlier one wins.
@@ -144,7 +148,8 @@ def prune(doc: HtmlElement, remove: str | None = None) -> Candidates:
             continue
         if get("hidden") is not None or get("aria-hidden") == "true" or (
                 get("style") and _HIDDEN_STYLE.search(get("style") or "")):
-            if tag not in _KEEP_TAGS:
+            if tag not in _KEEP_TAGS and not _PAYWALL.search(
+                    class_words(" ".join(filter(None, (get("class"), get("id")))))):
                 doomed.append(el)
                 continue
         if tag == "form":
