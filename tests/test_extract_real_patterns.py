@@ -200,3 +200,10 @@ def test_article_text_hidden_behind_a_paywall_overlay_is_the_body() -> None:
     assert got[0].startswith("El conjunto local sumó un empate")
     assert got[-1].startswith("Tras el descanso, el entrenador local")
     assert "Inicia sesión" not in article.body          # a hidden login modal stays out
+
+
+def test_keyword_links_inside_a_sentence_keep_their_words() -> None:
+    got = paragraphs(extract("keyword_links.html"))
+    assert got[0].startswith("The airport in Erbil reopened on Monday morning")
+    assert "the first flight to Istanbul left at nine" in got[0]
+    assert "the civil aviation authority said" in got[1] and len(got) == 3   # tag list dropped

@@ -131,6 +131,20 @@ _INTERESTING = etree.XPath(
 _STRIP_TAGS = tuple(DROP_TAGS)
 
 
+_RUNNING_TEXT = frozenset({"p", "li", "blockquote", "dd", "td"})
+
+
+def _in_running_text(el: HtmlElement, tag: str) -> bool:
+    """An inline element inside a paragraph (a keyword link ``<a class="tag-link">``, a
+    ``<span class="date">`` in a sentence) is part of the sentence: dropping it would cut words
+    out of the text."""
+    if tag not in _INLINE:
+        return False
+    parent = el.getparent()
+    return parent is not None and isinstance(parent.tag, str) and parent.tag in _RUNNING_TEXT \
+        and bool((parent.text or "").strip() or (el.tail or "").strip())
+
+
 def prune(doc: HtmlElement, remove: str | None = None) -> Candidates:
     """Drop furniture elements from ``doc`` in place; return container candidates."""
     body = doc.find("body")
@@ -164,7 +178,8 @@ def prune(doc: HtmlElement, remove: str | None = None) -> Candidates:
         elif kind == 3 and tag not in _KEEP_TAGS:
             doomed.append(el)
             continue
-        elif kind > 0 and tag not in _KEEP_TAGS and not content_like(el):
+        elif kind > 0 and tag not in _KEEP_TAGS and not content_like(el) \
+                and not _in_running_text(el, tag):
             doomed.append(el)
             continue
         ident = (get("id") or "").lower()

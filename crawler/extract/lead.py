@@ -45,8 +45,14 @@ def _lead_words(raw: str) -> tuple[bool, bool]:
     return bool(_LEAD_CLASS.search(words)), bool(_NOT_LEAD_CLASS.search(words))
 
 
+def _squeezed(text: str) -> str:
+    """Normalised, without any whitespace: a lead read as one block ("…した。今回…", its
+    ``<br>`` gave no space) must match the body that split it into lines."""
+    return "".join(normalize(text).split())
+
+
 def _key(text: str) -> str:
-    return normalize(text)[:_KEY_CHARS]
+    return _squeezed(text)[:_KEY_CHARS]
 
 
 def _is_leaf_block(el: HtmlElement) -> bool:
@@ -109,6 +115,6 @@ def prepend_lead(lead: str | None, paragraphs: list[str]) -> list[str]:
     if not lead or not paragraphs:
         return paragraphs
     key = _key(lead)
-    if any(key in normalize(p) for p in paragraphs[:5]) or key in normalize(" ".join(paragraphs)):
+    if any(key in _squeezed(p) for p in paragraphs[:5]) or key in _squeezed("".join(paragraphs)):
         return paragraphs
     return [lead, *paragraphs]
