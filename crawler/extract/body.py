@@ -69,8 +69,15 @@ _DATE_WORDS = frozenset(normalize(w) for w in (
     "الساعة", "ساعة", "يوم", "بڵاوکراوەتەوە", "بڵاوکرایەوە", "لە", "کاتژمێر", "نوێکراوەتەوە",
     "dîrok", "weşandin", "hat", "nûkirin", "roja", "published", "updated", "on",
     "at", "posted", "date", "am", "pm", "ص", "م", "gmt", "utc",
+    # the same words on the international pages a monitor also meets
+    "publié", "le", "à", "mis", "jour", "publicado", "actualizado", "el", "a", "las", "às",
+    "em", "veröffentlicht", "aktualisiert", "stand", "uhr", "um", "pubblicato", "aggiornato",
+    "alle", "il", "gepubliceerd", "bijgewerkt", "om", "publicerad", "uppdaterad", "publisert",
+    "oppdatert", "kl", "opublikowano", "zaktualizowano", "yayınlanma", "güncelleme", "tarihi",
+    "公開日", "更新日", "公開", "更新", "发布时间", "发布", "更新时间", "입력", "수정", "기사입력",
 ))
 _WORD_RE = re.compile(r"[^\W\d_]+")
+_TITLE_TAIL = re.compile(r"\s*[|\-–—:：｜·•/]")
 
 
 @dataclass
@@ -316,6 +323,9 @@ def keep_paragraphs(pieces: Iterable[Block], *, title: str = "", authors: Sequen
             key = normalize(line)
             if key == title_key or key in author_keys:
                 continue
+            if title and line.startswith(title) and len(line) - len(title) <= 40 and \
+                    _TITLE_TAIL.match(line, len(title)):
+                continue   # "Headline | site" printed above the text
         if _date_only(line, tz):
             continue
         seen.add(line)

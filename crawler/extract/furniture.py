@@ -94,6 +94,8 @@ _LINE_LABELS = (
     "добавить отзыв", "comentarios", "comentários", "kommentare", "commentaires", "commenti",
     "article réservé aux abonnés", "nur für abonnenten", "exclusivo para suscriptores",
     "subscribe", "sign up", "subscribe now", "newsletter", "jetzt abonnieren",
+    "関連記事", "関連キーワード", "関連ニュース", "おすすめ記事", "相关新闻", "相关阅读",
+    "相关文章", "관련기사", "관련 기사", "많이 본 뉴스",
     # tags / categories labels
     "الرئيسية", "الصفحة الرئيسية", "سەرەکی", "serûpel", "home",
     "الوسوم", "الوسوم:", "وسوم", "الكلمات المفتاحية", "تصنيفات", "تاگەکان", "پۆل", "etîket",
@@ -124,6 +126,11 @@ _BYLINE = re.compile(
     r"^(?:بقلم|كتب|كتبت|كتبه|تحرير|إعداد|اعداد|المحرر|تقرير|نووسینی|نووسەر|ئامادەکردنی|"
     r"Nivîskar|Nivîsandin|Amadekar|Written by|By)\s*[:：\-–]?\s*\S", re.I)
 _ONLY_SYMBOLS = re.compile(rf"^[\W_{_DIGITS}]*$")
+_ONLY_URL = re.compile(r"^(?:https?://|www\.)\S+$", re.I)
+_BULLETS = "■□●○◆◇▶▷►•*#【[»›"
+# A byline in a language that writes it with a lower-case preposition first ("von Engin Haupt,
+# MDR", "par Claire Montel"): case-sensitive, a sentence never starts that way.
+_LOWER_BYLINE = re.compile(r"^(?:von|par|por|di|av|door|af|od)\s+\w")
 # "الوسوم: …", "Etîket: …", "تاگەکان: …" — a tag or category list with its label.
 _TAG_LIST = re.compile(
     r"^(?:الوسوم|وسوم|الكلمات المفتاحية|كلمات مفتاحية|التصنيف|التصنيفات|تصنيفات|القسم|"
@@ -134,8 +141,10 @@ _TAG_LIST = re.compile(
 def is_label_line(line: str) -> bool:
     """True for a line that is a widget label, counter, read-also pointer, tag list, lone
     byline, photo credit or newsletter pitch."""
-    low = line.lower().rstrip(":：").strip()
-    if low in _LABEL_SET or _ONLY_SYMBOLS.match(line):
+    low = line.lower().rstrip(":：").strip().lstrip(_BULLETS).rstrip("】]").strip()
+    if low in _LABEL_SET or _ONLY_SYMBOLS.match(line) or _ONLY_URL.match(line):
+        return True
+    if len(line) <= 60 and _LOWER_BYLINE.match(line):
         return True
     if len(line) <= 60 and _SHARE_COUNTER.match(low):
         return True
