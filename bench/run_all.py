@@ -193,6 +193,38 @@ def rows_search(d: dict) -> list[Row]:
     ]
 
 
+def rows_extract_quality(d: dict) -> list[Row]:
+    s = d["summary"]
+    human = s["groups"]["human-annotated (sh-)"]
+    every = s["groups"]["all"]
+    c, t = human["chavder"], human["trafilatura"]
+    ca, ta = every["chavder"], every["trafilatura"]
+
+    def pct(pair: list[int]) -> float:
+        return round(100 * pair[0] / pair[1], 1) if pair[1] else 0.0
+
+    tm = s["time_ms"]
+    return [
+        (f"body F1 / P / R, {c['pages']} human-annotated pages, Chavder",
+         f"{c['f1']:.3f} / {c['precision']:.3f} / {c['recall']:.3f}", "",
+         f"≥ 0.97, > {t['f1']:.3f}", c["f1"] >= 0.97 and c["f1"] > t["f1"]),
+        (f"body F1 / P / R, {t['pages']} human-annotated pages, trafilatura "
+         f"{d.get('trafilatura_version', '')}",
+         f"{t['f1']:.3f} / {t['precision']:.3f} / {t['recall']:.3f}", "", "", None),
+        (f"body F1, all {ca['pages']} real pages, Chavder / trafilatura",
+         f"{ca['f1']:.3f} / {ta['f1']:.3f}", "", "", None),
+        (f"title exact ({ca['titles'][1]} pages), Chavder / trafilatura",
+         f"{pct(ca['titles'])} / {pct(ta['titles'])}", "%", "≥ 95", pct(ca["titles"]) >= 95),
+        (f"publication day ({ca['dates'][1]} pages), Chavder / trafilatura",
+         f"{pct(ca['dates'])} / {pct(ta['dates'])}", "%", "≥ 95", pct(ca["dates"]) >= 95),
+        ("time per real page, median / p95, Chavder",
+         f"{tm['chavder']['median']} / {tm['chavder']['p95']}", "ms", "median ≤ 10",
+         tm["chavder"]["median"] <= 10),
+        ("time per real page, median / p95, trafilatura",
+         f"{tm['trafilatura']['median']} / {tm['trafilatura']['p95']}", "ms", "", None),
+    ]
+
+
 BENCHES = [
     Bench("compare", "compare_newsplease.py",
           ["--articles", "2000", "--extract-pages", "300", "--rounds", "2"],
@@ -201,6 +233,8 @@ BENCHES = [
     Bench("crawl", "crawl.py", ["--articles", "2000"], ["--articles", "300"], rows_crawl),
     Bench("extract", "extract_speed.py", [], ["--rounds", "2", "--generated", "30"],
           rows_extract),
+    Bench("extract_quality", "extract_quality.py", ["--rounds", "3"], [], rows_extract_quality,
+          timeout_full=900, timeout_quick=300),
     Bench("langid", "langid_eval.py", [], ["--seconds", "0.5"], rows_langid),
     Bench("dedup_eval", "dedup_eval.py", [], [], rows_dedup_eval),
     Bench("dedup_scale", "dedup_scale.py", [], ["--n", "50000", "--queries", "500"],
