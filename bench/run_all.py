@@ -225,6 +225,32 @@ def rows_extract_quality(d: dict) -> list[Row]:
     ]
 
 
+def rows_alerts_check(d: dict) -> list[Row]:
+    return [(f"alerts check, {r['rules']:,} rules ({r['file_mb']} MB): CPU, peak RSS",
+             f"{r['cpu_seconds']:.2f} s, {r['peak_rss_mb']:.0f} MB", "", "exit 0",
+             r["exit"] == 0) for r in d["results"]]
+
+
+def rows_alert_senders(d: dict) -> list[Row]:
+    return [(f"{d['senders']} concurrent alert senders, {d['stories']} alerts: messages / "
+             "duplicates", f"{d['messages']} / {d['duplicates']}", "", "0 duplicates",
+             d["duplicates"] == 0 and d["distinct"] == d["stories"])]
+
+
+def rows_robots(d: dict) -> list[Row]:
+    return [(f"robots.txt of {d['robots_bytes'] / 1e6:.1f} MB: slowest /healthz, crawl, peak RSS",
+             f"{d['healthz_slowest_s']} s, {d['crawl_s']} s, {d['peak_rss_mb']} MB", "",
+             "/healthz < 5 s", d["healthz_slowest_s"] < 5)]
+
+
+def rows_store_writers(d: Any) -> list[Row]:
+    runs = d if isinstance(d, list) else d.get("results", [])
+    return [(f"{r['writers']} writer(s) on one store ({r['path']}): articles/s, stories "
+             f"(expected {r['expected_stories']})",
+             f"{r['articles_per_second']}, {r['stories']}", "", "stories agree",
+             r["stories"] == r["expected_stories"]) for r in runs]
+
+
 BENCHES = [
     Bench("compare", "compare_newsplease.py",
           ["--articles", "2000", "--extract-pages", "300", "--rounds", "2"],
@@ -248,6 +274,12 @@ BENCHES = [
     Bench("latency", "latency.py", ["--interval", "4"], ["--articles", "4", "--interval", "2"],
           rows_latency),
     Bench("soak", "soak.py", ["--cycles", "500"], ["--cycles", "500"], rows_soak),
+    Bench("alerts_check", "alerts_check.py", ["--rules", "17940"], ["--rules", "2000"],
+          rows_alerts_check),
+    Bench("alert_senders", "alert_senders.py", [], ["--stories", "20"], rows_alert_senders),
+    Bench("robots", "robots_huge.py", [], ["--rules", "50000"], rows_robots),
+    Bench("store_writers", "store_writers.py", ["--writers", "1", "2", "4"],
+          ["--articles", "400", "--writers", "1", "2"], rows_store_writers),
 ]
 
 
