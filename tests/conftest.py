@@ -68,3 +68,20 @@ def chavder(tmp_path: Path, fixture_web: FixtureWeb) -> ChavderEnv:
         "download_timeout: 3.0\ncontact_url: https://example.org/chavder-tests\n",
         encoding="utf-8")
     return ChavderEnv(root=tmp_path, sources=sources, config=config, store_url=store_url)
+
+
+@pytest.fixture(scope="session")
+def search_node():
+    """One real OpenSearch node (tests/support/engine_node.py) for the whole session.
+
+    If it cannot be built or started, every test that needs it fails with the reason."""
+    from tests.support.engine_node import EngineNode, NodeError
+    node = EngineNode()
+    try:
+        node.start()
+    except NodeError as exc:
+        node.close()
+        pytest.fail(f"the real OpenSearch test node could not start: {exc}", pytrace=False)
+    print(f"\nOpenSearch test node {node.url} up in {node.startup_seconds[-1]:.1f} s")
+    yield node
+    node.close()

@@ -67,7 +67,7 @@ def test_template_files_are_what_setup_installs(path, build):
 
 def test_article_template_fields_and_analyzers():
     tpl = json.loads(TEMPLATE.read_text(encoding="utf-8"))
-    assert tpl["index_patterns"] == ["chavder-articles-*"]
+    assert tpl["index_patterns"] == ["chavder-articles-0*"]
     fields = _fields(tpl)
     for name in ("title", "body"):
         assert fields[name]["type"] == "text"
