@@ -565,7 +565,8 @@ def replay(client: Any, spool: Spool, *, batch_size: int = 500, refresh: bool = 
         retry: list[SpoolEntry] = []
         dead: list[tuple[SpoolEntry, str]] = []
         done = 0
-        extra = {"refresh": "wait_for"} if refresh else {}
+        # "true", not "wait_for": wait_for waits out refresh_interval (5 s) on every write
+        extra = {"refresh": "true"} if refresh else {}
         if require_alias:
             extra["require_alias"] = True
         try:

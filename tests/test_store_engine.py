@@ -1,0 +1,304 @@
+"""The search backend on a REAL engine: the OpenSearch node of ``tests/support/engine_node.py``.
+
+What runs here needs the engine itself, not a protocol fake: the template and its analyzers,
+index creation and aliases, bulk writes with external versions, ``collapse`` and
+aggregations, the query DSL's relevance, the saved Kibana searches, and a JVM killed in the
+middle of a crawl. The store URL is ``opensearch+http://127.0.0.1:<port>``, exactly what a
+user writes in ``store:``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from crawler.models import Article
+from crawler.store import SearchQuery, open_store
+from crawler.store.elasticsearch import (ElasticsearchStore, EsConfig, doc_id, make_client,
+                                         reindex_from_sqlite, setup_indices)
+from crawler.store.sqlite import SQLiteStore
+from tests.test_store_contract import drop_engine_store, engine_store, with_params
+
+REPO = Path(__file__).resolve().parent.parent
+KIBANA = REPO / "deploy" / "kibana" / "chavder.ndjson"
+
+
+def art(n: int, *, body: str | None = None, source: str = "rok", lang: str = "ar",
+        title: str | None = None) -> Article:
+    text = body or f"خبر رقم {n} عن مدينة الرقة والقوات."
+    return Article(source=source, url=f"https://example.org/{n}",
+                   canonical_url=f"https://example.org/{n}", title=title or f"عنوان {n}",
+                   body=text, language=lang, published_at="2017-06-01T10:00:00+03:00",
+                   content_hash=hashlib.sha1(text.encode()).hexdigest(),
+                   fetched_at="2017-06-01T08:00:00+00:00")
+
+
+@pytest.fixture
+def estore(search_node, tmp_path):
+    s = engine_store(search_node.store_url, tmp_path)
+    yield s
+    drop_engine_store(s)
+
+
+def chavder(*args: str, cwd: Path, config: Path | None = None, timeout: float = 300,
+            check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if config:
+        env["CHAVDER_CONFIG"] = str(config)
+    proc = subprocess.run([sys.executable, "-m", "crawler.cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"chavder {' '.join(args)} exited {proc.returncode}\n"
+                             f"stdout:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-3000:]}")
+    return proc
+
+
+def fresh_alias() -> str:
+    return f"chavder-it-{uuid.uuid4().hex[:8]}"
+
+
+def drop_alias(node, alias: str) -> None:
+    for name in (alias, f"{alias}-alerts"):
+        for path in (f"/{name}-0*", f"/_index_template/{name}"):
+            try:
+                node.request("DELETE", path)
+            except AssertionError:
+                pass
+
+
+# ---------------------------------------------------------------------- setup and analysis
+
+def test_es_setup_on_the_real_node_is_idempotent(search_node, tmp_path):
+    alias = fresh_alias()
+    url = with_params(search_node.store_url, alias=alias, alerts_alias=f"{alias}-alerts")
+    try:
+        first = chavder("es", "setup", "--store", url, cwd=tmp_path).stdout
+        assert f"index {alias}-000001 with write alias {alias}: created" in first
+        second = chavder("es", "setup", "--store", url, cwd=tmp_path).stdout
+        assert "created" not in second and f"alias {alias}: exists, mapping up to date" in second
+        aliases = search_node.request("GET", f"/_alias/{alias}")
+        assert aliases == {f"{alias}-000001": {"aliases": {alias: {"is_write_index": True}}}}
+        assert search_node.request("GET", f"/_alias/{alias}-alerts")
+        [tpl] = search_node.request("GET", f"/_index_template/{alias}")["index_templates"]
+        assert tpl["index_template"]["index_patterns"] == [f"{alias}-0*"]
+        mapping = search_node.request("GET", f"/{alias}/_mapping")[f"{alias}-000001"]["mappings"]
+        assert mapping["properties"]["title"]["fields"]["ar"]["analyzer"] == "arabic"
+        assert mapping["properties"]["body_norm"]["analyzer"] == "whitespace"
+        indices = search_node.request("GET", f"/_cat/indices/{alias}*?format=json")
+        assert sorted(i["index"] for i in indices) == [f"{alias}-000001",
+                                                      f"{alias}-alerts-000001"]
+    finally:
+        drop_alias(search_node, alias)
+
+
+def _tokens(node, index: str, field: str, text: str) -> list[str]:
+    out = node.request("POST", f"/{index}/_analyze", {"field": field, "text": text})
+    return [t["token"] for t in out["tokens"]]
+
+
+def test_analyzers_do_what_the_readme_claims(search_node, estore):
+    from crawler.text import index_terms, query_terms
+    assert estore.flush().ok
+    index = f"{estore.config.alias}-000001"
+    # Arabic: the built-in analyzer strips the article and the و/ب clitics: one stem for all
+    ar = {w: _tokens(search_node, index, "title.ar", w) for w in ("الرقة", "والرقة", "بالرقة")}
+    assert len({tuple(v) for v in ar.values()}) == 1 and len(ar["الرقة"]) == 1, ar
+    assert _tokens(search_node, index, "title.ar", "برقة") != ar["الرقة"]
+    # Sorani: the sorani analyzer gives the definite/locative forms one stem
+    ckb = {w: _tokens(search_node, index, "title.ckb", w) for w in ("ڕەققە", "ڕەققەدا")}
+    assert ckb["ڕەققە"] == ckb["ڕەققەدا"] and len(ckb["ڕەققە"]) == 1, ckb
+    # Kurmanji/English: lowercase + asciifolding, so Kobanê = KOBANE = kobane
+    kmr = [_tokens(search_node, index, "title.kmr", w) for w in ("Kobanê", "KOBANE", "kobane")]
+    assert kmr == [["kobane"]] * 3, kmr
+    # what Chavder actually searches on: its own keys under the whitespace analyzer; every
+    # clitic form carries the query's key, برقة does not
+    key = query_terms("الرقة", "ar")[0]
+    for word in ("الرقة", "والرقة", "بالرقة", "للرقة"):
+        assert key in _tokens(search_node, index, "title_norm", index_terms(word, "ar")), word
+    assert key not in _tokens(search_node, index, "title_norm", index_terms("برقة", "ar"))
+    assert key not in _tokens(search_node, index, "title_norm", index_terms("الرقابة", "ar"))
+
+
+# ---------------------------------------------------------------------- search details
+
+def test_one_row_per_story_with_other_outlets(estore):
+    first = estore.upsert(art(1, source="rudaw"), art(1).url)
+    copy = art(2, source="anf", body=art(1).body)
+    joined = estore.upsert(copy, copy.url, story_id=first.story_id)
+    assert joined.story_id == first.story_id
+    estore.upsert(art(3, source="enab", body="خبر آخر عن الرقة لا علاقة له."), art(3).url)
+    hits = estore.search(SearchQuery("الرقة"))
+    assert estore.last_search_backend == "opensearch"
+    by_story = {h.story_id: h for h in hits}
+    assert len(hits) == 2 and len(by_story) == 2
+    assert sorted([by_story[first.story_id].source]
+                  + by_story[first.story_id].also_reported_by) == ["anf", "rudaw"]
+    assert len(estore.search(SearchQuery("الرقة", all_copies=True))) == 3
+
+
+def test_alert_ledger_changes_reach_the_alerts_index(search_node, estore):
+    result = estore.upsert(art(1), art(1).url)
+    assert estore.record_matches(result.article_id, 1, result.story_id,
+                                 [("raqqa", "desk@example.org", ["الرقة"])], []) == 1
+    alerts = estore.config.alerts_alias
+
+    def docs() -> list[dict]:
+        search_node.request("POST", f"/{alerts}/_refresh")
+        return [h["_source"] for h in
+                search_node.request("GET", f"/{alerts}/_search")["hits"]["hits"]]
+    [doc] = docs()
+    assert (doc["rule"], doc["state"], doc["title"]) == ("raqqa", "pending", "عنوان 1")
+    [row] = estore.alert_rows()
+    estore.mark_alert(row["id"], "sent")
+    [doc] = docs()
+    assert doc["state"] == "sent" and doc["sent_at"]
+
+
+def test_a_late_older_revision_never_overwrites_a_newer_one(search_node, estore):
+    """External versions on the real engine: revision 1 replayed after revision 2 is a 409."""
+    from crawler.store.elasticsearch import article_document, replay
+    a = art(1)
+    estore.upsert(a, a.url)
+    old = dict(estore.article_row(a.url))
+    edited = Article(**{**a.to_dict(), "body": a.body + " تحديث.", "content_hash": "v2"})
+    estore.upsert(edited, a.url)
+    estore.spool.enqueue(doc_id(old["url_key"]), estore.config.alias,
+                         article_document({**old, "revision": 1}))
+    report = replay(estore.client, estore.spool, refresh=True)
+    assert report.ok and estore.spool_size() == 0
+    got = search_node.request("GET", f"/{estore.config.alias}/_doc/{doc_id(a.url)}")
+    assert got["_version"] == 2 and got["_source"]["content_hash"] == "v2"
+
+
+# ---------------------------------------------------------------------- reindex, status
+
+def test_reindex_from_sqlite_is_complete_and_idempotent(search_node, tmp_path):
+    db = tmp_path / "chavder.db"
+    sqlite = SQLiteStore(db)
+    articles = [art(n) for n in range(1, 26)]
+    for a in articles:
+        sqlite.upsert(a, a.url)
+    sqlite.close()
+    alias = fresh_alias()
+    cfg = EsConfig.from_url(with_params(search_node.store_url, alias=alias,
+                                        alerts_alias=f"{alias}-alerts"), tmp_path)
+    client = make_client(cfg, timeout=30)
+    try:
+        setup_indices(client, cfg.alias, cfg.alerts_alias)
+        calls: list[tuple[int, int]] = []
+        report = reindex_from_sqlite(client, db, cfg, batch_size=10,
+                                     progress=lambda d, t: calls.append((d, t)))
+        assert (report.articles, report.failed) == (25, 0)
+        assert calls[0] == (0, 25) and calls[-1] == (25, 25) and len(calls) >= 3
+        assert reindex_from_sqlite(client, db, cfg, batch_size=10).articles == 25
+        ids = search_node.request("POST", f"/{alias}/_search",
+                                  {"size": 100, "_source": False})["hits"]["hits"]
+        assert sorted(h["_id"] for h in ids) == sorted(doc_id(a.url) for a in articles)
+    finally:
+        client.close()
+        drop_alias(search_node, alias)
+
+
+def test_es_reindex_and_status_commands(search_node, tmp_path):
+    sqlite = SQLiteStore(tmp_path / "old.db")
+    for n in range(1, 6):
+        sqlite.upsert(art(n), art(n).url)
+    sqlite.close()
+    alias = fresh_alias()
+    url = with_params(search_node.store_url, alias=alias, alerts_alias=f"{alias}-alerts",
+                      sidecar=tmp_path / "side.db", spool=tmp_path / "spool.db")
+    try:
+        out = chavder("es", "reindex", "--store", url, "--from",
+                      f"sqlite:///{tmp_path / 'old.db'}", "--json", cwd=tmp_path)
+        assert json.loads(out.stdout)["articles"] == 5 and "reindex: 5/5" in out.stderr
+        status = json.loads(chavder("es", "status", "--store", url, "--json",
+                                    cwd=tmp_path).stdout)
+        assert status["reachable"] and status["indexed_articles"] == 5
+        assert (status["engine"], status["distribution"]) == ("opensearch", "opensearch")
+        assert status["version"].startswith("2.") and status["spool_pending"] == 0
+    finally:
+        drop_alias(search_node, alias)
+
+
+# ---------------------------------------------------------------------- Kibana assets
+
+def _kibana_objects() -> list[dict]:
+    return [json.loads(line) for line in KIBANA.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+
+
+def _fields_used(obj: dict) -> set[str]:
+    attrs = obj.get("attributes", {})
+    used = set(attrs.get("columns") or []) | {s[0] for s in attrs.get("sort") or []}
+    if attrs.get("timeFieldName"):
+        used.add(attrs["timeFieldName"])
+    vis = attrs.get("visState")
+    if vis:
+        for agg in json.loads(vis).get("aggs", []):
+            field = (agg.get("params") or {}).get("field")
+            if field:
+                used.add(field)
+    return used
+
+
+def test_kibana_fields_exist_in_the_real_mapping_and_saved_queries_parse(search_node,
+                                                                          estore):
+    """Every field the data views, saved searches and visualisations use exists in the live
+    mapping with a usable type (``_field_caps``), and each saved Lucene query parses and runs
+    as a ``query_string`` on the real node."""
+    estore.upsert(art(1, title="روسيا تقصف داعش قرب الرقة"), art(1).url)
+    alias, alerts = estore.config.alias, estore.config.alerts_alias
+    objects = _kibana_objects()
+    views = {o["id"]: o["attributes"]["title"] for o in objects if o["type"] == "index-pattern"}
+    assert set(views.values()) == {"chavder-articles", "chavder-alerts"}
+    target = {"chavder-articles": alias, "chavder-alerts": alerts}
+    wanted = {"date": {"date"}, "keyword": {"keyword"}, "number": {"long", "integer"},
+              "text": {"text"}}
+    expected_type = {"timeline_at": "date", "created_at": "date", "sent_at": "date",
+                     "source": "keyword", "language": "keyword", "canonical_url": "keyword",
+                     "story_id": "number", "rule": "keyword", "state": "keyword",
+                     "recipient": "keyword", "title": "text", "title.raw": "keyword"}
+    checked = 0
+    for obj in objects:
+        refs = [r["id"] for r in obj.get("references", []) if r["type"] == "index-pattern"]
+        view = views.get(obj["id"]) or (views[refs[0]] if refs else None)
+        fields = _fields_used(obj)
+        if not view or not fields:
+            continue
+        caps = search_node.request("GET", f"/{target[view]}/_field_caps?fields="
+                                   + ",".join(sorted(fields)))["fields"]
+        for field in fields:
+            assert field in caps, f"{obj['id']} uses {field!r}, absent from {view}'s mapping"
+            types = set(caps[field])
+            kind = expected_type.get(field)
+            if kind:
+                assert types <= wanted[kind], f"{obj['id']}: {field} is {types}, not {kind}"
+            if obj["type"] == "visualization":
+                assert any(c.get("aggregatable") for c in caps[field].values()), field
+            checked += 1
+    assert checked >= 10
+    searches = 0
+    for obj in objects:
+        source = json.loads(obj["attributes"].get("kibanaSavedObjectMeta", {})
+                            .get("searchSourceJSON", "{}"))
+        query = source.get("query", {})
+        if query.get("language") != "lucene" or not query.get("query"):
+            continue
+        out = search_node.request("POST", f"/{alias}/_search", {"query": {"query_string": {
+            "query": query["query"]}}})
+        assert "hits" in out, obj["id"]
+        searches += 1
+    assert searches >= 2, "the shipped rules' saved searches were not found"
+    raqqa = next(o for o in objects if o["id"] == "chavder-rule-raqqa")
+    q = json.loads(raqqa["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])["query"]
+    hits = search_node.request("POST", f"/{alias}/_search", {"query": {"query_string": {
+        "query": q["query"]}}})["hits"]["hits"]
+    assert [h["_id"] for h in hits] == [doc_id(art(1).url)], "the raqqa search finds الرقة"
