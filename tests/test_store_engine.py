@@ -302,3 +302,88 @@ def test_kibana_fields_exist_in_the_real_mapping_and_saved_queries_parse(search_
     hits = search_node.request("POST", f"/{alias}/_search", {"query": {"query_string": {
         "query": q["query"]}}})["hits"]["hits"]
     assert [h["_id"] for h in hits] == [doc_id(art(1).url)], "the raqqa search finds الرقة"
+
+
+# ---------------------------------------------------------------------- crawls
+
+def crawl_setup(search_node, fixture_web, tmp_path: Path, **params: str) -> tuple[Path, str]:
+    """A Chavder installation whose ``store:`` is the real node (fresh alias)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    alias = fresh_alias()
+    url = with_params(search_node.store_url, alias=alias, alerts_alias=f"{alias}-alerts",
+                      **params)
+    sources = fixture_web.write_sources(tmp_path / "sources.yaml")
+    config = tmp_path / "chavder.yaml"
+    config.write_text(f"data_dir: {data}\nstore: {url}\nsources: {sources}\n"
+                      "download_timeout: 3.0\ncontact_url: https://example.org/chavder-tests\n",
+                      encoding="utf-8")
+    return config, url
+
+
+def _stories(store: ElasticsearchStore) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """story → URLs, from the index (terms aggregation) and from the SQLite sidecar."""
+    body = {"size": 0, "aggs": {"s": {"terms": {"field": "story_id", "size": 1000},
+                                      "aggs": {"u": {"terms": {"field": "canonical_url",
+                                                               "size": 100}}}}}}
+    from crawler.store.elasticsearch import _body
+    resp = _body(store.search_client.search(index=store.config.alias, body=body))
+    index = {str(b["key"]): {u["key"] for u in b["u"]["buckets"]}
+             for b in resp["aggregations"]["s"]["buckets"]}
+    local: dict[str, set[str]] = {}
+    for row in store.iter_articles():
+        local.setdefault(str(row["story_id"]), set()).add(row["canonical_url"] or row["url"])
+    return index, local
+
+
+QUERIES = [
+    SearchQuery("الرقة"), SearchQuery("والرقة"), SearchQuery("داعش"),
+    SearchQuery('"قوات سوريا الديمقراطية"'), SearchQuery("الرقة OR كوباني"),
+    SearchQuery("ڕەققە"), SearchQuery("Reqa"), SearchQuery("Kobanê"),
+    SearchQuery("الرقة", language="ar"), SearchQuery("الرقة", language="ckb"),
+    SearchQuery("ڕەققە", language="ckb"), SearchQuery("ڕەققە OR Reqa OR الرقة"),
+    SearchQuery("الرقة", all_copies=True), SearchQuery("داعش", source="rok"),
+]
+
+
+def date_queries(rows: list[dict]) -> list[SearchQuery]:
+    """since/until at the median publication time of the crawl: both halves non-empty."""
+    times = sorted(r["published_utc"] for r in rows if r.get("published_utc"))
+    middle = datetime.fromisoformat(times[len(times) // 2]).astimezone(timezone.utc)
+    return [SearchQuery("داعش OR الرقة OR Reqa OR ڕەققە", since=middle),
+            SearchQuery("داعش OR الرقة OR Reqa OR ڕەققە", until=middle),
+            SearchQuery("داعش", since=middle, language="ar")]
+
+
+def test_crawl_into_the_real_node_matches_sqlite(search_node, fixture_web, tmp_path):
+    config, url = crawl_setup(search_node, fixture_web, tmp_path, flush_interval="0.1")
+    try:
+        out = chavder("crawl", "--json", "--progress-interval", "0", cwd=tmp_path,
+                      config=config)
+        totals = json.loads(out.stdout.strip().splitlines()[-1])["totals"] \
+            if "totals" in out.stdout else None
+        store = open_store(url, tmp_path / "data")
+        assert isinstance(store, ElasticsearchStore)
+        try:
+            store.flush(refresh=True)
+            assert store.spool_size() == 0
+            rows = store.iter_articles()
+            count = int(store.client.count(index=store.config.alias)["count"])
+            assert count == len(rows) >= 10, (count, len(rows), totals)
+            index_stories, local_stories = _stories(store)
+            assert index_stories == local_stories
+            nonempty = 0
+            for q in QUERIES + date_queries(rows):
+                via_engine = store.search(q)
+                assert store.last_search_backend == "opensearch"
+                local = store.sidecar.search(q)
+                key = (q.text, q.language, q.since, q.until, q.all_copies)
+                assert sorted(h.url for h in via_engine) == sorted(h.url for h in local), key
+                assert {h.url: sorted(h.also_reported_by) for h in via_engine} == \
+                    {h.url: sorted(h.also_reported_by) for h in local}, key
+                nonempty += bool(local)
+            assert nonempty >= 14, "the queries must find something in the fixture web"
+        finally:
+            store.close()
+    finally:
+        drop_alias(search_node, url.split("alias=")[1].split("&")[0])
