@@ -14,9 +14,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## The real search-engine node the tests start (OpenSearch jars via Maven into build/engines/).
-ENGINES := build/engines/classes/ChavderTestNode.class
-$(ENGINES): tests/engines/pom.xml tests/engines/src/ChavderTestNode.java | $(STAMP)
+## The real search-engine nodes the tests start (Elasticsearch 8 and OpenSearch 2 jars via Maven
+## into build/engines/; see tests/support/engine_node.py).
+ENGINES := build/engines/elasticsearch/classes/ChavderEsNode.class \
+           build/engines/opensearch/classes/ChavderOpenSearchNode.class
+$(ENGINES) &: $(shell find tests/engines -name '*.java' -o -name pom.xml) | $(STAMP)
 	$(BIN)/python -m tests.support.engine_node --build
 
 engines: $(ENGINES)

@@ -1,11 +1,12 @@
 """Store contract: what every backend must do, run on each backend for real.
 
 * ``sqlite`` — the embedded default;
-* ``opensearch`` — the ``opensearch://`` store on the real OpenSearch node the session starts
-  (``tests/support/engine_node.py``), through opensearch-py, its real analyzers and mapping;
-* ``elasticsearch`` — only when ``CHAVDER_TEST_ES_URL`` names a real Elasticsearch cluster
-  (e.g. ``http://elastic@localhost:9200`` with ``CHAVDER_ES_PASSWORD``): no Elasticsearch node
-  can be assembled from Maven Central, see engine_node.py.
+* ``elasticsearch`` — the ``elasticsearch://`` store on the real Elasticsearch 8 node the
+  session starts (``tests/support/engine_node.py``), through the ``elasticsearch`` client;
+* ``opensearch`` — the ``opensearch://`` store on the real OpenSearch 2 node, through
+  opensearch-py;
+* ``external-es`` — only when ``CHAVDER_TEST_ES_URL`` names another real cluster (e.g.
+  ``http://elastic@localhost:9200`` with ``CHAVDER_ES_PASSWORD``).
 
 Each search-engine test gets its own alias and index, removed afterwards.
 """
@@ -22,7 +23,7 @@ from crawler.models import Article
 from crawler.store import SearchQuery, open_store
 
 EXTERNAL_ES = os.environ.get("CHAVDER_TEST_ES_URL")
-BACKENDS = ["sqlite", "opensearch"] + (["elasticsearch"] if EXTERNAL_ES else [])
+BACKENDS = ["sqlite", "elasticsearch", "opensearch"] + (["external-es"] if EXTERNAL_ES else [])
 
 
 def with_params(url: str, **params: str) -> str:
@@ -69,8 +70,8 @@ def store(request, tmp_path):
         yield s
         s.close()
         return
-    base = (request.getfixturevalue("search_node").store_url if request.param == "opensearch"
-            else EXTERNAL_ES)
+    base = (EXTERNAL_ES if request.param == "external-es"
+            else request.getfixturevalue(f"{request.param}_node").store_url)
     s = engine_store(base, tmp_path)
     yield s
     drop_engine_store(s)

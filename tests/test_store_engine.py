@@ -1,10 +1,11 @@
-"""The search backend on a REAL engine: the OpenSearch node of ``tests/support/engine_node.py``.
+"""The search backend on REAL engines: the Elasticsearch 8 and OpenSearch 2 nodes of
+``tests/support/engine_node.py`` (each test runs on both).
 
 What runs here needs the engine itself, not a protocol fake: the template and its analyzers,
 index creation and aliases, bulk writes with external versions, ``collapse`` and
 aggregations, the query DSL's relevance, the saved Kibana searches, and a JVM killed in the
-middle of a crawl. The store URL is ``opensearch+http://127.0.0.1:<port>``, exactly what a
-user writes in ``store:``.
+middle of a crawl. The store URL is ``elasticsearch+http://127.0.0.1:<port>`` or
+``opensearch+http://…``, exactly what a user writes in ``store:``.
 """
 from __future__ import annotations
 
@@ -129,14 +130,14 @@ def test_analyzers_do_what_the_readme_claims(search_node, estore):
 
 # ---------------------------------------------------------------------- search details
 
-def test_one_row_per_story_with_other_outlets(estore):
+def test_one_row_per_story_with_other_outlets(search_node, estore):
     first = estore.upsert(art(1, source="rudaw"), art(1).url)
     copy = art(2, source="anf", body=art(1).body)
     joined = estore.upsert(copy, copy.url, story_id=first.story_id)
     assert joined.story_id == first.story_id
     estore.upsert(art(3, source="enab", body="خبر آخر عن الرقة لا علاقة له."), art(3).url)
     hits = estore.search(SearchQuery("الرقة"))
-    assert estore.last_search_backend == "opensearch"
+    assert estore.last_search_backend == search_node.engine
     by_story = {h.story_id: h for h in hits}
     assert len(hits) == 2 and len(by_story) == 2
     assert sorted([by_story[first.story_id].source]
@@ -222,8 +223,9 @@ def test_es_reindex_and_status_commands(search_node, tmp_path):
         status = json.loads(chavder("es", "status", "--store", url, "--json",
                                     cwd=tmp_path).stdout)
         assert status["reachable"] and status["indexed_articles"] == 5
-        assert (status["engine"], status["distribution"]) == ("opensearch", "opensearch")
-        assert status["version"].startswith("2.") and status["spool_pending"] == 0
+        assert (status["engine"], status["distribution"]) == (search_node.engine,) * 2
+        assert status["version"] == {"elasticsearch": "8.19.4", "opensearch": "2.19.1"}[
+            search_node.engine] and status["spool_pending"] == 0
     finally:
         drop_alias(search_node, alias)
 
@@ -375,7 +377,7 @@ def test_crawl_into_the_real_node_matches_sqlite(search_node, fixture_web, tmp_p
             nonempty = 0
             for q in QUERIES + date_queries(rows):
                 via_engine = store.search(q)
-                assert store.last_search_backend == "opensearch"
+                assert store.last_search_backend == search_node.engine
                 local = store.sidecar.search(q)
                 key = (q.text, q.language, q.since, q.until, q.all_copies)
                 assert sorted(h.url for h in via_engine) == sorted(h.url for h in local), key

@@ -7,15 +7,15 @@ import org.codelibs.opensearch.runner.OpenSearchRunner;
 /**
  * One real single-node search engine for Chavder's test suite (tests/support/engine_node.py).
  *
- * <p>Usage: {@code java -Xmx512m -cp build/engines/classes:<classpath> ChavderTestNode
+ * <p>Usage: {@code java -Xmx512m -cp build/engines/opensearch/classes:<classpath> ChavderOpenSearchNode
  * HOME HTTP_PORT TRANSPORT_PORT}. Loopback only, security off, node data under HOME (kept, so a
  * killed node restarts on the same data). Prints {@code CHAVDER-NODE READY <port>} once the
  * cluster is yellow and stays up until it is killed; SIGTERM closes it cleanly.
  */
-public final class ChavderTestNode {
+public final class ChavderOpenSearchNode {
     public static void main(final String[] args) throws Exception {
         if (args.length != 3) {
-            System.err.println("usage: ChavderTestNode HOME HTTP_PORT TRANSPORT_PORT");
+            System.err.println("usage: ChavderOpenSearchNode HOME HTTP_PORT TRANSPORT_PORT");
             System.exit(2);
         }
         final Path home = Paths.get(args[0]).toAbsolutePath();
