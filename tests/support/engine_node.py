@@ -209,8 +209,9 @@ class EngineNode:
                eng.main_class, str(self.home), str(self.http_port), str(self.transport_port)]
         started = time.monotonic()
         log = self.log_path.open("ab")
+        # stdin stays open: the JVM exits when it closes, so a killed test run leaves no node
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
+                                     stdin=subprocess.PIPE, start_new_session=True)
         log.close()
         deadline = started + START_TIMEOUT
         while time.monotonic() < deadline:
@@ -245,7 +246,15 @@ class EngineNode:
         if self.proc is not None and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(30)
+        self._close_stdin()
         self._wait_port_free()
+
+    def _close_stdin(self) -> None:
+        if self.proc is not None and self.proc.stdin is not None:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -255,6 +264,7 @@ class EngineNode:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(30)
+        self._close_stdin()
         self._wait_port_free()
 
     def _wait_port_free(self) -> None:

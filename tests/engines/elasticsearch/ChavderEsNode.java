@@ -18,7 +18,8 @@ import org.elasticsearch.plugins.PluginsLoader;
  * {@code transport-netty4} from Maven and the analysis module built from
  * tests/engines/elasticsearch/modules); the server runs from the class path. Loopback only, no
  * security (no x-pack), data under HOME/data (kept: a killed node restarts on it). Prints
- * {@code CHAVDER-NODE READY <port>}; SIGTERM closes it, SIGKILL is a crash.
+ * {@code CHAVDER-NODE READY <port>}; SIGTERM or the end of stdin closes it, SIGKILL is a
+ * crash.
  */
 public final class ChavderEsNode {
     public static void main(final String[] args) throws Exception {
@@ -68,6 +69,10 @@ public final class ChavderEsNode {
         }));
         System.out.println("CHAVDER-NODE READY " + args[1]);
         System.out.flush();
-        Thread.currentThread().join();
+        // the test process holds our stdin: when it goes away (even killed), so do we
+        while (System.in.read() != -1) {
+            // ignore input
+        }
+        System.exit(0);
     }
 }

@@ -10,7 +10,7 @@ import org.codelibs.opensearch.runner.OpenSearchRunner;
  * <p>Usage: {@code java -Xmx512m -cp build/engines/opensearch/classes:<classpath> ChavderOpenSearchNode
  * HOME HTTP_PORT TRANSPORT_PORT}. Loopback only, security off, node data under HOME (kept, so a
  * killed node restarts on the same data). Prints {@code CHAVDER-NODE READY <port>} once the
- * cluster is yellow and stays up until it is killed; SIGTERM closes it cleanly.
+ * cluster is yellow and stays up until stdin ends or SIGTERM (clean close) or SIGKILL (a crash).
  */
 public final class ChavderOpenSearchNode {
     public static void main(final String[] args) throws Exception {
@@ -48,8 +48,10 @@ public final class ChavderOpenSearchNode {
         }
         System.out.println("CHAVDER-NODE READY " + httpPort);
         System.out.flush();
-        while (!runner.isClosed()) {
-            Thread.sleep(1000);
+        // the test process holds our stdin: when it goes away (even killed), so do we
+        while (System.in.read() != -1) {
+            // ignore input
         }
+        System.exit(0);
     }
 }
