@@ -99,9 +99,11 @@ def crawl_once(url: str, sitemap: str, data: Path, n: int) -> dict:
            "articles_per_second": round(stored / crawled, 1)}
     if hasattr(store, "spool_size"):
         row["spool_left_when_crawl_ended"] = store.spool_size()
-        while store.spool_size():
+        deadline = time.monotonic() + 600
+        while store.spool_size() and time.monotonic() < deadline:
             if not store.flush().ok:
                 time.sleep(0.5)
+        row["spool_left"] = store.spool_size()
         drained = time.perf_counter() - started
         row["seconds_until_indexed"] = round(drained, 2)
         row["articles_per_second_until_indexed"] = round(stored / drained, 1)
