@@ -251,6 +251,27 @@ def rows_store_writers(d: Any) -> list[Row]:
              r["stories"] == r["expected_stories"]) for r in runs]
 
 
+def rows_es(d: dict) -> list[Row]:
+    eng = d["engine"]
+    out: list[Row] = [(f"{eng} {d['server_version']} test node start-up", d["node_startup_seconds"],
+                       "s", "", None)]
+    b = d.get("bulk")
+    if b:
+        out.append((f"chavder es reindex --from sqlite, {b['articles']:,} articles → {eng}",
+                    b["docs_per_second"], "docs/s", "", None))
+    c = d.get("crawl")
+    if c:
+        out.append((f"crawl of {c['sqlite']['stored']} pages: into SQLite / into {eng} "
+                    "(until indexed)", f"{c['sqlite']['articles_per_second']} / "
+                    f"{c[eng]['articles_per_second_until_indexed']}", "articles/s", "", None))
+    s = d.get("search")
+    if s:
+        out.append((f"search over {s['articles']:,} articles, p50 / p95: SQLite FTS5 vs {eng}",
+                    f"{s['sqlite']['p50_ms']} / {s['sqlite']['p95_ms']} vs "
+                    f"{s[eng]['p50_ms']} / {s[eng]['p95_ms']}", "ms", "", None))
+    return out
+
+
 BENCHES = [
     Bench("compare", "compare_newsplease.py",
           ["--articles", "2000", "--extract-pages", "300", "--rounds", "2"],
@@ -274,6 +295,9 @@ BENCHES = [
     Bench("latency", "latency.py", ["--interval", "4"], ["--articles", "4", "--interval", "2"],
           rows_latency),
     Bench("soak", "soak.py", ["--cycles", "500"], ["--cycles", "500"], rows_soak),
+    Bench("es", "es_bulk.py", [], ["--reindex-n", "2000", "--crawl-n", "200", "--search-n",
+                                   "5000", "--rounds", "1"], rows_es,
+          timeout_full=3600, timeout_quick=600),
     Bench("alerts_check", "alerts_check.py", ["--rules", "17940"], ["--rules", "2000"],
           rows_alerts_check),
     Bench("alert_senders", "alert_senders.py", [], ["--stories", "20"], rows_alert_senders),
