@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run crawl demo test test-fast bench bench-quick clean
+.PHONY: install engines run crawl demo test test-fast bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,6 +13,15 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## The real search-engine nodes the tests start (Elasticsearch 8 and OpenSearch 2 jars via Maven
+## into build/engines/; see tests/support/engine_node.py).
+ENGINES := build/engines/elasticsearch/classes/ChavderEsNode.class \
+           build/engines/opensearch/classes/ChavderOpenSearchNode.class
+$(ENGINES) &: $(shell find tests/engines -name '*.java' -o -name pom.xml) | $(STAMP)
+	$(BIN)/python -m tests.support.engine_node --build
+
+engines: $(ENGINES)
 
 ## Run Chavder on the embedded defaults (SQLite store and outbox under ./data/).
 run: install
@@ -27,10 +36,10 @@ demo: install
 	$(BIN)/chavder demo
 
 ## The whole test suite (what CI runs).
-test: install
+test: install engines
 	$(BIN)/python -m pytest -q
 
-test-fast: install
+test-fast: install engines
 	$(BIN)/python -m pytest -q -m "not slow"
 
 ## Every benchmark; one table, JSON under bench/results/ (long: see README "Benchmarks").
@@ -41,4 +50,4 @@ bench-quick: install
 	$(BIN)/python bench/run_all.py --quick
 
 clean:
-	rm -rf $(VENV) data .pytest_cache
+	rm -rf $(VENV) data .pytest_cache build/engines

@@ -39,6 +39,7 @@ def free_port() -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rules", type=int, default=300_000)
+    parser.add_argument("--json", help="also write the result to this JSON file")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="chavder-robots-"))
     site = tmp / "web" / "outlet"
@@ -81,10 +82,12 @@ def main() -> None:
         proc.send_signal(signal.SIGTERM)
         _, rss, _ = reap(proc, 60)
         log.close()
-    print(json.dumps({"robots_bytes": (site / "robots.txt").stat().st_size,
-                      "healthz_slowest_s": round(slowest, 3),
-                      "crawl_s": done,
-                      "peak_rss_mb": round(rss)}))
+    result = {"robots_bytes": (site / "robots.txt").stat().st_size,
+              "healthz_slowest_s": round(slowest, 3), "crawl_s": done,
+              "peak_rss_mb": round(rss)}
+    print(json.dumps(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -193,6 +193,85 @@ def rows_search(d: dict) -> list[Row]:
     ]
 
 
+def rows_extract_quality(d: dict) -> list[Row]:
+    s = d["summary"]
+    human = s["groups"]["human-annotated (sh-)"]
+    every = s["groups"]["all"]
+    c, t = human["chavder"], human["trafilatura"]
+    ca, ta = every["chavder"], every["trafilatura"]
+
+    def pct(pair: list[int]) -> float:
+        return round(100 * pair[0] / pair[1], 1) if pair[1] else 0.0
+
+    tm = s["time_ms"]
+    return [
+        (f"body F1 / P / R, {c['pages']} human-annotated pages, Chavder",
+         f"{c['f1']:.3f} / {c['precision']:.3f} / {c['recall']:.3f}", "",
+         f"≥ 0.97, > {t['f1']:.3f}", c["f1"] >= 0.97 and c["f1"] > t["f1"]),
+        (f"body F1 / P / R, {t['pages']} human-annotated pages, trafilatura "
+         f"{d.get('trafilatura_version', '')}",
+         f"{t['f1']:.3f} / {t['precision']:.3f} / {t['recall']:.3f}", "", "", None),
+        (f"body F1, all {ca['pages']} real pages, Chavder / trafilatura",
+         f"{ca['f1']:.3f} / {ta['f1']:.3f}", "", "", None),
+        (f"title exact ({ca['titles'][1]} pages), Chavder / trafilatura",
+         f"{pct(ca['titles'])} / {pct(ta['titles'])}", "%", "≥ 95", pct(ca["titles"]) >= 95),
+        (f"publication day ({ca['dates'][1]} pages), Chavder / trafilatura",
+         f"{pct(ca['dates'])} / {pct(ta['dates'])}", "%", "≥ 95", pct(ca["dates"]) >= 95),
+        ("time per real page, median / p95, Chavder",
+         f"{tm['chavder']['median']} / {tm['chavder']['p95']}", "ms", "median ≤ 10",
+         tm["chavder"]["median"] <= 10),
+        ("time per real page, median / p95, trafilatura",
+         f"{tm['trafilatura']['median']} / {tm['trafilatura']['p95']}", "ms", "", None),
+    ]
+
+
+def rows_alerts_check(d: dict) -> list[Row]:
+    return [(f"alerts check, {r['rules']:,} rules ({r['file_mb']} MB): CPU, peak RSS",
+             f"{r['cpu_seconds']:.2f} s, {r['peak_rss_mb']:.0f} MB", "", "exit 0",
+             r["exit"] == 0) for r in d["results"]]
+
+
+def rows_alert_senders(d: dict) -> list[Row]:
+    return [(f"{d['senders']} concurrent alert senders, {d['stories']} alerts: messages / "
+             "duplicates", f"{d['messages']} / {d['duplicates']}", "", "0 duplicates",
+             d["duplicates"] == 0 and d["distinct"] == d["stories"])]
+
+
+def rows_robots(d: dict) -> list[Row]:
+    return [(f"robots.txt of {d['robots_bytes'] / 1e6:.1f} MB: slowest /healthz, crawl, peak RSS",
+             f"{d['healthz_slowest_s']} s, {d['crawl_s']} s, {d['peak_rss_mb']} MB", "",
+             "/healthz < 5 s", d["healthz_slowest_s"] < 5)]
+
+
+def rows_store_writers(d: Any) -> list[Row]:
+    runs = d if isinstance(d, list) else d.get("results", [])
+    return [(f"{r['writers']} writer(s) on one store ({r['path']}): articles/s, stories "
+             f"(expected {r['expected_stories']})",
+             f"{r['articles_per_second']}, {r['stories']}", "", "stories agree",
+             r["stories"] == r["expected_stories"]) for r in runs]
+
+
+def rows_es(d: dict) -> list[Row]:
+    eng = d["engine"]
+    out: list[Row] = [(f"{eng} {d['server_version']} test node start-up", d["node_startup_seconds"],
+                       "s", "", None)]
+    b = d.get("bulk")
+    if b:
+        out.append((f"chavder es reindex --from sqlite, {b['articles']:,} articles → {eng}",
+                    b["docs_per_second"], "docs/s", "", None))
+    c = d.get("crawl")
+    if c:
+        out.append((f"crawl of {c['sqlite']['stored']} pages: into SQLite / into {eng} "
+                    "(until indexed)", f"{c['sqlite']['articles_per_second']} / "
+                    f"{c[eng]['articles_per_second_until_indexed']}", "articles/s", "", None))
+    s = d.get("search")
+    if s:
+        out.append((f"search over {s['articles']:,} articles, p50 / p95: SQLite FTS5 vs {eng}",
+                    f"{s['sqlite']['p50_ms']} / {s['sqlite']['p95_ms']} vs "
+                    f"{s[eng]['p50_ms']} / {s[eng]['p95_ms']}", "ms", "", None))
+    return out
+
+
 BENCHES = [
     Bench("compare", "compare_newsplease.py",
           ["--articles", "2000", "--extract-pages", "300", "--rounds", "2"],
@@ -201,6 +280,8 @@ BENCHES = [
     Bench("crawl", "crawl.py", ["--articles", "2000"], ["--articles", "300"], rows_crawl),
     Bench("extract", "extract_speed.py", [], ["--rounds", "2", "--generated", "30"],
           rows_extract),
+    Bench("extract_quality", "extract_quality.py", ["--rounds", "3"], [], rows_extract_quality,
+          timeout_full=900, timeout_quick=300),
     Bench("langid", "langid_eval.py", [], ["--seconds", "0.5"], rows_langid),
     Bench("dedup_eval", "dedup_eval.py", [], [], rows_dedup_eval),
     Bench("dedup_scale", "dedup_scale.py", [], ["--n", "50000", "--queries", "500"],
@@ -214,6 +295,15 @@ BENCHES = [
     Bench("latency", "latency.py", ["--interval", "4"], ["--articles", "4", "--interval", "2"],
           rows_latency),
     Bench("soak", "soak.py", ["--cycles", "500"], ["--cycles", "500"], rows_soak),
+    Bench("es", "es_bulk.py", [], ["--reindex-n", "2000", "--crawl-n", "200", "--search-n",
+                                   "5000", "--rounds", "1"], rows_es,
+          timeout_full=3600, timeout_quick=600),
+    Bench("alerts_check", "alerts_check.py", ["--rules", "17940"], ["--rules", "2000"],
+          rows_alerts_check),
+    Bench("alert_senders", "alert_senders.py", [], ["--stories", "20"], rows_alert_senders),
+    Bench("robots", "robots_huge.py", [], ["--rules", "50000"], rows_robots),
+    Bench("store_writers", "store_writers.py", ["--writers", "1", "2", "4"],
+          ["--articles", "400", "--writers", "1", "2"], rows_store_writers),
 ]
 
 

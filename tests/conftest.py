@@ -68,3 +68,40 @@ def chavder(tmp_path: Path, fixture_web: FixtureWeb) -> ChavderEnv:
         "download_timeout: 3.0\ncontact_url: https://example.org/chavder-tests\n",
         encoding="utf-8")
     return ChavderEnv(root=tmp_path, sources=sources, config=config, store_url=store_url)
+
+
+def _engine_node(engine: str):
+    from tests.support.engine_node import EngineNode, NodeError
+    node = EngineNode(engine)
+    try:
+        node.start()
+    except NodeError as exc:
+        node.close()
+        pytest.fail(f"the real {engine} test node could not start: {exc}", pytrace=False)
+    print(f"\n{engine} test node {node.url} up in {node.startup_seconds[-1]:.1f} s")
+    return node
+
+
+@pytest.fixture(scope="session")
+def elasticsearch_node():
+    """One real Elasticsearch 8 node (tests/support/engine_node.py) for the whole session.
+
+    If it cannot be built or started, every test that needs it fails with the reason."""
+    node = _engine_node("elasticsearch")
+    yield node
+    node.close()
+
+
+@pytest.fixture(scope="session")
+def opensearch_node():
+    """One real OpenSearch 2 node for the whole session; fails the tests that need it if it
+    cannot start."""
+    node = _engine_node("opensearch")
+    yield node
+    node.close()
+
+
+@pytest.fixture(params=["elasticsearch", "opensearch"])
+def search_node(request):
+    """Each real engine in turn (the session's node of that engine)."""
+    return request.getfixturevalue(f"{request.param}_node")

@@ -67,7 +67,7 @@ def test_template_files_are_what_setup_installs(path, build):
 
 def test_article_template_fields_and_analyzers():
     tpl = json.loads(TEMPLATE.read_text(encoding="utf-8"))
-    assert tpl["index_patterns"] == ["chavder-articles-*"]
+    assert tpl["index_patterns"] == ["chavder-articles-0*"]
     fields = _fields(tpl)
     for name in ("title", "body"):
         assert fields[name]["type"] == "text"
@@ -262,3 +262,14 @@ def test_stack_config_is_valid_and_points_at_the_stack():
                               STACK_CONFIG.read_text(encoding="utf-8").splitlines())
     assert not re.search(r"password\s*:", settings_text, re.I)
     assert ":" not in settings.store.split("@")[0].split("//")[1]   # no user:password@
+
+
+def test_compose_ships_the_elasticsearch_version_the_tests_run():
+    """The compose stack's default server version is the one tests/engines starts for real."""
+    pom = (Path(__file__).resolve().parent / "engines" / "elasticsearch" / "pom.xml").read_text()
+    tested = re.search(r"<elasticsearch.version>([^<]+)</elasticsearch.version>", pom).group(1)
+    compose = (DEPLOY / "docker-compose.yml").read_text(encoding="utf-8")
+    shipped = set(re.findall(r"elastic.co/(?:elasticsearch|kibana)/\w+:\$\{STACK_VERSION:-([^}]+)\}",
+                             compose))
+    assert shipped == {tested}
+    assert f"STACK_VERSION={tested}" in ENV_EXAMPLE.read_text(encoding="utf-8")

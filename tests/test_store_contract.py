@@ -1,19 +1,80 @@
-"""Store contract: what every backend must do (SQLite always; more backends plug in here)."""
+"""Store contract: what every backend must do, run on each backend for real.
+
+* ``sqlite`` — the embedded default;
+* ``elasticsearch`` — the ``elasticsearch://`` store on the real Elasticsearch 8 node the
+  session starts (``tests/support/engine_node.py``), through the ``elasticsearch`` client;
+* ``opensearch`` — the ``opensearch://`` store on the real OpenSearch 2 node, through
+  opensearch-py;
+* ``external-es`` — only when ``CHAVDER_TEST_ES_URL`` names another real cluster (e.g.
+  ``http://elastic@localhost:9200`` with ``CHAVDER_ES_PASSWORD``).
+
+Each search-engine test gets its own alias and index, removed afterwards.
+"""
 from __future__ import annotations
 
+import os
+import uuid
 from datetime import datetime, timezone
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
 from crawler.models import Article
 from crawler.store import SearchQuery, open_store
 
+EXTERNAL_ES = os.environ.get("CHAVDER_TEST_ES_URL")
+BACKENDS = ["sqlite", "elasticsearch", "opensearch"] + (["external-es"] if EXTERNAL_ES else [])
 
-@pytest.fixture(params=["sqlite"])
+
+def with_params(url: str, **params: str) -> str:
+    parts = urlsplit(url)
+    query = "&".join(filter(None, [parts.query, "&".join(f"{k}={v}" for k, v in params.items())]))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+
+
+def engine_store(base_url: str, tmp_path):
+    """An ElasticsearchStore on a fresh alias of a real cluster; ``drop()`` removes it."""
+    from crawler.store.elasticsearch import ElasticsearchStore, EsConfig
+    from crawler.store.sqlite import SQLiteStore
+    alias = f"chavder-test-{uuid.uuid4().hex[:10]}"
+    cfg = EsConfig.from_url(with_params(base_url, alias=alias, alerts_alias=f"{alias}-alerts",
+                                        sync="true", timeout="30"), tmp_path)
+    return ElasticsearchStore(cfg, sidecar=SQLiteStore(tmp_path / "sidecar.db"),
+                              spool=tmp_path / "spool.db", background=False)
+
+
+def drop_engine_store(s) -> None:
+    """Close ``s`` and delete its indices and templates; every write must have been indexed."""
+    from crawler.store.elasticsearch import make_client
+    pending = s.spool_size()
+    cfg = s.config
+    s.close(timeout=5)
+    client = make_client(cfg, timeout=30)
+    try:
+        for name in (cfg.alias, cfg.alerts_alias):
+            for call, kw in ((client.indices.delete, {"index": f"{name}-*"}),
+                             (client.indices.delete_index_template, {"name": name})):
+                try:
+                    call(**kw)
+                except Exception:  # noqa: BLE001 - absent is fine
+                    pass
+    finally:
+        client.close()
+    assert pending == 0, "every contract write must have reached the search engine"
+
+
+@pytest.fixture(params=BACKENDS)
 def store(request, tmp_path):
-    s = open_store(f"sqlite:///{tmp_path / 'contract.db'}")
+    if request.param == "sqlite":
+        s = open_store(f"sqlite:///{tmp_path / 'contract.db'}")
+        yield s
+        s.close()
+        return
+    base = (EXTERNAL_ES if request.param == "external-es"
+            else request.getfixturevalue(f"{request.param}_node").store_url)
+    s = engine_store(base, tmp_path)
     yield s
-    s.close()
+    drop_engine_store(s)
 
 
 def article(n: int, *, title: str, body: str, lang: str = "ar", source: str = "rok",

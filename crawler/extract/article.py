@@ -8,7 +8,8 @@ raise :class:`ExtractionError` with a stable ``reason`` (``empty-body``, ``not-h
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone as dt_timezone
+import logging
+from datetime import datetime, timedelta, timezone as dt_timezone
 from typing import Mapping, Sequence
 from urllib.parse import urljoin
 
@@ -19,6 +20,7 @@ from crawler.extract.body import (FAST_MIN_CHARS, MAX_ELEMENTS, MIN_ARTICLE_CHAR
 from crawler.extract.charset import decode_html
 from crawler.extract.dom import MAX_HTML_BYTES, HtmlElement, clean, parse_html
 from crawler.extract.errors import ExtractionError
+from crawler.extract.lead import find_lead, prepend_lead
 from crawler.extract.metadata import PageMetadata, read_metadata
 from crawler.models import Article, LinkHint
 from crawler.text import normalize
@@ -33,6 +35,9 @@ _HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "application/
                "text/xml", "application/octet-stream", "binary/octet-stream",
                "application/unknown", "unknown/unknown", "application/x-unknown-content-type")
 _SUMMARY_CHARS = 300
+#: A page's and a feed's date for one article that differ by more than this disagree.
+_DATES_AGREE = timedelta(days=1)
+logger = logging.getLogger(__name__)
 #: Bytes read of a response; a news page is far smaller (the rest would only cost time).
 MAX_BODY_BYTES = MAX_HTML_BYTES
 #: Text given to language ID: enough for a stable answer; fastText's cost grows with length.
@@ -191,8 +196,11 @@ def extract_article(body: bytes | str, url: str, *, source_id: str = "", timezon
     published_texts, modified_texts = fields.structured_date_texts(page, meta,
                                                                    selectors.get("date"))
     published = fields.first_date(published_texts, None, timezone, now)
-    visible_texts = fields.visible_date_texts(page) if published is None else []
+    visible_texts = fields.visible_date_texts(page, title) if published is None else []
     updated = fields.first_date(modified_texts, None, timezone, now)
+    lead = None if selectors.get("body") else find_lead(
+        fields.headline_elements(page, title, limit=1),
+        (meta.description, meta.meta("og:description"), meta.meta("description")))
     del page  # the index holds element proxies of the unpruned tree
 
     # --- body: selectors → JSON-LD articleBody → containers → density → trafilatura ------
@@ -211,6 +219,7 @@ def extract_article(body: bytes | str, url: str, *, source_id: str = "", timezon
         fallback = trafilatura_body(text, url, title=title, authors=authors, tz=timezone)
         if sum(map(len, fallback)) > sum(map(len, paragraphs)):
             paragraphs = fallback
+    paragraphs = prepend_lead(lead, paragraphs)   # a standfirst in the pruned header
     body_text = "\n\n".join(paragraphs)
     if len(body_text) < MIN_ARTICLE_CHARS:
         raise ExtractionError(
@@ -230,8 +239,15 @@ def extract_article(body: bytes | str, url: str, *, source_id: str = "", timezon
         hint.language if hint else None)
     hint_published = _hint_date(hint.published_at) if hint else None
     if published is None:
-        visible = fields.first_date(visible_texts, language, timezone, now)
-        published = fields.reconcile(visible, hint_published)
+        # the feed's or news sitemap's date for this URL → a date the page shows near its
+        # headline → a date in the URL
+        visible = None if hint_published else fields.first_date(visible_texts, language,
+                                                                 timezone, now)
+        published = fields.reconcile(visible, hint_published) or fields.url_date(url, timezone, now)
+    elif hint_published is not None and abs(published - hint_published) > _DATES_AGREE:
+        logger.debug("%s %s: the page's structured date %s and the feed's %s disagree by more "
+                     "than a day; keeping the page's", source_id or "-", url,
+                     published.isoformat(), hint_published.isoformat())
     updated = updated or (_hint_date(hint.updated_at) if hint else None)
 
     return Article(

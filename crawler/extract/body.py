@@ -41,6 +41,10 @@ BLOCK_TAGS = frozenset({
 })
 _KEEP_TAGS = frozenset({"html", "body", "main", "article"})
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+#: A hidden element named like this holds the article's text behind a paywall overlay (served
+#: in the page, unhidden by script for subscribers): it is the article, not hidden furniture.
+_PAYWALL = re.compile(r"(?:^| )(?:paywall|paywalled|premium content|subscriber content|"
+                      r"subscribers only|locked content|article locked)(?= |$)")
 _FORM_FURNITURE = re.compile(r"comment|search|reply|respond|subscribe|newsletter|login|"
                              r"contact|poll|vote", re.I)
 #: Container classes (as class_words phrases) in priority order; an earlier one wins.
@@ -50,7 +54,10 @@ _CONTAINER_PHRASES = (
     "single content", "post body", "post text", "content text", "article text", "text content",
     "news detail text", "body text",
 )
-_CONTAINER_RE = [re.compile(rf"(?:^| ){re.escape(p)}(?= |$)") for p in _CONTAINER_PHRASES]
+_CONTAINER_PRIORITY = {p: n for n, p in enumerate(_CONTAINER_PHRASES)}
+#: One pass over the class words for every phrase (one regex, not one per phrase).
+_CONTAINER_RE = re.compile("(?=(?:^| )(" + "|".join(
+    re.escape(p) for p in sorted(_CONTAINER_PHRASES, key=len, reverse=True)) + ")(?= |$))")
 _CONTAINER_IDS = frozenset({"article-body", "articlebody", "article-content", "content-body",
                             "story-body", "news-body", "post-body", "entry-content"})
 _COMMAS = re.compile("[,،؛;]")
@@ -62,8 +69,15 @@ _DATE_WORDS = frozenset(normalize(w) for w in (
     "الساعة", "ساعة", "يوم", "بڵاوکراوەتەوە", "بڵاوکرایەوە", "لە", "کاتژمێر", "نوێکراوەتەوە",
     "dîrok", "weşandin", "hat", "nûkirin", "roja", "published", "updated", "on",
     "at", "posted", "date", "am", "pm", "ص", "م", "gmt", "utc",
+    # the same words on the international pages a monitor also meets
+    "publié", "le", "à", "mis", "jour", "publicado", "actualizado", "el", "a", "las", "às",
+    "em", "veröffentlicht", "aktualisiert", "stand", "uhr", "um", "pubblicato", "aggiornato",
+    "alle", "il", "gepubliceerd", "bijgewerkt", "om", "publicerad", "uppdaterad", "publisert",
+    "oppdatert", "kl", "opublikowano", "zaktualizowano", "yayınlanma", "güncelleme", "tarihi",
+    "公開日", "更新日", "公開", "更新", "发布时间", "发布", "更新时间", "입력", "수정", "기사입력",
 ))
 _WORD_RE = re.compile(r"[^\W\d_]+")
+_TITLE_TAIL = re.compile(r"\s*[|\-–—:：｜·•/]")
 
 
 @dataclass
@@ -93,9 +107,9 @@ def _class_kind(raw: str) -> int:
     words = class_words(raw)
     if not words:
         return 0
-    for priority, rx in enumerate(_CONTAINER_RE):
-        if rx.search(words):
-            return -(priority + 1)
+    found = [_CONTAINER_PRIORITY[m] for m in _CONTAINER_RE.findall(words)]
+    if found:
+        return -(min(found) + 1)
     if COMMENTS_CLASS.search(words):
         return 3
     if STRONG_CLASS.search(words):
@@ -105,7 +119,7 @@ def _class_kind(raw: str) -> int:
     return 0
 
 
-def _content_like(el: HtmlElement) -> bool:
+def content_like(el: HtmlElement) -> bool:
     """Does a furniture-classed element nevertheless wrap article text (several long <p>)?"""
     long_paragraphs = 0
     for p in el.iter("p"):
@@ -122,6 +136,20 @@ _INTERESTING = etree.XPath(
     "//*[@class or @id or @style or @hidden or @aria-hidden or @itemprop or @role]"
     " | //form | //article | //main")
 _STRIP_TAGS = tuple(DROP_TAGS)
+
+
+_RUNNING_TEXT = frozenset({"p", "li", "blockquote", "dd", "td"})
+
+
+def _in_running_text(el: HtmlElement, tag: str) -> bool:
+    """An inline element inside a paragraph (a keyword link ``<a class="tag-link">``, a
+    ``<span class="date">`` in a sentence) is part of the sentence: dropping it would cut words
+    out of the text."""
+    if tag not in _INLINE:
+        return False
+    parent = el.getparent()
+    return parent is not None and isinstance(parent.tag, str) and parent.tag in _RUNNING_TEXT \
+        and bool((parent.text or "").strip() or (el.tail or "").strip())
 
 
 def prune(doc: HtmlElement, remove: str | None = None) -> Candidates:
@@ -141,12 +169,13 @@ def prune(doc: HtmlElement, remove: str | None = None) -> Candidates:
             continue
         if get("hidden") is not None or get("aria-hidden") == "true" or (
                 get("style") and _HIDDEN_STYLE.search(get("style") or "")):
-            if tag not in _KEEP_TAGS:
+            if tag not in _KEEP_TAGS and not _PAYWALL.search(
+                    class_words(" ".join(filter(None, (get("class"), get("id")))))):
                 doomed.append(el)
                 continue
         if tag == "form":
             marker = " ".join(filter(None, (get("class"), get("id"), get("action"), get("name"))))
-            if _FORM_FURNITURE.search(marker) or not _content_like(el):
+            if _FORM_FURNITURE.search(marker) or not content_like(el):
                 doomed.append(el)
                 continue
         raw = " ".join(filter(None, (get("class"), get("id"))))
@@ -156,7 +185,8 @@ def prune(doc: HtmlElement, remove: str | None = None) -> Candidates:
         elif kind == 3 and tag not in _KEEP_TAGS:
             doomed.append(el)
             continue
-        elif kind > 0 and tag not in _KEEP_TAGS and not _content_like(el):
+        elif kind > 0 and tag not in _KEEP_TAGS and not content_like(el) \
+                and not _in_running_text(el, tag):
             doomed.append(el)
             continue
         ident = (get("id") or "").lower()
@@ -196,8 +226,20 @@ def blocks(root: HtmlElement) -> list[Block]:
             plain.clear()
         link_chars = 0
 
+    inline_cells: set[HtmlElement] = set()
     for event, el in etree.iterwalk(root, events=("start", "end")):
         tag = el.tag.lower() if isinstance(el.tag, str) else ""
+        if tag in _CELL_TAGS and (el in inline_cells or (event == "start" and _simple_cell(el))):
+            # a data-table cell: one line per row ("3 Kevin Harvick 5033 4"), not per cell
+            inline_cells.add(el)
+            buf.append(" ")
+            if event == "start" and el.text:
+                buf.append(el.text)
+                (plain.append(el.text) if not link_depth else None)
+                link_chars += len(el.text.strip()) if link_depth else 0
+            elif event == "end" and el is not root and el.tail:
+                buf.append(el.tail)
+            continue
         if event == "start":
             if tag == "br":
                 flush()
@@ -227,6 +269,19 @@ def blocks(root: HtmlElement) -> list[Block]:
                     plain.append(el.tail)
     flush()
     return out
+
+
+_CELL_TAGS = frozenset({"td", "th"})
+_CELL_BREAKS = BLOCK_TAGS | {"br"}
+
+
+def _simple_cell(cell: HtmlElement) -> bool:
+    """A table cell holding a short run of text (a data table), not a layout cell wrapping
+    paragraphs — old sites put the whole article in one ``<td>``."""
+    if len(text_of(cell)) > 300:
+        return False
+    return not any(isinstance(d.tag, str) and d.tag.lower() in _CELL_BREAKS
+                   for d in cell.iterdescendants())
 
 
 def _date_only(line: str, tz: str) -> bool:
@@ -268,6 +323,9 @@ def keep_paragraphs(pieces: Iterable[Block], *, title: str = "", authors: Sequen
             key = normalize(line)
             if key == title_key or key in author_keys:
                 continue
+            if title and line.startswith(title) and len(line) - len(title) <= 40 and \
+                    _TITLE_TAIL.match(line, len(title)):
+                continue   # "Headline | site" printed above the text
         if _date_only(line, tz):
             continue
         seen.add(line)
@@ -346,12 +404,13 @@ def fast_body(doc: HtmlElement, candidates: Candidates, *, selector: str | None 
             if found:
                 return found, "selector"
     best: list[str] = []
+    best_el: HtmlElement | None = None
     best_priority: int | None = None
     short: list[str] = []
     for priority, _order, el in candidates.ranked:
         if best_priority is not None and priority != best_priority:
             break  # a longer text in a lower-priority container does not override
-        if _link_density(el) >= 0.5:
+        if _link_density(el) >= 0.5 or _is_listing(el):
             continue
         found = read([el])
         size = sum(map(len, found))
@@ -359,9 +418,16 @@ def fast_body(doc: HtmlElement, candidates: Candidates, *, selector: str | None 
             continue
         if size >= FAST_MIN_CHARS:
             if size > sum(map(len, best)):
-                best, best_priority = found, priority
+                best, best_priority, best_el = found, priority, el
         elif not short:
             short = found
+    if best and best_el is not None and best_priority is not None \
+            and best_priority <= len(_CONTAINER_PHRASES):
+        parts = _split_parts(best_el, candidates, best_priority)
+        if len(parts) > 1:
+            merged = read(parts)
+            if sum(map(len, merged)) > sum(map(len, best)):
+                best = merged
     if best:
         return best, "container"
     root = density_root(doc)
@@ -371,6 +437,44 @@ def fast_body(doc: HtmlElement, candidates: Candidates, *, selector: str | None 
     if short:
         return short, "container"
     return [], ""
+
+
+def _is_listing(el: HtmlElement) -> bool:
+    """An element holding several ``<article>`` teasers is a list of stories, not one."""
+    nested = 0
+    for _ in el.iterdescendants("article"):
+        nested += 1
+        if nested >= 2:
+            return True
+    return False
+
+
+#: How far up two pieces of one article body may be apart (section > div > div > piece).
+_PART_DISTANCE = 8
+
+
+def _split_parts(best: HtmlElement, candidates: Candidates, priority: int) -> list[HtmlElement]:
+    """The pieces of an article body split into several same-class containers (an ad break or
+    a pull quote between two ``div.post-content``, one ``p.post-text`` per paragraph): every
+    outermost candidate of the same priority, tag and class near ``best``, in document order."""
+    key = (best.tag, best.get("class"))
+    same = [(order, el) for prio, order, el in candidates.ranked
+            if prio == priority and (el.tag, el.get("class")) == key]
+    if len(same) < 2:
+        return [best]
+    ancestors = [a for a in list(best.iterancestors())[:_PART_DISTANCE]
+                 if a.tag not in ("body", "html")]
+    chosen = {el for _, el in same}
+    parts = []
+    for _order, el in sorted(same, key=lambda c: c[0]):
+        if any(a in chosen for a in el.iterancestors()):
+            continue   # nested inside another piece: read with it
+        if el is not best:
+            near = list(el.iterancestors())[:_PART_DISTANCE]
+            if not any(a in near for a in ancestors) or best in near or el in ancestors:
+                continue
+        parts.append(el)
+    return parts
 
 
 def _outermost(elements: list[HtmlElement]) -> list[HtmlElement]:
@@ -387,7 +491,9 @@ def paragraphs_from_text(text: str) -> list[str]:
 def trafilatura_body(html_text: str, url: str, *, title: str = "", authors: Sequence[str] = (),
                      tz: str = "UTC") -> list[str]:
     """Slow fallback (25–80 ms/page): trafilatura in precision mode, no comments, then the same
-    furniture filter (trafilatura keeps e.g. Arabic comment-form confirmations)."""
+    furniture filter (trafilatura keeps e.g. Arabic comment-form confirmations). Without
+    trafilatura's ``deduplicate``: its process-wide cache of seen text made a page that had
+    been extracted before (a re-crawl, an edited article) come out empty."""
     try:
         import trafilatura
     except ImportError:  # pragma: no cover - a dependency of the project
@@ -398,7 +504,7 @@ def trafilatura_body(html_text: str, url: str, *, title: str = "", authors: Sequ
     try:
         text = trafilatura.extract(html_text, url=url or None, favor_precision=True,
                                    include_comments=False, include_tables=True,
-                                   include_images=False, deduplicate=True) or ""
+                                   include_images=False, deduplicate=False) or ""
     except Exception:  # trafilatura/lxml raise assorted errors on pathological input
         return []
     pieces = []

@@ -13,9 +13,10 @@ from typing import Iterable, Iterator, Mapping, Sequence
 from urllib.parse import urljoin, urlsplit
 
 from crawler.extract.dom import HtmlElement, clean, css, text_of
+from crawler.extract.body import content_like as _content_like
 from crawler.extract.furniture import COMMENTS_CLASS, STRONG_CLASS, class_words
 from crawler.extract.metadata import PageMetadata
-from crawler.text import detect, parse_date, search_date
+from crawler.text import detect, normalize, parse_date, search_date
 
 _TITLE_SEPARATORS = (" | ", " - ", " – ", " — ", " :: ", " « ", " » ", " · ", " ‹ ", " › ",
                      " ـ ", " / ")
@@ -75,6 +76,7 @@ class PageIndex:
         self._dates: list[HtmlElement] | None = None
         self._bylines: list[HtmlElement] = []
         self._furniture: dict[HtmlElement, bool] = {}
+        self._paragraph_chars: int | None = None
 
     def _index(self) -> None:
         self._dates = []
@@ -105,6 +107,16 @@ class PageIndex:
             self._index()
         return self._bylines
 
+    def _wraps_article(self, el: HtmlElement) -> bool:
+        """A "print"/"share"-classed element holding most of the page's paragraph text (or
+        several long paragraphs) wraps the article: it is not furniture."""
+        if _content_like(el):
+            return True
+        if self._paragraph_chars is None:
+            self._paragraph_chars = sum(len(text_of(p)) for p in self.doc.iter("p"))
+        inside = sum(len(text_of(p)) for p in el.iter("p"))
+        return inside >= 200 and inside >= 0.5 * self._paragraph_chars
+
     def in_furniture(self, el: HtmlElement) -> bool:
         """Is ``el`` inside a sidebar, menu, footer, comment or related block?"""
         path: list[HtmlElement] = []
@@ -120,7 +132,8 @@ class PageIndex:
                 result = True
                 break
             words = _classify(node.get("class"), node.get("id"))[0]
-            if words and _is_furniture_words(words):
+            if words and _is_furniture_words(words) and (
+                    COMMENTS_CLASS.search(words) or not self._wraps_article(node)):
                 result = True
                 break
             node = node.getparent()
@@ -140,19 +153,52 @@ def _texts_of(elements: Sequence[HtmlElement]) -> list[str]:
 
 
 # ------------------------------------------------------------------------------ title
+#: Invisible characters CMSes leave in headlines (zero-width space, word joiner, BOM, soft
+#: hyphen): they break exact matching and search. Not ZWNJ/ZWJ: Persian and Sorani spelling
+#: needs them ("دابه‌زی").
+_INVISIBLE = re.compile("[\u00ad\u200b\u2060-\u2064\ufeff]")
+#: Punctuation that joins a headline to a site or section name, also without spaces as CJK and
+#: Korean titles write it ("…気象庁：朝日新聞デジタル", "…｜日刊ゲンダイ", "…ㅣ한국일보").
+_JOINER = "|\\-–—:：｜·•/_~ㅣ"
+_JOINER_RUN = re.compile(f"[\\s{_JOINER}]*[{_JOINER}][\\s{_JOINER}]*")
+
+
+def clean_title(text: str | None) -> str:
+    return clean(_INVISIBLE.sub("", text or ""))
+
+
+def _is_site_part(part: str, site: str) -> bool:
+    """Is ``part`` (one side of a separator) the site name, perhaps with a little more
+    ("BBC News", "Wochenblatt.cat") — not a headline that happens to contain it?"""
+    low = part.strip().lower()
+    return bool(low) and site in low and len(low) <= max(2 * len(site), len(site) + 15)
+
+
 def strip_site_name(title: str, site_name: str | None) -> str:
-    """"Headline – Site" / "Site | Headline" → "Headline" when the other side is the site."""
+    """"Headline – Site" / "Site | Headline" / "Headline：Site" → "Headline" when the other side
+    is the site."""
     if not title:
         return title
-    site = clean(site_name).lower() if site_name else ""
+    site = clean_title(site_name).lower() if site_name else ""
+    if site:
+        low = title.lower()
+        if low.endswith(site) and len(title) > len(site) + 4:
+            head = title[:len(title) - len(site)]
+            m = re.search(f"(?:{_JOINER_RUN.pattern})$", head)
+            if m and head[:m.start()].strip():
+                return head[:m.start()].strip()
+        if low.startswith(site) and len(title) > len(site) + 4:
+            m = _JOINER_RUN.match(title, len(site))
+            if m and title[m.end():].strip():
+                return title[m.end():].strip()
     for sep in _TITLE_SEPARATORS:
         if sep not in title:
             continue
         head, _, tail = title.rpartition(sep)
         first, _, rest = title.partition(sep)
-        if site and site in tail.lower() and head.strip():
+        if site and _is_site_part(tail, site) and head.strip():
             return head.strip()
-        if site and site in first.lower() and rest.strip():
+        if site and _is_site_part(first, site) and rest.strip():
             return rest.strip()
     return title
 
@@ -167,16 +213,29 @@ def _strip_unknown_site(title: str) -> str:
     return title
 
 
+def headline_only(text: str, anchors: Sequence[str]) -> str:
+    """``text`` without what it appends to a shorter headline the page states elsewhere:
+    "Headline - Site", "Headline：Site" (another candidate is the evidence). A leading kicker
+    ("Kenia: Nairobi von unten") stays: outlets count it as part of the headline."""
+    for anchor in sorted({a for a in anchors if a and len(a) >= 8}, key=len, reverse=True):
+        if len(anchor) < len(text) and text.startswith(anchor) \
+                and _JOINER_RUN.match(text, len(anchor)):
+            return anchor
+    return text
+
+
 def main_h1(page: PageIndex, site_name: str | None) -> str | None:
     """The headline ``<h1>``: one in an article/main area or with a title class first; never a
     logo h1 holding the site name."""
-    site = clean(site_name).lower() if site_name else ""
+    site = clean_title(site_name).lower() if site_name else ""
     fallback = None
     for h1 in page.doc.iter("h1"):
-        text = clean(text_of(h1))
+        text = clean_title(text_of(h1))
         if not text or (site and text.lower() == site) or page.in_furniture(h1):
             continue
         marker = class_words(" ".join(filter(None, (h1.get("class"), h1.get("itemprop")))))
+        if "logo" in marker or "brand" in marker:
+            continue
         if ("title" in marker or "headline" in marker
                 or any(a.tag in ("article", "main") for a in h1.iterancestors())):
             return text
@@ -187,15 +246,26 @@ def main_h1(page: PageIndex, site_name: str | None) -> str | None:
 
 def pick_title(page: PageIndex, meta: PageMetadata, selector: str | None,
                hint_title: str | None) -> str:
-    """Selector → JSON-LD headline → og:title → h1 → hint → ``<title>``; '' when none."""
+    """Selector → JSON-LD headline → og:title → h1 → hint → ``<title>``; '' when none.
+
+    Every candidate loses the site name (by ``og:site_name``, or because another candidate is
+    the same headline without it) before the order of trust decides."""
     doc = page.doc
     if selector:
         for text in _texts_of(css(doc, selector)):
-            return text
-    h1 = main_h1(page, meta.site_name)
-    og = meta.meta("og:title", "twitter:title")
-    og = strip_site_name(og, meta.site_name) if og else None
-    headline = meta.headline
+            return clean_title(text)
+    site = meta.site_name
+    h1 = main_h1(page, site)
+    title_tag = next(iter(doc.iter("title")), None)
+    raw_title = clean_title(text_of(title_tag)) if title_tag is not None else ""
+    og = clean_title(meta.meta("og:title"))
+    twitter = clean_title(meta.meta("twitter:title"))
+    headline = clean_title(meta.headline)
+    stripped = {name: strip_site_name(value, site) for name, value in
+                (("ld", headline), ("og", og), ("tw", twitter), ("title", raw_title)) if value}
+    anchors = [v for v in (h1, *stripped.values()) if v]
+    final = {name: headline_only(value, anchors) for name, value in stripped.items()}
+    headline, og = final.get("ld", ""), final.get("og") or final.get("tw", "")
     if headline:
         if headline.endswith(_ELLIPSIS):  # JSON-LD headlines are often cut at 110 chars
             stem = headline.rstrip(".…").strip()
@@ -208,13 +278,11 @@ def pick_title(page: PageIndex, meta: PageMetadata, selector: str | None,
     if h1:
         return h1
     if hint_title:
-        return clean(hint_title)
-    title_tag = next(iter(doc.iter("title")), None)
-    text = clean(text_of(title_tag)) if title_tag is not None else ""
+        return clean_title(hint_title)
+    text = final.get("title", "")
     if not text:
         return ""
-    stripped = strip_site_name(text, meta.site_name)
-    return stripped if stripped != text else _strip_unknown_site(text)
+    return text if text != raw_title else _strip_unknown_site(text)
 
 
 # ------------------------------------------------------------------------------ dates
@@ -264,17 +332,47 @@ def structured_date_texts(page: PageIndex, meta: PageMetadata, selector: str | N
     return published(), modified()
 
 
-def visible_date_texts(page: PageIndex, limit: int = 30) -> list[str]:
+def headline_elements(page: PageIndex, title: str = "", limit: int = 3) -> list[HtmlElement]:
+    """The elements showing the headline: the h1–h3 outside furniture whose text is the title
+    (perhaps with a kicker; a mobile and a desktop header may both exist; some templates use
+    an h3), else the first h1 outside furniture."""
+    key = normalize(title) if title else ""
+    found: list[HtmlElement] = []
+    if key:
+        for h in page.doc.iter("h1", "h2", "h3"):
+            text = normalize(clean_title(text_of(h)))
+            if key in text and 2 * len(key) >= len(text) and not page.in_furniture(h):
+                found.append(h)
+                if len(found) >= limit:
+                    break
+    if found:
+        return found
+    first = next((h for h in page.doc.iter("h1") if not page.in_furniture(h)), None)
+    return [first] if first is not None else []
+
+
+def _in_teaser(el: HtmlElement, headline: HtmlElement | None) -> bool:
+    """A date inside a link, or inside an ``<article>`` that does not hold the headline, is a
+    teaser's date (a related or "more" story), never this page's."""
+    for a in el.iterancestors():
+        if a.tag == "a":
+            return True
+        if a.tag == "article" and headline is not None:
+            return not any(h is a for h in headline.iterancestors())
+    return False
+
+
+def visible_date_texts(page: PageIndex, title: str = "", limit: int = 30) -> list[str]:
     """Short texts where a page shows its date, nearest to the headline first: the lines
-    just after the ``<h1>`` and date-ish elements around it, then date-ish elements elsewhere
-    (a site header's "today" date comes last). Body paragraphs are never searched — they
-    mention other dates ("قبل 31 من الشهر الفائت")."""
+    just after the headline element and date-ish elements around it, then date-ish elements
+    elsewhere (a site header's "today" date comes last); teasers' dates never. Body paragraphs
+    are never searched — they mention other dates ("قبل 31 من الشهر الفائت")."""
     out: list[str] = []
     near: list[HtmlElement] = []
     far: list[HtmlElement] = []
-    h1 = next((h for h in page.doc.iter("h1") if not page.in_furniture(h)), None)
+    heads = headline_elements(page, title)
     area: set[HtmlElement] = set()
-    if h1 is not None:
+    for h1 in heads:
         if h1.tail and clean(h1.tail):
             out.append(clean(h1.tail)[:300])
         node = h1
@@ -288,11 +386,12 @@ def visible_date_texts(page: PageIndex, limit: int = 30) -> list[str]:
                     out.append(text)
         parent = h1.getparent()
         grand = parent.getparent() if parent is not None else None
-        area = {a for a in (parent, grand) if a is not None}
+        area |= {a for a in (parent, grand) if a is not None}
+    first_head = heads[0] if heads else None
     for el in page.dates:
         if len(near) + len(far) >= limit:
             break
-        if page.in_furniture(el):
+        if page.in_furniture(el) or _in_teaser(el, first_head):
             continue
         depth, node, is_near = 0, el.getparent(), False
         while node is not None and depth < 6:
@@ -318,13 +417,25 @@ def first_date(texts: Iterable[str], lang: str | None, tz: str, now: datetime
 
 
 def reconcile(visible: datetime | None, hint: datetime | None) -> datetime | None:
-    """A visible date has no time of day; the feed's pubDate on the same day is the same
-    publication, more precisely. A disagreeing hint loses to what the page shows."""
-    if visible is None:
-        return hint
-    if hint is not None and hint.astimezone(visible.tzinfo).date() == visible.date():
-        return hint
-    return visible
+    """The feed's or sitemap's publication date for this URL outranks a date the page shows
+    (which may be a sidebar's or have no time of day); the visible one fills the gap."""
+    return hint if hint is not None else visible
+
+
+#: /2024/10/15/, /2024-10-15/, /20241015/ in a URL path (year 1990–2099).
+_URL_DATE = re.compile(r"(?<![0-9])((?:19|20)\d\d)([/_-]?)(0[1-9]|1[0-2])\2(0[1-9]|[12]\d|3[01])"
+                       r"(?![0-9])")
+
+
+def url_date(url: str, tz: str, now: datetime | None = None) -> datetime | None:
+    """The last resort: a full date in the URL's path (midnight in the source's zone)."""
+    m = _URL_DATE.search(urlsplit(url).path)
+    if not m:
+        return None
+    try:
+        return parse_date(f"{m[1]}-{m[3]}-{m[4]}", tz=tz, now=now)
+    except ValueError:
+        return None
 
 
 # ------------------------------------------------------------------------------ authors
@@ -388,10 +499,19 @@ def _declared_lang(value: str | None, text: str) -> str | None:
     return base or None
 
 
+#: Letters Sorani has and Persian does not (ڕ ڵ ێ ۆ ە and the Kurdish heh): a text holding
+#: them is not Persian, however sure language ID is.
+_SORANI_ONLY = re.compile("[\u0695\u06b5\u06ce\u06c6\u06d5\u06be]")
+#: Language ID's own confidence already falls on short texts; below this the prior decides.
+_CONFIDENT = 0.9
+
+
 def pick_language(text: str, languages: Sequence[str], declared: Sequence[str | None],
                   hint_language: str | None) -> str | None:
-    """Detected language, corrected by the source's declared languages where language ID is
-    known to confuse them (Sorani↔Persian/Arabic, Kurmanji↔Turkish & co.)."""
+    """Detected language; the source's declared languages (and the page's own declaration)
+    are a prior that decides only close calls: an unsure detection (short texts), Sorani read as
+    Persian, Kurmanji read as Turkish & co. A confident answer stands — a Persian article on
+    an Arabic source stays ``fa`` (outlets publish in several languages)."""
     code, confidence = detect(text)
     if code in ("", "und"):
         code = None
@@ -406,20 +526,18 @@ def pick_language(text: str, languages: Sequence[str], declared: Sequence[str | 
         return None
     if not allowed or code in allowed:
         return code
-    # Detection disagrees with the source's languages. Outlets do publish in several languages,
-    # so a confident answer stands; the source's language of the same script wins when the page
-    # declares it, when detection is unsure, or when it said Persian (which a short or
-    # old-orthography Sorani text looks like, and which these outlets do not publish).
     same_script = [c for c in allowed if (c in _ARABIC_SCRIPT) == (code in _ARABIC_SCRIPT)]
-    for cand in declared_codes:
-        if cand in same_script:
-            return cand
-    unsure = confidence < 0.9
-    if code in _ARABIC_SCRIPT and same_script and (unsure or code == "fa"):
-        return same_script[0]
+    unsure = confidence < _CONFIDENT
+    if code == "fa" and "ckb" in allowed and (unsure or _SORANI_ONLY.search(text)):
+        return "ckb"      # Sorani, short or in the old orthography, reads as Persian
     if code in _LATIN_KURDISH_CONFUSABLE and "kmr" in allowed and (
             unsure or code in ("ku", "diq", "zza")):
         return "kmr"
+    if unsure and same_script:
+        for cand in declared_codes:
+            if cand in same_script:
+                return cand
+        return same_script[0]
     return code
 
 

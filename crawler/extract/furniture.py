@@ -81,6 +81,21 @@ _LINE_LABELS = (
     "زۆرترین خوێنراو", "دوایین هەواڵەکان", "nûçeyên têkildar", "nûçeyên din", "zêdetir bixwîne",
     "yên herî zêde têne xwendin", "nûçeyên dawî", "related", "related posts", "related articles",
     "related news", "read more", "read also", "more news", "most read",
+    # the same widgets on the international pages a monitor also meets
+    "advert", "advertisement", "anzeige", "werbung", "publicidad", "publicité", "pubblicità",
+    "reklama", "реклама", "sponsored", "this slideshow requires javascript.",
+    "this slideshow requires javascript", "don't miss", "do not miss", "tell us what you think",
+    "tell us what you think...", "to read the full story", "read the full story",
+    "continue reading", "weiterlesen", "mehr zum thema", "lesen sie auch", "auch interessant",
+    "das könnte sie auch interessieren", "related stories", "recommended", "you may also like",
+    "you might also like", "você pode gostar", "você pode gostar...", "leia também",
+    "lee también", "à lire aussi", "lire aussi", "noticias relacionadas",
+    "notícias relacionadas", "artículos relacionados", "читайте также", "отзывы",
+    "добавить отзыв", "comentarios", "comentários", "kommentare", "commentaires", "commenti",
+    "article réservé aux abonnés", "nur für abonnenten", "exclusivo para suscriptores",
+    "subscribe", "sign up", "subscribe now", "newsletter", "jetzt abonnieren",
+    "関連記事", "関連キーワード", "関連ニュース", "おすすめ記事", "相关新闻", "相关阅读",
+    "相关文章", "관련기사", "관련 기사", "많이 본 뉴스",
     # tags / categories labels
     "الرئيسية", "الصفحة الرئيسية", "سەرەکی", "serûpel", "home",
     "الوسوم", "الوسوم:", "وسوم", "الكلمات المفتاحية", "تصنيفات", "تاگەکان", "پۆل", "etîket",
@@ -96,12 +111,26 @@ _SHARE_COUNTER = re.compile(
 _READ_ALSO = re.compile(
     r"^(?:اقرأ|إقرأ|اقرا|شاهد|طالع)\s+(?:أيضا|أيضاً|ايضا|ايضاً|كذلك)\s*[:：-]|"
     r"^(?:ذات صلة|مواضيع ذات صلة)\s*[:：]|^(?:زیاتر بخوێنەوە|بخوێنەوە|Bixwîne|Herwiha bixwîne|"
-    r"Read (?:also|more))\s*[:：-]", re.I)
+    r"Read (?:also|more)|See also|Related|Lesen Sie (?:auch|mehr)|Mehr zum Thema|Lire aussi|"
+    r"À lire aussi|Leia (?:também|mais)|Lee también|Leer más|Leggi anche|Читайте также|"
+    r"Se også|Läs också|Czytaj (?:też|także)|Okuyun|Ayrıca okuyun)\s*[:：-]", re.I)
+#: A photo credit or copyright line standing alone ("© Aaron Schwartz", "Foto: dpa").
+_CREDIT = re.compile(r"^(?:©|\(c\)|copyright\b|photo:|photos:|foto:|fotos:|bild:|image:|"
+                     r"credit:|crédito:|fotoğraf:|صورة:|الصورة:|وێنە:)\s*\S", re.I)
+#: A newsletter box's pitch: "Sign up for … newsletter", "… delivered to your inbox".
+_NEWSLETTER = re.compile(r"\b(?:sign up|subscribe|abonnieren|abonnez|suscr[ií]bete|"
+                         r"inscreva-se|iscriviti)\b.{0,160}\b(?:newsletter|inbox|e-?mail)\b|"
+                         r"\b(?:newsletter|inbox)\b.{0,120}\b(?:sign up|subscribe)\b", re.I)
 # Bylines standing alone: "بقلم: فلان", "كتب - فلان", "Nivîskar: …", "By Jane Doe".
 _BYLINE = re.compile(
     r"^(?:بقلم|كتب|كتبت|كتبه|تحرير|إعداد|اعداد|المحرر|تقرير|نووسینی|نووسەر|ئامادەکردنی|"
     r"Nivîskar|Nivîsandin|Amadekar|Written by|By)\s*[:：\-–]?\s*\S", re.I)
 _ONLY_SYMBOLS = re.compile(rf"^[\W_{_DIGITS}]*$")
+_ONLY_URL = re.compile(r"^(?:https?://|www\.)\S+$", re.I)
+_BULLETS = "■□●○◆◇▶▷►•*#【[»›"
+# A byline in a language that writes it with a lower-case preposition first ("von Engin Haupt,
+# MDR", "par Claire Montel"): case-sensitive, a sentence never starts that way.
+_LOWER_BYLINE = re.compile(r"^(?:von|par|por|di|av|door|af|od)\s+\w")
 # "الوسوم: …", "Etîket: …", "تاگەکان: …" — a tag or category list with its label.
 _TAG_LIST = re.compile(
     r"^(?:الوسوم|وسوم|الكلمات المفتاحية|كلمات مفتاحية|التصنيف|التصنيفات|تصنيفات|القسم|"
@@ -110,10 +139,12 @@ _TAG_LIST = re.compile(
 
 
 def is_label_line(line: str) -> bool:
-    """True for a line that is a widget label, counter, read-also pointer, tag list or lone
-    byline."""
-    low = line.lower().rstrip(":：").strip()
-    if low in _LABEL_SET or _ONLY_SYMBOLS.match(line):
+    """True for a line that is a widget label, counter, read-also pointer, tag list, lone
+    byline, photo credit or newsletter pitch."""
+    low = line.lower().rstrip(":：").strip().lstrip(_BULLETS).rstrip("】]").strip()
+    if low in _LABEL_SET or _ONLY_SYMBOLS.match(line) or _ONLY_URL.match(line):
+        return True
+    if len(line) <= 60 and _LOWER_BYLINE.match(line):
         return True
     if len(line) <= 60 and _SHARE_COUNTER.match(low):
         return True
@@ -122,6 +153,10 @@ def is_label_line(line: str) -> bool:
     if len(line) <= 60 and _BYLINE.match(line):
         return True
     if len(line) <= 200 and _TAG_LIST.match(line):
+        return True
+    if len(line) <= 100 and _CREDIT.match(line):
+        return True
+    if len(line) <= 300 and _NEWSLETTER.search(line):
         return True
     return False
 

@@ -19,7 +19,8 @@ from crawler.extract.dom import HtmlElement, clean
 _STRONG_TYPES = {"newsarticle", "article", "reportagenewsarticle", "analysisnewsarticle",
                  "opinionnewsarticle", "backgroundnewsarticle", "reviewnewsarticle",
                  "askpublicnewsarticle", "blogposting", "liveblogposting", "report",
-                 "scholarlyarticle", "techarticle", "socialmediaposting"}
+                 "scholarlyarticle", "techarticle", "socialmediaposting",
+                 "claimreview"}   # a fact-check page: the review is the article
 _WEAK_TYPES = {"webpage", "itempage"}
 _MAX_JSON = 1_000_000
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")

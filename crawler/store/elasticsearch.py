@@ -21,9 +21,14 @@ Design (see ``deploy/elasticsearch/README.md``):
   from ``collapse`` on ``story_id``; ``also_reported_by`` from a second, aggregation-only query.
   If Elasticsearch cannot answer, search falls back to the sidecar's own FTS index.
 
-The client is the official ``elasticsearch`` 9.x package. It announces
-``compatible-with=9``, which Elasticsearch 8 rejects; requests are pinned to
-``compatible-with=8`` (accepted by 8.x and 9.x servers) unless ``compat=9`` is configured.
+Engines and clients. ``elasticsearch://``/``https://`` URLs use the official ``elasticsearch``
+package (9.x). It announces ``compatible-with=9``, which Elasticsearch 8 rejects; requests are
+pinned to ``compatible-with=8`` (accepted by 8.x and 9.x servers) unless ``compat=9`` is
+configured. That client refuses OpenSearch (it checks the ``X-Elastic-Product`` header), so
+``opensearch://`` URLs (or ``engine=opensearch``) use ``opensearch-py`` instead; template,
+documents, queries, spool and replay are the same for both — the two APIs agree on everything
+used here (composable templates, aliases, bulk with ``require_alias`` and external versions,
+``collapse``, aggregations).
 """
 from __future__ import annotations
 
@@ -52,9 +57,11 @@ __all__ = ["EsConfig", "ElasticsearchStore", "ReplayReport", "SetupError", "doc_
            "make_client", "setup_indices", "replay", "build_search", "reindex_from_sqlite",
            "is_elasticsearch_url", "open_elasticsearch_store", "ES_SCHEMES"]
 
-#: URL schemes that select this backend (``elasticsearch://`` and ``es://`` mean HTTPS).
+#: URL schemes that select this backend (``elasticsearch://``, ``es://`` and ``opensearch://``
+#: mean HTTPS; ``+http`` / ``+https`` say it explicitly).
 ES_SCHEMES = ("http", "https", "elasticsearch", "elasticsearch+http", "elasticsearch+https",
-              "es", "es+http", "es+https")
+              "es", "es+http", "es+https", "opensearch", "opensearch+http", "opensearch+https")
+ENGINES = ("elasticsearch", "opensearch")
 DEFAULT_ALIAS = "chavder-articles"
 DEFAULT_ALERTS_ALIAS = "chavder-alerts"
 TEMPLATE_VERSION = 1
@@ -98,6 +105,7 @@ class EsConfig:
     flush_interval: float = 2.0
     sync: bool = False                 # flush + refresh on every write (tests, tiny setups)
     auto_setup: bool = True            # install template/index/alias on first contact
+    engine: str = "elasticsearch"      # or "opensearch": which client library speaks to it
 
     @property
     def safe_url(self) -> str:
@@ -107,7 +115,7 @@ class EsConfig:
 
     def __repr__(self) -> str:  # dataclass repr already hides secrets; keep it short
         auth = "api_key=***" if self.api_key else ("password=***" if self.password else "no auth")
-        return f"EsConfig({self.safe_url}, alias={self.alias!r}, {auth})"
+        return f"EsConfig({self.engine} {self.safe_url}, alias={self.alias!r}, {auth})"
 
     @classmethod
     def from_url(cls, url: str, data_dir: str | Path = "data",
@@ -117,7 +125,8 @@ class EsConfig:
         Query parameters: ``alias``, ``alerts_alias``, ``sidecar``, ``spool``, ``ca_certs``,
         ``verify_certs``, ``api_key_file``, ``password_file``, ``timeout`` (write),
         ``search_timeout``, ``compat``, ``batch_size``, ``flush_interval``, ``sync``,
-        ``auto_setup``. A path (``https://host:9200/my-alias``) also names the alias.
+        ``auto_setup``, ``engine`` (``elasticsearch`` or ``opensearch``; an ``opensearch…``
+        scheme sets it too). A path (``https://host:9200/my-alias``) also names the alias.
         """
         env = os.environ if env is None else env
         parts = urlsplit(url)
@@ -125,7 +134,8 @@ class EsConfig:
         if scheme not in ES_SCHEMES:
             raise ValueError(f"not an Elasticsearch URL (scheme {scheme!r}); use "
                              "https://user@host:9200 or elasticsearch+https://host:9200")
-        http_scheme = "http" if scheme in ("http", "elasticsearch+http", "es+http") else "https"
+        http_scheme = "http" if scheme in ("http", "elasticsearch+http", "es+http",
+                                           "opensearch+http") else "https"
         netloc = parts.netloc
         userinfo, _, hostpart = netloc.rpartition("@")
         username = password = None
@@ -163,6 +173,10 @@ class EsConfig:
         cfg.flush_interval = float(params.pop("flush_interval", cfg.flush_interval))
         cfg.sync = _flag(params.pop("sync", "false"))
         cfg.auto_setup = _flag(params.pop("auto_setup", "true"))
+        cfg.engine = params.pop("engine", "opensearch" if scheme.startswith("opensearch")
+                                else "elasticsearch").strip().lower()
+        if cfg.engine not in ENGINES:
+            raise ValueError(f"engine={cfg.engine!r}: use one of {', '.join(ENGINES)}")
         key_file = params.pop("api_key_file", None) or env.get("CHAVDER_ES_API_KEY_FILE")
         pw_file = params.pop("password_file", None) or env.get("CHAVDER_ES_PASSWORD_FILE")
         if params:
@@ -191,7 +205,10 @@ def _read_secret(path: str) -> str:
 
 
 def make_client(cfg: EsConfig, *, timeout: float | None = None, retries: int = 0):
-    """An ``Elasticsearch`` client for ``cfg``, pinned to the configured REST compatibility."""
+    """A client for ``cfg``: ``Elasticsearch`` pinned to the configured REST compatibility, or
+    ``OpenSearch`` (opensearch-py) when the engine is OpenSearch."""
+    if cfg.engine == "opensearch":
+        return _opensearch_client(cfg, timeout=timeout, retries=retries)
     from elasticsearch import Elasticsearch
     kwargs: dict[str, Any] = {
         "request_timeout": cfg.write_timeout if timeout is None else timeout,
@@ -208,6 +225,53 @@ def make_client(cfg: EsConfig, *, timeout: float | None = None, retries: int = 0
     client = Elasticsearch(cfg.hosts, **kwargs)
     _pin_compat(client, cfg.compat)
     return client
+
+
+def _opensearch_client(cfg: EsConfig, *, timeout: float | None, retries: int):
+    from opensearchpy import OpenSearch
+    kwargs: dict[str, Any] = {
+        "timeout": cfg.write_timeout if timeout is None else timeout,
+        "max_retries": retries, "retry_on_timeout": retries > 0,
+        "verify_certs": cfg.verify_certs, "ssl_show_warn": cfg.verify_certs}
+    if cfg.ca_certs:
+        kwargs["ca_certs"] = cfg.ca_certs
+    if cfg.api_key:
+        kwargs["headers"] = {"Authorization": f"ApiKey {cfg.api_key}"}
+    elif cfg.username:
+        kwargs["http_auth"] = (cfg.username, cfg.password or "")
+    return OpenSearch(cfg.hosts, **kwargs)
+
+
+def is_opensearch_client(client: Any) -> bool:
+    return type(client).__module__.startswith("opensearchpy")
+
+
+def _body(resp: Any) -> Any:
+    """The JSON of a response: elasticsearch-py wraps it (``.body``), opensearch-py does not."""
+    return resp.body if hasattr(resp, "body") else resp
+
+
+def _streaming_bulk(client: Any) -> Callable[..., Iterator]:
+    """The bulk helper of the client's own library (same signature in both)."""
+    if is_opensearch_client(client):
+        from opensearchpy.helpers import streaming_bulk
+    else:
+        from elasticsearch.helpers import streaming_bulk
+    return streaming_bulk
+
+
+def client_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean "the cluster did not answer usefully", for either client."""
+    from elastic_transport import TransportError
+    from elasticsearch import ApiError
+    errors: list[type[BaseException]] = [TransportError, ApiError, OSError]
+    try:
+        from opensearchpy.exceptions import ImproperlyConfigured
+        from opensearchpy.exceptions import TransportError as OsTransportError
+        errors += [OsTransportError, ImproperlyConfigured]
+    except ImportError:      # opensearch-py is a dependency, but an old install may lack it
+        pass
+    return tuple(errors)
 
 
 def _pin_compat(client: Any, major: int) -> None:
@@ -252,11 +316,14 @@ def index_template(alias: str = DEFAULT_ALIAS) -> dict:
     """The composable index template for the article indices behind ``alias``.
 
     ``deploy/elasticsearch/chavder-template.json`` is this function's output (a test keeps
-    them equal), so ``chavder es setup`` needs no file at run time."""
+    them equal), so ``chavder es setup`` needs no file at run time. The pattern is
+    ``<alias>-0*`` (indices are ``<alias>-000001``, ``-000002``…), not ``<alias>-*``: with the
+    alias ``news`` and alerts alias ``news-alerts``, ``news-*`` would overlap the alerts
+    template, and both engines refuse two overlapping templates of the same priority."""
     norm = {"type": "text", "analyzer": "whitespace"}
     date = {"type": "date", "ignore_malformed": True}
     return {
-        "index_patterns": [f"{alias}-*"],
+        "index_patterns": [f"{alias}-0*"],
         "priority": 200,
         "_meta": {"description": "Chavder articles; written by chavder, see "
                                  "deploy/elasticsearch/README.md",
@@ -308,7 +375,7 @@ def alerts_template(alias: str = DEFAULT_ALERTS_ALIAS) -> dict:
     """Template for the alert-ledger events (one document per ledger row, latest state)."""
     date = {"type": "date", "ignore_malformed": True}
     return {
-        "index_patterns": [f"{alias}-*"],
+        "index_patterns": [f"{alias}-0*"],
         "priority": 200,
         "_meta": {"description": "Chavder alert ledger, mirrored from the local sidecar",
                   "chavder_template_version": TEMPLATE_VERSION},
@@ -479,8 +546,8 @@ def replay(client: Any, spool: Spool, *, batch_size: int = 500, refresh: bool = 
            max_batches: int | None = None, require_alias: bool = True) -> ReplayReport:
     """Send pending spool rows in order; acknowledge per bulk item; stop at the first batch
     that is not fully accepted so a later row never overtakes an earlier one."""
-    from elastic_transport import TransportError
-    from elasticsearch.helpers import streaming_bulk
+    streaming_bulk = _streaming_bulk(client)
+    errors = client_errors()
     report = ReplayReport()
     batches = 0
     while max_batches is None or batches < max_batches:
@@ -498,7 +565,8 @@ def replay(client: Any, spool: Spool, *, batch_size: int = 500, refresh: bool = 
         retry: list[SpoolEntry] = []
         dead: list[tuple[SpoolEntry, str]] = []
         done = 0
-        extra = {"refresh": "wait_for"} if refresh else {}
+        # "true", not "wait_for": wait_for waits out refresh_interval (5 s) on every write
+        extra = {"refresh": "true"} if refresh else {}
         if require_alias:
             extra["require_alias"] = True
         try:
@@ -518,7 +586,7 @@ def replay(client: Any, spool: Spool, *, batch_size: int = 500, refresh: bool = 
                     report.error = report.error or _item_error(info)
                 else:
                     dead.append((entry, _item_error(info)))
-        except (TransportError, OSError) as exc:
+        except errors as exc:
             report.error = report.error or f"{type(exc).__name__}: {_short(exc)}"
             retry.extend(to_send[done:])
         spool.acknowledge(acked)
@@ -659,7 +727,7 @@ class ElasticsearchStore:
         self.search_client = search_client if search_client is not None else (
             make_client(cfg, timeout=cfg.search_timeout, retries=1) if client is None
             else self.client)
-        self.last_search_backend = "elasticsearch"
+        self.last_search_backend = cfg.engine
         self.last_replay = ReplayReport()
         self.min_backoff, self.max_backoff = 1.0, 60.0
         self._setup_done = not cfg.auto_setup
@@ -781,21 +849,19 @@ class ElasticsearchStore:
     def search(self, query: SearchQuery) -> list[SearchHit]:
         """Search Elasticsearch; if it cannot answer, the sidecar's FTS index (same contract,
         possibly newer than the index while the spool drains)."""
-        from elastic_transport import TransportError
-        from elasticsearch import ApiError
         body = build_search(query)
         if body is None:
             return []
         try:
             resp = self.search_client.search(index=self.config.alias, body=body)
-            hits = resp.body["hits"]["hits"]
+            hits = _body(resp)["hits"]["hits"]
             others = self._also_reported_by(hits) if not query.all_copies else {}
-        except (TransportError, ApiError, OSError) as exc:
+        except client_errors() as exc:
             log.warning("Elasticsearch search failed (%s); answering from the local store",
                         _short(exc))
             self.last_search_backend = "sqlite-fallback"
             return self.sidecar.search(query)
-        self.last_search_backend = "elasticsearch"
+        self.last_search_backend = self.config.engine
         out: list[SearchHit] = []
         for h in hits:
             src = h["_source"]
@@ -816,7 +882,7 @@ class ElasticsearchStore:
             return {}
         resp = self.search_client.search(index=self.config.alias, body=story_sources_query(ids))
         out: dict[int, list[str]] = {}
-        for bucket in resp.body.get("aggregations", {}).get("stories", {}).get("buckets", []):
+        for bucket in _body(resp).get("aggregations", {}).get("stories", {}).get("buckets", []):
             out[int(bucket["key"])] = sorted(b["key"] for b in bucket["sources"]["buckets"])
         return out
 
@@ -927,18 +993,20 @@ class ElasticsearchStore:
     # ------------------------------------------------------------------ status
     def status(self) -> dict:
         """Reachability, index size and spool state (for ``chavder es status``)."""
-        out: dict[str, Any] = {"url": self.config.safe_url, "alias": self.config.alias,
+        out: dict[str, Any] = {"engine": self.config.engine, "url": self.config.safe_url,
+                               "alias": self.config.alias,
                                "spool_pending": self.spool.size(),
                                "spool_oldest": self.spool.oldest_pending(),
                                "spool_dead": self.spool.dead_count(),
                                "sidecar_articles": self.sidecar.count_articles()}
         try:
-            info = self.client.info().body
+            info = _body(self.client.info())
             out["reachable"] = True
             out["version"] = info.get("version", {}).get("number")
+            out["distribution"] = info.get("version", {}).get("distribution", "elasticsearch")
             out["cluster"] = info.get("cluster_name")
-            out["indexed_articles"] = int(self.client.count(index=self.config.alias)
-                                          .body["count"])
+            out["indexed_articles"] = int(_body(self.client.count(index=self.config.alias))
+                                          ["count"])
         except Exception as exc:  # noqa: BLE001
             out["reachable"] = False
             out["error"] = _short(exc)
@@ -995,7 +1063,7 @@ def reindex_from_sqlite(client: Any, sqlite_path: str | Path, cfg: EsConfig, *,
 
     Reads the file read-only, page by page; ids are deterministic, so running it twice or on
     top of live indexing leaves one document per article."""
-    from elasticsearch.helpers import streaming_bulk
+    streaming_bulk = _streaming_bulk(client)
     if not Path(sqlite_path).exists():
         raise FileNotFoundError(f"{sqlite_path}: no such SQLite store")
     started = time.monotonic()

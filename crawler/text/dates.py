@@ -18,7 +18,8 @@ Persian solar months. Calendars: see :mod:`crawler.text.calendars`.
 
 Supported: ISO 8601 / W3C-DTF, RFC 822/2822, day-month-year and month-day-year with names,
 combined names ("آيار/ مايو", "15 من شهر آيار/ مايو 2017"), numeric Y/M/D and D/M/Y
-(D/M before M/D unless ``lang='en'``), 12-hour times with ص/م, AM/PM, پ.ن/د.ن, Hijri dates
+(D/M before M/D unless ``lang='en'``), dotted D.M.YY ("25.04.24"), European month names
+("13. Mai 2026", "22 de outubro de 2010"), 12-hour times with ص/م, AM/PM, پ.ن/د.ن, Hijri dates
 (name or هـ marker), Kurdish-year dates, relative dates ("منذ 3 ساعات", "berî 2 saetan",
 "پێش ٣ کاتژمێر", "3 saat önce", "2 hours ago") and yesterday/today words (alone in
 ``parse_date``, or followed by a time in ``search_date``). A day and month without a year
@@ -168,6 +169,11 @@ _WEEKDAYS = (
 )
 
 
+#: Latin-script locales whose month names appear on the international pages a monitor also
+#: meets ("13. Mai 2026", "22 de outubro de 2010", "le 5 juin 2024").
+_EUROPEAN = ("de", "fr", "es", "it", "pt", "nl", "sv", "nb", "da", "pl", "cs", "id")
+
+
 def _babel_names() -> dict[int, set[str]]:
     """Month names from CLDR for the locales whose spelling news sites use."""
     out: dict[int, set[str]] = {m: set() for m in range(1, 13)}
@@ -175,7 +181,7 @@ def _babel_names() -> dict[int, set[str]]:
         from babel.dates import get_month_names
     except ImportError:  # pragma: no cover
         return out
-    for loc in ("en", "tr", "ar", "ar_IQ", "ar_DZ", "ar_MA", "fa", "ckb", "ku"):
+    for loc in ("en", "tr", "ar", "ar_IQ", "ar_DZ", "ar_MA", "fa", "ckb", "ku", *_EUROPEAN):
         for width in ("wide", "abbreviated"):
             try:
                 names = get_month_names(width, locale=loc)
@@ -233,11 +239,11 @@ _B = r"(?<![\w])"          # no letter/digit before
 _E = r"(?![^\W\d_])"       # no letter after (digits may follow: "2017م")
 _WEEKDAY = rf"(?:(?:{_WEEKDAY_ALT})(?:[\s,.\-]|و)*\s*)?"
 _DAY_SUFFIX = r"(?:st|nd|rd|th|\.|ي|'?e|'?y?e|'?an)?"
-_D_M_SEP = (r"(?:\s*[\-/.,]\s*|\s*)(?:(?:من|ى|ي)\s+)?(?:(?:شهر|مانگي|مانگ|meha|mehê)\s+)?")
+_D_M_SEP = (r"(?:\s*[\-/.,]\s*|\s*)(?:(?:من|ى|ي|de)\s+)?(?:(?:شهر|مانگي|مانگ|meha|mehê)\s+)?")
 _MONTH_SUFFIX = r"(?:ي|e|a|ya|ye|\.)?"
 _MONTH2 = rf"(?:\s*[/\-(|]\s*(?:{_MONTH_ALT})\s*\)?)?"
 _M_Y_SEP = (r"(?:\s*[\-/.,]\s*|\s+)?(?:(?:سنه|عام|لعام|لسنه|من\s+عام|سالي|سال|sala|sal|year|"
-            r"yili)\s+)?")
+            r"yili|de|del)\s+)?")
 _YEAR_MARK = (r"(?:\s*(?P<mark>ميلاديه|ميلادي|مـ|م|ز|هجريه|هجري|ه|ش|خورشيدي|شمسي|"
               r"ي\s+زاييني|زاييني|ي\s+كوردي|كوردي|ي\s+كوچي)(?![^\W\d_]))?(?:'?an|'?ê|'?e)?")
 
@@ -248,7 +254,8 @@ _TIME = (r"(?:(?:الساعه|ساعه|الساعة|ساعت|كاتژمير|saat
          r"(?:\s*\(?(?P<tz>z|gmt|utc|ut|[+\-]\d{2}:?\d{2}|(?:gmt|utc)\s*[+\-]\s*\d{1,2}(?::?\d{2})?|"
          r"ast|est|edt|cet|cest|eet|eest|bst|trt|msk)\)?(?![^\W\d_]))?")
 _TIME_RE = re.compile(_TIME)
-_DT_SEP = r"(?:t|\s*[,|\-@/]?\s*(?:(?:في|الساعه|saat|at|um|li|la)\s+)?)"
+_DT_SEP = (r"(?:t|\s*[,|\-@/]?\s*(?:(?:في|الساعه|saat|at|um|li|la|as|a\s+las|alle|om|kl\.?|"
+           r"klo|godz\.?|v)\s+)?)")
 _TIME_AFTER = re.compile(_DT_SEP + _TIME)
 _TIME_BEFORE = re.compile(_TIME + r"\s*[,|\-]?\s*(?:(?:يوم|في|on|,)\s*)?$")
 
@@ -263,6 +270,8 @@ _YMD = re.compile(r"(?<![\d/.\-])(?P<y>\d{4})\s?(?P<sep>[\-/.])\s?(?P<m>[01]?\d)
                   rf"(?P<d>[0-3]?\d)(?![\d/])(?:{_YEAR_MARK})?")
 _DMY_NUM = re.compile(r"(?<![\d/.\-])(?P<d>[0-3]?\d)\s?(?P<sep>[\-/.])\s?(?P<m>[0-3]?\d)\s?(?P=sep)"
                       rf"\s?(?P<y>\d{{4}})(?![\d/])(?:{_YEAR_MARK})?")
+#: "25.04.24": day, month and a two-digit year, dot-separated only (German, Russian, Czech …).
+_DMY_SHORT = re.compile(r"(?<![\d/.\-])(?P<d>[0-3]?\d)\.(?P<m>[01]?\d)\.(?P<y>\d{2})(?![\d.])")
 _DM_NOYEAR = re.compile(
     rf"{_B}{_WEEKDAY}(?P<d>[0-3]?\d){_DAY_SUFFIX}{_D_M_SEP}(?P<mon>{_MONTH_ALT}){_MONTH_SUFFIX}"
     rf"{_E}{_MONTH2}(?!\s*[\-/.,]?\s*\d)")
@@ -501,6 +510,10 @@ def _numeric_hits(f: str, lang: str | None) -> Iterator[tuple[int, int, date, bo
         if (lang == "en" and a <= 12 and b <= 31) or (a <= 12 < b):
             day, month = b, a                       # M/D/Y
         d = _to_gregorian(cal, y, month, day)
+        if d is not None:
+            yield m.start(), m.end(), d, True
+    for m in _DMY_SHORT.finditer(f):
+        d = _to_gregorian(G, 2000 + int(m["y"]), int(m["m"]), int(m["d"]))
         if d is not None:
             yield m.start(), m.end(), d, True
 

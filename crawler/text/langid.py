@@ -41,6 +41,10 @@ from crawler.text.normalize import normalize
 __all__ = ["detect", "detect_scores", "main_langid", "LANGDETECT_BELOW"]
 
 LANGDETECT_BELOW = 0.80          # call langdetect when the cascade's share is below this
+#: …or when fastText points outside the candidates, unless it is this sure of one language
+#: and the text lacks Kurmanji/Turkish letters (a German or Spanish page).
+FT_SURE_OTHER = 0.95
+_KURDISH_OR_TURKISH = re.compile("[êûîçşğıÊÛÎÇŞĞİ]")
 MAX_CHARS = 3000                 # a whole article says no more than its first paragraphs
 
 _ARABIC = re.compile("[\u0620-\u064a\u066e-\u06d3\u06d5\u06fa-\u06ff\u0750-\u077f\ufb50-\ufdff"
@@ -235,6 +239,13 @@ def detect_scores(text: str) -> tuple[str, float, dict[str, float], bool]:
     shares = _softmax(scores)
     best = max(shares, key=shares.__getitem__)
     used_ld = False
+    if n_ar < n_lat and ft:
+        top, p_top = max(ft.items(), key=lambda kv: kv[1])
+        if top not in scores and p_top >= FT_SURE_OTHER and not _KURDISH_OR_TURKISH.search(text):
+            # fastText is sure of a language outside the candidates (German, Spanish …) and the
+            # text has none of the letters Kurmanji or Turkish would need: langdetect (~50 ms
+            # a page) would only confirm it.
+            return top, round(min(p_top, 1.0), 6), shares, False
     if shares[best] < LANGDETECT_BELOW or best == "other":
         used_ld = True
         ld = _langdetect(text)

@@ -35,7 +35,7 @@ class Finished:
     returncode: int
     stdout: str
     stderr: str
-    peak_rss_mb: float       # the child's own peak resident set (wait4 rusage, not the tree)
+    peak_rss_mb: float       # the child's own peak resident set (VmHWM; wait4 if killed)
     seconds: float
     killed_by: int | None = None  # signal number when it died of a signal
 
@@ -84,6 +84,20 @@ def reap(proc: subprocess.Popen, timeout: float) -> tuple[int, float, int | None
     return code, usage.ru_maxrss / 1024.0, sig
 
 
+def _own_peak_prelude(path: Path) -> str:
+    """Code that makes the child write its own peak RSS (``VmHWM``) to ``path`` at exit.
+
+    wait4's ``ru_maxrss`` also counts the parent's pages at fork/exec — pytest's own size, which
+    grows over a full run (300 MB late in a session) — so it over-states a small child. A
+    child killed by a signal writes nothing, and the wait4 figure is used instead."""
+    return ("import atexit as _a\n"
+            "def _peak():\n"
+            "    for _l in open('/proc/self/status'):\n"
+            "        if _l.startswith('VmHWM:'):\n"
+            f"            open({str(path)!r}, 'w').write(_l.split()[1])\n"
+            "_a.register(_peak)\n")
+
+
 def run_chavder(config: Path, *args: str, timeout: float = 240, tmp: Path | None = None,
                 env: dict[str, str] | None = None,
                 preexec_fn: Callable[[], None] | None = None,
@@ -104,12 +118,16 @@ def run_chavder(config: Path, *args: str, timeout: float = 240, tmp: Path | None
     where = tmp or config.parent
     stamp = f"{time.monotonic_ns()}"
     out_path, err_path = where / f"out-{stamp}.log", where / f"err-{stamp}.log"
+    peak_path = where / f"peak-{stamp}.kb"
     started = time.monotonic()
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         proc = spawn(config, *args, stdout=out, stderr=err, env=env, preexec_fn=preexec_fn,
-                     python_prelude=python_prelude)
+                     python_prelude=_own_peak_prelude(peak_path) + (python_prelude or ""))
         code, rss, sig = reap(proc, timeout)
     took = time.monotonic() - started
+    if peak_path.exists():   # the child's own high-water mark, when it exited normally
+        rss = int(peak_path.read_text() or 0) / 1024.0
+        peak_path.unlink()
     return Finished(list(args), code, out_path.read_text("utf-8", "replace"),
                     err_path.read_text("utf-8", "replace"), rss, took, sig)
 
