@@ -14,7 +14,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-__all__ = ["StoreUnusable", "StoreMissing", "unusable", "translate_faults", "translating", "EXIT_CODE"]
+__all__ = ["StoreUnusable", "StoreMissing", "unusable", "translate_faults", "translating",
+           "EXIT_CODE"]
 
 #: Exit status of a command that found its store unusable (as for configuration errors).
 EXIT_CODE = 2
