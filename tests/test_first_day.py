@@ -103,7 +103,7 @@ def test_run_with_health_port_taken_names_port_and_setting(tmp_path):
         port = taken.getsockname()[1]
         config = write_config(tmp_path, tmp_path / "data",
                               "sources:\n" + dead_source("desk", dead_port()), health_port=port)
-        done = run_chavder(config, "run", timeout=120, pipes=True)
+        done = run_chavder(config, "run", timeout=120)   # files: a hang is killed
     assert done.returncode not in (0, None) and done.killed_by is None, done.output
     line = assert_one_clean_line(done.stderr, str(port), "health_port")
     assert "--health-port" in line and "chavder.yaml" in line, line
@@ -123,7 +123,7 @@ def test_second_run_on_same_store_refuses_and_kill9_leaves_no_stale_lock(tmp_pat
     try:
         assert wait_for(first.started, 60), first.text()
         for cfg in (config, other):
-            done = run_chavder(cfg, "run", timeout=120, pipes=True)
+            done = run_chavder(cfg, "run", timeout=120)   # files: a hang is killed
             assert done.returncode not in (0, None) and done.killed_by is None, done.output
             line = assert_one_clean_line(done.stderr, "already running")
             assert str(first.proc.pid) in line and "chavder.db" in line, line
