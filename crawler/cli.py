@@ -97,7 +97,21 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         print(f"crawl: {summary.unexpected_errors} unexpected error(s) — see the ERROR lines "
               "above (-v shows tracebacks)", file=sys.stderr)
         return 1
+    if _all_failed(summary.per_source):
+        print(f"crawl: every source failed ({len(summary.per_source)} of "
+              f"{len(summary.per_source)}) and nothing was fetched — see the error lines above; "
+              "`chavder sources doctor ID` explains one source", file=sys.stderr)
+        return 1
     return 0
+
+
+def _all_failed(per_source: dict[str, dict[str, int]]) -> bool:
+    """Every source had errors and none got anywhere (no page fetched, nothing found known or
+    unchanged): a cron job or script must see that as a failure, not as a quiet day."""
+    return bool(per_source) and all(
+        counts.get("errors", 0) > 0
+        and not any(n for key, n in counts.items() if key != "errors")
+        for counts in per_source.values())
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -243,7 +257,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from scheduler.service import Service
+    from scheduler.service import Service, ServiceRefused
     settings = _settings(args)
     if args.health_port is not None:
         from crawler.config import SETTING_RANGES
@@ -253,7 +267,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             return 2
         settings.health_port = args.health_port
     sources = load_sources(settings.sources, only_enabled=True)
-    return Service(settings, sources).run()
+    try:
+        return Service(settings, sources).run()
+    except ServiceRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -575,7 +593,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(os.environ.get("CHAVDER_LOG_LEVEL", "DEBUG" if args.verbose else "INFO"),
                   json_lines=args.log_json, verbose=args.verbose)
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()   # a closed pipe shows here, not in the interpreter's exit
+        return code
+    except BrokenPipeError:
+        return _reader_went_away()
     except ConfigError as exc:
         print(f"configuration error:\n{redact_text(str(exc))}", file=sys.stderr)
         return 2
@@ -592,6 +614,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CODE
     except KeyboardInterrupt:
         return 130
+
+
+def _reader_went_away() -> int:
+    """stdout's reader closed the pipe (``chavder search … | head -1``): that is how such a
+    pipeline ends, not an error, so say nothing. Later writes (the interpreter's final flush)
+    go to /dev/null, as the Python docs advise for SIGPIPE; 141 is the shell's status for a
+    command ended by SIGPIPE."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 141
 
 
 def _store_name(args: argparse.Namespace) -> str:

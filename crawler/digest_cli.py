@@ -113,7 +113,7 @@ def cmd_digest_send(args: argparse.Namespace) -> int:
 def cmd_digest_list(args: argparse.Namespace) -> int:
     from crawler.store import open_store
     settings = _settings(args)
-    store = open_store(settings.store, settings.data_dir)
+    store = open_store(settings.store, settings.data_dir, write=False)
     try:
         rows = store.digest_rows(args.recipient, args.limit)
     finally:

@@ -26,6 +26,7 @@ import random
 import signal
 import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 from crawler.config import Settings, SourceConfig
@@ -77,6 +78,49 @@ def classify_reason(reason: str) -> str:
     return "other"
 
 
+class ServiceRefused(Exception):
+    """``chavder run`` cannot start as configured (health port taken, another service on the
+    same store); the message is one line saying what to change."""
+
+
+def run_lock_path(settings: Settings) -> Path:
+    """The lock file of the service on this store: next to a SQLite file (so two configs with
+    different data_dirs but one database still meet), else in ``data_dir``."""
+    url = settings.store
+    if url.startswith("sqlite:") or "://" not in url:
+        path = url[len("sqlite:"):] if url.startswith("sqlite:") else url
+        path = path[3:] if path.startswith("///") else path[2:] if path.startswith("//") else path
+        if path and path != ":memory:":
+            return Path(path).with_name(Path(path).name + ".run.lock")
+    return Path(settings.data_dir) / "chavder.run.lock"
+
+
+def take_run_lock(settings: Settings) -> Any:
+    """An exclusive ``flock`` held for the life of the service (the open file is returned and
+    must stay referenced). The OS drops it when the process dies, even by kill -9, so a crash
+    never leaves a stale lock; a second ``chavder run`` on the same store is refused."""
+    import fcntl
+    import os
+    path = run_lock_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a+", encoding="utf-8")
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "?"
+        handle.close()
+        raise ServiceRefused(
+            f"another `chavder run` (pid {holder}) is already running on store "
+            f"{redact_url(settings.store)} — stop it first, or give this one its own store "
+            f"(lock: {path})") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
+
+
 class Service:
     """The scheduler process. ``start()`` wires everything; ``run()`` blocks in the reactor."""
 
@@ -97,6 +141,7 @@ class Service:
         self.reactor: Any = None
         self._stopping = False
         self._started_at = time.time()
+        self._run_lock: Any = None
         self._rng = random.Random()
         self._slots: Any = None
         self.http_port: Any = None
@@ -116,6 +161,8 @@ class Service:
         from scheduler.alerting import Alerting
 
         self.reactor = reactor
+        self._run_lock = take_run_lock(self.settings)
+        self._start_health_server()   # before anything runs: a taken port refuses the start
         self.store = open_store(self.settings.store, self.settings.data_dir)
         self.alerting = Alerting.from_settings(self.settings, self.store, self.sources.values())
         self.digests = self._load_digests()
@@ -145,7 +192,6 @@ class Service:
                                    seconds=self.settings.digest_check_seconds, id="digests",
                                    next_run_time=now + timedelta(seconds=2))
         self.scheduler.start()
-        self._start_health_server()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: reactor.callFromThread(self.shutdown, "signal"))
         log.info("service started: %d sources, store %s, health http://%s:%s/healthz",
@@ -268,8 +314,16 @@ class Service:
                 request.setResponseCode(404)
                 return b"not found\n"
 
-        self.http_port = self.reactor.listenTCP(self.health_port, server.Site(Health()),
-                                                interface=self.settings.health_host)
+        from twisted.internet.error import CannotListenError
+        try:
+            self.http_port = self.reactor.listenTCP(self.health_port, server.Site(Health()),
+                                                    interface=self.settings.health_host)
+        except CannotListenError as exc:
+            raise ServiceRefused(
+                f"health port {self.settings.health_host}:{self.health_port} cannot be used "
+                f"({exc.socketError}) — another program (or another `chavder run`) has it; "
+                "set health_port in chavder.yaml or pass --health-port (0 = any free port, "
+                "-1 = off)") from None
 
     def health(self) -> dict:
         ok = not self._stopping and self.scheduler is not None and self.scheduler.running
@@ -343,6 +397,9 @@ class Service:
                 self.store.close()
         except Exception:  # noqa: BLE001
             log.exception("closing the store")
+        if self._run_lock is not None:
+            self._run_lock.close()   # releases the flock: a new service may start now
+            self._run_lock = None
         log.info("stopped (%s)", how)
         if self.reactor.running:
             self.reactor.stop()

@@ -201,11 +201,13 @@ def test_unreachable_source_is_one_line_and_a_summary(tmp_path):
     config.write_text(f"store: {store_url}\nsources: {sources}\ndownload_timeout: 3\n",
                       encoding="utf-8")
     env = ChavderEnv(root=tmp_path, sources=sources, config=config, store_url=store_url)
-    proc = env.run("crawl", "--progress-interval", "0")
+    proc = env.run("crawl", "--progress-interval", "0", check=False)
     lines = [ln for ln in proc.stderr.splitlines() if "source=offline" in ln]
     assert len(lines) == 1, proc.stderr
     assert "url=http://127.0.0.1:9/feed/" in lines[0] and "connection refused" in lines[0]
     assert "offline" in proc.stdout and "TOTAL" in proc.stdout
+    # the only source failed: a script or cron job must see a failure (issue 16)
+    assert proc.returncode == 1 and "every source failed (1 of 1)" in proc.stderr, proc.stderr
 
 
 def test_failed_articles_are_backed_off_not_requested_on_every_poll(crawled, fixture_web):

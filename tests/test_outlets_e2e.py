@@ -203,13 +203,15 @@ def test_a_challenged_source_backs_off_for_the_rest_of_the_crawl(tmp_path, outle
     env = ChavderEnv(root=tmp_path, sources=sources, config=config,
                      store_url=f"sqlite:///{data}/c.db")
     outlets_web.clear_log()
-    proc = env.crawl()
+    proc = env.crawl(check=False)
     fetched = [p for s, _m, p, _st in outlets_web.requests if s == "guarded" and
                p.startswith("/cf/s")]
     assert len(fetched) == 1, fetched        # one challenge, then the source backs off
     blocked = [ln for ln in proc.stderr.splitlines() if "blocked by an anti-bot challenge" in ln]
     assert len(blocked) == 1, proc.stderr
     assert env.open_store().count_articles("many") == 0
+    # the only source got nothing: the crawl says so in its exit status (issue 16)
+    assert proc.returncode == 1 and "every source failed (1 of 1)" in proc.stderr, proc.stderr
 
 
 def test_the_service_backs_off_a_challenged_source_across_crawls(tmp_path, outlets_web):

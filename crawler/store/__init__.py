@@ -5,11 +5,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from crawler.store.base import KnownArticle, SearchHit, SearchQuery, Store, UpsertResult
-from crawler.store.faults import StoreUnusable
+from crawler.store.faults import StoreMissing, StoreUnusable
 from crawler.store.sqlite import SQLiteStore
 
 __all__ = ["open_store", "Store", "SQLiteStore", "SearchHit", "SearchQuery", "UpsertResult",
-           "KnownArticle", "StoreUnusable"]
+           "KnownArticle", "StoreUnusable", "StoreMissing"]
 
 
 def open_store(url: str, data_dir: str | Path = "data", *, write: bool = True) -> Store:
@@ -18,14 +18,16 @@ def open_store(url: str, data_dir: str | Path = "data", *, write: bool = True) -
     documents waiting for an unreachable cluster lives under ``data_dir``).
 
     A file that cannot be used (corrupt, not a database, not writable when ``write``) raises
-    ``StoreUnusable``; ``write=False`` is for commands that only read (search, status)."""
+    ``StoreUnusable``; ``write=False`` is for commands that only read (search, status), and
+    for them a SQLite file that does not exist raises ``StoreMissing`` instead of creating an
+    empty database and its folders."""
     if url.startswith("sqlite:"):
         path = url[len("sqlite:"):]
         if path.startswith("///"):
             path = path[3:]
         elif path.startswith("//"):
             path = path[2:]
-        return SQLiteStore(path or ":memory:", write=write)
+        return _sqlite(path or ":memory:", write)
     scheme = urlsplit(url).scheme
     from crawler.store.elasticsearch import is_elasticsearch_url, open_elasticsearch_store
     if is_elasticsearch_url(url):
@@ -34,4 +36,11 @@ def open_store(url: str, data_dir: str | Path = "data", *, write: bool = True) -
         from crawler.redact import redact_url
         raise ValueError(f"store {redact_url(url)!r}: unknown store scheme '{scheme}' — use "
                          "sqlite:///path/to/chavder.db or https://host:9200")
-    return SQLiteStore(Path(url), write=write)
+    return _sqlite(url, write)
+
+
+def _sqlite(path: str | Path, write: bool) -> SQLiteStore:
+    """A reader must not create the file it was asked to read (see ``StoreMissing``)."""
+    if not write and str(path) != ":memory:" and not Path(path).exists():
+        raise StoreMissing(path)
+    return SQLiteStore(path, write=write)

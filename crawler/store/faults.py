@@ -14,7 +14,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-__all__ = ["StoreUnusable", "unusable", "translate_faults", "translating", "EXIT_CODE"]
+__all__ = ["StoreUnusable", "StoreMissing", "unusable", "translate_faults", "translating",
+           "EXIT_CODE"]
 
 #: Exit status of a command that found its store unusable (as for configuration errors).
 EXIT_CODE = 2
@@ -42,6 +43,19 @@ class StoreUnusable(sqlite3.DatabaseError):
     def line(self) -> str:
         detail = f" ({self.detail})" if self.detail else ""
         return f"store {self.path}: {self.problem}{detail} — {self.remedy}"
+
+
+class StoreMissing(StoreUnusable):
+    """A command that only reads was pointed at a store file that does not exist. Opening it
+    would create an empty database (and its folders) that answers every question with
+    nothing, which reads like "no news" rather than "wrong store"."""
+
+    def __init__(self, path: str | Path):
+        super().__init__(path, "no store here", "run `chavder crawl` or `chavder run` first, "
+                         "or point --config/CHAVDER_CONFIG at your chavder.yaml")
+
+    def line(self) -> str:
+        return f"no store at {self.path} — {self.remedy}"
 
 
 def unusable(exc: BaseException, path: str | Path) -> StoreUnusable | None:

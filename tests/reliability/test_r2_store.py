@@ -139,8 +139,9 @@ def test_concurrent_crawls_of_syndicating_outlets_agree_on_stories(syndicated, t
         try:
             store = None if fake is None else f"{fake.url}/?flush_interval=0.1"
             config = _install(tmp, syndicated, store)
-            # the store exists first: this test is about stories (fresh files: item 12's test)
-            made = run_chavder(config, "status", tmp=tmp, timeout=120)
+            # the store exists first: this test is about stories (fresh files: item 12's test);
+            # `alerts send` opens it for writing (a reader such as `status` creates nothing)
+            made = run_chavder(config, "alerts", "send", tmp=tmp, timeout=120)
             assert made.returncode == 0, made.output[-3000:]
             results = _crawl_together(config, tmp, "outa", "outb")
             for code, err in results:
@@ -192,14 +193,18 @@ def test_fresh_database_opened_by_several_processes_at_once(tmp_path, backend):
             files = {tmp / "data" / "chavder.db": MIGRATIONS, tmp / "data" / "es-spool.db": None}
             store = f"http://127.0.0.1:{_closed_port()}/"
         config = tmp / "chavder.yaml"
+        rules = tmp / "alerts.yaml"
+        rules.write_text("rules:\n  - name: raqqa\n    any: [[الرقة]]\n"
+                         "    recipients: [desk@example.org]\n", encoding="utf-8")
         config.write_text(f"data_dir: {tmp / 'data'}\nstore: '{store}'\n"
-                          f"sources: {tmp / 'sources.yaml'}\nalerts: {tmp / 'none.yaml'}\n",
+                          f"sources: {tmp / 'sources.yaml'}\nalerts: {rules}\n",
                           encoding="utf-8")
         prelude = go_at_prelude(time.time() + 3.0)
         procs = []
         for n in range(OPENERS):
             out = open(tmp / f"open-{n}.log", "wb")
-            procs.append((spawn(config, "status", "--json", stdout=out, stderr=out,
+            # a command that writes (readers refuse a missing store instead of creating it)
+            procs.append((spawn(config, "alerts", "send", stdout=out, stderr=out,
                                 python_prelude=prelude), out, n))
         for proc, out, n in procs:
             code, _rss, _sig = reap(proc, 120)
