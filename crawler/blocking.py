@@ -23,9 +23,10 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
+from crawler.backoff import doubling
 from crawler.challenges import ADVICE, REASON_PREFIX, classify
 from crawler.download import CheckedHTTPDownloadHandler
-from crawler.robots import _ROBOTS_META
+from crawler.robots import ROBOTS_META
 
 
 class ChallengeBlocked(IgnoreRequest):
@@ -56,7 +57,7 @@ class ChallengeMemory:
         """Record a challenge; the seconds until the pair may be tried again."""
         with self._lock:
             streak = self._entries.get(key, ("", 0, 0.0))[1] + 1
-            wait = min(max(interval, MIN_BACKOFF) * 2 ** min(streak - 1, 16), MAX_BACKOFF)
+            wait = doubling(max(interval, MIN_BACKOFF), streak, MAX_BACKOFF)
             self._entries[key] = (vendor, streak, self.clock() + wait)
             if len(self._entries) > 10_000:          # bounded: drop the oldest
                 self._entries.pop(next(iter(self._entries)))
@@ -107,7 +108,7 @@ class ChallengeMiddleware:
         return cls(crawler)
 
     def process_response(self, request: Request, response: Response) -> Any:
-        if response.status == 304 or request.meta.get(_ROBOTS_META):
+        if response.status == 304 or request.meta.get(ROBOTS_META):
             return response   # a challenged robots.txt reads as "no rules"; the page will tell
         headers = {k.decode("latin-1"): b",".join(v).decode("latin-1")
                    for k, v in response.headers.items()}
@@ -129,7 +130,7 @@ class BackoffDownloadHandler(CheckedHTTPDownloadHandler):
 
     async def download_request(self, request: Request) -> Response:
         key = _key(request)
-        if not request.meta.get(_ROBOTS_META):
+        if not request.meta.get(ROBOTS_META):
             vendor = challenged(self._crawler).get(key)
             when = "earlier in this crawl"
             if vendor is None and (waiting := MEMORY.waiting(key)) is not None:

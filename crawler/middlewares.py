@@ -15,6 +15,7 @@ from scrapy.http import Response
 from scrapy.utils.defer import maybe_deferred_to_future
 
 from crawler.addresses import host_in_domains, is_private_host, normalize_host
+from crawler.backoff import doubling
 from crawler.download import RefusedAddress, may_reach_private
 from crawler.runtime import runtime_for
 
@@ -130,7 +131,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
         result = super().process_response(request, response)
         if isinstance(result, Request):
             attempt = result.meta.get("retry_times", 1)
-            delay = self.backoff_base * (2 ** (attempt - 1))
+            delay = doubling(self.backoff_base, attempt)
             retry_after = _retry_after_seconds(response.headers.get(b"Retry-After"))
             if retry_after is not None:
                 delay = min(max(delay, retry_after), self.retry_after_max)

@@ -36,7 +36,7 @@ from twisted.internet.threads import deferToThread
 logger = logging.getLogger(__name__)
 
 MAX_ROBOTS_BYTES = 500 * 1024
-_ROBOTS_META = "chavder_robots"
+ROBOTS_META = "chavder_robots"
 
 
 class RobotsCache:
@@ -101,7 +101,7 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
 
     def _bytes_received(self, data: bytes, request: Request, spider: Any = None) -> None:
         """Stop a robots.txt download at the size limit, keeping what arrived."""
-        if not request.meta.get(_ROBOTS_META):
+        if not request.meta.get(ROBOTS_META):
             return
         request.meta["chavder_robots_bytes"] = request.meta.get("chavder_robots_bytes", 0) \
             + len(data)
@@ -129,7 +129,7 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
         url = urlparse_cached(request)
         robots = Request(f"{url.scheme}://{netloc}/robots.txt", priority=self.DOWNLOAD_PRIORITY,
                          callback=NO_CALLBACK,
-                         meta={"dont_obey_robotstxt": True, _ROBOTS_META: True,
+                         meta={"dont_obey_robotstxt": True, ROBOTS_META: True,
                                "source": request.meta.get("source")})
         self._stats.inc_value("robotstxt/request_count")
         try:

@@ -29,6 +29,7 @@ from typing import Callable, Iterable
 
 from crawler.alerts.matcher import Matcher
 from crawler.alerts.rules import Recipient, Rule, load_rules
+from crawler.backoff import doubling
 from crawler.config import Settings, SourceConfig
 from scheduler.lease import dead_owners, process_owner
 from scheduler.mail.compose import ArticleView, alert_message_id, compose_alert
@@ -210,7 +211,7 @@ class Alerting:
             transport_for(recipient, self.mail_transport).send(message)
         except TransportError as exc:
             if exc.temporary and attempt < self.max_attempts:
-                delay = min(self.backoff * (2 ** (attempt - 1)), self.max_backoff)
+                delay = doubling(self.backoff, attempt, self.max_backoff)
                 self.store.mark_alert(row["id"], "pending", error=str(exc), owner=owner,
                                       next_attempt_at=(now + timedelta(seconds=delay)).isoformat())
                 report.retrying += 1

@@ -40,6 +40,7 @@ from zoneinfo import ZoneInfo
 
 from crawler.alerts.recipient_keys import APPRISE_PREFIX, apprise_key, ledger_key
 from crawler.alerts.rules import Recipient, Rule
+from crawler.backoff import doubling
 from crawler.config import ConfigError, Settings, SourceConfig
 from scheduler.alerting import SEND_LEASE, rules_from_settings, utc_now
 from scheduler.lease import dead_owners, process_owner
@@ -423,7 +424,7 @@ class Digests:
             transport_for(entry.recipient, self.mail_transport).send(message)
         except TransportError as exc:
             if exc.temporary and attempt < self.max_attempts:
-                delay = min(self.backoff * (2 ** (attempt - 1)), self.max_backoff)
+                delay = doubling(self.backoff, attempt, self.max_backoff)
                 self.store.mark_digest(row["id"], "pending", now=stamp, error=str(exc),
                                        next_attempt_at=iso(now + timedelta(seconds=delay)),
                                        owner=owner)

@@ -21,6 +21,7 @@ from twisted.python.failure import Failure
 from w3lib.url import safe_url_string
 
 from crawler.addresses import host_in_domains, is_private_host, normalize_host
+from crawler.backoff import doubling
 from crawler.config import SourceConfig
 from crawler.download import RefusedAddress
 from crawler.dedup.urls import url_key
@@ -218,7 +219,7 @@ class SourceSpider(scrapy.Spider):
         kept: list[tuple[str, LinkHint]] = []
         for key, hint in wanted:
             n, last = max(failures.get(hint.url, (0, "")), failures.get(urls[hint.url], (0, "")))
-            wait = min(base * 2 ** min(n - 1, 20), 86_400.0) if n else 0.0
+            wait = doubling(base, n, 86_400.0)
             last_at = parse_iso(last) if n else None
             if last_at is not None and now < last_at + timedelta(seconds=wait):
                 count(self.crawler, source.id, "backed_off")
