@@ -31,6 +31,7 @@ characters across whitespace into one token (tests check chunked == whole-text t
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain, compress, count, product, repeat
@@ -38,8 +39,9 @@ from operator import itemgetter, not_
 from typing import Iterable
 
 from crawler.alerts.highlight import highlight
-from crawler.alerts.rules import Rule
-from crawler.text import query_terms, tokens
+from crawler.alerts.rules import PLAIN as _PLAIN, Rule, TermOptions
+from crawler.alerts.variants import alternatives, blocked, document_keys, skeleton
+from crawler.text import normalize, query_terms, tokens
 
 __all__ = ["Matcher", "MatchGroup", "RuleMatch", "TermHit", "highlight", "tokenize"]
 
@@ -147,7 +149,7 @@ def _chunk_tokens(chunk: str, lang: str | None) -> tuple[tuple, tuple]:
     for tok in toks:
         if ok(chunk, end, tok.start) is None:
             stream.append(())
-        stream.append(tok.keys)
+        stream.append(document_keys(tok.keys))
         end = tok.end
     if ok(chunk, end) is None:
         stream.append(())
@@ -210,7 +212,8 @@ class _Field:
 
 
 def tokenize(text: str, lang: str | None) -> list[tuple[int, int, tuple[str, ...]]]:
-    """``tokens(text, lang)`` as (start, end, keys), through the matcher's chunk cache."""
+    """``tokens(text, lang)`` as (start, end, keys), through the matcher's chunk cache; the keys
+    are the text layer's followed by their spelling skeletons (``variants.document_keys``)."""
     field = _Field("", text, lang)
     return [(*field.span(i), keys) for i, keys in enumerate(field.stream) if keys]
 
@@ -222,7 +225,7 @@ class _FieldHits:
     __slots__ = ("pids", "_multi", "_keys", "_single_key")
 
     def __init__(self, pids: set[int], multi: Occurrences, keys: list[tuple[str, ...]],
-                 single_key: dict[int, str]):
+                 single_key: dict[int, frozenset[str]]):
         self.pids = pids
         self._multi = multi
         self._keys = keys
@@ -234,9 +237,9 @@ class _FieldHits:
             return []
         ranges = self._multi.get(pid)
         if ranges is None:
-            key = self._single_key[pid]
+            alts = self._single_key[pid]
             ranges = self._multi[pid] = [(i, i) for i, keys in enumerate(self._keys)
-                                         if key in keys]
+                                         if not alts.isdisjoint(keys)]
         return ranges
 
 
@@ -258,30 +261,40 @@ class _Compiled:
     language are left out of this language's index altogether.
     """
 
-    def __init__(self, terms: list[str], rules: list[Rule],
+    def __init__(self, terms: list[tuple[str, TermOptions]], rules: list[Rule],
                  rule_groups: list[tuple[tuple[tuple[int, ...], ...], ...]], lang: str | None):
-        self.single: dict[str, int] = {}
-        self.single_key: dict[int, str] = {}
+        single: dict[str, list[int]] = {}
+        self.single_key: dict[int, frozenset[str]] = {}
         self.root: dict = {}
+        self.checks: dict[int, _Check] = {}         # phrases whose hits must be verified
         tp: list[int] = []                           # term id → phrase id (-1: no keys)
-        phrase_ids: dict[tuple[str, ...], int] = {}
-        for term in terms:
-            keys = tuple(query_terms(term, lang))
-            if not keys:
+        phrase_ids: dict[tuple, int] = {}
+        for term, opts in terms:
+            words = tuple(query_terms(term, lang))
+            if not words:
                 tp.append(-1)
                 continue
-            pid = phrase_ids.get(keys)
+            alts = alternatives(term, words, variants=not opts.exact)
+            block = blocked(words) if len(alts[0]) > 1 else frozenset()
+            checked = opts.checked or bool(block)
+            ident = (alts, term, opts) if checked else (alts,)
+            pid = phrase_ids.get(ident)
             if pid is None:
-                pid = phrase_ids[keys] = len(phrase_ids)
-                if len(keys) == 1:
-                    self.single[keys[0]] = pid
-                    self.single_key[pid] = keys[0]
+                pid = phrase_ids[ident] = len(phrase_ids)
+                if len(alts) == 1:
+                    for key in alts[0]:
+                        single.setdefault(key, []).append(pid)
+                    self.single_key[pid] = frozenset(alts[0])
                 else:
-                    node = self.root
-                    for key in keys:
-                        node = node.setdefault(key, {})
-                    node.setdefault(None, []).append(pid)
+                    for path in product(*alts):
+                        node = self.root
+                        for key in path:
+                            node = node.setdefault(key, {})
+                        node.setdefault(None, []).append(pid)
+                if checked:
+                    self.checks[pid] = _Check(term, words, alts, opts, block)
             tp.append(pid)
+        self.single: dict[str, tuple[int, ...]] = {k: tuple(v) for k, v in single.items()}
 
         # Rules with the same conditions (many editors watching one beat) form one *class*;
         # the set algebra runs over classes, and a fired class expands to its rules.
@@ -361,7 +374,7 @@ class _Compiled:
         stream = field.stream
         present = set(chain.from_iterable(stream))          # every key of every token
         single = self.single
-        pids = set(map(single.__getitem__, single.keys() & present))
+        pids = set(chain.from_iterable(map(single.__getitem__, single.keys() & present)))
         multi: Occurrences = {}
         root = self.root
         if not root.keys().isdisjoint(present):
@@ -381,8 +394,78 @@ class _Compiled:
                             for pid in ends:
                                 multi.setdefault(pid, []).append((i, j))
                     j += 1
+            for pid, ranges in multi.items():   # two spellings of one token: one occurrence
+                if len(ranges) > 1:
+                    multi[pid] = sorted(set(ranges))
             pids.update(multi)
-        return _FieldHits(pids, multi, stream, self.single_key)
+        found = _FieldHits(pids, multi, stream, self.single_key)
+        if self.checks and not pids.isdisjoint(self.checks):
+            for pid in pids.intersection(self.checks):
+                check = self.checks[pid]
+                kept = [r for r in found.occurrences(pid) if check.passes(field, *r)]
+                multi[pid] = kept
+                if not kept:
+                    pids.discard(pid)
+        return found
+
+
+_CASE_MARKS = dict.fromkeys(i for i in range(0x0300, 0x0370))
+
+
+def _cased(text: str) -> str:
+    """``text`` without Latin diacritics and dotted-İ marks but with its capitals."""
+    return unicodedata.normalize("NFKD", text).translate(_CASE_MARKS)
+
+
+class _Check:
+    """Verifies a hit of a term with options against the article's characters."""
+
+    __slots__ = ("words", "alts", "opts", "surfaces", "blocked")
+
+    def __init__(self, term: str, words: tuple[str, ...], alts: tuple[tuple[str, ...], ...],
+                 opts: TermOptions, block: frozenset[str]):
+        self.words, self.alts, self.opts = words, alts, opts
+        self.blocked = block        # listed words (or phrases) no variant may match
+        surfaces = [t.surface for t in tokens(term)]
+        self.surfaces = tuple(map(_cased, surfaces)) if len(surfaces) == len(words) else None
+
+    def passes(self, field: _Field, first: int, last: int) -> bool:
+        if self.blocked:
+            written = " ".join(keys[0] for keys in field.stream[first:last + 1] if keys)
+            if written in self.blocked:
+                return False
+        k = 0
+        for i in range(first, last + 1):
+            keys = field.stream[i]
+            if not keys:
+                continue
+            if k >= len(self.words):
+                return False
+            full = keys[0]
+            if self.opts.exact and full != self.words[k]:
+                return False
+            if self.opts.whole_word and full not in self.alts[k] \
+                    and skeleton(full) not in self.alts[k]:
+                return False
+            if self.opts.case_sensitive and self.surfaces is not None:
+                start, end = field.span(i)
+                if not _same_case(_cased(field.text[start:end]), self.surfaces[k]):
+                    return False
+            k += 1
+        return True
+
+
+def _same_case(surface: str, term: str) -> bool:
+    """Capitals where the term has them: an all-capitals term only in capitals (ISIS, not
+    Isis), a capitalised one only capitalised (Islamic State, not "an Islamic state"), any
+    other mix exactly as written."""
+    if term.isupper():
+        return surface.isupper()
+    if term[:1].isupper() and (len(term) == 1 or term[1:].islower()):
+        return surface[:1].isupper()
+    if term.islower() or not any(c.isalpha() for c in term):
+        return True
+    return surface == term
 
 
 def _outermost(hits: list[TermHit]) -> list[TermHit]:
@@ -403,19 +486,21 @@ class Matcher:
 
     def __init__(self, rules: Iterable[Rule]):
         self.rules: list[Rule] = [r for r in rules if r.enabled]
-        self._terms: list[str] = []
-        term_ids: dict[str, int] = {}
+        self._terms: list[tuple[str, TermOptions]] = []
+        term_ids: dict[tuple[str, TermOptions], int] = {}
 
-        def tid(term: str) -> int:
-            if term not in term_ids:
-                term_ids[term] = len(self._terms)
-                self._terms.append(term)
-            return term_ids[term]
+        def tid(term: str, rule: Rule) -> int:
+            key = (term, rule.term_options(term) if rule.options else _PLAIN)
+            if key not in term_ids:
+                term_ids[key] = len(self._terms)
+                self._terms.append(key)
+            return term_ids[key]
 
         # per rule: (any, all, none) groups as tuples of term ids
-        self._groups = [tuple(tuple(tuple(tid(t) for t in g) for g in groups)
+        self._groups = [tuple(tuple(tuple(tid(t, rule) for t in g) for g in groups)
                               for groups in (rule.any, rule.all, rule.none))
                         for rule in self.rules]
+        self._names = [term for term, _ in self._terms]     # term id → spelling
         self._compiled: dict[str | None, _Compiled] = {}
 
     def _for(self, lang: str | None) -> _Compiled:
@@ -465,7 +550,7 @@ class Matcher:
                 fired.add(ci)
         if not fired:
             return None
-        return comp, _ArticleScan(self._terms, comp.class_terms, fields, found), sorted(fired)
+        return comp, _ArticleScan(self._names, comp.class_terms, fields, found), sorted(fired)
 
     def match_groups(self, title: str, body: str, *, language: str | None,
                      source: str | None = None) -> list[MatchGroup]:

@@ -71,7 +71,8 @@ FORMS: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                  "DAIS", "DAİŞ", "Dewleta Îslamî", "DAIŞ'ê de"],
                 ["daîmî", "daxuyanî", "dawî", "daîre", "daristan", "Îslamî"]),
         "en": (["ISIS", "Daesh", "Daech", "ISIS's", "Islamic State", "the Islamic State group",
-                "ISIL", "Islamic State's", "ISIS-linked", "DAESH", "Daesh,", "so-called Islamic State"],
+                "ISIL", "Islamic State's", "ISIS-linked", "DAESH", "Daesh,", "so-called Islamic State",
+                "Da'esh"],
                ["Isis", "the goddess Isis", "the River Isis", "Isis Valverde", "the temple of Isis",
                 "an Islamic state", "Islamic states", "crisis", "Isisford"]),
         "tr": (["IŞİD", "IŞID", "Işid", "DEAŞ", "DAEŞ", "DAİŞ", "IŞİD'in", "DEAŞ'a", "IŞİD'li",
@@ -128,6 +129,7 @@ SENTENCES = [
     ("raqqa", "ar", "أعلنت وزارة الاتصالات عن خطة للتحول إلى الخدمات الرقمية."),
     ("raqqa", "ar", "وقع الطرفان على الورقة النهائية للاتفاق."),
     ("raqqa", "ar", "شهدت مدينة برقة الليبية أمطاراً غزيرة."),
+    ("raqqa", "ar", "تعامل الطبيب مع المرضى بكثير من الرقة والصبر."),     # "delicacy": a true homograph
     ("raqqa", "en", "Iraqi officials met their Kurdish counterparts in Erbil."),
     ("raqqa", "en", "The tennis player broke his racquet after losing the set."),
     ("raqqa", "en", "Rakuten reported higher quarterly profits on Tuesday."),
@@ -139,6 +141,8 @@ SENTENCES = [
     ("raqqa", "kmr", "Reqîbê wî di hilbijartinan de bi ser ket."),
     ("raqqa", "ckb", "ڕکابەری نێوان هەردوو پارت توندتر بووە."),
     ("raqqa", "ckb", "ڕێککەوتنەکە دوێنێ واژۆ کرا."),
+    ("raqqa", "ckb", "ئەم بڕیارە بۆ جوتیاران زۆر ڕەقە."),          # ڕەقە "is hard", not Raqqa
+    ("raqqa", "ckb", "زەوییەکە لەم وەرزەدا ڕەقە و ئاو هەڵناگرێت."),
     ("mazloum", "ar", "قال المتحدث إن الشعب السوري مظلوم منذ سنوات طويلة."),
     ("mazloum", "ar", "رفع المواطن شكوى قائلاً إنه مظلوم في هذه القضية."),
     ("mazloum", "ar", "زار الوزير أحمد عبدي المستشفى الجديد."),
