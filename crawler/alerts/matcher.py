@@ -430,9 +430,12 @@ class _Check:
         self.surfaces = tuple(map(_cased, surfaces)) if len(surfaces) == len(words) else None
 
     def passes(self, field: _Field, first: int, last: int) -> bool:
-        if self.blocked:
-            written = " ".join(keys[0] for keys in field.stream[first:last + 1] if keys)
-            if written in self.blocked:
+        if self.blocked:        # a listed word reached only through a variant: not this term
+            if first == last:
+                keys = field.stream[first]
+                if self.words[0] not in keys and not self.blocked.isdisjoint(keys):
+                    return False
+            elif " ".join(k[0] for k in field.stream[first:last + 1] if k) in self.blocked:
                 return False
         k = 0
         for i in range(first, last + 1):
