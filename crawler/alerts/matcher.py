@@ -433,7 +433,10 @@ class _Check:
         if self.blocked:        # a listed word reached only through a variant: not this term
             if first == last:
                 keys = field.stream[first]
-                if self.words[0] not in keys and not self.blocked.isdisjoint(keys):
+                # the listed word as written or behind proclitics (بالجنة), not before a
+                # suffix (ڕەقەدا is "in Raqqa", not "is hard")
+                if self.words[0] not in keys and any(
+                        k in self.blocked and keys[0].endswith(k) for k in keys):
                     return False
             elif " ".join(k[0] for k in field.stream[first:last + 1] if k) in self.blocked:
                 return False
