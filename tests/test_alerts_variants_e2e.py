@@ -71,5 +71,22 @@ def test_variant_spelling_in_a_crawled_article_alerts_by_mail(tmp_path: Path):
         assert all(s.startswith("[Chavder] raqqa: ") for s in subjects), subjects
         bodies = " ".join(m.body("html") for m in sink.messages)
         assert "<mark>Raqqah</mark>" in bodies and "<mark>ڕەقەدا</mark>" in bodies
+
+        # search with the rule finds what the rule alerted on (a plain query for "Raqqa" can't)
+        found = [json.loads(x) for x in env.run("search", "--rule", "raqqa", "--json")
+                 .stdout.splitlines()]
+        assert sorted(r["title"] for r in found) == ["Shelling near Raqqah", "کۆبوونەوە لە ڕەقەدا"]
+        assert env.run("search", "--rule", "isis").stdout.startswith("no stored article")
+        # explain: which term, which span, through which spelling
+        out = env.run("alerts", "test", "raqqa", "--text", "Raqqah was shelled",
+                      "--lang", "en").stdout
+        assert "any term 'Raqqa' matched 'Raqqah' (body 0-6) variant:" in out, out
+        veto = env.run("alerts", "test", "isis", "--text", "Isis the goddess", "--json",
+                       check=False)
+        assert veto.returncode == 1 and json.loads(veto.stdout)["fired"] is False
+        # backfill one rule only: the isis rule has nothing to add, raqqa's alerts exist
+        out = env.run("alerts", "run", "--rule", "isis", "--since", "2000-01-01").stdout
+        assert "0 rule matches" in out, out
+        assert "[raqqa]" not in out
     finally:
         sink.stop()
