@@ -17,10 +17,11 @@ from urllib.parse import urlsplit
 from zoneinfo import available_timezones
 
 from crawler.alerts.recipient_keys import apprise_key
+from crawler.alerts.surge import SurgeSpec
 from crawler.text import query_terms
 from crawler.yamlconf import ConfigError, Located, load_located, unwrap
 
-MODES = ("instant", "digest", "both")
+MODES = ("instant", "digest", "both", "surge")
 DEFAULT_DIGEST_TIME = "07:00"
 DEFAULT_TIMEZONE = "UTC"
 MAX_TERM_LENGTH = 200
@@ -35,7 +36,8 @@ _EMAIL_RE = re.compile(r"^[^@\s<>()\[\],;:\"\\]{1,64}@([^@\s<>()\[\],;:\"\\]{1,2
 _DOMAIN_LABEL_RE = re.compile(r"^(?!-)[\w-]{1,63}(?<!-)$", re.UNICODE)
 
 RULE_FIELDS = ("name", "any", "all", "none", "languages", "sources", "recipients", "mode",
-               "digest_time", "timezone", "enabled", "notes")
+               "digest_time", "timezone", "enabled", "notes", "surge")
+SURGE_FIELDS = ("outlets", "minutes", "factor")
 DEFAULT_FIELDS = ("languages", "sources", "recipients", "mode", "digest_time", "timezone")
 RECIPIENT_FIELDS = ("email", "apprise", "name", "timezone", "digest_time")
 TERM_FIELDS = ("term", "case", "exact", "whole_word")
@@ -105,6 +107,7 @@ class Rule:
     timezone: str = DEFAULT_TIMEZONE
     enabled: bool = True
     options: tuple[tuple[str, TermOptions], ...] = ()      # terms with non-default options
+    surge: SurgeSpec | None = None                          # mode: surge
     line: int = field(default=0, compare=False)
 
     def term_options(self, term: str) -> TermOptions:
@@ -116,7 +119,8 @@ class Rule:
 
     @property
     def instant(self) -> bool:
-        return self.mode in ("instant", "both")
+        """Alerts go out as matches are found (a surge rule's once its story surges)."""
+        return self.mode in ("instant", "both", "surge")
 
     @property
     def digest(self) -> bool:
@@ -207,6 +211,38 @@ def _term_options(sp: Located, rule: str, chk: _Checker) -> tuple[Located, TermO
     exact = _flag(spec["exact"], rule, "exact", chk) if "exact" in spec else False
     whole = _flag(spec["whole_word"], rule, "whole_word", chk) if "whole_word" in spec else False
     return spec["term"], TermOptions(case_sensitive=case, exact=exact, whole_word=whole)
+
+
+def _surge(loc: Located | None, rule: str, chk: _Checker) -> SurgeSpec:
+    """``surge: {outlets: 3, minutes: 60, factor: 4}`` (all optional)."""
+    if loc is None:
+        return SurgeSpec()
+    if not isinstance(loc.value, dict):
+        chk.err(loc.line, f"rule '{rule}': 'surge' must be a mapping — e.g. "
+                "surge: {outlets: 3, minutes: 60}")
+        return SurgeSpec()
+    values: dict[str, Any] = {}
+    for key, sub in loc.value.items():
+        if key not in SURGE_FIELDS:
+            chk.err(sub.line, f"rule '{rule}': unknown surge option '{key}' — valid: "
+                    + ", ".join(SURGE_FIELDS))
+            continue
+        value = sub.value
+        ok = (isinstance(value, (int, float)) and not isinstance(value, bool)
+              and value > 0 and (key == "factor" or float(value).is_integer()))
+        if key == "outlets" and value == 0 and not isinstance(value, bool):
+            ok = True
+        if not ok:
+            chk.err(sub.line, f"rule '{rule}': surge {key} {value!r} must be a positive "
+                    + ("number, e.g. factor: 4" if key == "factor" else
+                       f"whole number, e.g. {key}: {3 if key == 'outlets' else 60}"))
+            continue
+        values[key] = float(value) if key == "factor" else int(value)
+    spec = SurgeSpec(**values)
+    if spec.outlets == 0 and spec.factor is None:
+        chk.err(loc.line, f"rule '{rule}': surge with outlets: 0 needs a factor — or give "
+                "outlets ≥ 2")
+    return spec
 
 
 def _term_groups(loc: Located, rule: str, key: str, chk: _Checker,
@@ -478,6 +514,12 @@ def parse_rules(doc: Any, path: str | Path, *,
             chk.err(merged["mode"].line, f"rule '{name}': unknown mode {mode!r} — use one of "
                     + ", ".join(MODES))
             mode = "instant"
+        surge = None
+        if mode == "surge":
+            surge = _surge(entry.get("surge"), name, chk)
+        elif "surge" in entry:
+            chk.err(entry["surge"].line, f"rule '{name}': 'surge' options need mode: surge — "
+                    "add it or remove 'surge'")
         tz = DEFAULT_TIMEZONE
         if "timezone" in merged:
             tz = _time_zone(unwrap(merged["timezone"]), merged["timezone"].line,
@@ -505,6 +547,7 @@ def parse_rules(doc: Any, path: str | Path, *,
                           languages=languages, sources=sources, recipients=recipients,
                           mode=mode, digest_time=dt, timezone=tz, enabled=enabled,
                           options=tuple((t, o) for t, (o, _) in options.items() if o != PLAIN),
+                          surge=surge,
                           line=item.line))
     if chk.problems:
         raise ConfigError(chk.sorted())
