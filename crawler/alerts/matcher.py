@@ -24,6 +24,14 @@ Key tuples depend on the article language (normalisation is language-aware), so 
 built lazily per language with ``query_terms(term, lang)`` — exactly the function whose keys the
 text layer promises to be consistent with ``tokens(text, lang)``.
 
+Spelling variants (crawler/alerts/variants.py) stay inside this scheme: every token also carries
+its keys' spelling skeletons, and a term word is a small set of alternative keys (itself, its
+skeleton, the Arabic article form), so a one-word phrase is several dict entries and a longer
+one several trie paths. Terms with options (``case: sensitive``, ``exact``, ``whole_word``) and
+terms whose variants could reach a listed common word are *checked*: their hits are verified
+against the article's characters after the scan — only when their keys occur at all, so the
+cost follows those hits, not the number of rules.
+
 Tokenisation is the dominant cost, so it is memoised per whitespace-separated chunk: news
 vocabulary is Zipfian and most chunks repeat. This relies on the text layer never joining
 characters across whitespace into one token (tests check chunked == whole-text tokenisation).
@@ -31,17 +39,17 @@ characters across whitespace into one token (tests check chunked == whole-text t
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain, compress, count, product, repeat
 from operator import itemgetter, not_
 from typing import Iterable
 
+from crawler.alerts.checks import Check
 from crawler.alerts.highlight import highlight
 from crawler.alerts.rules import PLAIN as _PLAIN, Rule, TermOptions
-from crawler.alerts.variants import alternatives, blocked, document_keys, skeleton
-from crawler.text import normalize, query_terms, tokens
+from crawler.alerts.variants import alternatives, blocked, document_keys
+from crawler.text import query_terms, tokens
 
 __all__ = ["Matcher", "MatchGroup", "RuleMatch", "TermHit", "highlight", "tokenize"]
 
@@ -266,7 +274,7 @@ class _Compiled:
         single: dict[str, list[int]] = {}
         self.single_key: dict[int, frozenset[str]] = {}
         self.root: dict = {}
-        self.checks: dict[int, _Check] = {}         # phrases whose hits must be verified
+        self.checks: dict[int, Check] = {}         # phrases whose hits must be verified
         tp: list[int] = []                           # term id → phrase id (-1: no keys)
         phrase_ids: dict[tuple, int] = {}
         for term, opts in terms:
@@ -292,7 +300,7 @@ class _Compiled:
                             node = node.setdefault(key, {})
                         node.setdefault(None, []).append(pid)
                 if checked:
-                    self.checks[pid] = _Check(term, words, alts, opts, block)
+                    self.checks[pid] = Check(term, words, alts, opts, block)
             tp.append(pid)
         self.single: dict[str, tuple[int, ...]] = {k: tuple(v) for k, v in single.items()}
 
@@ -407,71 +415,6 @@ class _Compiled:
                 if not kept:
                     pids.discard(pid)
         return found
-
-
-_CASE_MARKS = dict.fromkeys(i for i in range(0x0300, 0x0370))
-
-
-def _cased(text: str) -> str:
-    """``text`` without Latin diacritics and dotted-İ marks but with its capitals."""
-    return unicodedata.normalize("NFKD", text).translate(_CASE_MARKS)
-
-
-class _Check:
-    """Verifies a hit of a term with options against the article's characters."""
-
-    __slots__ = ("words", "alts", "opts", "surfaces", "blocked")
-
-    def __init__(self, term: str, words: tuple[str, ...], alts: tuple[tuple[str, ...], ...],
-                 opts: TermOptions, block: frozenset[str]):
-        self.words, self.alts, self.opts = words, alts, opts
-        self.blocked = block        # listed words (or phrases) no variant may match
-        surfaces = [t.surface for t in tokens(term)]
-        self.surfaces = tuple(map(_cased, surfaces)) if len(surfaces) == len(words) else None
-
-    def passes(self, field: _Field, first: int, last: int) -> bool:
-        if self.blocked:        # a listed word reached only through a variant: not this term
-            if first == last:
-                keys = field.stream[first]
-                # the listed word as written or behind proclitics (بالجنة), not before a
-                # suffix (ڕەقەدا is "in Raqqa", not "is hard")
-                if self.words[0] not in keys and any(
-                        k in self.blocked and keys[0].endswith(k) for k in keys):
-                    return False
-            elif " ".join(k[0] for k in field.stream[first:last + 1] if k) in self.blocked:
-                return False
-        k = 0
-        for i in range(first, last + 1):
-            keys = field.stream[i]
-            if not keys:
-                continue
-            if k >= len(self.words):
-                return False
-            full = keys[0]
-            if self.opts.exact and full != self.words[k]:
-                return False
-            if self.opts.whole_word and full not in self.alts[k] \
-                    and skeleton(full) not in self.alts[k]:
-                return False
-            if self.opts.case_sensitive and self.surfaces is not None:
-                start, end = field.span(i)
-                if not _same_case(_cased(field.text[start:end]), self.surfaces[k]):
-                    return False
-            k += 1
-        return True
-
-
-def _same_case(surface: str, term: str) -> bool:
-    """Capitals where the term has them: an all-capitals term only in capitals (ISIS, not
-    Isis), a capitalised one only capitalised (Islamic State, not "an Islamic state"), any
-    other mix exactly as written."""
-    if term.isupper():
-        return surface.isupper()
-    if term[:1].isupper() and (len(term) == 1 or term[1:].islower()):
-        return surface[:1].isupper()
-    if term.islower() or not any(c.isalpha() for c in term):
-        return True
-    return surface == term
 
 
 def _outermost(hits: list[TermHit]) -> list[TermHit]:

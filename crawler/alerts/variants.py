@@ -31,7 +31,7 @@ from pathlib import Path
 
 from crawler.text import query_terms
 
-__all__ = ["skeleton", "document_keys", "alternatives", "collision", "MIN_SKELETON"]
+__all__ = ["skeleton", "document_keys", "alternatives", "blocked", "too_short", "MIN_SKELETON"]
 
 MIN_SKELETON = 4             # shorter skeletons are too easily another word
 COLLISIONS = Path(__file__).with_name("collisions.txt")
@@ -103,16 +103,4 @@ def alternatives(term: str, words: tuple[str, ...], *,
             alts.update(dict.fromkeys(("ال" + w, skeleton("ال" + w))))
         out.append(tuple(alts))
     return tuple(out)
-
-
-def describe(surface_key: str, keys: tuple[str, ...], word: str) -> str:
-    """How a document token with full form ``surface_key`` and ``keys`` matched term word
-    ``word`` (normalised): 'as written', 'affix: <stem>', 'variant: <skeleton>'."""
-    if surface_key == word:
-        return "as written"
-    stems = keys[1:]
-    for alt in (word, "ال" + word):
-        if alt in stems:
-            return f"affix: {alt}"
-    return f"variant: {skeleton(word)}"
 
