@@ -163,3 +163,32 @@ rules:
     assert re.search(r"alerts\.yaml:8: rule 'b': 'surge' options need mode: surge", text)
     (rule,) = load_rules(path, text=RULES.split("  - name: raqqa\n")[0])
     assert rule.surge == SurgeSpec(outlets=3, minutes=60)
+
+
+def test_count_surge_through_the_dispatcher(tmp_path: Path):
+    """One Raqqa story an hour for a day, then a burst: with factor 3 the fourth story within
+    an hour alerts, once; the fifth is the same surge."""
+    rules = RULES.replace("surge: {outlets: 3, minutes: 60}", "surge: {outlets: 0, factor: 3}")
+    world = World(tmp_path)
+    world.rules = load_rules(tmp_path / "alerts.yaml", text=rules)
+    world.restart()
+    try:
+        start = at("2030-03-09 10:00")
+        for h in range(24):
+            world.report("wire", (start + timedelta(hours=h)).isoformat()[:16],
+                         title=f"خبر رقم {h} عن الرقة")
+        assert world.outbox.to("desk@example.org") == []
+        burst = start + timedelta(hours=24, minutes=5)
+        for m in (0, 10, 20):
+            world.report("mirror", (burst + timedelta(minutes=m)).isoformat()[:16],
+                         title=f"تطور {m} في الرقة")
+        assert world.outbox.to("desk@example.org") == []   # 3 in the hour: not > 3 × 1 an hour
+        world.restart()
+        world.report("rudaw", (burst + timedelta(minutes=30)).isoformat()[:16],
+                     title="عاجل من الرقة")
+        assert len(world.outbox.to("desk@example.org")) == 1
+        world.report("anf", (burst + timedelta(minutes=40)).isoformat()[:16],
+                     title="مزيد من الرقة")
+        assert len(world.outbox.to("desk@example.org")) == 1
+    finally:
+        world.store.close()
