@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, available_timezones
 
-from crawler import defaults
+from crawler import defaults as builtin
 from crawler.addresses import is_private_host
 from crawler.yamlconf import ConfigError, Located, load_located, unwrap
 
@@ -133,7 +133,7 @@ class SourceConfig:
     start_urls: list[str]
     languages: list[str] = field(default_factory=list)
     timezone: str = "UTC"
-    interval: float = defaults.SOURCE_INTERVAL   # poll interval, seconds
+    interval: float = builtin.SOURCE_INTERVAL   # poll interval, seconds
     selectors: dict[str, str] = field(default_factory=dict)
     allowed_domains: list[str] = field(default_factory=list)
     max_pages: int = 3                      # listing pagination bound
@@ -316,11 +316,11 @@ def load_sources(path: str | Path, *, text: str | None = None,
             err(line_of("timezone"), f"source '{sid}': unknown time zone {tz!r} — use an "
                 "IANA name such as Asia/Baghdad, Asia/Damascus or Europe/Istanbul")
             tz = "UTC"
-        interval = parse_interval(get("interval", defaults.SOURCE_INTERVAL))
+        interval = parse_interval(get("interval", builtin.SOURCE_INTERVAL))
         if interval is None or interval <= 0:
             err(line_of("interval"), f"source '{sid}': interval {get('interval')!r} is not a "
                 "duration — write seconds or e.g. '15m', '1h'")
-            interval = defaults.SOURCE_INTERVAL
+            interval = builtin.SOURCE_INTERVAL
         else:
             floor = MIN_PRIVATE_INTERVAL if allow_private else MIN_INTERVAL
             rng = SOURCE_RANGES["interval"]
@@ -410,41 +410,41 @@ def load_sources(path: str | Path, *, text: str | None = None,
 @dataclass
 class MailSettings:
     smtp_host: str | None = None            # None: write .eml files to the outbox
-    smtp_port: int = defaults.SMTP_PORT
+    smtp_port: int = builtin.SMTP_PORT
     security: str = "starttls"              # starttls | ssl | none
     username: str | None = None
-    password_env: str = defaults.SMTP_PASSWORD_ENV
+    password_env: str = builtin.SMTP_PASSWORD_ENV
     password_file: str | None = None
-    sender: str = defaults.MAIL_SENDER
-    outbox: str = defaults.OUTBOX_DIR       # relative to data_dir
+    sender: str = builtin.MAIL_SENDER
+    outbox: str = builtin.OUTBOX_DIR       # relative to data_dir
 
 
 @dataclass
 class Settings:
     """How Chavder runs. Every field has an embedded default; ``chavder.yaml`` overrides."""
 
-    data_dir: str = defaults.DATA_DIR
-    store: str = defaults.STORE_URL
-    sources: str = defaults.SOURCES_FILE
-    alerts: str = defaults.ALERTS_FILE
-    contact_url: str = defaults.CONTACT_URL
-    user_agent: str = defaults.USER_AGENT
-    concurrent_per_domain: int = defaults.CONCURRENT_PER_DOMAIN
-    download_timeout: float = defaults.DOWNLOAD_TIMEOUT
-    max_body_bytes: int = defaults.MAX_BODY_BYTES
+    data_dir: str = builtin.DATA_DIR
+    store: str = builtin.STORE_URL
+    sources: str = builtin.SOURCES_FILE
+    alerts: str = builtin.ALERTS_FILE
+    contact_url: str = builtin.CONTACT_URL
+    user_agent: str = builtin.USER_AGENT
+    concurrent_per_domain: int = builtin.CONCURRENT_PER_DOMAIN
+    download_timeout: float = builtin.DOWNLOAD_TIMEOUT
+    max_body_bytes: int = builtin.MAX_BODY_BYTES
     log_format: str = "text"                # text | json
-    alert_retry_seconds: float = defaults.ALERT_RETRY_SECONDS  # first retry delay of a failed alert (doubles)
-    article_retry_seconds: float = defaults.ARTICLE_RETRY_SECONDS  # first retry delay of a failed article (doubles)
-    alert_max_attempts: int = defaults.ALERT_MAX_ATTEMPTS
+    alert_retry_seconds: float = builtin.ALERT_RETRY_SECONDS      # first retry; doubles
+    article_retry_seconds: float = builtin.ARTICLE_RETRY_SECONDS  # first retry; doubles
+    alert_max_attempts: int = builtin.ALERT_MAX_ATTEMPTS
     # the service (chavder run)
-    health_host: str = defaults.HEALTH_HOST
-    health_port: int = defaults.HEALTH_PORT  # /healthz and /metrics; -1 turns it off
-    max_concurrent_crawls: int = defaults.MAX_CONCURRENT_CRAWLS
-    alert_dispatch_seconds: float = defaults.ALERT_DISPATCH_SECONDS
-    digest_check_seconds: float = defaults.DIGEST_CHECK_SECONDS
-    digest_grace_hours: float = defaults.DIGEST_GRACE_HOURS  # a digest missed while down is still sent this late
+    health_host: str = builtin.HEALTH_HOST
+    health_port: int = builtin.HEALTH_PORT  # /healthz and /metrics; -1 turns it off
+    max_concurrent_crawls: int = builtin.MAX_CONCURRENT_CRAWLS
+    alert_dispatch_seconds: float = builtin.ALERT_DISPATCH_SECONDS
+    digest_check_seconds: float = builtin.DIGEST_CHECK_SECONDS
+    digest_grace_hours: float = builtin.DIGEST_GRACE_HOURS  # late sending of a missed digest
     digest_empty_policy: str = "skip"       # skip | nothing-new
-    shutdown_timeout: float = defaults.SHUTDOWN_TIMEOUT
+    shutdown_timeout: float = builtin.SHUTDOWN_TIMEOUT
     mail: MailSettings = field(default_factory=MailSettings)
     path: str | None = None                 # the file it came from, if any
 
@@ -462,7 +462,7 @@ _CHOICES = {"digest_empty_policy": ("skip", "nothing-new")}
 
 def load_settings(path: str | Path | None = None) -> Settings:
     """Load ``chavder.yaml`` (or ``$CHAVDER_CONFIG``) if present; defaults otherwise."""
-    candidate = path or os.environ.get(defaults.CONFIG_ENV) or defaults.CONFIG_FILE
+    candidate = path or os.environ.get(builtin.CONFIG_ENV) or builtin.CONFIG_FILE
     settings = Settings()
     if not Path(candidate).exists():
         if path:
