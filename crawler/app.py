@@ -36,6 +36,10 @@ log = logging.getLogger("chavder")
 _UNBUILT: Any = object()
 
 
+class UnknownSource(LookupError):
+    """Source ids that are not in the source list; the message names them and the known."""
+
+
 class Chavder:
     """Settings, sources, store, dedup resolver, alerting, digests and robots cache of one
     process. Use as a context manager (or call :meth:`close`): a store it opened is closed;
@@ -142,14 +146,14 @@ class Chavder:
 
     # ------------------------------------------------------------------ what it does
     def select(self, ids: Sequence[str] | None = None) -> list[SourceConfig]:
-        """The sources called ``ids`` (ValueError naming the unknown ones and the known), or
-        every enabled source."""
+        """The sources called ``ids`` (:class:`UnknownSource` naming the unknown ones and the
+        known), or every enabled source."""
         if not ids:
             return [s for s in self.sources if s.enabled]
         by_id = self.sources_by_id
         unknown = [sid for sid in ids if sid not in by_id]
         if unknown:
-            raise ValueError(f"unknown source id(s): {', '.join(unknown)} — known: "
+            raise UnknownSource(f"unknown source id(s): {', '.join(unknown)} — known: "
                            f"{', '.join(sorted(by_id))}")
         return [by_id[sid] for sid in ids]
 

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
-from crawler.app import Chavder
+from crawler.app import Chavder, UnknownSource
 from crawler.config import ConfigError, Settings, load_settings, load_sources
 from crawler.redact import redact_data, redact_text, redact_url
 
@@ -60,8 +60,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     app = app_from_args(args)
     try:
         sources = app.select(args.source)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except UnknownSource as exc:
+        print(f"error: {exc.args[0]}", file=sys.stderr)
         return 2
     if not sources:
         print("nothing to crawl: no enabled sources", file=sys.stderr)

@@ -252,7 +252,7 @@ def settings_for_scrapy_crawl(conf: Any) -> Settings:
     """Chavder's settings for a plain ``scrapy crawl``: the file named by ``-s
     CHAVDER_CONFIG=…`` or ``$CHAVDER_CONFIG`` (relative to the current directory; must
     exist), else ``chavder.yaml`` next to the project's ``scrapy.cfg`` if it exists, else the
-    defaults. ``-s CHAVDER_STORE=…`` / ``-s CHAVDER_SOURCES=…`` replace its store / sources."""
+    built-in defaults. ``-s CHAVDER_STORE=…`` / ``-s CHAVDER_SOURCES=…`` replace its store / sources."""
     from scrapy.settings import SETTINGS_PRIORITIES
     from scrapy.utils.conf import closest_scrapy_cfg
     given = conf.getpriority("CHAVDER_CONFIG") or 0
@@ -260,11 +260,11 @@ def settings_for_scrapy_crawl(conf: Any) -> Settings:
         path: Path | None = Path(conf.get("CHAVDER_CONFIG"))
     elif os.environ.get(defaults.CONFIG_ENV):
         path = Path(os.environ[defaults.CONFIG_ENV])
-    else:
+    else:   # never the current directory's file: the project's, or none
         cfg = closest_scrapy_cfg()
-        base = Path(cfg).parent if cfg else Path.cwd()
-        path = base / (conf.get("CHAVDER_CONFIG") or defaults.CONFIG_FILE)
-        path = path if path.exists() else None
+        path = Path(cfg).parent / (conf.get("CHAVDER_CONFIG") or defaults.CONFIG_FILE) \
+            if cfg else None
+        path = path if path is not None and path.exists() else None
     settings = load_settings(path) if path is not None else Settings()
     if conf.get("CHAVDER_STORE"):
         settings.store = conf.get("CHAVDER_STORE")
