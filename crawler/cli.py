@@ -160,7 +160,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
     except ExtractionError as exc:
         print(f"error: {args.file}: not an article ({exc.reason}): {exc}", file=sys.stderr)
         return 1
-    from crawler.dedup.urls import canonicalize_url
+    from crawler.urls import canonicalize_url
     article.canonical_url = canonicalize_url(args.url, declared=article.canonical_url)
     if args.json:
         print(json.dumps(article.to_dict(), ensure_ascii=False, indent=None))

@@ -13,7 +13,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from crawler.dedup.stories import Candidate
-from crawler.dedup.urls import canonicalize_url, url_key
+from crawler.urls import canonicalize_url, url_key
 from crawler.extract import ExtractionError, extract_article
 from crawler.isotime import parse_iso
 from crawler.items import RawPage

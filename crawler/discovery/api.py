@@ -15,7 +15,7 @@ from datetime import datetime, timezone as dt_timezone
 from typing import Any, Mapping
 
 from crawler.discovery.results import ProblemLog
-from crawler.discovery.urls import clean_url
+from crawler.urls import clean_url
 from crawler.discovery.values import (IMPLAUSIBLE, full_article, html_to_text, shorten, to_iso,
                                       zone)
 from crawler.models import LinkHint

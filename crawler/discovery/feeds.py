@@ -13,7 +13,7 @@ from lxml import etree
 from crawler.discovery.results import FeedResult, ProblemLog
 from crawler.discovery.safexml import (MAX_DECOMPRESSED_BYTES, XML_NS, PreparedXML, iter_events,
                                        local_name, prepare, release, salvage_entries)
-from crawler.discovery.urls import clean_url, is_absolute_http
+from crawler.urls import clean_url, is_absolute_http
 from crawler.discovery.values import (clean_text, first_image, full_article, html_to_text,
                                       language, shorten, to_iso, zone)
 from crawler.discovery.xmlfields import field_key, first_field, index_children, text_of

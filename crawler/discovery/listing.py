@@ -19,7 +19,7 @@ from lxml.cssselect import CSSSelector
 from w3lib.encoding import html_to_unicode
 
 from crawler.discovery.results import ListingResult
-from crawler.discovery.urls import clean_url, on_domains, site_domains
+from crawler.urls import clean_url, on_domains, site_domains
 from crawler.discovery.values import clean_text, to_iso, zone
 from crawler.models import LinkHint
 

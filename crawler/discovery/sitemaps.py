@@ -15,7 +15,7 @@ from crawler.discovery.results import ProblemLog, SitemapResult
 from crawler.discovery.safexml import (MAX_DECOMPRESSED_BYTES, PreparedXML, iter_events,
                                        local_name, prepare, release,
                                        salvage_entries)
-from crawler.discovery.urls import clean_url, is_absolute_http
+from crawler.urls import clean_url, is_absolute_http
 from crawler.discovery.values import clean_text, language, to_iso, zone
 from crawler.discovery.xmlfields import first_field, index_children, text_of
 from crawler.models import LinkHint
