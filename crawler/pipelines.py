@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime
 from typing import Any
 
 from scrapy.crawler import Crawler
@@ -15,7 +14,7 @@ from scrapy.exceptions import DropItem
 from crawler.dedup.stories import Candidate
 from crawler.urls import canonicalize_url, url_key
 from crawler.extract import ExtractionError, extract_article
-from crawler.isotime import parse_iso
+from crawler.text.dates import parse_iso
 from crawler.items import RawPage
 from crawler.models import Article
 from crawler.runtime import runtime_for
@@ -65,7 +64,7 @@ class ExtractPipeline(_Base):
                 item.body, item.url, source_id=source.id, timezone=source.timezone,
                 selectors={} if from_index else source.selectors, headers=item.headers,
                 hint=item.hint,
-                fetched_at=datetime.fromisoformat(item.fetched_at), languages=source.languages)
+                fetched_at=parse_iso(item.fetched_at), languages=source.languages)
         except ExtractionError as exc:
             self.crawler.stats.inc_value(f"chavder/extract_failed/{exc.reason}")
             self.problem(item.source, item.url, f"not stored ({exc.reason}): {exc}")

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.config import Settings, SourceConfig
-from crawler.isotime import parse_iso
+from crawler.text.dates import parse_iso
 from crawler.redact import redact_url
 
 log = logging.getLogger("chavder.service")

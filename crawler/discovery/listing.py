@@ -20,8 +20,9 @@ from w3lib.encoding import html_to_unicode
 
 from crawler.discovery.results import ListingResult
 from crawler.urls import clean_url, on_domains, site_domains
-from crawler.discovery.values import clean_text, to_iso, zone
+from crawler.discovery.values import clean_text
 from crawler.models import LinkHint
+from crawler.text.dates import to_iso, zone
 
 # --------------------------------------------------------------------------- article-shaped URLs
 
@@ -253,7 +254,7 @@ def _decode(body: bytes | str) -> str:
 
 
 def _card_hints(card: etree._Element | None, url: str, base: str, domains: Sequence[str],
-                tz: tzinfo, tz_name: str) -> tuple[str | None, str | None]:
+                tz: tzinfo) -> tuple[str | None, str | None]:
     """Date and image from the link's card, only when the card is about this one URL."""
     if card is None:
         return None, None
@@ -263,7 +264,7 @@ def _card_hints(card: etree._Element | None, url: str, base: str, domains: Seque
             return None, None
     published = None
     for t in card.iter("time"):
-        published = to_iso(t.get("datetime") or t.text_content(), tz, tz_name) or None
+        published = to_iso(t.get("datetime") or t.text_content(), tz) or None
         if published:
             break
     img = next(card.iter("img"), None)
@@ -335,7 +336,7 @@ def extract_listing_links(body: bytes | str, base_url: str, *, article_links: st
     for url, title in titles.items():
         anchor = anchors[url]
         published, image = _card_hints(_card(anchor) if anchor is not None else None, url, base,
-                                       domains, tz, timezone)
+                                       domains, tz)
         result.articles.append(LinkHint(url=url, title=title, published_at=published,
                                         image_url=image))
 

@@ -14,7 +14,7 @@ from typing import Mapping, Sequence
 from urllib.parse import urljoin
 
 from crawler.extract import fields
-from crawler.isotime import parse_iso
+from crawler.text.dates import parse_iso
 from crawler.extract.body import (FAST_MIN_CHARS, MAX_ELEMENTS, MIN_ARTICLE_CHARS, fast_body,
                                   paragraphs_from_text, prune, trafilatura_body)
 from crawler.extract.charset import decode_html

@@ -25,7 +25,7 @@ from crawler.backoff import doubling
 from crawler.config import SourceConfig
 from crawler.download import RefusedAddress
 from crawler.urls import url_key
-from crawler.isotime import parse_iso
+from crawler.text.dates import parse_iso
 from crawler.items import LinkHint, RawPage
 from crawler.blocking import ChallengeBlocked
 from crawler.runtime import runtime_for
