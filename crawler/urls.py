@@ -23,7 +23,6 @@ from collections.abc import Sequence
 from functools import lru_cache
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
-import tldextract
 from w3lib.url import safe_url_string
 
 __all__ = ["clean_url", "is_absolute_http", "site_domains", "on_domains", "canonicalize_url",
@@ -123,7 +122,12 @@ _UTF8_ESCAPES = re.compile(r"(?:%[89A-Fa-f][0-9A-Fa-f])+")
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 _SESSION_PATH_PARAM = re.compile(r";(?:jsessionid|phpsessid|sid)=[^/?#]*", re.I)
 
-_extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)  # bundled list, offline
+
+
+@lru_cache(maxsize=1)
+def _extractor():  # noqa: ANN202 - tldextract is imported only when a site is compared (~0.1 s)
+    import tldextract
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)  # bundled list, offline
 
 
 def canonicalize_url(url: str, *, declared: str | None = None) -> str:
@@ -204,7 +208,7 @@ def _site(url: str) -> str:
 
 @lru_cache(maxsize=4096)
 def _registrable(host: str) -> str:
-    result = _extract(host)
+    result = _extractor()(host)
     return result.top_domain_under_public_suffix if result.suffix else ""
 
 

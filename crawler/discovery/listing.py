@@ -16,11 +16,11 @@ import lxml.html
 from cssselect import SelectorError
 from lxml import etree
 from lxml.cssselect import CSSSelector
-from w3lib.encoding import html_to_unicode
 
 from crawler.discovery.results import ListingResult
 from crawler.urls import clean_url, on_domains, site_domains
 from crawler.discovery.values import clean_text
+from crawler.text.charset import decode_html
 from crawler.models import LinkHint
 from crawler.text.dates import to_iso, zone
 
@@ -239,20 +239,6 @@ def _next_candidates(root: etree._Element) -> list[str]:
 
 # --------------------------------------------------------------------------- entry point
 
-def _decode(body: bytes | str) -> str:
-    if isinstance(body, str):
-        return body
-
-    def guess(data: bytes) -> str:
-        try:
-            data.decode("utf-8")
-            return "utf-8"
-        except UnicodeDecodeError:
-            return "cp1256"                      # the usual legacy encoding of Arabic pages
-
-    return html_to_unicode(None, body, auto_detect_fun=guess)[1]
-
-
 def _card_hints(card: etree._Element | None, url: str, base: str, domains: Sequence[str],
                 tz: tzinfo) -> tuple[str | None, str | None]:
     """Date and image from the link's card, only when the card is about this one URL."""
@@ -285,7 +271,7 @@ def extract_listing_links(body: bytes | str, base_url: str, *, article_links: st
     (default: the base host and its subdomains, ``www.`` ignored) are dropped."""
     tz = zone(timezone)
     result = ListingResult()
-    text = _XML_DECL.sub("", _decode(body), count=1)
+    text = _XML_DECL.sub("", (body if isinstance(body, str) else decode_html(body, None)[0]), count=1)
     if not text.strip():
         result.problems.append("empty body")
         return result

@@ -1,7 +1,7 @@
 """Bytes → text for HTML pages, including undeclared legacy Arabic encodings.
 
-Order of evidence (as browsers do): byte-order mark, HTTP ``Content-Type`` charset, ``<meta
-charset>`` / ``http-equiv``, XML declaration. With no declaration, strict UTF-8 is tried first and
+Order of evidence (as browsers do, read with w3lib's WHATWG-style helpers): byte-order mark,
+HTTP ``Content-Type`` charset, ``<meta charset>`` / ``http-equiv`` or XML declaration. With no declaration, strict UTF-8 is tried first and
 then the legacy Arabic code pages (windows-1256, ISO-8859-6) are scored by how much the result
 looks like Arabic: the share of Arabic letters among non-ASCII characters plus hits on very common
 Arabic words. Byte-level guessers (chardet and friends) confuse these two code pages with Cyrillic
@@ -16,12 +16,8 @@ from __future__ import annotations
 import codecs
 import re
 
-#: Only the head of the document is searched for declarations (as browsers do, with margin).
-_SNIFF_BYTES = 16_384
-_META_CHARSET = re.compile(
-    rb"""<meta[^>]+?charset\s*=\s*["']?\s*([a-zA-Z0-9_:.+-]+)""", re.I)
-_XML_DECL = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([a-zA-Z0-9_.:+-]+)["']""", re.I)
-_HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([a-zA-Z0-9_:.+-]+)""", re.I)
+from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom
+
 #: WHATWG: pages labelled Latin-1/ASCII are decoded as windows-1252.
 _ALIASES = {"iso8859-1": "cp1252", "ascii": "cp1252", "latin-1": "cp1252",
             "iso8859-8-i": "iso8859-8", "x-mac-arabic": "mac-arabic"}
@@ -49,30 +45,15 @@ def _codec(label: str | None) -> str | None:
     return name
 
 
-def declared_charset(body: bytes, content_type: str | None) -> tuple[str | None, str]:
-    """The encoding the response declares and where: ``(codec, "bom"|"header"|"meta"|"xml"|"")``."""
-    if body.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig", "bom"
-    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16", "bom"
-    if content_type:
-        m = _HEADER_CHARSET.search(content_type)
-        codec = _codec(m[1]) if m else None
-        if codec:
-            return codec, "header"
-    head = body[:_SNIFF_BYTES]
-    m = _XML_DECL.match(head)
-    if m and _codec(m[1].decode("ascii", "replace")):
-        xml_codec = _codec(m[1].decode("ascii", "replace"))
-    else:
-        xml_codec = None
-    for m in _META_CHARSET.finditer(head):
-        codec = _codec(m[1].decode("ascii", "replace"))
-        if codec:
-            return codec, "meta"
-    if xml_codec:
-        return xml_codec, "xml"
-    return None, ""
+def declared_charset(body: bytes, content_type: str | None) -> str | None:
+    """The encoding the response declares (BOM, then HTTP header, then ``<meta>``/XML
+    declaration, read by w3lib as WHATWG's prescan does: comments skipped, first 4 KB, up to
+    ``<body>``), as a Python codec; ``utf-8-sig``/``utf-16``/``utf-32`` for a byte-order mark."""
+    bom, _ = read_bom(body)
+    if bom:
+        return "utf-8-sig" if bom == "utf-8" else bom.rsplit("-", 1)[0]
+    codec = _codec(http_content_type_encoding(content_type))
+    return codec or _codec(html_body_declared_encoding(body))
 
 
 def arabic_score(text: str) -> float:
@@ -113,11 +94,11 @@ def decode_html(body: bytes, content_type: str | None) -> tuple[str, str]:
 
     Never raises: undecodable bytes become U+FFFD.
     """
-    codec, where = declared_charset(body, content_type)
+    codec = declared_charset(body, content_type)
     if codec == "utf-8-sig":
         return body[3:].decode("utf-8", "replace"), "utf-8"
-    if codec == "utf-16":
-        return body.decode("utf-16", "replace"), "utf-16"
+    if codec in ("utf-16", "utf-32"):
+        return body.decode(codec, "replace"), codec
     if codec not in (None, "utf-8", "cp1252"):
         if _is_multibyte_utf8(body):
             # A legacy label on valid, non-ASCII UTF-8 (a CMS migrated to UTF-8 that kept its
