@@ -25,9 +25,11 @@ _LEGACY_ARABIC = ("cp1256", "iso8859-6")
 _ARABIC_LETTER = re.compile("[\u0621-\u064a\u0671-\u06d3]")
 _NON_ASCII = re.compile("[^\x00-\x7f]")
 #: Very common Arabic function words; a right code page produces many of them.
-_COMMON_WORDS = re.compile(
-    r"(?<![\u0600-\u06ff])(?:في|من|على|إلى|الى|أن|ان|عن|مع|التي|الذي|هذا|هذه|قد|كان|بعد|بين|حيث|"
-    r"وقال|قال|كما|ذلك|لا|ما|أو|او|عام|خلال)(?![\u0600-\u06ff])")
+_COMMON_WORDS = frozenset(
+    "في من على إلى الى أن ان عن مع التي الذي هذا هذه قد كان بعد بين حيث وقال قال كما ذلك لا ما أو "
+    "او عام خلال".split())
+#: Maximal runs of the Arabic block: a common word counts only as a whole run (a word on its own).
+_ARABIC_RUN = re.compile("[\u0600-\u06ff]+")
 
 
 def _codec(label: str | None) -> str | None:
@@ -63,7 +65,7 @@ def arabic_score(text: str) -> float:
         return 0.0
     letters = len(_ARABIC_LETTER.findall(text))
     bad = text.count("\ufffd")
-    words = len(_COMMON_WORDS.findall(text))
+    words = sum(run in _COMMON_WORDS for run in _ARABIC_RUN.findall(text))
     return letters / non_ascii + min(words / max(non_ascii / 40, 1.0), 1.0) - 3 * bad / non_ascii
 
 
