@@ -11,14 +11,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone as dt_timezone
 from typing import Any, Mapping
 
 from crawler.discovery.results import ProblemLog
 from crawler.urls import clean_url
 from crawler.discovery.values import full_article, html_to_text, shorten
 from crawler.models import LinkHint
-from crawler.text.dates import IMPLAUSIBLE, to_iso, zone
+from crawler.text.dates import IMPLAUSIBLE, from_epoch, to_iso, zone
 
 #: Containers deeper than this are refused before parsing: no listing needs it, and Python's
 #: parser would otherwise recurse once per level.
@@ -97,12 +96,8 @@ def _date(value: Any, tz: Any) -> str | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        seconds = value / 1000 if abs(value) > 1e11 else value
-        try:
-            parsed = datetime.fromtimestamp(seconds, dt_timezone.utc)
-        except (OverflowError, OSError, ValueError):
-            return None
-        return to_iso(parsed.isoformat(), tz)
+        parsed = from_epoch(value)
+        return to_iso(parsed.isoformat(), tz) if parsed else None
     if not isinstance(value, str):
         return None
     m = _DOTNET_DATE.match(value.strip())

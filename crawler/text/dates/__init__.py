@@ -4,9 +4,9 @@ pages, stored values, HTTP headers, mail and the command line.
 * ``parse_date``/``search_date``: human dates in Arabic, Sorani, Kurmanji, Persian, Turkish,
   English and more (below); ``to_iso``: any feed/sitemap/listing date → stored ISO string;
 * :mod:`~crawler.text.dates.machine`: ISO 8601, RFC 822, ``parse_iso`` (stored values, CLI
-  arguments), ``http_date`` (``Retry-After``), ``zone`` (config validation), ``plausible``;
+  arguments), ``http_date`` (``Retry-After``), ``from_epoch`` (JSON APIs), ``zone`` (config
+  validation), ``plausible``;
 * :mod:`~crawler.text.dates.scan` and :mod:`~crawler.text.dates.words`: the multilingual scanner.
-
 
 ``parse_date`` reads one date expression (a feed's pubDate, a sitemap lastmod, a page's visible
 date line); ``search_date`` finds the first date expression in free text (a dateline, a
@@ -38,13 +38,13 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
-from crawler.text.dates.machine import (MIN_YEAR, http_date, iso8601, parse_iso, plausible,
-                                        rfc822, zone, zone_or_utc)
+from crawler.text.dates.machine import (MIN_YEAR, from_epoch, http_date, iso8601, parse_iso,
+                                        plausible, rfc822, zone, zone_or_utc)
 from crawler.text.dates.scan import scan
 from crawler.text.dates.words import _ISO_FULL
 
 __all__ = ["parse_date", "search_date", "to_iso", "IMPLAUSIBLE", "parse_iso", "http_date",
-           "zone", "plausible", "MIN_YEAR"]
+           "from_epoch", "zone", "plausible", "MIN_YEAR"]
 
 
 def _now(now: datetime | None, zone_: tzinfo) -> datetime:

@@ -127,3 +127,12 @@ def parse_iso(value: str | None, *, naive: tzinfo | None = timezone.utc) -> date
 def http_date(text: str) -> datetime | None:
     """An HTTP date (``Retry-After``, ``Last-Modified``: IMF-fixdate, always GMT) → aware UTC."""
     return rfc822(text.strip(), timezone.utc)
+
+
+def from_epoch(value: float) -> datetime | None:
+    """Epoch seconds, or milliseconds (JSON APIs send both), → aware UTC; None when absurd."""
+    seconds = value / 1000 if abs(value) > 1e11 else value
+    try:
+        return datetime.fromtimestamp(seconds, timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
