@@ -41,7 +41,7 @@ from datetime import datetime, tzinfo
 from crawler.text.dates.machine import (MIN_YEAR, from_epoch, http_date, iso8601, parse_iso,
                                         plausible, rfc822, zone, zone_or_utc)
 from crawler.text.dates.scan import scan
-from crawler.text.dates.words import _ISO_FULL
+from crawler.text.dates.words import ISO_FULL
 
 __all__ = ["parse_date", "search_date", "to_iso", "IMPLAUSIBLE", "parse_iso", "http_date",
            "from_epoch", "zone", "plausible", "MIN_YEAR"]
@@ -65,7 +65,7 @@ def parse_date(text: str | None, lang: str | None = None, tz: str | tzinfo | Non
     zone_ = zone_or_utc(tz)
     now_ = _now(now, zone_)
     value = None
-    if text[:4].isdigit() and _ISO_FULL.fullmatch(text.lower()):
+    if text[:4].isdigit() and ISO_FULL.fullmatch(text.lower()):
         value = iso8601(text, zone_)
     if value is None and text[:1].isascii():
         value = rfc822(text, zone_)

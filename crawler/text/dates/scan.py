@@ -10,9 +10,9 @@ from typing import Iterator, NamedTuple
 from crawler.text.calendars import hijri_to_gregorian, jalali_to_gregorian, kurdish_to_gregorian
 from crawler.text.dates.machine import offset_zone, plausible
 from crawler.text.dates.words import (
-    G, HIJRI, JALALI, KURDISH, _DAY_OF, _DAY_WORD_RE, _DM_NOYEAR, _DMY, _DMY_NUM, _DMY_SHORT,
-    _DUALS, _JUST_NOW, _KURDISH_AS_GREGORIAN, _MDY, _MONTHS, _NUM_OF, _REL_AFTER, _REL_BEFORE,
-    _TIME_AFTER, _TIME_BEFORE, _UNIT_OF, _WD_MDY, _YMD, _fold)
+    G, HIJRI, JALALI, KURDISH, DAY_OF, DAY_WORD_RE, DM_NOYEAR, DMY, DMY_NUM, DMY_SHORT,
+    DUALS, JUST_NOW, KURDISH_AS_GREGORIAN, MDY, MONTHS, NUM_OF, REL_AFTER, REL_BEFORE,
+    TIME_AFTER, TIME_BEFORE, UNIT_OF, WD_MDY, YMD, fold)
 
 _AM = ("ص", "صباحا", "صباحاً", "صباح", "پن", "قظ", "am")
 _PM = ("م", "مساء", "مساءا", "مساءً", "مسا", "عصرا", "ليلا", "دن", "بن", "بظ", "pm")
@@ -71,7 +71,7 @@ def _calendar(cal: str, month: int, year: int, mark: str | None, lang: str | Non
     if cal == KURDISH:
         if 2600 <= year <= 2800:
             return KURDISH, month
-        gm = _KURDISH_AS_GREGORIAN.get(month)
+        gm = KURDISH_AS_GREGORIAN.get(month)
         return (G, gm) if gm and year >= 1900 else None
     if mark in ("ه", "هجري", "هجريه"):
         return None                       # a Gregorian month name with an AH year: nonsense
@@ -104,12 +104,12 @@ class _Hit(NamedTuple):
 def _attach_time(f: str, start: int, end: int, d: date, zone: tzinfo
                  ) -> tuple[int, int, datetime]:
     t = None
-    m = _TIME_AFTER.match(f, end)
+    m = TIME_AFTER.match(f, end)
     if m and (m.end() - end) <= 40:
         t, end = _time_of(m), m.end()
     else:
         window_start = max(0, start - 40)
-        mb = _TIME_BEFORE.search(f[window_start:start])
+        mb = TIME_BEFORE.search(f[window_start:start])
         if mb:
             t = _time_of(mb)
             if t is not None:
@@ -121,8 +121,8 @@ def _attach_time(f: str, start: int, end: int, d: date, zone: tzinfo
 
 
 def _named_hits(f: str, lang: str | None) -> Iterator[tuple[int, int, date, bool]]:
-    for m in _DMY.finditer(f):
-        info = _MONTHS.get(re.sub(r"\s+", " ", m["mon"]))
+    for m in DMY.finditer(f):
+        info = MONTHS.get(re.sub(r"\s+", " ", m["mon"]))
         if info is None:
             continue
         y = int(m["y"])
@@ -132,8 +132,8 @@ def _named_hits(f: str, lang: str | None) -> Iterator[tuple[int, int, date, bool
         d = _to_gregorian(cal[0], y, cal[1], int(m["d"]))
         if d is not None:
             yield m.start(), m.end(), d, True
-    for m in _MDY.finditer(f):
-        info = _MONTHS.get(re.sub(r"\s+", " ", m["mon"]))
+    for m in MDY.finditer(f):
+        info = MONTHS.get(re.sub(r"\s+", " ", m["mon"]))
         if info is None or info.calendar != G:
             continue
         try:
@@ -141,20 +141,20 @@ def _named_hits(f: str, lang: str | None) -> Iterator[tuple[int, int, date, bool
         except ValueError:
             continue
         start = m.start()
-        wd = _WD_MDY.search(f[max(0, start - 14):start])
+        wd = WD_MDY.search(f[max(0, start - 14):start])
         if wd:
             start = max(0, start - 14) + wd.start()
         yield start, m.end(), d, True
 
 
 def _numeric_hits(f: str, lang: str | None) -> Iterator[tuple[int, int, date, bool]]:
-    for m in _YMD.finditer(f):
+    for m in YMD.finditer(f):
         y = int(m["y"])
         cal = _numeric_calendar(y, m["mark"], lang)
         d = _to_gregorian(cal or G, y, int(m["m"]), int(m["d"]))
         if d is not None:
             yield m.start(), m.end(), d, True
-    for m in _DMY_NUM.finditer(f):
+    for m in DMY_NUM.finditer(f):
         y, a, b = int(m["y"]), int(m["d"]), int(m["m"])
         cal = _numeric_calendar(y, m["mark"], lang) or G
         day, month = a, b
@@ -163,7 +163,7 @@ def _numeric_hits(f: str, lang: str | None) -> Iterator[tuple[int, int, date, bo
         d = _to_gregorian(cal, y, month, day)
         if d is not None:
             yield m.start(), m.end(), d, True
-    for m in _DMY_SHORT.finditer(f):
+    for m in DMY_SHORT.finditer(f):
         d = _to_gregorian(G, 2000 + int(m["y"]), int(m["m"]), int(m["d"]))
         if d is not None:
             yield m.start(), m.end(), d, True
@@ -171,17 +171,17 @@ def _numeric_hits(f: str, lang: str | None) -> Iterator[tuple[int, int, date, bo
 
 def _relative_hits(f: str, now: datetime, zone: tzinfo) -> Iterator[_Hit]:
     local = now.astimezone(zone)
-    for rx in (_REL_BEFORE, _REL_AFTER):
+    for rx in (REL_BEFORE, REL_AFTER):
         for m in rx.finditer(f):
             unit_word = re.sub(r"\s+", " ", m["u"])
-            unit = _UNIT_OF.get(unit_word)
+            unit = UNIT_OF.get(unit_word)
             if unit is None:
                 continue
             raw = m["n"]
             if raw is None:
-                n = 2 if unit_word in _DUALS else 1
+                n = 2 if unit_word in DUALS else 1
             else:
-                n = int(raw) if raw.isdigit() else _NUM_OF.get(raw, 1)
+                n = int(raw) if raw.isdigit() else NUM_OF.get(raw, 1)
             delta = {"s": timedelta(seconds=n), "m": timedelta(minutes=n),
                      "h": timedelta(hours=n), "d": timedelta(days=n),
                      "w": timedelta(weeks=n), "M": timedelta(days=30 * n),
@@ -191,12 +191,12 @@ def _relative_hits(f: str, now: datetime, zone: tzinfo) -> Iterator[_Hit]:
 
 def _day_word_hits(f: str, now: datetime, zone: tzinfo, alone: bool) -> Iterator[_Hit]:
     local = now.astimezone(zone)
-    for m in _DAY_WORD_RE.finditer(f):
-        offset = _DAY_OF.get(re.sub(r"\s+", " ", m["w"]))
+    for m in DAY_WORD_RE.finditer(f):
+        offset = DAY_OF.get(re.sub(r"\s+", " ", m["w"]))
         if offset is None:
             continue
         d = (local + timedelta(days=offset)).date()
-        tm = _TIME_AFTER.match(f, m.end())
+        tm = TIME_AFTER.match(f, m.end())
         if tm and (t := _time_of(tm)) is not None:
             yield _Hit(m.start(), tm.end(), None,
                        datetime(d.year, d.month, d.day, t.hour, t.minute, t.second,
@@ -208,11 +208,11 @@ def _day_word_hits(f: str, now: datetime, zone: tzinfo, alone: bool) -> Iterator
 
 def _noyear_hits(f: str, now: datetime, zone: tzinfo) -> Iterator[_Hit]:
     local = now.astimezone(zone)
-    for m in _DM_NOYEAR.finditer(f):
-        info = _MONTHS.get(re.sub(r"\s+", " ", m["mon"]))
+    for m in DM_NOYEAR.finditer(f):
+        info = MONTHS.get(re.sub(r"\s+", " ", m["mon"]))
         if info is None or info.calendar not in (G, KURDISH):
             continue
-        month = info.month if info.calendar == G else _KURDISH_AS_GREGORIAN.get(info.month)
+        month = info.month if info.calendar == G else KURDISH_AS_GREGORIAN.get(info.month)
         if month is None:
             continue
         for year in (local.year, local.year - 1):
@@ -230,7 +230,7 @@ _HAS_DIGIT = re.compile(r"\d")
 
 def scan(text: str, lang: str | None, zone: tzinfo, now: datetime, alone: bool
           ) -> tuple[int, int, datetime] | None:
-    folded = _fold(text)
+    folded = fold(text)
     f = folded.text
     hits: list[_Hit] = []
     if _HAS_DIGIT.search(f):
@@ -239,7 +239,7 @@ def scan(text: str, lang: str | None, zone: tzinfo, now: datetime, alone: bool
                 hits.append(_Hit(start, end, d, None, full))
     hits.extend(_relative_hits(f, now, zone))
     hits.extend(_day_word_hits(f, now, zone, alone))
-    if alone and _JUST_NOW.fullmatch(f.strip()):
+    if alone and JUST_NOW.fullmatch(f.strip()):
         hits.append(_Hit(0, len(f), None, now.astimezone(zone), True))
     best: tuple[int, int, datetime] | None = None
     for full_only in (True, False):

@@ -64,7 +64,7 @@ class _Folded(NamedTuple):
         return self.index[pos] if pos < len(self.index) else (self.index[-1] + 1 if self.index else 0)
 
 
-def _fold(text: str) -> _Folded:
+def fold(text: str) -> _Folded:
     if not _DELETED_RE.search(text):
         return _Folded(text.translate(_FOLD).lower(), None)
     index = [i for i, ch in enumerate(text) if ch not in _DELETED]
@@ -117,7 +117,7 @@ _KURDISH_NAMES = {
     11: "ڕێبەندان", 12: "ڕەشەمێ|ڕەشەمە",
 }
 # the same Sorani names used with a Gregorian year, as in the Kurmanji series (Gulan = May)
-_KURDISH_AS_GREGORIAN = {2: 5, 4: 6, 5: 8, 7: 9, 9: 11, 10: 12, 11: 1, 12: 2}
+KURDISH_AS_GREGORIAN = {2: 5, 4: 6, 5: 8, 7: 9, 9: 11, 10: 12, 11: 1, 12: 2}
 _JALALI_NAMES = {
     1: "فروردین", 2: "اردیبهشت", 3: "خرداد", 4: "تیر", 5: "مرداد", 6: "شهریور", 7: "مهر",
     8: "آبان", 9: "آذر", 10: "دی", 11: "بهمن", 12: "اسفند",
@@ -186,7 +186,7 @@ def _month_table() -> dict[str, _Month]:
     return table
 
 
-_MONTHS = _month_table()
+MONTHS = _month_table()
 
 
 def _alternation(words: list[str]) -> str:
@@ -194,8 +194,8 @@ def _alternation(words: list[str]) -> str:
     return "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in words)
 
 
-_MONTH_ALT = _alternation(list(_MONTHS))
-_LATIN_MONTH_ALT = _alternation([k for k in _MONTHS if k.isascii()])
+_MONTH_ALT = _alternation(list(MONTHS))
+_LATIN_MONTH_ALT = _alternation([k for k in MONTHS if k.isascii()])
 _WEEKDAY_ALT = _alternation([_fold_word(w) for w in _WEEKDAYS.split("|")])
 
 # ---------------------------------------------------------------------- patterns
@@ -221,26 +221,26 @@ _TIME = (r"(?:(?:الساعه|ساعه|الساعة|ساعت|كاتژمير|saat
 _TIME_RE = re.compile(_TIME)
 _DT_SEP = (r"(?:t|\s*[,|\-@/]?\s*(?:(?:في|الساعه|saat|at|um|li|la|as|a\s+las|alle|om|kl\.?|"
            r"klo|godz\.?|v)\s+)?)")
-_TIME_AFTER = re.compile(_DT_SEP + _TIME)
-_TIME_BEFORE = re.compile(_TIME + r"\s*[,|\-]?\s*(?:(?:يوم|في|on|,)\s*)?$")
+TIME_AFTER = re.compile(_DT_SEP + _TIME)
+TIME_BEFORE = re.compile(_TIME + r"\s*[,|\-]?\s*(?:(?:يوم|في|on|,)\s*)?$")
 
-_DMY = re.compile(
+DMY = re.compile(
     rf"{_B}{_WEEKDAY}(?P<d>[0-3]?\d){_DAY_SUFFIX}{_D_M_SEP}(?P<mon>{_MONTH_ALT}){_MONTH_SUFFIX}"
     rf"{_E}{_MONTH2}{_M_Y_SEP}(?P<y>\d{{4}})(?!\d){_YEAR_MARK}")
-_MDY = re.compile(
+MDY = re.compile(
     rf"{_B}(?=[a-zçşğüöıîêû]{{3,10}}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})"
     rf"(?P<mon>{_LATIN_MONTH_ALT})\.?\s+(?P<d>[0-3]?\d)(?:st|nd|rd|th)?,?\s+(?P<y>\d{{4}})(?!\d)")
-_WD_MDY = re.compile(rf"{_B}(?:{_WEEKDAY_ALT}),?\s+$")
-_YMD = re.compile(r"(?<![\d/.\-])(?P<y>\d{4})\s?(?P<sep>[\-/.])\s?(?P<m>[01]?\d)\s?(?P=sep)\s?"
+WD_MDY = re.compile(rf"{_B}(?:{_WEEKDAY_ALT}),?\s+$")
+YMD = re.compile(r"(?<![\d/.\-])(?P<y>\d{4})\s?(?P<sep>[\-/.])\s?(?P<m>[01]?\d)\s?(?P=sep)\s?"
                   rf"(?P<d>[0-3]?\d)(?![\d/])(?:{_YEAR_MARK})?")
-_DMY_NUM = re.compile(r"(?<![\d/.\-])(?P<d>[0-3]?\d)\s?(?P<sep>[\-/.])\s?(?P<m>[0-3]?\d)\s?(?P=sep)"
+DMY_NUM = re.compile(r"(?<![\d/.\-])(?P<d>[0-3]?\d)\s?(?P<sep>[\-/.])\s?(?P<m>[0-3]?\d)\s?(?P=sep)"
                       rf"\s?(?P<y>\d{{4}})(?![\d/])(?:{_YEAR_MARK})?")
 #: "25.04.24": day, month and a two-digit year, dot-separated only (German, Russian, Czech …).
-_DMY_SHORT = re.compile(r"(?<![\d/.\-])(?P<d>[0-3]?\d)\.(?P<m>[01]?\d)\.(?P<y>\d{2})(?![\d.])")
-_DM_NOYEAR = re.compile(
+DMY_SHORT = re.compile(r"(?<![\d/.\-])(?P<d>[0-3]?\d)\.(?P<m>[01]?\d)\.(?P<y>\d{2})(?![\d.])")
+DM_NOYEAR = re.compile(
     rf"{_B}{_WEEKDAY}(?P<d>[0-3]?\d){_DAY_SUFFIX}{_D_M_SEP}(?P<mon>{_MONTH_ALT}){_MONTH_SUFFIX}"
     rf"{_E}{_MONTH2}(?!\s*[\-/.,]?\s*\d)")
-_ISO_FULL = re.compile(r"\d{4}(?:-\d{2}(?:-\d{2})?)?(?:[t ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?"
+ISO_FULL = re.compile(r"\d{4}(?:-\d{2}(?:-\d{2})?)?(?:[t ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?"
                        r"(?:z|[+\-]\d{2}(?::?\d{2})?)?")
 
 # relative expressions --------------------------------------------------------------
@@ -256,10 +256,10 @@ _UNITS = {
     "M": "شهر|اشهر|شهور|شهرين|مانگ|meh|ay|month|months|ماه",
     "y": "سنه|سنوات|سنتين|عام|اعوام|عامين|سال|sal|yıl|yil|sene|year|years",
 }
-_DUALS = {_fold_word(w) for w in ("ثانيتين دقيقتين دقيقتان ساعتين ساعتان يومين يومان أسبوعين "
+DUALS = {_fold_word(w) for w in ("ثانيتين دقيقتين دقيقتان ساعتين ساعتان يومين يومان أسبوعين "
                                   "أسبوعان شهرين سنتين عامين").split()}
-_UNIT_OF = {_fold_word(w): u for u, words in _UNITS.items() for w in words.split("|")}
-_UNIT_ALT = _alternation(list(_UNIT_OF))
+UNIT_OF = {_fold_word(w): u for u, words in _UNITS.items() for w in words.split("|")}
+_UNIT_ALT = _alternation(list(UNIT_OF))
 _NUMBER_WORDS = {
     1: "واحد|واحده|يک|یەک|yek|bir|one|a|an|yekê", 2: "اثنين|اثنان|دوو|du|iki|two",
     3: "ثلاث|ثلاثه|سێ|sê|üç|three", 4: "اربع|اربعه|چوار|çar|dört|four",
@@ -267,13 +267,13 @@ _NUMBER_WORDS = {
     7: "سبع|سبعه|حەوت|heft|yedi|seven", 8: "ثماني|ثمانيه|ثمان|هەشت|heşt|sekiz|eight",
     9: "تسع|تسعه|نۆ|neh|dokuz|nine", 10: "عشر|عشره|دە|deh|on|ten",
 }
-_NUM_OF = {_fold_word(w): n for n, words in _NUMBER_WORDS.items() for w in words.split("|")}
-_NUM_ALT = r"\d{1,3}|" + _alternation(list(_NUM_OF))
+NUM_OF = {_fold_word(w): n for n, words in _NUMBER_WORDS.items() for w in words.split("|")}
+_NUM_ALT = r"\d{1,3}|" + _alternation(list(NUM_OF))
 _UNIT_TAIL = r"(?:[a-z]{0,5}|يك|يهك|ي)"    # Kurmanji -an/-ekê, Sorani -ێک, plural s
-_REL_BEFORE = re.compile(
+REL_BEFORE = re.compile(
     rf"{_B}(?:منذ|قبل|حوالي|پيش|بهر\s+له|beri|berî|nêzî)\s+(?:(?:حوالي|نحو|zêdetir\s+ji)\s+)?"
     rf"(?:(?P<n>{_NUM_ALT})\s+)?(?P<u>{_UNIT_ALT}){_UNIT_TAIL}{_E}")
-_REL_AFTER = re.compile(
+REL_AFTER = re.compile(
     rf"{_B}(?P<n>{_NUM_ALT})\s+(?P<u>{_UNIT_ALT}){_UNIT_TAIL}\s+"
     r"(?:ago|once|önce|berê|bere|beriya\s+niha|لهمهوبهر|لهوهپيش|پيش|قبل)(?![^\W\d_])")
 _DAY_WORDS = {
@@ -281,6 +281,6 @@ _DAY_WORDS = {
     -2: "أول أمس|اول امس|أول من أمس|پێرێ|پیری|pêr|evvelsi gün|دیروز قبل",
     0: "اليوم|ئەمڕۆ|îro|iro|bugün|today|امروز",
 }
-_DAY_OF = {_fold_word(w): n for n, words in _DAY_WORDS.items() for w in words.split("|")}
-_DAY_WORD_RE = re.compile(rf"{_B}(?P<w>{_alternation(list(_DAY_OF))}){_E}")
-_JUST_NOW = re.compile(rf"{_B}(?:الآن|الان|just\s+now|az\s+önce|niha|ئێستا|now){_E}")
+DAY_OF = {_fold_word(w): n for n, words in _DAY_WORDS.items() for w in words.split("|")}
+DAY_WORD_RE = re.compile(rf"{_B}(?P<w>{_alternation(list(DAY_OF))}){_E}")
+JUST_NOW = re.compile(rf"{_B}(?:الآن|الان|just\s+now|az\s+önce|niha|ئێستا|now){_E}")
