@@ -55,3 +55,14 @@ def test_stored_and_http_times() -> None:
     assert parse_iso("yesterday") is None
     assert http_date("Wed, 21 Oct 2015 07:28:00 GMT") == datetime(2015, 10, 21, 7, 28,
                                                                   tzinfo=timezone.utc)
+
+
+def test_retry_after_http_date_is_a_delay() -> None:
+    from email.utils import format_datetime
+
+    from crawler.middlewares import _retry_after_seconds
+    soon = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=120), usegmt=True)
+    assert 100 < _retry_after_seconds(soon.encode()) <= 120
+    assert _retry_after_seconds(b"Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+    assert _retry_after_seconds(b"30") == 30.0
+    assert _retry_after_seconds(b"soon") is None
