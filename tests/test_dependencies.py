@@ -55,8 +55,8 @@ def _third_party(modules: dict[str, Path]) -> dict[str, tuple[str, Path]]:
     dists = packages_distributions()
     out: dict[str, tuple[str, Path]] = {}
     for module, path in modules.items():
-        if module in sys.stdlib_module_names or module in SHIPPED or module == "__future__":
-            continue
+        if module in sys.stdlib_module_names or module == "__future__" or (ROOT / module).is_dir():
+            continue                               # stdlib, or this repository's own packages
         for dist in dists.get(module, [module]):
             out.setdefault(_norm(dist), (module, path))
     return out
