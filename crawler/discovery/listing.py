@@ -271,7 +271,8 @@ def extract_listing_links(body: bytes | str, base_url: str, *, article_links: st
     (default: the base host and its subdomains, ``www.`` ignored) are dropped."""
     tz = zone(timezone)
     result = ListingResult()
-    text = _XML_DECL.sub("", (body if isinstance(body, str) else decode_html(body, None)[0]), count=1)
+    text = body if isinstance(body, str) else decode_html(body, None)[0]
+    text = _XML_DECL.sub("", text, count=1)
     if not text.strip():
         result.problems.append("empty body")
         return result

@@ -82,7 +82,8 @@ def iso8601(text: str, tz: tzinfo) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=tz)
 
 
-_RFC822 = re.compile(r"^\s*(?:[A-Za-z]{2,9},?\s*)?\d{1,2}\s+[A-Za-z]{3,9}\.?\s+\d{2,4}\s+\d{1,2}:\d{2}")
+_RFC822 = re.compile(r"^\s*(?:[A-Za-z]{2,9},?\s*)?\d{1,2}\s+[A-Za-z]{3,9}\.?\s+\d{2,4}\s+"
+                     r"\d{1,2}:\d{2}")
 _TRAILING_ZONE = re.compile(r"\s([A-Za-z]{2,5})\s*$")
 
 
