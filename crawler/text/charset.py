@@ -27,7 +27,6 @@ _ALIASES = {"iso8859-1": "cp1252", "ascii": "cp1252", "latin-1": "cp1252",
             "iso8859-8-i": "iso8859-8", "x-mac-arabic": "mac-arabic"}
 _LEGACY_ARABIC = ("cp1256", "iso8859-6")
 _ARABIC_LETTER = re.compile("[\u0621-\u064a\u0671-\u06d3]")
-_NON_ASCII = re.compile("[^\x00-\x7f]")
 #: Very common Arabic function words; a right code page produces many of them.
 _COMMON_WORDS = frozenset(
     "في من على إلى الى أن ان عن مع التي الذي هذا هذه قد كان بعد بين حيث وقال قال كما ذلك لا ما أو "
@@ -62,9 +61,14 @@ def declared_charset(body: bytes, content_type: str | None) -> str | None:
     return codec or _codec(html_body_declared_encoding(body))
 
 
+def _non_ascii(text: str) -> int:
+    """Characters outside ASCII (an encode in C: ~100x faster than a regex count)."""
+    return len(text) - len(text.encode("ascii", "ignore"))
+
+
 def arabic_score(text: str) -> float:
     """How much ``text`` looks like correctly decoded Arabic (higher is better)."""
-    non_ascii = len(_NON_ASCII.findall(text))
+    non_ascii = _non_ascii(text)
     if not non_ascii:
         return 0.0
     letters = len(_ARABIC_LETTER.findall(text))
@@ -92,7 +96,7 @@ def _is_multibyte_utf8(body: bytes, min_chars: int = 8) -> bool:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         return False
-    return len(_NON_ASCII.findall(text[:20_000])) >= min_chars
+    return _non_ascii(text[:20_000]) >= min_chars
 
 
 def decode_html(body: bytes, content_type: str | None) -> tuple[str, str]:
@@ -126,7 +130,7 @@ def decode_html(body: bytes, content_type: str | None) -> tuple[str, str]:
     text = body.decode("utf-8", "replace")
     # Declared UTF-8 but mostly invalid? Then the declaration is wrong (old Arabic CMS).
     bad = text.count("\ufffd")
-    if bad > 20 and bad > len(_NON_ASCII.findall(text)) * 0.3:
+    if bad > 20 and bad > _non_ascii(text) * 0.3:
         legacy_text, legacy = _sniff_legacy(body)
         if legacy != "utf-8" and arabic_score(legacy_text) > arabic_score(text) + 0.5:
             return legacy_text, legacy
