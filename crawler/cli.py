@@ -9,7 +9,7 @@ import os
 import sqlite3
 import sys
 import tempfile
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -22,12 +22,12 @@ log = logging.getLogger("chavder")
 
 def _parse_when(value: str) -> datetime:
     """``2017-05-31`` or a full ISO time; naive values are UTC."""
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
+    from crawler.text.dates import parse_iso
+    parsed = parse_iso(value)
+    if parsed is None:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date — use YYYY-MM-DD or an ISO "
-                                         "8601 time such as 2017-05-31T12:00+03:00") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+                                         "8601 time such as 2017-05-31T12:00+03:00")
+    return parsed
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
