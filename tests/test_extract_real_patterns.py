@@ -46,6 +46,12 @@ def paragraphs(article: Article) -> list[str]:
     # part: the title stays whole instead of becoming "BlogHost ::"
     ("title_site_inside_headline.html",
      "Autumn walk to the old citadel (2) @ Erbil Diary :: BlogHost ::"),
+    # JSON-LD headline ("«Kicker»: Headline") and og:title disagree; the h1 shows og:title's
+    ("title_h1_decides.html", "Verft i Lofoten får ny eier"),
+    # ... and when the h1 shows the JSON-LD headline, that one stays (og:title is a teaser)
+    ("title_h1_keeps_jsonld.html", "Neue Radwege für die Innenstadt"),
+    # copies with and without quotes around the opening phrase are one headline: the bare one
+    ("title_quoted_variants.html", "مطر في عز الصيف… أمطار غزيرة تفاجئ سكان الساحل وخبير يشرح"),
 ])
 def test_the_title_is_the_headline_only(name: str, title: str) -> None:
     assert extract(name).title == title
