@@ -213,3 +213,13 @@ def test_keyword_links_inside_a_sentence_keep_their_words() -> None:
     assert got[0].startswith("The airport in Erbil reopened on Monday morning")
     assert "the first flight to Istanbul left at nine" in got[0]
     assert "the civil aviation authority said" in got[1] and len(got) == 3   # tag list dropped
+
+
+def test_a_sidebar_box_with_the_top_container_class_does_not_take_the_body() -> None:
+    """Blog templates put "entry-content" on every sidebar box; the post itself sits in an
+    "article-body" div holding many times more text."""
+    article = extract("body_sidebar_box_class.html")
+    got = paragraphs(article)
+    assert got[0].startswith("The first cold nights of November")
+    assert got[-1].startswith("Practical notes: a pitch costs")
+    assert "Weekend hiker" not in article.body and "Visitors today" not in article.body

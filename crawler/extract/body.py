@@ -20,7 +20,7 @@ import logging
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from lxml import etree
 
@@ -428,6 +428,8 @@ def fast_body(doc: HtmlElement, candidates: Candidates, *, selector: str | None 
             merged = read(parts)
             if sum(map(len, merged)) > sum(map(len, best)):
                 best = merged
+    if best and best_el is not None and best_priority is not None:
+        best = _outweighed(best, best_el, best_priority, candidates, read)
     if best:
         return best, "container"
     root = density_root(doc)
@@ -437,6 +439,31 @@ def fast_body(doc: HtmlElement, candidates: Candidates, *, selector: str | None 
     if short:
         return short, "container"
     return [], ""
+
+
+#: A named container elsewhere holding this many times the chosen one's text is the article.
+_OUTWEIGH = 3
+
+
+def _outweighed(best: list[str], best_el: HtmlElement, priority: int, candidates: Candidates,
+                read: Callable[[Sequence[HtmlElement]], list[str]]) -> list[str]:
+    """``best`` unless a lower-ranked *named* container (a class phrase or container id, not a
+    bare ``<article>``/``<main>``) outside it, and not around it, holds ``_OUTWEIGH`` times its
+    text: blog templates put the top-ranked class on every sidebar box ("box-text
+    entry-content"), while the post itself sits in a "article-body" div."""
+    size = sum(map(len, best))
+    named = len(_CONTAINER_PHRASES) + 1
+    around = set(best_el.iterancestors())
+    for prio, _order, el in candidates.ranked:
+        if prio <= priority or prio > named or el in around \
+                or any(a is best_el for a in el.iterancestors()):
+            continue
+        if len(text_of(el)) < _OUTWEIGH * size or _link_density(el) >= 0.5 or _is_listing(el):
+            continue
+        found = read([el])
+        if sum(map(len, found)) >= _OUTWEIGH * size:
+            return found
+    return best
 
 
 def _is_listing(el: HtmlElement) -> bool:
