@@ -223,3 +223,13 @@ def test_a_sidebar_box_with_the_top_container_class_does_not_take_the_body() -> 
     assert got[0].startswith("The first cold nights of November")
     assert got[-1].startswith("Practical notes: a pitch costs")
     assert "Weekend hiker" not in article.body and "Visitors today" not in article.body
+
+
+def test_a_grid_of_story_teasers_after_the_article_is_not_its_text() -> None:
+    """A run of same-class boxes (picture link, headline link, one-line summary) after the text
+    of a page without a named container: other stories, not this one."""
+    article = extract("teaser_grid_after_article.html")
+    got = paragraphs(article)
+    assert got[0].startswith("أطلقت مديرية الزراعة في دهوك")
+    assert got[-1].startswith("ومن المقرر أن تستمر الحملة أسبوعين")
+    assert "سوق يضم مئتي محل" not in article.body and "حافلة تحمل ألفي كتاب" not in article.body

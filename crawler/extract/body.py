@@ -159,6 +159,7 @@ def prune(doc: HtmlElement, remove: str | None = None) -> Candidates:
     etree.strip_elements(root, *_STRIP_TAGS, with_tail=False)
     doomed: list[HtmlElement] = []
     ranked: list[tuple[int, int, HtmlElement]] = []
+    repeated: dict[tuple[HtmlElement, str, str], list[HtmlElement]] = {}
     for order, el in enumerate(_INTERESTING(root)):
         if order > MAX_ELEMENTS:
             break
@@ -189,6 +190,10 @@ def prune(doc: HtmlElement, remove: str | None = None) -> Candidates:
                 and not _in_running_text(el, tag):
             doomed.append(el)
             continue
+        if kind == 0 and tag in _TEASER_TAGS and get("class"):
+            parent = el.getparent()
+            if parent is not None:
+                repeated.setdefault((parent, tag, get("class")), []).append(el)
         ident = (get("id") or "").lower()
         if ident in _CONTAINER_IDS:
             ranked.append((len(_CONTAINER_PHRASES) + 1, order, el))
@@ -196,6 +201,9 @@ def prune(doc: HtmlElement, remove: str | None = None) -> Candidates:
             ranked.append((len(_CONTAINER_PHRASES) + 2, order, el))
         elif tag == "main" or get("role") == "main":
             ranked.append((len(_CONTAINER_PHRASES) + 3, order, el))
+    for group in repeated.values():
+        if len(group) >= _TEASER_RUN and sum(map(_is_teaser, group)) >= _TEASER_RUN:
+            doomed.extend(group)
     if remove:
         doomed.extend(css(doc, remove))
     for el in doomed:
@@ -204,6 +212,26 @@ def prune(doc: HtmlElement, remove: str | None = None) -> Candidates:
     ranked = [c for c in ranked if attached(c[2], doc)]
     ranked.sort(key=lambda c: (c[0], c[1]))
     return Candidates(ranked)
+
+
+_TEASER_TAGS = frozenset({"div", "li", "section"})
+_TEASER_RUN = 3          # this many same-class teaser siblings make a teaser grid
+_TEASER_MAX_CHARS = 300
+_TEASER_PARTS = frozenset({"div", "h2", "h3", "h4", "h5", "p", "span", "img"})
+
+
+def _is_teaser(el: HtmlElement) -> bool:
+    """A story teaser: a short box with a link to another page taking part of its text (the
+    teaser's headline) next to a picture or a one-line summary in their own elements. A run of
+    same-class siblings like this after an article ("Most popular", "More from …") is a grid of
+    other stories, not this one's text."""
+    text = text_of(el)
+    if not text.strip() or len(text) > _TEASER_MAX_CHARS:
+        return False
+    links = [a for a in el.iter("a") if a.get("href")]
+    if not links or not any(isinstance(c.tag, str) and c.tag in _TEASER_PARTS for c in el):
+        return False
+    return sum(len(text_of(a).strip()) for a in links) >= 0.15 * len(text.strip())
 
 
 def blocks(root: HtmlElement) -> list[Block]:
