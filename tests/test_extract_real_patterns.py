@@ -233,3 +233,14 @@ def test_a_grid_of_story_teasers_after_the_article_is_not_its_text() -> None:
     assert got[0].startswith("أطلقت مديرية الزراعة في دهوك")
     assert got[-1].startswith("ومن المقرر أن تستمر الحملة أسبوعين")
     assert "سوق يضم مئتي محل" not in article.body and "حافلة تحمل ألفي كتاب" not in article.body
+
+
+def test_widget_labels_of_japanese_hindi_and_thai_pages_leave_the_body() -> None:
+    """"Follow this category", "Recommended", "<section>'s latest", "Copy link", "Related
+    stories" printed inside the article container are furniture, in those scripts too."""
+    got = paragraphs(extract("labels_international.html"))
+    assert got == [
+        "市立図書館は来月から、平日の閉館時間を午後九時まで延長する試みを始めると発表した。"
+        "仕事帰りの利用者の要望に応えるもので、三カ月間の利用状況を見て本格実施を判断する。",
+        "延長時間帯には自習室と閲覧席を開放するほか、予約した本の受け取りもできる。"
+        "館長は「学生や働く世代に、もっと気軽に来てもらいたい」と話している。"]
