@@ -237,10 +237,20 @@ def test_a_grid_of_story_teasers_after_the_article_is_not_its_text() -> None:
 
 def test_widget_labels_of_japanese_hindi_and_thai_pages_leave_the_body() -> None:
     """"Follow this category", "Recommended", "<section>'s latest", "Copy link", "Related
-    stories" printed inside the article container are furniture, in those scripts too."""
+    stories", "Log in", a members-only feature's hint, "Read more" printed inside the article
+    container are furniture, in those scripts too."""
     got = paragraphs(extract("labels_international.html"))
     assert got == [
         "市立図書館は来月から、平日の閉館時間を午後九時まで延長する試みを始めると発表した。"
         "仕事帰りの利用者の要望に応えるもので、三カ月間の利用状況を見て本格実施を判断する。",
         "延長時間帯には自習室と閲覧席を開放するほか、予約した本の受け取りもできる。"
         "館長は「学生や働く世代に、もっと気軽に来てもらいたい」と話している。"]
+
+
+def test_a_question_asked_of_every_guest_stays_each_time_but_a_repeated_widget_goes() -> None:
+    """Running text may repeat (the same interview question to each guest, a meal plan's
+    "Eat every 2–3 hours" each day); a widget's line printed twice appears once."""
+    got = paragraphs(extract("repeated_lines.html"))
+    assert got.count("What made you start baking?") == 3
+    assert got.count("Tap the map to enlarge it") == 1
+    assert got[-1].startswith("My father and his father were bakers")

@@ -324,6 +324,11 @@ def _date_only(line: str, tz: str) -> bool:
     return all(w in _DATE_WORDS for w in words)
 
 
+#: Blocks whose text may legitimately repeat: a meal plan's "Eat every 2–3 hours" each day, an
+#: interview's same question to each guest, a spec list per model.
+_REPEATABLE = frozenset({"p", "li", "dt", "dd", "td", "th", "blockquote", "h2", "h3", "h4"})
+
+
 def keep_paragraphs(pieces: Iterable[Block], *, title: str = "", authors: Sequence[str] = (),
                     tz: str = "UTC") -> list[str]:
     """Article paragraphs of ``pieces``: furniture labels, link lists, the repeated headline,
@@ -345,8 +350,8 @@ def keep_paragraphs(pieces: Iterable[Block], *, title: str = "", authors: Sequen
         if density >= 0.3 and len(line) < 200 and (
                 not piece.plain.strip(" :：-–|·,،") or is_label_line(piece.plain)):
             continue  # "Parve bike <a>Facebook</a> <a>Twitter</a>", "الوسوم: <a>…</a>"
-        if line in seen:
-            continue
+        if line in seen and piece.tag not in _REPEATABLE:
+            continue   # a widget's text printed twice (mobile and desktop copies)
         if len(line) <= 2 * len(title_key) + 80:  # only short lines can repeat title/byline
             key = normalize(line)
             if key == title_key or key in author_keys:
