@@ -151,6 +151,17 @@ def rows_alerts(d: dict) -> list[Row]:
     return out
 
 
+def rows_alerts_quality(d: dict) -> list[Row]:
+    out: list[Row] = [(f"alert quality, {group} {key}: recall / false hits",
+                       f"{f['recall']:.1%} / {f['false_hit_rate']:.2%}", "",
+                       "≥ 99 % / ≤ 0.5 %", f["recall"] >= 0.99 and f["false_hit_rate"] <= 0.005)
+                      for group in ("language", "rule") for key, f in d[group].items()]
+    out.append((f"alert quality, all {d['cases']} labelled cases: recall / false hits",
+                f"{d['recall']:.1%} / {d['false_hit_rate']:.2%}", "", "≥ 99 % / ≤ 0.5 %",
+                d["goals_met"]))
+    return out
+
+
 def rows_alert_crash(d: dict) -> list[Row]:
     return [(f"alert crash: {d['kills_landed']} kill -9 over {d['stories']} stories, "
              f"lost / duplicated", f"{d['losses']} / {d['duplicates']}", "", "0 lost",
@@ -301,6 +312,7 @@ BENCHES = [
     Bench("dedup_scale", "dedup_scale.py", [], ["--n", "50000", "--queries", "500"],
           rows_dedup_scale),
     Bench("alerts", "alerts.py", [], ["--articles", "300", "--min-seconds", "0.5"], rows_alerts),
+    Bench("alerts_quality", "alerts_quality.py", ["--quiet"], ["--quiet"], rows_alerts_quality),
     Bench("alert_crash", "alert_crash.py", [], ["--stories", "50", "--kills", "5"],
           rows_alert_crash),
     Bench("idle", "idle.py", [], ["--sources", "100"], rows_idle),
