@@ -17,7 +17,7 @@ Scored per page and in total:
   UTC offset when the truth has one, falls on the truth's day;
 * time per page (median, p95) for each extractor on the same decoded-or-raw input.
 
-Chavder runs ``extract_article`` exactly as the crawl's ExtractPipeline calls it (raw bytes,
+Chavder runs ``extract_page`` exactly as the crawl's ExtractPipeline calls it (raw bytes,
 response headers without a charset, the source's time zone — UTC here — and no source
 languages); trafilatura runs ``bare_extraction(with_metadata=True)`` on the same raw bytes.
 Broken down by ``truth_kind``, by language and for right-to-left / non-Latin pages.
@@ -157,11 +157,11 @@ def script_group(text: str) -> str:
 
 # ---------------------------------------------------------------------- extractors
 def run_chavder(raw: bytes, url: str) -> dict:
-    from crawler.extract import ExtractionError, extract_article
-    try:
-        art = extract_article(raw, url, source_id="bench", timezone="UTC",
-                              headers={"content-type": "text/html"},
-                              fetched_at=datetime.now(timezone.utc), languages=())
+    from crawler.extract import ExtractionError
+    from crawler.extract.page import extract_page
+    try:   # the crawl's call, for a source in UTC without selectors or declared languages
+        art = extract_page(raw, url, None, headers={"content-type": "text/html"},
+                           fetched_at=datetime.now(timezone.utc))
     except ExtractionError as exc:
         return {"body": "", "title": None, "published": None, "language": None,
                 "error": exc.reason}
