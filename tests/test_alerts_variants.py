@@ -12,9 +12,9 @@ from crawler.alerts.variants import alternatives, blocked, skeleton
 from crawler.text import query_terms
 
 CASES = Path(__file__).parent / "data" / "alerts_cases"
-# misses accepted by design: ڕەقە is also "is hard" (collisions.txt), and an apostrophe splits
-# Da'esh into two words
-ACCEPTED_MISSES = {("raqqa", "ڕەقە"), ("raqqa", "رەقە"), ("isis", "Da'esh")}
+# the miss accepted by design: bare ڕەقە before و reads as "is hard and …" (context cues in
+# collisions.txt), also when it opens a list of places
+ACCEPTED_MISSES = {"ڕەقە و دێرەزوور دوو پارێزگای سەرەکیی باکووری سووریان."}
 # the one homograph a keyword matcher cannot tell: الرقة "delicacy"
 ACCEPTED_FALSE = {"تعامل الطبيب مع المرضى بكثير من الرقة والصبر."}
 
@@ -35,9 +35,9 @@ def test_labelled_set_recall_and_false_hits():
         if not case["expect"] and case["rule"] in fired:
             false.append(case)
     positives = sum(c["expect"] for c in cases)
-    assert {(c["rule"], c["form"]) for c in missed} <= ACCEPTED_MISSES, missed
+    assert {c["text"] for c in missed} <= ACCEPTED_MISSES, missed
     assert {c["text"] for c in false} <= ACCEPTED_FALSE, false
-    assert 1 - len(missed) / positives >= 0.98
+    assert 1 - len(missed) / positives >= 0.99
     assert len(false) / (len(cases) - positives) <= 0.005
 
 
@@ -64,3 +64,36 @@ def test_variants_that_are_other_words_are_blocked():
     assert fired("وعدهم بالجنة", "ar") == set()
     assert fired("زۆر ڕەقە", "ckb") == set()
     assert fired("لە ڕەقەدا کۆبوونەوە کرا", "ckb") == {"raqqa"}    # other variants still match
+
+
+@pytest.mark.parametrize("text,place", [
+    ("ئاماژەیان بە ڕەقە کرد", True),                       # after a preposition
+    ("هێزەکان بەرەو رەقە پێشڕەوییان کرد.", True),
+    ("پارێزگای ڕەقە شایەتی تەقینەوەیەک بوو.", True),     # a place noun in the ezafe
+    ("ڕێگای نێوان ڕەقە و حەلەب داخرا.", True),             # between … and: the place wins
+    ("باسی «ڕەقە» کرا و ئیتر هیچ.", True),                  # in quotes
+    ("ڕایانگەیاند کە ڕەقە بووەتە جێی مشتومڕ.", True),      # a subject before its verb
+    ("زۆر ڕەقە", False),                                     # a degree adverb: "very hard"
+    ("ئەم یاسایە هێندە ڕەقە کە کەس ناتوانێت.", False),
+    ("زەوییەکە ڕەقە و ئاو هەڵناگرێت.", False),              # predicate + conjunction
+    ("دڵی ڕەقە وەک بەرد", False),
+    ("نانەکە دوای دوو ڕۆژ ڕەقە.", False),                  # clause-final copula
+    ("نانەکە ڕەقە\n\nهەواڵی تر", False),
+])
+def test_bare_sorani_raqqa_is_the_city_only_where_its_neighbours_make_it_a_place(text, place):
+    m = Matcher([Rule(name="raqqa", any=(("ڕەققە",),))])
+    assert bool(m.match("", text, language="ckb")) is place
+
+
+def test_collision_cues_are_validated_with_file_and_line(tmp_path):
+    from crawler.alerts.context import contexts
+    path = tmp_path / "collisions.txt"
+    path.write_text("ڕەقە\n    name after: لە بۆ\n    word by: زۆر\n", "utf-8")
+    with pytest.raises(ValueError, match=r"collisions.txt:3: unknown cue 'word by' — use one of"):
+        contexts(path)
+    path.write_text("    name after: لە\n", "utf-8")
+    with pytest.raises(ValueError, match=r"collisions.txt:1: a cue line must follow its word"):
+        contexts(path)
+    path.write_text("ڕەقە\n    word at end\n    name after:\n", "utf-8")
+    with pytest.raises(ValueError, match=r"collisions.txt:3: cue 'name after' lists no words"):
+        contexts(path)

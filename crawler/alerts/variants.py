@@ -21,7 +21,9 @@ than four letters (Sham → sam), and a word listed in ``collisions.txt`` whose 
 term word's skeleton is *blocked* for that term: a document token written exactly like it never
 matches through a variant (اللجنة → الجنه, but الجنة is "paradise"; ڕەققە → ڕەقە, but ڕەقە is
 also "is hard"; Bashar → basar, Turkish başar), while other variants (ڕەقەدا, in Raqqa) still
-do. A term written with ``exact: true`` gets no variants at all.
+do — unless the listed word has *cues* there and the words around it make it the name
+(بە ڕەقە, "to Raqqa", but not زۆر ڕەقە, "very hard": crawler/alerts/context.py). A term written
+with ``exact: true`` gets no variants at all.
 """
 from __future__ import annotations
 
@@ -67,6 +69,8 @@ def _listed() -> dict[str, frozenset[str]]:
     """Skeleton → normalised listed words/phrases with that skeleton."""
     out: dict[str, set[str]] = {}
     for line in COLLISIONS.read_text("utf-8").splitlines():
+        if line[:1].isspace():
+            continue                        # a cue line (crawler/alerts/context.py)
         line = line.split("#", 1)[0].strip()
         if line:
             words = query_terms(line)
