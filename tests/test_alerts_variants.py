@@ -97,3 +97,20 @@ def test_collision_cues_are_validated_with_file_and_line(tmp_path):
     path.write_text("ڕەقە\n    word at end\n    name after:\n", "utf-8")
     with pytest.raises(ValueError, match=r"collisions.txt:3: cue 'name after' lists no words"):
         contexts(path)
+
+
+def test_spelling_pattern_accepts_the_keys_of_the_same_skeleton():
+    """What Kibana's saved searches use for one-word terms (the index has no skeleton keys)."""
+    import re
+
+    from crawler.alerts.variants import spelling_pattern
+    cases = {"raqqa": (["raqqa", "raqa", "rakka", "rakkah", "raqqah", "rackka"],
+                       ["racket", "iraq", "raqib", "raqqas"]),
+             "daesh": (["daesh", "daech", "daes", "daessh"], ["dais", "daeshi"]),
+             "الرقه": (["الرقه", "الرقه"], ["الرقابه", "برقه"])}
+    for word, (yes, no) in cases.items():
+        pattern = re.compile(spelling_pattern(word))
+        assert all(pattern.fullmatch(k) for k in yes), (word, yes)
+        assert not any(pattern.fullmatch(k) for k in no), (word, no)
+        assert all(skeleton(k) == skeleton(word) for k in yes)
+    assert spelling_pattern("sham") is None                   # too short for variants

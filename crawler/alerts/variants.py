@@ -33,7 +33,8 @@ from pathlib import Path
 
 from crawler.text import query_terms
 
-__all__ = ["skeleton", "document_keys", "alternatives", "blocked", "too_short", "MIN_SKELETON"]
+__all__ = ["skeleton", "document_keys", "alternatives", "blocked", "too_short", "spelling_pattern",
+           "MIN_SKELETON"]
 
 MIN_SKELETON = 4             # shorter skeletons are too easily another word
 COLLISIONS = Path(__file__).with_name("collisions.txt")
@@ -108,3 +109,24 @@ def alternatives(term: str, words: tuple[str, ...], *,
         out.append(tuple(alts))
     return tuple(out)
 
+
+
+# what each skeleton letter of a Latin key may have been written as (the inverse of _LATIN_RULES)
+_LATIN_SOURCES = {"k": "(k|q|ck)", "u": "(u|ou|oo)", "i": "(i|ee)", "s": "(s|sh|ch|sch)",
+                  "f": "(f|ph)", "j": "(j|dj)"}
+
+
+def spelling_pattern(word: str) -> str | None:
+    """A regular expression (Lucene regexp syntax, whole key) for the normalised keys whose
+    skeleton is ``word``'s — the spellings the matcher accepts for a one-word term: each letter
+    once or doubled, the Latin sources of k/u/i/s/f/j, a final h after a vowel. For search
+    back-ends that have only the text layer's keys (Kibana over ``body_norm``). None when the
+    word has no variants (too short, or not letters)."""
+    skel = skeleton(word)
+    if len(skel) < MIN_SKELETON or not skel.isalpha():
+        return None
+    latin = skel.isascii()
+    parts = [(_LATIN_SOURCES.get(c, c) if latin else c) + "+" for c in skel]
+    if latin and skel[-1] in "aeiou":
+        parts.append("h?")
+    return "".join(parts)
