@@ -27,11 +27,12 @@ def _cased(text: str) -> str:
 class Check:
     """Verifies a hit of a term with options against the article's characters."""
 
-    __slots__ = ("words", "alts", "opts", "surfaces", "blocked", "contexts")
+    __slots__ = ("words", "alts", "opts", "surfaces", "blocked", "contexts", "own")
 
     def __init__(self, term: str, words: tuple[str, ...], alts: tuple[tuple[str, ...], ...],
-                 opts: TermOptions, block: frozenset[str]):
+                 opts: TermOptions, block: frozenset[str], own: Context | None = None):
         self.words, self.alts, self.opts = words, alts, opts
+        self.own = own              # the term is itself a listed word with context cues
         self.blocked = block        # listed words (or phrases) no variant may match
         known = contexts(COLLISIONS)  # … unless the words around them make them the name
         self.contexts: dict[str, Context] = {w: known[w] for w in block if w in known}
@@ -39,6 +40,8 @@ class Check:
         self.surfaces = tuple(map(_cased, surfaces)) if len(surfaces) == len(words) else None
 
     def passes(self, field: Any, first: int, last: int) -> bool:
+        if self.own is not None and first == last and not self.own.is_name(field, first):
+            return False        # بمنتهى الرقة: the common word spelled like the term
         if self.blocked:        # a listed word reached only through a variant: not this term
             if first == last:
                 keys = field.stream[first]

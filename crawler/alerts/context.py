@@ -15,7 +15,11 @@ readings rather than from the cases:
   word;
 * otherwise the name (a subject or object before its verb: "ڕەقە بووەتە …").
 
-The cues are in collisions.txt as indented lines under their word; the labelled case set
+A neighbour matches a cue through any of its keys, so a cue word also covers its clitic forms
+(الحنان covers والحنان). The same cues decide a rule term spelled exactly like a listed word
+with cues: Arabic الرقة is also "delicacy" (بمنتهى الرقة, الرقة والحنان), so a rule's الرقة
+is checked too — with name as the default, since most uses in news are the city. The cues are
+in collisions.txt as indented lines under their word; the labelled case set
 (tests/data/alerts_cases) holds the negatives and positives they are checked against.
 """
 from __future__ import annotations
@@ -48,17 +52,17 @@ class Context:
         """Whether the token at stream position ``i`` of ``field`` (the matcher's field:
         ``stream``, ``text``, ``span``) reads as the name (see the module docstring)."""
         stream, text = field.stream, field.text
-        before = stream[i - 1][0] if i > 0 and stream[i - 1] else None
+        before = stream[i - 1] if i > 0 else ()         # a neighbour's keys: () at a break
         start, end = field.span(i)
-        if before in self.name_after:
+        if not self.name_after.isdisjoint(before):
             return True
         if start > 0 and text[start - 1] in _OPEN_QUOTES \
                 and end < len(text) and text[end] in _CLOSE_QUOTES:
             return True
-        if before in self.word_after:
+        if not self.word_after.isdisjoint(before):
             return False
-        after = stream[i + 1][0] if i + 1 < len(stream) and stream[i + 1] else None
-        if after in self.word_before:
+        after = stream[i + 1] if i + 1 < len(stream) else ()
+        if not self.word_before.isdisjoint(after):
             return False
         if self.word_at_end:
             rest = text[end:]

@@ -48,7 +48,7 @@ from typing import Iterable
 from crawler.alerts.checks import Check
 from crawler.alerts.highlight import highlight
 from crawler.alerts.rules import PLAIN as _PLAIN, Rule, TermOptions
-from crawler.alerts.variants import alternatives, blocked, document_keys
+from crawler.alerts.variants import alternatives, blocked, document_keys, homograph
 from crawler.text import query_terms, tokens
 
 __all__ = ["Matcher", "MatchGroup", "RuleMatch", "TermHit", "highlight", "tokenize"]
@@ -284,7 +284,8 @@ class _Compiled:
                 continue
             alts = alternatives(term, words, variants=not opts.exact)
             block = blocked(words) if len(alts[0]) > 1 else frozenset()
-            checked = opts.checked or bool(block)
+            own = homograph(words)
+            checked = opts.checked or bool(block) or own is not None
             ident = (alts, term, opts) if checked else (alts,)
             pid = phrase_ids.get(ident)
             if pid is None:
@@ -300,7 +301,7 @@ class _Compiled:
                             node = node.setdefault(key, {})
                         node.setdefault(None, []).append(pid)
                 if checked:
-                    self.checks[pid] = Check(term, words, alts, opts, block)
+                    self.checks[pid] = Check(term, words, alts, opts, block, own)
             tp.append(pid)
         self.single: dict[str, tuple[int, ...]] = {k: tuple(v) for k, v in single.items()}
 

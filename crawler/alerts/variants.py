@@ -31,10 +31,11 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+from crawler.alerts.context import Context, contexts
 from crawler.text import query_terms
 
-__all__ = ["skeleton", "document_keys", "alternatives", "blocked", "too_short", "spelling_pattern",
-           "MIN_SKELETON"]
+__all__ = ["skeleton", "document_keys", "alternatives", "blocked", "homograph", "too_short",
+           "spelling_pattern", "MIN_SKELETON"]
 
 MIN_SKELETON = 4             # shorter skeletons are too easily another word
 COLLISIONS = Path(__file__).with_name("collisions.txt")
@@ -89,6 +90,12 @@ def blocked(words: tuple[str, ...]) -> frozenset[str]:
     ``words`` would otherwise match, and listed phrases for a phrase."""
     others = _listed().get(" ".join(map(skeleton, words)), frozenset())
     return others - {" ".join(words)}
+
+
+def homograph(words: tuple[str, ...]) -> Context | None:
+    """The context cues of a one-word term spelled exactly like a listed word that has cues
+    (الرقة, also "delicacy"): its own occurrences are then decided by context as well."""
+    return contexts(COLLISIONS).get(words[0]) if len(words) == 1 else None
 
 
 _ARABIC = re.compile("[\u0620-\u064a]+")     # letters of Arabic proper (no Sorani/Persian ones)

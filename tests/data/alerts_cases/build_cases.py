@@ -155,6 +155,12 @@ SENTENCES = [
     ("raqqa", "ckb", "گۆشتەکە ڕەقە چونکە کەم کوڵاوە."),
     ("raqqa", "ckb", "ژیان لێرە ڕەقە؟"),
     ("raqqa", "ckb", "ئەم ماددەیە ڕەق و توندە."),
+    # الرقة "delicacy, gentleness": with a degree word, coordinated with another quality, or
+    # free (the last one only semantics can tell)
+    ("raqqa", "ar", "تتميز أوراق هذا النبات بالرقة والنعومة."),
+    ("raqqa", "ar", "عزفت الفرقة المقطوعة بمنتهى الرقة."),
+    ("raqqa", "ar", "جاءت كلمات الأغنية شديدة الرقة والعذوبة."),
+    ("raqqa", "ar", "تحدثت الكاتبة عن الرقة في التعامل مع الأطفال."),
     # apostrophes: a possessive of the goddess, Iraq's
     ("isis", "en", "Visitors queued to see the statue of Isis's son Horus."),
     ("raqqa", "en", "Iraq's parliament approved the budget on Sunday."),
@@ -187,6 +193,11 @@ POSITIVE_SENTENCES = [
     ("raqqa", "ckb", "ڕەقە و دێرەزوور دوو پارێزگای سەرەکیی باکووری سووریان."),
     ("raqqa", "ckb", "گەڕانەوەی ئاوارەکان بۆ رەقە دەستی پێکرد."),
     ("raqqa", "ckb", "ئەمڕۆ لە رەقە خۆپیشاندان کرا."),
+    # الرقة coordinated with other places, as a subject, after a preposition
+    ("raqqa", "ar", "وصلت تعزيزات عسكرية إلى الرقة والحسكة صباح اليوم."),
+    ("raqqa", "ar", "قالت مصادر إن الرقة ودير الزور شهدتا احتجاجات."),
+    ("raqqa", "ar", "عاد آلاف النازحين إلى الرقة بعد انتهاء المعارك."),
+    ("raqqa", "ar", "يعاني سكان الرقة من نقص في مياه الشرب."),
     # Da'esh with the ʿayn written as an apostrophe, in a sentence of its own
     ("isis", "en", "Iraqi forces said Da’esh cells attacked a checkpoint near Kirkuk."),
     ("isis", "en", "The Daʿesh attack killed three soldiers, officials said."),
