@@ -51,26 +51,31 @@ class Context:
     def is_name(self, field: Any, i: int) -> bool:
         """Whether the token at stream position ``i`` of ``field`` (the matcher's field:
         ``stream``, ``text``, ``span``) reads as the name (see the module docstring)."""
-        stream, text = field.stream, field.text
+        stream = field.stream
         before = stream[i - 1] if i > 0 else ()         # a neighbour's keys: () at a break
-        start, end = field.span(i)
         if not self.name_after.isdisjoint(before):
             return True
-        if start > 0 and text[start - 1] in _OPEN_QUOTES \
-                and end < len(text) and text[end] in _CLOSE_QUOTES:
-            return True
-        if not self.word_after.isdisjoint(before):
-            return False
         after = stream[i + 1] if i + 1 < len(stream) else ()
-        if not self.word_before.isdisjoint(after):
-            return False
+        # offsets only when a cue says "common word" (quotes overrule it): most hits need none
+        if not self.word_after.isdisjoint(before) or not self.word_before.isdisjoint(after):
+            return self._quoted(field, i)
         if self.word_at_end:
-            rest = text[end:]
-            stripped = rest.lstrip()
-            if not stripped or stripped[0] in _SENTENCE_END \
-                    or "\n" in rest[:len(rest) - len(stripped)]:
-                return False
+            return self._quoted(field, i) or not self._ends_sentence(field, i)
         return True
+
+    @staticmethod
+    def _quoted(field: Any, i: int) -> bool:
+        start, end = field.span(i)
+        text = field.text
+        return (start > 0 and text[start - 1] in _OPEN_QUOTES
+                and end < len(text) and text[end] in _CLOSE_QUOTES)
+
+    @staticmethod
+    def _ends_sentence(field: Any, i: int) -> bool:
+        rest = field.text[field.span(i)[1]:]
+        stripped = rest.lstrip()
+        return (not stripped or stripped[0] in _SENTENCE_END
+                or "\n" in rest[:len(rest) - len(stripped)])
 
 
 def parse_cues(lines: list[tuple[int, str]], where: str) -> Context:

@@ -246,8 +246,8 @@ class _FieldHits:
         ranges = self._multi.get(pid)
         if ranges is None:
             alts = self._single_key[pid]
-            ranges = self._multi[pid] = [(i, i) for i, keys in enumerate(self._keys)
-                                         if not alts.isdisjoint(keys)]
+            at = list(compress(count(), map(not_, map(alts.isdisjoint, self._keys))))
+            ranges = self._multi[pid] = list(zip(at, at))
         return ranges
 
 
