@@ -2,10 +2,16 @@
 
 Why generated: Kibana stores visualisation state as JSON *inside* JSON strings, which nobody
 should edit by hand, and the saved searches must use the same normalised keys as the index
-(``crawler.text.query_terms``), e.g. الرقة → الرقه. ``chavder kibana import`` builds them from
-the configured ``alerts.yaml`` at the moment it runs, so Kibana's saved searches are the rules
-as they are now; ``deploy/kibana/chavder.ndjson`` is the same output for the shipped example
-rules, for importing by hand.
+(``crawler.text.query_terms``), e.g. الرقة → الرقه, and accept the alert matcher's spelling
+variants of one-word terms as a regexp over those keys (Raqqa: /r+a+(k|q|ck)+a+h?/ finds Rakkah
+and Raqa; ``crawler.alerts.variants.spelling_pattern``). What a query cannot say: capitals (the
+fields are case-folded, so a ``case: sensitive`` ISIS also finds Isis); context (the matcher
+reads ڕەقە as Raqqa or "is hard", الرقة as Raqqa or "delicacy", from neighbouring words, so
+ڕەققە is searched without variants and الرقة finds both meanings); variants inside phrases
+(Lucene has no regexp in a phrase: Mazloum Abdi is searched as written). ``chavder kibana
+import`` builds them from the configured ``alerts.yaml`` at the moment it runs, so Kibana's
+saved searches are the rules as they are now; ``deploy/kibana/chavder.ndjson`` is the same
+output for the shipped example rules, for importing by hand.
 
 Objects (fixed ids, so re-importing overwrites instead of duplicating): data views
 ``chavder-articles`` (alias, time field ``timeline_at``) and ``chavder-alerts``; a saved search

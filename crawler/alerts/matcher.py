@@ -27,8 +27,9 @@ text layer promises to be consistent with ``tokens(text, lang)``.
 Spelling variants (crawler/alerts/variants.py) stay inside this scheme: every token also carries
 its keys' spelling skeletons, and a term word is a small set of alternative keys (itself, its
 skeleton, the Arabic article form), so a one-word phrase is several dict entries and a longer
-one several trie paths. Terms with options (``case: sensitive``, ``exact``, ``whole_word``) and
-terms whose variants could reach a listed common word are *checked*: their hits are verified
+one several trie paths. Terms with options (``case: sensitive``, ``exact``, ``whole_word``),
+terms whose variants could reach a listed common word and terms spelled like a listed homograph
+with context cues (crawler/alerts/context.py) are *checked*: their hits are verified
 against the article's characters after the scan — only when their keys occur at all, so the
 cost follows those hits, not the number of rules.
 
