@@ -13,7 +13,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
-from crawler.config import ConfigError, Settings, load_settings, load_sources
+from crawler.cli_common import open_alerting, open_configured_store, settings_from_args
+from crawler.config import ConfigError, Settings, load_sources
 from crawler.redact import redact_data, redact_text, redact_url
 
 log = logging.getLogger("chavder")
@@ -29,31 +30,11 @@ def _parse_when(value: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-def settings_from_args(args: argparse.Namespace) -> Settings:
-    """chavder.yaml (or --config), with --store / --sources given on the command line."""
-    settings = load_settings(getattr(args, "config", None))
-    if getattr(args, "store", None):
-        settings.store = args.store
-    if getattr(args, "sources", None):
-        settings.sources = args.sources
-    return settings
-
-
-_settings = settings_from_args
-
-
-def _open_store(settings: Settings, write: bool = True):
-    """The configured store; ``write=False`` for commands that only read it. An unusable file
-    raises ``StoreUnusable``, which ``main`` prints as one line."""
-    from crawler.store import open_store
-    return open_store(settings.store, settings.data_dir, write=write)
-
-
 # ---------------------------------------------------------------------------- commands
 
 def cmd_crawl(args: argparse.Namespace) -> int:
     from crawler.crawl import run_crawl
-    settings = _settings(args)
+    settings = settings_from_args(args)
     sources = load_sources(settings.sources, only_enabled=not args.source)
     if args.source:
         by_id = {s.id: s for s in sources}
@@ -66,8 +47,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     if not sources:
         print("nothing to crawl: no enabled sources", file=sys.stderr)
         return 0
-    from scheduler.alerting import Alerting
-    store = _open_store(settings)
+    from crawler.alerting import Alerting
+    store = open_configured_store(settings)
     log.info("crawling %d source(s) into %s", len(sources), redact_url(settings.store))
     overrides = {"CHAVDER_PROGRESS_INTERVAL": args.progress_interval}
     alerts = None
@@ -116,8 +97,8 @@ def _all_failed(per_source: dict[str, dict[str, int]]) -> bool:
 
 def cmd_search(args: argparse.Namespace) -> int:
     from crawler.store import SearchQuery
-    settings = _settings(args)
-    store = _open_store(settings, write=False)
+    settings = settings_from_args(args)
+    store = open_configured_store(settings, write=False)
     try:
         hits = store.search(SearchQuery(text=args.query, language=args.lang, source=args.source,
                                         since=args.since, until=args.until, limit=args.limit,
@@ -144,7 +125,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_extract(args: argparse.Namespace) -> int:
     from crawler.extract import ExtractionError, extract_article
-    settings = _settings(args)
+    settings = settings_from_args(args)
     timezone_name, selectors, languages, source_id = "UTC", {}, [], args.source or ""
     if args.source:
         sources = {s.id: s for s in load_sources(settings.sources)}
@@ -174,7 +155,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def cmd_sources_check(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = settings_from_args(args)
     path = args.file or settings.sources
     sources = load_sources(path)
     if args.online:
@@ -192,7 +173,7 @@ def cmd_sources_check(args: argparse.Namespace) -> int:
 def cmd_sources_doctor(args: argparse.Namespace) -> int:
     """One polite look at a source (id) or a URL: what it is, what works, what to do."""
     from crawler.doctor import run_doctor
-    settings = _settings(args)
+    settings = settings_from_args(args)
     path = args.file or settings.sources
     sources = {s.id: s for s in load_sources(path)} if Path(path).exists() else {}
     report = run_doctor(args.target, settings, sources, allow_private=args.allow_private,
@@ -202,7 +183,7 @@ def cmd_sources_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_sources_list(args: argparse.Namespace) -> int:
-    for s in load_sources(args.file or _settings(args).sources):
+    for s in load_sources(args.file or settings_from_args(args).sources):
         flags = ("" if s.enabled else " [disabled]") + ("" if s.verified else " [unverified]")
         print(f"{s.id:<18} {s.kind:<8} {','.join(s.languages):<12} every {int(s.interval)}s "
               f"{redact_url(s.start_urls[0])}{flags}")
@@ -222,7 +203,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 2
     workdir = Path(args.dir or tempfile.mkdtemp(prefix="chavder-demo-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    from scheduler.alerting import Alerting
+    from crawler.alerting import Alerting
     alerts_file = workdir / "alerts.yaml"
     alerts_file.write_text("rules:\n  - name: raqqa\n    any: [[الرقة, ڕەققە, Reqa, Raqqa]]\n"
                            "    recipients: [desk@example.org]\n", encoding="utf-8")
@@ -258,7 +239,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from scheduler.service import Service, ServiceRefused
-    settings = _settings(args)
+    settings = settings_from_args(args)
     if args.health_port is not None:
         from crawler.config import SETTING_RANGES
         problem = SETTING_RANGES["health_port"].problem("--health-port", args.health_port)
@@ -276,9 +257,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from crawler.alerts_cli import failed_alert_lines, failed_alerts
-    settings = _settings(args)
+    settings = settings_from_args(args)
     sources = load_sources(settings.sources) if Path(settings.sources).exists() else []
-    store = _open_store(settings, write=False)
+    store = open_configured_store(settings, write=False)
     try:
         status = store.source_status()
         schedule = store.schedule_state()
@@ -318,8 +299,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_story(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    store = _open_store(settings, write=False)
+    settings = settings_from_args(args)
+    store = open_configured_store(settings, write=False)
     try:
         story = store.story(args.story_id)
     finally:
@@ -351,7 +332,7 @@ def _rules(settings: Settings, path: str | None):
 
 
 def cmd_alerts_check(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = settings_from_args(args)
     rules = _rules(settings, args.file)
     recipients = {r.key for rule in rules for r in rule.recipients}
     print(f"{args.file or settings.alerts}: {len(rules)} rules OK, {len(recipients)} recipients")
@@ -359,7 +340,7 @@ def cmd_alerts_check(args: argparse.Namespace) -> int:
 
 
 def cmd_alerts_list(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = settings_from_args(args)
     for rule in _rules(settings, args.file):
         terms = sum(len(g) for g in rule.any)
         print(f"{rule.name:<24} {rule.mode:<8} {terms:>3} terms  "
@@ -371,7 +352,7 @@ def cmd_alerts_list(args: argparse.Namespace) -> int:
 def cmd_alerts_test(args: argparse.Namespace) -> int:
     from crawler.alerts.matcher import Matcher
     from crawler.text import detect, normalize
-    settings = _settings(args)
+    settings = settings_from_args(args)
     rules = [r for r in _rules(settings, args.file) if r.name == args.rule]
     if not rules:
         print(f"error: no rule named {args.rule!r}", file=sys.stderr)
@@ -389,21 +370,11 @@ def cmd_alerts_test(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_alerting(settings: Settings, store: Any) -> Any:
-    """The alert machinery over ``store``, or None (said on stderr) when there are no rules."""
-    from scheduler.alerting import Alerting
-    sources = load_sources(settings.sources) if Path(settings.sources).exists() else []
-    alerting = Alerting.from_settings(settings, store, sources)
-    if alerting is None:
-        print(f"no alert rules: {settings.alerts} not found", file=sys.stderr)
-    return alerting
-
-
 def cmd_alerts_send(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    store = _open_store(settings)
+    settings = settings_from_args(args)
+    store = open_configured_store(settings)
     try:
-        alerting = _open_alerting(settings, store)
+        alerting = open_alerting(settings, store)
         if alerting is None:
             return 2
         alerting.check_pending()
@@ -419,10 +390,10 @@ def cmd_alerts_send(args: argparse.Namespace) -> int:
 
 def cmd_alerts_run(args: argparse.Namespace) -> int:
     """Apply the rules to articles already stored (e.g. after adding a rule)."""
-    settings = _settings(args)
-    store = _open_store(settings)
+    settings = settings_from_args(args)
+    store = open_configured_store(settings)
     try:
-        alerting = _open_alerting(settings, store)
+        alerting = open_alerting(settings, store)
         if alerting is None:
             return 2
         rows = store.articles_since(args.since)

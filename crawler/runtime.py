@@ -49,9 +49,9 @@ class Runtime:
 
     @property
     def alerting(self) -> Any:
-        """The alert matcher/dispatcher (scheduler.alerting.Alerting) or None when off."""
+        """The alert matcher/dispatcher (crawler.alerting.Alerting) or None when off."""
         if not self._alerting_loaded:
-            from scheduler.alerting import Alerting
+            from crawler.alerting import Alerting
             self._alerting = Alerting.from_settings(self.settings, self.store,
                                                     self.sources.values())
             self._alerting_loaded = True

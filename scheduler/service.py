@@ -32,6 +32,7 @@ from typing import Any
 from crawler.config import Settings, SourceConfig
 from crawler.isotime import parse_iso
 from crawler.redact import redact_url
+from scheduler import jobs
 
 log = logging.getLogger("chavder.service")
 
@@ -158,7 +159,7 @@ class Service:
 
         from crawler.crawl import apply_logger_levels, scrapy_settings
         from crawler.store import open_store
-        from scheduler.alerting import Alerting
+        from crawler.alerting import Alerting
 
         self.reactor = reactor
         self._run_lock = take_run_lock(self.settings)
@@ -207,7 +208,7 @@ class Service:
         return 0
 
     def _load_digests(self) -> Any:
-        from scheduler.digest import Digests
+        from crawler.digests import Digests
         return Digests.from_settings(self.settings, self.store, self.sources.values())
 
     # ------------------------------------------------------------------ jobs (APScheduler runs
@@ -274,21 +275,12 @@ class Service:
             self.dispatch_alerts()
 
     def dispatch_alerts(self) -> None:
-        if self.alerting is None or self._stopping:
-            return
-        try:
-            self.alerting.check_pending()
-            self.alerting.dispatch_due()
-        except Exception:  # noqa: BLE001 - a mail bug must not stop the service
-            log.exception("alert dispatch failed; will retry")
+        if self.alerting is not None and not self._stopping:
+            jobs.deliver_alerts(self.alerting)
 
     def run_digests(self) -> None:
-        if self.digests is None or self._stopping:
-            return
-        try:
-            self.digests.run_due()
-        except Exception:  # noqa: BLE001
-            log.exception("digest run failed; will retry")
+        if self.digests is not None and not self._stopping:
+            jobs.deliver_digests(self.digests)
 
     # ------------------------------------------------------------------ health and metrics
     def _start_health_server(self) -> None:
