@@ -30,7 +30,7 @@ from typing import Iterable
 from crawler.alerts.matcher import Matcher
 from crawler.alerts.rules import Recipient, Rule, load_rules
 from crawler.config import Settings, SourceConfig
-from crawler.delivery import (AlertLedger, Clock, RetryPolicy, dead_claimants, deliver, iso,
+from crawler.delivery import (AlertClaims, Clock, RetryPolicy, dead_claimants, deliver, iso,
                               utc_now)
 from crawler.mail.compose import ArticleView, alert_message_id, compose_alert
 from crawler.mail.transport import Transport, transport_for, transport_from_settings
@@ -92,7 +92,7 @@ class Alerting:
         self.source_names = source_names or {}
         self.clock = clock
         self.policy = RetryPolicy(max_attempts, backoff_seconds, max_backoff_seconds)
-        self.ledger = AlertLedger(store)
+        self.ledger = AlertClaims(store)
 
     def __deepcopy__(self, memo: dict) -> "Alerting":
         return self  # shared by every crawler of a process (Scrapy copies settings per crawler)

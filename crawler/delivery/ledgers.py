@@ -1,4 +1,5 @@
-"""The store's two delivery ledgers as :class:`crawler.delivery.machine.Ledger`.
+"""The store's two delivery ledgers, as the :class:`crawler.delivery.machine.ClaimLedger` the
+state machine drives.
 
 Alerts and digests keep separate tables because their keys differ — an alert is one per
 (rule, story, recipient), a digest one per (recipient, period) and owns the stories it carries
@@ -20,7 +21,7 @@ def _iso_or_none(dt: datetime | None) -> str | None:
     return iso(dt) if dt is not None else None
 
 
-class AlertLedger:
+class AlertClaims:
     """``alert_ledger``: one row per (rule, story, recipient)."""
 
     def __init__(self, store: Any):
@@ -41,7 +42,7 @@ class AlertLedger:
                               next_attempt_at=_iso_or_none(next_attempt_at))
 
 
-class DigestLedger:
+class DigestClaims:
     """``digests``: one row per (recipient, period); a failed digest releases its stories."""
 
     def __init__(self, store: Any):

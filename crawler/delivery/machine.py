@@ -19,7 +19,7 @@ A ledger row (one alert, or one recipient's digest of one period) moves through:
 
 The one duplicate window is a crash after the server accepted and before ``sent``: the row is
 taken over (at once when its owner is known dead, see :mod:`crawler.delivery.lease`) and sent
-again with the same Message-ID. Framework-free: the store supplies a :class:`Ledger`; the
+again with the same Message-ID. Framework-free: the store supplies a :class:`ClaimLedger`; the
 transport raises :class:`DeliveryError`.
 """
 from __future__ import annotations
@@ -76,7 +76,7 @@ class RetryPolicy:
         return doubling(self.backoff_seconds, attempt, self.max_backoff_seconds)
 
 
-class Ledger(Protocol):
+class ClaimLedger(Protocol):
     """The delivery bookkeeping of one ledger table (alerts or digests), as the store does it."""
 
     def claim_owners(self, now: datetime) -> list[str]:
@@ -102,12 +102,12 @@ class Outcome(Generic[M]):
     message: M | None = None
 
 
-def dead_claimants(ledger: Ledger, now: datetime) -> list[str]:
+def dead_claimants(ledger: ClaimLedger, now: datetime) -> list[str]:
     """Owners of live-looking claims that are certainly dead: their rows may be taken now."""
     return dead_owners(ledger.claim_owners(now))
 
 
-def deliver(ledger: Ledger, row: dict, *, now: datetime, message_id: str | None,
+def deliver(ledger: ClaimLedger, row: dict, *, now: datetime, message_id: str | None,
             compose: Callable[[], M], send: Callable[[M], None], policy: RetryPolicy,
             reclaim_from: list[str], log: logging.Logger, subject: str,
             give_up_hint: Callable[[int], str] = lambda attempt: "",

@@ -14,7 +14,7 @@ from crawler.alerting import rules_from_settings
 from crawler.alerts.recipient_keys import APPRISE_PREFIX, apprise_key
 from crawler.alerts.rules import Rule
 from crawler.config import ConfigError, Settings, SourceConfig
-from crawler.delivery import (Clock, DigestLedger, RetryPolicy, dead_claimants, deliver, iso,
+from crawler.delivery import (Clock, DigestClaims, RetryPolicy, dead_claimants, deliver, iso,
                               utc_now)
 from crawler.digests.periods import (clock_from_env, latest_period, next_period, period_for,
                                      recent_periods)
@@ -106,7 +106,7 @@ class Digests:
         self.grace = timedelta(hours=grace_hours)
         self.empty_policy = empty_policy
         self.policy = RetryPolicy(max(1, max_attempts), backoff_seconds, max_backoff_seconds)
-        self.ledger = DigestLedger(store)
+        self.ledger = DigestClaims(store)
 
     @classmethod
     def from_settings(cls, settings: Settings, store, sources: Iterable[SourceConfig],
