@@ -103,6 +103,20 @@ def test_no_import_cycle_between_modules():
     assert _cycles(_graph()) == []
 
 
+def test_no_import_cycle_between_packages():
+    """Nor between the packages of the tree (``crawler.alerts``, ``crawler.mail``,
+    ``crawler.delivery``, ``crawler.digests``, ``crawler.store``, ``scheduler.service``, …):
+    mail composes alerts, digests use mail and delivery — never the other way round."""
+    graph: dict[str, set[str]] = {}
+    for name, targets in _graph().items():
+        package = ".".join(name.split(".")[:2])
+        graph.setdefault(package, set()).update(
+            p for p in (".".join(t.split(".")[:2]) for t in targets) if p != package)
+    for targets in graph.values():
+        targets &= set(graph)
+    assert _cycles(graph) == []
+
+
 def test_the_domain_never_imports_the_service():
     graph = _graph()
     offenders = {name: sorted(t for t in targets if t.split(".")[0] == "scheduler")

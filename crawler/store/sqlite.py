@@ -21,7 +21,6 @@ from crawler.models import Article
 from crawler.store.base import (KnownArticle, SearchHit, SearchQuery, UpsertResult,
                                 to_utc_iso, utc_now_iso)
 from crawler.store import claims
-from crawler.store.claims import params, reclaimable
 from crawler.store.faults import translating, unusable
 from crawler.store.migrate import Step, migrate
 from crawler.store.sqlite_digests import DigestLedgerMixin
@@ -731,9 +730,8 @@ class SQLiteStore(DigestLedgerMixin):
             rows = self._db.execute(
                 "SELECT l.*, a.title, a.body, a.canonical_url, a.source, a.language, "
                 "a.published_at FROM alert_ledger l JOIN articles a ON a.id = l.article_id "
-                "WHERE (l.state = 'pending' AND l.next_attempt_at <= :now) OR "
-                f"(l.state = 'sending' AND {reclaimable(dead, 'l')}) ORDER BY l.id LIMIT :limit",
-                {"now": now, "limit": limit, **params(dead)}).fetchall()
+                f"WHERE {claims.due(dead, 'l')} ORDER BY l.id LIMIT :limit",
+                {"now": now, "limit": limit, **claims.params(dead)}).fetchall()
         return [dict(r) for r in rows]
 
     def alert_claim_owners(self, now: str) -> list[str]:
