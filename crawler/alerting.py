@@ -94,9 +94,6 @@ class Alerting:
         self.policy = RetryPolicy(max_attempts, backoff_seconds, max_backoff_seconds)
         self.ledger = AlertClaims(store)
 
-    def __deepcopy__(self, memo: dict) -> "Alerting":
-        return self  # shared by every crawler of a process (Scrapy copies settings per crawler)
-
     @classmethod
     def from_settings(cls, settings: Settings, store, sources: Iterable[SourceConfig],
                       clock: Clock = utc_now) -> "Alerting | None":
