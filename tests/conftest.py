@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.fixtureweb import FixtureWeb, default_root
+from crawler.sampleweb import default_root
+from testsupport.fixtureweb import FixtureWeb
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -71,7 +72,7 @@ def chavder(tmp_path: Path, fixture_web: FixtureWeb) -> ChavderEnv:
 
 
 def _engine_node(engine: str):
-    from tests.support.engine_node import EngineNode, NodeError
+    from testsupport.engine_node import EngineNode, NodeError
     node = EngineNode(engine)
     try:
         node.start()
@@ -84,7 +85,7 @@ def _engine_node(engine: str):
 
 @pytest.fixture(scope="session")
 def elasticsearch_node():
-    """One real Elasticsearch 8 node (tests/support/engine_node.py) for the whole session.
+    """One real Elasticsearch 8 node (testsupport/engine_node.py) for the whole session.
 
     If it cannot be built or started, every test that needs it fails with the reason."""
     node = _engine_node("elasticsearch")

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from crawler.fixtureweb import FixtureWeb
+from testsupport.fixtureweb import FixtureWeb
 from tests.conftest import ChavderEnv
-from tests.support.pages import article_page as page, rss_feed as feed
-from tests.support.smtp_sink import SMTPSink
+from testsupport.pages import article_page as page, rss_feed as feed
+from testsupport.smtp_sink import SMTPSink
 
 RAQQA_BODY = [
     "قالت مصادر محلية إن اشتباكات عنيفة اندلعت صباح اليوم بين قوات سوريا الديمقراطية وخلايا "

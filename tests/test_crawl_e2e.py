@@ -13,7 +13,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 import yaml
 
-from crawler.fixtureweb import default_root
+from crawler.sampleweb import default_root
 from tests.conftest import ChavderEnv
 
 EXPECTED = yaml.safe_load((default_root() / "expected.yaml").read_text(encoding="utf-8"))

@@ -13,9 +13,9 @@ import textwrap
 
 import pytest
 
-from crawler.fixtureweb import FixtureWeb
+from testsupport.fixtureweb import FixtureWeb
 from tests.conftest import ChavderEnv
-from tests.support.pages import article_page, atom_feed, rss_feed
+from testsupport.pages import article_page, atom_feed, rss_feed
 
 RAQQA = [
     "قالت مصادر محلية إن اشتباكات عنيفة اندلعت صباح الخميس بين قوات سوريا الديمقراطية وخلايا "

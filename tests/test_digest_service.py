@@ -23,10 +23,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from crawler.fixtureweb import FixtureWeb
-from tests.support.pages import article_page, rss_feed
-from tests.support.polling import wait_for
-from tests.support.smtp_sink import SMTPSink
+from testsupport.fixtureweb import FixtureWeb
+from testsupport.pages import article_page, rss_feed
+from testsupport.polling import wait_for
+from testsupport.smtp_sink import SMTPSink
 
 BODY = [
     "قالت مصادر محلية إن اشتباكات عنيفة اندلعت صباح اليوم بين قوات سوريا الديمقراطية وخلايا "

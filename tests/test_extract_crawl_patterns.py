@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.fixtureweb import FixtureWeb
+from testsupport.fixtureweb import FixtureWeb
 from tests.conftest import ChavderEnv
 
 WEB = Path(__file__).parent / "fixtures" / "extract_patterns" / "web"

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from crawler.fixtureweb import FixtureWeb
+from testsupport.fixtureweb import FixtureWeb
 from crawler.store import SQLiteStore
-from tests.reliability.harness import ServiceProcess, chavder_env, run_chavder
-from tests.support.pages import article_page, rss_feed
-from tests.support.polling import wait_for
+from testsupport.processes import ServiceProcess, chavder_env, run_chavder
+from testsupport.pages import article_page, rss_feed
+from testsupport.polling import wait_for
 
 
 def dead_port() -> int:

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from crawler.fixtureweb import FixtureWeb
+from testsupport.fixtureweb import FixtureWeb
 from tests.conftest import ChavderEnv
 
 ROOT = Path(__file__).resolve().parent / "fixtures" / "outlets"
@@ -224,7 +224,7 @@ def test_the_service_backs_off_a_challenged_source_across_crawls(tmp_path, outle
     import os
     import time
 
-    from tests.support.polling import wait_for
+    from testsupport.polling import wait_for
 
     base = outlets_web.base("guarded")
     sources = tmp_path / "sources.yaml"

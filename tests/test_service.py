@@ -22,11 +22,11 @@ from pathlib import Path
 import pytest
 
 from crawler.config import SourceConfig
-from crawler.fixtureweb import FixtureWeb
+from testsupport.fixtureweb import FixtureWeb
 from scheduler.service import classify_reason, first_run_times
-from tests.support.pages import article_page, rss_feed
-from tests.support.polling import wait_for
-from tests.support.smtp_sink import SMTPSink
+from testsupport.pages import article_page, rss_feed
+from testsupport.polling import wait_for
+from testsupport.smtp_sink import SMTPSink
 
 PARAS = [
     "أفادت مصادر محلية بأن خلايا تابعة لتنظيم داعش هاجمت نقطة عسكرية في ريف الرقة الشرقي "

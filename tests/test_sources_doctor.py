@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from crawler.config import load_sources
-from crawler.fixtureweb import FixtureWeb
+from testsupport.fixtureweb import FixtureWeb
 
 OUTLETS = Path(__file__).resolve().parent / "fixtures" / "outlets"
 

@@ -1,5 +1,5 @@
 """The search backend on REAL engines: the Elasticsearch 8 and OpenSearch 2 nodes of
-``tests/support/engine_node.py`` (each test runs on both).
+``testsupport/engine_node.py`` (each test runs on both).
 
 What runs here needs the engine itself, not a protocol fake: the template and its analyzers,
 index creation and aliases, bulk writes with external versions, ``collapse`` and

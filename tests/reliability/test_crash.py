@@ -17,12 +17,13 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from crawler.fixtureweb import FixtureWeb
-from tests.reliability.articles import story_page
-from tests.reliability.harness import ServiceProcess, chavder_env, scaled
-from tests.support.polling import wait_for
-from tests.support.pages import rss_feed
-from tests.support.smtp_sink import SMTPSink
+from testsupport.fixtureweb import FixtureWeb
+from testsupport.articles import story_page
+from tests.reliability.harness import scaled
+from testsupport.processes import ServiceProcess, chavder_env
+from testsupport.polling import wait_for
+from testsupport.pages import rss_feed
+from testsupport.smtp_sink import SMTPSink
 
 RECIPIENTS = ["desk@example.org", "night@example.org"]
 

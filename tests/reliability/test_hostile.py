@@ -18,9 +18,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.reliability.harness import Finished, full_mode, run_chavder
+from tests.reliability.harness import full_mode
+from testsupport.processes import Finished, run_chavder
 from tests.reliability.hostile_web import Case, HostileWeb, load_cases
-from tests.support.smtp_sink import ReceivedMessage, SMTPSink
+from testsupport.smtp_sink import ReceivedMessage, SMTPSink
 
 CASES = load_cases()
 RSS_LIMIT_MB = 600

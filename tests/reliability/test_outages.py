@@ -29,11 +29,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from crawler.fixtureweb import FixtureWeb
-from tests.reliability.articles import story_page
-from tests.reliability.harness import reap, run_chavder, spawn
-from tests.support.polling import wait_for
-from tests.support.pages import rss_feed
+from testsupport.fixtureweb import FixtureWeb
+from testsupport.articles import story_page
+from testsupport.processes import reap, run_chavder, spawn
+from testsupport.polling import wait_for
+from testsupport.pages import rss_feed
 
 LOCK_SECONDS = 4.0      # how long another connection holds BEGIN EXCLUSIVE (the fault itself)
 

@@ -32,12 +32,12 @@ from typing import Iterator
 import pytest
 
 from bench.alerts_check import write_rules
-from crawler.fixtureweb import FixtureWeb
-from tests.reliability.articles import story_page
-from tests.reliability.harness import ServiceProcess, chavder_env, run_chavder
-from tests.support.fake_es import FakeElasticsearch
-from tests.support.pages import rss_feed
-from tests.support.polling import wait_for
+from testsupport.fixtureweb import FixtureWeb
+from testsupport.articles import story_page
+from testsupport.processes import ServiceProcess, chavder_env, run_chavder
+from testsupport.fake_es import FakeElasticsearch
+from testsupport.pages import rss_feed
+from testsupport.polling import wait_for
 
 CRAWL = ("crawl", "--json", "--progress-interval", "0")
 ARTICLES = 6

@@ -32,15 +32,15 @@ from urllib.parse import quote
 import apprise  # noqa: F401 - item 9 needs the real library; a missing one fails the test
 import pytest
 
-from crawler.fixtureweb import FixtureWeb
+from testsupport.fixtureweb import FixtureWeb
 from crawler.models import Article
 from crawler.store.sqlite import MIGRATIONS, SQLiteStore
-from tests.reliability.articles import story_page
-from tests.reliability.harness import Finished, chavder_env, run_chavder, spawn
-from tests.support.fake_es import FakeElasticsearch
-from tests.support.pages import rss_feed
-from tests.support.polling import wait_for
-from tests.support.smtp_sink import SMTPSink
+from testsupport.articles import story_page
+from testsupport.processes import Finished, chavder_env, run_chavder, spawn
+from testsupport.fake_es import FakeElasticsearch
+from testsupport.pages import rss_feed
+from testsupport.polling import wait_for
+from testsupport.smtp_sink import SMTPSink
 
 STORIES = 10
 SENDERS = 4

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
-from tests.reliability.harness import Finished, run_chavder
-from tests.support.pages import article_page
+from testsupport.processes import Finished, run_chavder
+from testsupport.pages import article_page
 
 # Names under .test (reserved, RFC 2606) resolve to 127.0.0.1 in the child; nothing else changes.
 PRELUDE = textwrap.dedent("""\

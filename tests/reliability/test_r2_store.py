@@ -28,12 +28,13 @@ from pathlib import Path
 
 import pytest
 
-from crawler.fixtureweb import FixtureWeb
+from testsupport.fixtureweb import FixtureWeb
 from crawler.store.sqlite import MIGRATIONS
-from tests.reliability.articles import VOCABULARY
-from tests.reliability.harness import reap, run_chavder, scaled, spawn
-from tests.support.fake_es import FakeElasticsearch
-from tests.support.pages import article_page, rss_feed
+from testsupport.articles import VOCABULARY
+from tests.reliability.harness import scaled
+from testsupport.processes import reap, run_chavder, spawn
+from testsupport.fake_es import FakeElasticsearch
+from testsupport.pages import article_page, rss_feed
 
 STORIES = 10
 TRIALS = scaled(2, 5)            # concurrent crawl pairs (item 5); old code: 15–16 stories

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import pytest
 
-from crawler.fixtureweb import FixtureWeb
-from tests.reliability.harness import Finished, ServiceProcess, chavder_env, run_chavder
-from tests.support.pages import article_page, rss_feed
-from tests.support.polling import wait_for
-from tests.support.smtp_sink import SMTPSink
+from testsupport.fixtureweb import FixtureWeb
+from testsupport.processes import Finished, ServiceProcess, chavder_env, run_chavder
+from testsupport.pages import article_page, rss_feed
+from testsupport.polling import wait_for
+from testsupport.smtp_sink import SMTPSink
 
 
 class Canary:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import random
 
-from tests.support.pages import article_page
+from testsupport.pages import article_page
 
 # Word salad from a fixed vocabulary: every article is its own story (no shared 4-word
 # shingles), so every article must produce its own alerts.
