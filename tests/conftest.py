@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 
 from crawler.sampleweb import default_root
+from testsupport.config import default_store, write_config
 from testsupport.fixtureweb import FixtureWeb
 
 REPO = Path(__file__).resolve().parent.parent
+CONTACT_URL = "https://example.org/chavder-tests"
 
 
 @pytest.fixture(scope="session")
@@ -48,6 +50,17 @@ class ChavderEnv:
                                  f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
         return proc
 
+    @classmethod
+    def create(cls, root: Path, sources: Path, **settings: object) -> "ChavderEnv":
+        """An installation in ``root`` crawling ``sources``; its data dir is made, and
+        ``settings`` go to ``chavder.yaml`` as ``testsupport.config.write_config`` takes them."""
+        data = settings.pop("data_dir", root / "data")
+        if data is not None:
+            Path(str(data)).mkdir(exist_ok=True)
+        store = str(settings.pop("store", None) or default_store(data))
+        config = write_config(root, data_dir=data, store=store, sources=sources, **settings)
+        return cls(root=root, sources=sources, config=config, store_url=store)
+
     def crawl(self, *sources: str, **kw) -> subprocess.CompletedProcess:
         extra = [a for s in sources for a in ("--source", s)]
         return self.run("crawl", "--json", "--progress-interval", "0", *extra, **kw)
@@ -59,16 +72,8 @@ class ChavderEnv:
 
 @pytest.fixture
 def chavder(tmp_path: Path, fixture_web: FixtureWeb) -> ChavderEnv:
-    data = tmp_path / "data"
-    data.mkdir()
-    sources = fixture_web.write_sources(tmp_path / "sources.yaml")
-    store_url = f"sqlite:///{data / 'chavder.db'}"
-    config = tmp_path / "chavder.yaml"
-    config.write_text(
-        f"data_dir: {data}\nstore: {store_url}\nsources: {sources}\n"
-        "download_timeout: 3.0\ncontact_url: https://example.org/chavder-tests\n",
-        encoding="utf-8")
-    return ChavderEnv(root=tmp_path, sources=sources, config=config, store_url=store_url)
+    return ChavderEnv.create(tmp_path, fixture_web.write_sources(tmp_path / "sources.yaml"),
+                             contact_url=CONTACT_URL)
 
 
 def _engine_node(engine: str):

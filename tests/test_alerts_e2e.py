@@ -59,8 +59,6 @@ def outlets(tmp_path_factory):
 
 
 def make_env(tmp_path: Path, web: FixtureWeb, mail: str) -> ChavderEnv:
-    data = tmp_path / "data"
-    data.mkdir(exist_ok=True)
     sources = tmp_path / "sources.yaml"
     sources.write_text(web.substitute(textwrap.dedent("""\
         defaults: {allow_private: true, allowed_domains: [127.0.0.1], timezone: Asia/Damascus}
@@ -78,12 +76,8 @@ def make_env(tmp_path: Path, web: FixtureWeb, mail: str) -> ChavderEnv:
             any: [فيضانات ليبيا]
             recipients: [other@example.org]
         """), encoding="utf-8")
-    store_url = f"sqlite:///{data / 'chavder.db'}"
-    config = tmp_path / "chavder.yaml"
-    config.write_text(f"data_dir: {data}\nstore: {store_url}\nsources: {sources}\n"
-                      f"alerts: {alerts}\ndownload_timeout: 3\nalert_retry_seconds: 0.2\n"
-                      f"{mail}", encoding="utf-8")
-    return ChavderEnv(root=tmp_path, sources=sources, config=config, store_url=store_url)
+    return ChavderEnv.create(tmp_path, sources, alerts=alerts, alert_retry_seconds=0.2,
+                             extra=mail)
 
 
 def received(sink: SMTPSink) -> list:

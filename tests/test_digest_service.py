@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from testsupport.config import write_config
 from testsupport.fixtureweb import FixtureWeb
 from testsupport.pages import article_page, rss_feed
 from testsupport.polling import wait_for
@@ -107,7 +108,6 @@ def setup(tmp_path):
     # the digest time: two to three minutes from now in Baghdad (not due during the first run)
     due_local = (datetime.now(ZoneInfo(TZ)) + timedelta(minutes=3)).replace(second=0,
                                                                             microsecond=0)
-    data = tmp_path / "data"
     sources = tmp_path / "sources.yaml"
     sources.write_text(web.substitute(textwrap.dedent("""\
         defaults: {allow_private: true, allowed_domains: [127.0.0.1], interval: 2s}
@@ -126,23 +126,9 @@ def setup(tmp_path):
             recipients:
               - {{email: desk@example.org, timezone: {TZ}, digest_time: "{due_local:%H:%M}"}}
         """), encoding="utf-8")
-    config = tmp_path / "chavder.yaml"
-    config.write_text(textwrap.dedent(f"""\
-        data_dir: {data}
-        store: sqlite:///{data / 'chavder.db'}
-        sources: {sources}
-        alerts: {alerts}
-        download_timeout: 3
-        health_port: 0
-        alert_dispatch_seconds: 1
-        digest_check_seconds: 1
-        digest_grace_hours: 6
-        mail:
-          smtp_host: 127.0.0.1
-          smtp_port: {sink.port}
-          security: none
-          sender: Chavder <digest@chavder.test>
-        """), encoding="utf-8")
+    config = write_config(tmp_path, sources=sources, alerts=alerts, health_port=0,
+                          alert_dispatch_seconds=1, digest_check_seconds=1, digest_grace_hours=6,
+                          smtp_port=sink.port, mail={"sender": "Chavder <digest@chavder.test>"})
     yield sink, config, tmp_path, due_local.astimezone(timezone.utc)
     sink.stop()
     web.stop()

@@ -13,7 +13,6 @@ import re
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 import urllib.request
 from datetime import datetime, timedelta, timezone
@@ -22,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from crawler.config import SourceConfig
+from testsupport.config import feed_source, write_config
 from testsupport.fixtureweb import FixtureWeb
 from scheduler.service import classify_reason, first_run_times
 from testsupport.pages import article_page, rss_feed
@@ -82,36 +82,13 @@ def setup(tmp_path):
     (root / "desk" / "feed.xml").write_text(rss_feed("desk", []), "utf-8")
     web = FixtureWeb(root).start()
     sink = SMTPSink().start()
-    data = tmp_path / "data"
     sources = tmp_path / "sources.yaml"
-    sources.write_text(web.substitute(textwrap.dedent("""\
-        sources:
-          - id: desk
-            name: Desk News
-            kind: feed
-            start_urls: ["http://desk.fixture/feed.xml"]
-            allow_private: true
-            allowed_domains: [127.0.0.1]
-            interval: 2s
-        """)), encoding="utf-8")
+    sources.write_text(web.substitute(feed_source(interval="2s")), encoding="utf-8")
     alerts = tmp_path / "alerts.yaml"
     alerts.write_text("rules:\n  - name: raqqa\n    any: [[الرقة, Reqa]]\n"
                       "    recipients: [desk@example.org]\n", encoding="utf-8")
-    config = tmp_path / "chavder.yaml"
-    config.write_text(textwrap.dedent(f"""\
-        data_dir: {data}
-        store: sqlite:///{data / 'chavder.db'}
-        sources: {sources}
-        alerts: {alerts}
-        download_timeout: 3
-        health_port: 0
-        alert_dispatch_seconds: 1
-        alert_retry_seconds: 0.5
-        mail:
-          smtp_host: 127.0.0.1
-          smtp_port: {sink.port}
-          security: none
-        """), encoding="utf-8")
+    config = write_config(tmp_path, sources=sources, alerts=alerts, health_port=0,
+                          alert_dispatch_seconds=1, alert_retry_seconds=0.5, smtp_port=sink.port)
     yield web, sink, config, tmp_path
     sink.stop()
     web.stop()

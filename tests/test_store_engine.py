@@ -26,7 +26,9 @@ from crawler.store import SearchQuery, open_store
 from crawler.store.elasticsearch import (ElasticsearchStore, EsConfig, doc_id, make_client,
                                          reindex_from_sqlite, setup_indices)
 from crawler.store.sqlite import SQLiteStore
+from tests.conftest import CONTACT_URL
 from tests.test_store_contract import drop_engine_store, engine_store, with_params
+from testsupport.config import write_config
 
 REPO = Path(__file__).resolve().parent.parent
 KIBANA = REPO / "deploy" / "kibana" / "chavder.ndjson"
@@ -316,11 +318,7 @@ def crawl_setup(search_node, fixture_web, tmp_path: Path, **params: str) -> tupl
     url = with_params(search_node.store_url, alias=alias, alerts_alias=f"{alias}-alerts",
                       **params)
     sources = fixture_web.write_sources(tmp_path / "sources.yaml")
-    config = tmp_path / "chavder.yaml"
-    config.write_text(f"data_dir: {data}\nstore: {url}\nsources: {sources}\n"
-                      "download_timeout: 3.0\ncontact_url: https://example.org/chavder-tests\n",
-                      encoding="utf-8")
-    return config, url
+    return write_config(tmp_path, store=url, sources=sources, contact_url=CONTACT_URL), url
 
 
 def _stories(store: ElasticsearchStore) -> tuple[dict[str, set[str]], dict[str, set[str]]]:

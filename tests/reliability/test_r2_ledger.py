@@ -32,6 +32,7 @@ from urllib.parse import quote
 import apprise  # noqa: F401 - item 9 needs the real library; a missing one fails the test
 import pytest
 
+from testsupport.config import write_config as write_chavder_yaml
 from testsupport.fixtureweb import FixtureWeb
 from crawler.models import Article
 from crawler.store.sqlite import MIGRATIONS, SQLiteStore
@@ -76,10 +77,9 @@ def write_config(tmp: Path, *, store: str, mail: str = "", extra: str = "",
     (tmp / "alerts.yaml").write_text(
         f"rules:\n  - name: raqqa\n    any: [الرقة]\n    mode: {mode}\n"
         f"    recipients: {recipients}\n", "utf-8")
-    config = tmp / "chavder.yaml"
-    config.write_text(f"data_dir: {data}\nstore: '{store}'\nsources: {tmp / 'sources.yaml'}\n"
-                      f"alerts: {tmp / 'alerts.yaml'}\nhealth_port: -1\n{extra}{mail}", "utf-8")
-    return config
+    return write_chavder_yaml(tmp, store=store, sources=tmp / "sources.yaml",
+                              alerts=tmp / "alerts.yaml", health_port=-1,
+                              download_timeout=None, extra=extra + mail)
 
 
 def smtp_mail(port: int) -> str:
