@@ -1,7 +1,6 @@
 """Shared fixtures: the fixture news web on 127.0.0.1 and a CLI runner with an isolated data dir."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ import pytest
 from crawler.sampleweb import default_root
 from testsupport.config import default_store, write_config
 from testsupport.fixtureweb import FixtureWeb
+from testsupport.processes import chavder_env
 
 REPO = Path(__file__).resolve().parent.parent
 CONTACT_URL = "https://example.org/chavder-tests"
@@ -41,10 +41,9 @@ class ChavderEnv:
     def run(self, *args: str, timeout: float = 240, input: str | None = None,
             check: bool = True) -> subprocess.CompletedProcess:
         """Run ``chavder ARGS`` in a subprocess, as a user would."""
-        env = {**os.environ, "CHAVDER_CONFIG": str(self.config), "PYTHONUNBUFFERED": "1"}
         proc = subprocess.run([sys.executable, "-m", "crawler.cli", *args], cwd=self.root,
-                              env=env, capture_output=True, text=True, timeout=timeout,
-                              input=input)
+                              env=chavder_env(self.config), capture_output=True, text=True,
+                              timeout=timeout, input=input)
         if check and proc.returncode != 0:
             raise AssertionError(f"chavder {' '.join(args)} exited {proc.returncode}\n"
                                  f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")

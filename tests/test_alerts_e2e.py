@@ -16,17 +16,10 @@ import pytest
 
 from testsupport.fixtureweb import FixtureWeb
 from tests.conftest import ChavderEnv
+from testsupport.articles import RAQQA_REPORT as RAQQA_BODY
 from testsupport.pages import article_page as page, rss_feed as feed
 from testsupport.smtp_sink import SMTPSink
 
-RAQQA_BODY = [
-    "قالت مصادر محلية إن اشتباكات عنيفة اندلعت صباح اليوم بين قوات سوريا الديمقراطية وخلايا "
-    "تابعة لتنظيم داعش في ريف الرقة الشمالي، وأسفرت عن مقتل عدد من المسلحين.",
-    "وأضافت المصادر أن طائرات التحالف الدولي حلقت في سماء المنطقة طوال ساعات الاشتباك، فيما "
-    "نزحت عشرات العائلات من القرى القريبة باتجاه مدينة الرقة.",
-    "وأكد مسؤول عسكري أن العملية تهدف إلى تأمين الطريق الواصل بين الرقة ودير الزور بعد سلسلة "
-    "هجمات استهدفت نقاط المراقبة خلال الأسبوع الماضي.",
-]
 BARQA_BODY = [
     "شهدت مدينة برقة الليبية أمطاراً غزيرة منذ ساعات الصباح الأولى، ما أدى إلى إغلاق عدد من "
     "الطرق الرئيسية وتعطل حركة السير في وسط المدينة لساعات.",

@@ -10,7 +10,6 @@ import json
 import os
 import random
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from testsupport.fixtureweb import FixtureWeb
 from scheduler.service import classify_reason, first_run_times
 from testsupport.pages import article_page, rss_feed
 from testsupport.polling import wait_for
+from testsupport.processes import ServiceProcess
 from testsupport.smtp_sink import SMTPSink
 
 PARAS = [
@@ -45,34 +45,16 @@ KMR_PARAS = [
 
 
 
-class ServiceProc:
+class ServiceProc(ServiceProcess):
+    """`chavder run`, started once it says so; ``stop()`` also says how long shutdown took."""
+
     def __init__(self, config: Path, log: Path):
-        self.config, self.log = config, log
-        self.proc: subprocess.Popen | None = None
+        super().__init__(config, log, wait_started=30)
 
-    def start(self) -> "ServiceProc":
-        env = {**os.environ, "CHAVDER_CONFIG": str(self.config), "PYTHONUNBUFFERED": "1"}
-        self.handle = open(self.log, "a", encoding="utf-8")
-        self.proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", "run"],
-                                     cwd=self.config.parent, env=env, stdout=self.handle,
-                                     stderr=subprocess.STDOUT)
-        assert wait_for(lambda: "service started" in self.text(), 30), self.text()
-        return self
-
-    def text(self) -> str:
-        return self.log.read_text(encoding="utf-8") if self.log.exists() else ""
-
-    def health_url(self) -> str:
-        ports = re.findall(r"health (http://127\.0\.0\.1:\d+)/healthz", self.text())
-        return ports[-1]
-
-    def stop(self) -> tuple[int, float]:
-        assert self.proc is not None
-        started = time.monotonic()
-        self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(timeout=30)
-        self.handle.close()
-        return code, time.monotonic() - started
+    def stop(self, timeout: float = 30) -> tuple[int, float]:  # type: ignore[override]
+        began = time.monotonic()
+        code = super().stop(timeout)
+        return code, time.monotonic() - began
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ middle of a crawl. The store URL is ``elasticsearch+http://127.0.0.1:<port>`` or
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -28,20 +27,11 @@ from crawler.store.elasticsearch import (ElasticsearchStore, EsConfig, doc_id, m
 from crawler.store.sqlite import SQLiteStore
 from tests.conftest import CONTACT_URL
 from tests.test_store_contract import drop_engine_store, engine_store, with_params
+from testsupport.articles import numbered_article as art
 from testsupport.config import write_config
 
 REPO = Path(__file__).resolve().parent.parent
 KIBANA = REPO / "deploy" / "kibana" / "chavder.ndjson"
-
-
-def art(n: int, *, body: str | None = None, source: str = "rok", lang: str = "ar",
-        title: str | None = None) -> Article:
-    text = body or f"خبر رقم {n} عن مدينة الرقة والقوات."
-    return Article(source=source, url=f"https://example.org/{n}",
-                   canonical_url=f"https://example.org/{n}", title=title or f"عنوان {n}",
-                   body=text, language=lang, published_at="2017-06-01T10:00:00+03:00",
-                   content_hash=hashlib.sha1(text.encode()).hexdigest(),
-                   fetched_at="2017-06-01T08:00:00+00:00")
 
 
 @pytest.fixture

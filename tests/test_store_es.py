@@ -21,7 +21,6 @@ Everything a real engine can show runs on the real OpenSearch node instead
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import threading
 import time
@@ -35,19 +34,10 @@ from crawler.store.elasticsearch import (ElasticsearchStore, EsConfig, doc_id,
                                          make_client)
 from crawler.store.spool import Spool
 from crawler.store.sqlite import SQLiteStore
+from testsupport.articles import numbered_article as art
 from testsupport.fake_es import FakeElasticsearch
 
 ALIAS = "chavder-articles"
-
-
-def art(n: int, *, body: str | None = None, source: str = "rok", lang: str = "ar",
-        title: str | None = None) -> Article:
-    text = body or f"خبر رقم {n} عن مدينة الرقة والقوات."
-    return Article(source=source, url=f"https://example.org/{n}",
-                   canonical_url=f"https://example.org/{n}", title=title or f"عنوان {n}",
-                   body=text, language=lang, published_at="2017-06-01T10:00:00+03:00",
-                   content_hash=hashlib.sha1(text.encode()).hexdigest(),
-                   fetched_at="2017-06-01T08:00:00+00:00")
 
 
 @pytest.fixture

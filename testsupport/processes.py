@@ -4,6 +4,7 @@ memory, kill and restart the service.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -11,6 +12,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+
+from testsupport.polling import wait_for
 
 
 @dataclass
@@ -119,10 +122,15 @@ def run_chavder(config: Path, *args: str, timeout: float = 240, tmp: Path | None
 
 
 class ServiceProcess:
-    """``chavder run`` as a child process whose output is appended to one log file."""
+    """``chavder run`` as a child process whose output is appended to one log file.
 
-    def __init__(self, config: Path, log: Path, env: dict[str, str] | None = None):
+    ``wait_started``: ``start()`` returns once this run logged "service started" (failing with
+    its log after that many seconds); 0 returns at once (tests that kill it during start-up)."""
+
+    def __init__(self, config: Path, log: Path, env: dict[str, str] | None = None, *,
+                 wait_started: float = 0):
         self.config, self.log, self.env = config, log, env
+        self.wait_started = wait_started
         self.proc: subprocess.Popen | None = None
         self._offset = 0
         self._handle = None
@@ -132,6 +140,8 @@ class ServiceProcess:
         self._handle = open(self.log, "ab")
         self.proc = spawn(self.config, "run", stdout=self._handle, stderr=subprocess.STDOUT,
                           env=self.env)
+        if self.wait_started:
+            assert wait_for(self.started, self.wait_started), self.text()
         return self
 
     def text(self) -> str:
@@ -144,6 +154,10 @@ class ServiceProcess:
 
     def started(self) -> bool:
         return "service started" in self.text()
+
+    def health_url(self) -> str:
+        """The health endpoint's base URL this run logged (``health_port: 0`` picks a port)."""
+        return re.findall(r"health (http://127\.0\.0\.1:\d+)/healthz", self.text())[-1]
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
