@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+import ssl
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -113,7 +114,7 @@ class SampleWeb:
                                   _make_handler(self, site))
             server.daemon_threads = True
             site.server = server
-            site.base = f"http://{self.host}:{server.server_address[1]}"
+            site.base = f"{self.listen(server)}://{self.host}:{server.server_address[1]}"
             thread = threading.Thread(target=server.serve_forever, name=f"sampleweb-{site.name}",
                                       daemon=True)
             thread.start()
@@ -135,6 +136,10 @@ class SampleWeb:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def listen(self, server: ThreadingHTTPServer) -> str:
+        """Prepare a site's bound server before it serves; return its URL scheme."""
+        return "http"
 
     # ------------------------------------------------------------------ URLs
     def base(self, site: str) -> str:
@@ -227,10 +232,11 @@ def _not_modified(headers: Message, etag: str, mtime: float) -> bool:
 
 
 class _QuietServer(ThreadingHTTPServer):
-    """Clients that hang up early (size limits, timeouts) are expected, not errors."""
+    """Clients that hang up early (size limits, timeouts, a refused certificate) are expected,
+    not errors."""
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError, ssl.SSLError)):
             super().handle_error(request, client_address)
 
 

@@ -10,17 +10,22 @@ Adds to the static server:
 * ``publish()`` / ``unpublish()`` change content at run time (new or edited articles mid-run);
 * every request is logged in ``requests`` (site, method, path, status) for assertions, and its
   headers in ``request_headers`` (site, path with query, headers);
+* ``tls=`` a ``testsupport.tls.FixtureCA``: every site over HTTPS with that test CA;
 * ``FixtureWebProcess``: the same web in a child process (benchmarks: the server must not
   share the measured process's GIL).
 """
 from __future__ import annotations
 
 import time
+from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crawler.sampleweb import TYPES, Reply, Request, Resource, SampleWeb, Site, default_root, \
     guess_type
+
+if TYPE_CHECKING:
+    from testsupport.tls import FixtureCA
 
 REPO = Path(__file__).resolve().parent.parent   # testsupport/ is not installed: run from here
 NOT_ACCEPTABLE = b"<html><body><h1>Not Acceptable</h1></body></html>"
@@ -30,8 +35,9 @@ class FixtureWeb(SampleWeb):
     """Serve every site directory under ``root`` on its own loopback port, with faults."""
 
     def __init__(self, root: str | Path, host: str = "127.0.0.1",
-                 ports: dict[str, int] | None = None):
+                 ports: dict[str, int] | None = None, tls: "FixtureCA | None" = None):
         super().__init__(root, host, ports)
+        self._tls = tls
         self.requests: list[tuple[str, str, str, int]] = []
         self.request_headers: list[tuple[str, str, dict[str, str]]] = []
         self._overlay: dict[tuple[str, str], Resource | None] = {}
@@ -42,6 +48,13 @@ class FixtureWeb(SampleWeb):
 
     def __enter__(self) -> "FixtureWeb":
         return self.start()
+
+    def listen(self, server: ThreadingHTTPServer) -> str:
+        if self._tls is None:
+            return "http"
+        from testsupport.tls import serve_tls   # cryptography only for the HTTPS tests
+        serve_tls(server, self._tls)
+        return "https"
 
     # ------------------------------------------------------------------ helpers for tests
     def publish(self, site: str, path: str, body: bytes | str,
