@@ -60,7 +60,8 @@ def test_conditional_get_routes_and_publish(web):
 def test_demo_sample_web_is_shipped_and_the_fault_web_is_not(tmp_path):
     """`chavder demo` serves its sample outlets with ``crawler.sampleweb`` (static files, the
     outlet's own content types, validators); the fault-injecting fixture web is test support,
-    outside the wheel, and nothing shipped imports test code."""
+    outside the wheel; nothing shipped imports test code, and benchmarks import
+    ``testsupport``, never ``tests``."""
     import ast
     import tomllib
     from pathlib import Path
@@ -89,11 +90,13 @@ def test_demo_sample_web_is_shipped_and_the_fault_web_is_not(tmp_path):
                                          ("testsupport", "tests", "bench")]
     assert not (repo / "crawler" / "fixtureweb.py").exists()
     test_imports = []
-    for package in ("crawler", "scheduler"):
+    for package, forbidden in (("crawler", ("testsupport", "tests", "bench")),
+                               ("scheduler", ("testsupport", "tests", "bench")),
+                               ("bench", ("tests",))):
         for module in (repo / package).rglob("*.py"):
             for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
                 names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
                          [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
                 test_imports += [f"{module.relative_to(repo)}: {n}" for n in names
-                                 if n.split(".")[0] in ("testsupport", "tests", "bench")]
+                                 if n.split(".")[0] in forbidden]
     assert test_imports == []
