@@ -9,7 +9,7 @@ import os
 import sqlite3
 import sys
 import tempfile
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -22,12 +22,12 @@ log = logging.getLogger("chavder")
 
 def _parse_when(value: str) -> datetime:
     """``2017-05-31`` or a full ISO time; naive values are UTC."""
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
+    from crawler.text.dates import parse_iso
+    parsed = parse_iso(value)
+    if parsed is None:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date — use YYYY-MM-DD or an ISO "
-                                         "8601 time such as 2017-05-31T12:00+03:00") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+                                         "8601 time such as 2017-05-31T12:00+03:00")
+    return parsed
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -104,8 +104,40 @@ def _all_failed(per_source: dict[str, dict[str, int]]) -> bool:
         for counts in per_source.values())
 
 
+def cmd_search_rule(args: argparse.Namespace) -> int:
+    """``search --rule NAME``: stored articles the rule matches (its spellings, variants and
+    conditions — the alert matcher itself, so search and alerts agree), newest first."""
+    from crawler.alerts.search import search_rule
+    settings = _settings(args)
+    rule = next((r for r in _rules(settings, None) if r.name == args.rule), None)
+    if rule is None:
+        print(f"error: no rule named {args.rule!r}", file=sys.stderr)
+        return 2
+    store = _open_store(settings, write=False)
+    try:
+        rows = search_rule(store, rule, since=args.since, until=args.until, language=args.lang,
+                           source=args.source, limit=args.limit, all_copies=args.all)
+    finally:
+        store.close()
+    for n, row in enumerate(rows, 1):
+        if args.json:
+            print(json.dumps(row, ensure_ascii=False, default=str))
+            continue
+        print(f"{n}. {row['title']}\n   {row['source']} · {row['published_at'] or 'undated'} · "
+              f"{row['language'] or '?'} · {', '.join(row['matched_terms'])}\n"
+              f"   {row['canonical_url']}")
+    if not rows and not args.json:
+        print(f"no stored article matches rule {args.rule!r}")
+    return 0
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     from crawler.store import SearchQuery
+    if args.rule:
+        return cmd_search_rule(args)
+    if not args.query:
+        print("error: give a query or --rule NAME", file=sys.stderr)
+        return 2
     settings = _settings(args)
     store = _open_store(settings, write=False)
     try:
@@ -349,7 +381,7 @@ def cmd_alerts_list(args: argparse.Namespace) -> int:
 
 
 def cmd_alerts_test(args: argparse.Namespace) -> int:
-    from crawler.alerts.matcher import Matcher
+    from crawler.alerts.explain import explain
     from crawler.text import detect, normalize
     settings = _settings(args)
     rules = [r for r in _rules(settings, args.file) if r.name == args.rule]
@@ -357,16 +389,14 @@ def cmd_alerts_test(args: argparse.Namespace) -> int:
         print(f"error: no rule named {args.rule!r}", file=sys.stderr)
         return 2
     language = args.lang or detect(args.text)[0]
-    print(f"language: {language}")
-    print(f"normalised: {normalize(args.text, language)}")
-    matches = Matcher(rules).match("", args.text, language=language, source=args.source)
-    if not matches:
-        print(f"rule {args.rule!r}: no match")
-        return 1
-    print(f"rule {args.rule!r}: MATCH")
-    for hit in matches[0].terms:
-        print(f"  term {hit.term!r} at {hit.start}-{hit.end}: {hit.surface!r}")
-    return 0
+    result = explain(rules[0], "", args.text, language=language, source=args.source)
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+    else:
+        print(f"language: {language}")
+        print(f"normalised: {normalize(args.text, language)}")
+        print("\n".join(result.lines()))
+    return 0 if result.fired else 1
 
 
 def _open_alerting(settings: Settings, store: Any) -> Any:
@@ -394,11 +424,19 @@ def cmd_alerts_send(args: argparse.Namespace) -> int:
 
 
 def cmd_alerts_run(args: argparse.Namespace) -> int:
-    """Apply the rules to articles already stored (e.g. after adding a rule)."""
+    """Apply the rules (or ``--rule NAME``) to articles already stored (e.g. after adding a
+    rule)."""
+    from crawler.alerts.matcher import Matcher
     with app_from_args(args) as app:
         alerting = _alerting_of(app)
         if alerting is None:
             return 2
+        if args.rule:
+            rule = alerting.rules_by_name.get(args.rule)
+            if rule is None:
+                print(f"error: no enabled rule named {args.rule!r}", file=sys.stderr)
+                return 2
+            alerting.matcher = Matcher([rule])        # backfill this rule only
         rows = app.store.articles_since(args.since)
         would = 0
         for row in rows:
@@ -452,7 +490,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("search", help="full-text search of stored articles")
     common(p)
-    p.add_argument("query")
+    p.add_argument("query", nargs="?")
+    p.add_argument("--rule", help="search with this alert rule's terms, variants and conditions")
     p.add_argument("--lang")
     p.add_argument("--source")
     p.add_argument("--since", type=_parse_when)
@@ -530,6 +569,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--lang")
     q.add_argument("--source")
     q.add_argument("--file")
+    q.add_argument("--json", action="store_true", help="the explanation as one JSON object")
     q.set_defaults(func=cmd_alerts_test)
     q = asub.add_parser("send", help="deliver queued alerts that are due now (after an outage)")
     common(q)
@@ -538,6 +578,7 @@ def build_parser() -> argparse.ArgumentParser:
     common(q)
     q.add_argument("--since", type=_parse_when, required=True)
     q.add_argument("--dry-run", action="store_true")
+    q.add_argument("--rule", help="backfill this rule only")
     q.set_defaults(func=cmd_alerts_run)
     from crawler.alerts_cli import register as register_alerts_retry
     register_alerts_retry(asub, common)
