@@ -14,8 +14,6 @@ from crawler.delivery import (SEND_LEASE, AlertClaims, DeliveryError, DigestClai
                               dead_claimants, deliver, iso)
 from crawler.store import SQLiteStore
 
-#: Ahead of the real clock: a new alert row is due from the moment it is queued.
-NOW = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(minutes=1)
 log = logging.getLogger("chavder.test.delivery")
 
 
@@ -24,13 +22,16 @@ class Ledger:
 
     def __init__(self, kind: str, store: SQLiteStore):
         self.kind, self.store = kind, store
+        # a minute ahead of the real clock: a new alert row is due from the moment it is queued
+        self.now = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(minutes=1)
         if kind == "alerts":
             store.record_matches(1, 1, 7, [("raqqa", "desk@example.org", ["الرقة"])], [])
             self.claims = AlertClaims(store)
             self.row_id = store.alert_rows()[0]["id"]
         else:
-            row, _ = store.open_digest("desk@example.org", "2024-03-10", iso(NOW - timedelta(1)),
-                                       iso(NOW), ["raqqa"], iso(NOW), skip_if_empty=False)
+            start, end = iso(self.now - timedelta(days=1)), iso(self.now)
+            row, _ = store.open_digest("desk@example.org", "2024-03-10", start, end, ["raqqa"],
+                                       end, skip_if_empty=False)
             self.claims = DigestClaims(store)
             self.row_id = row["id"]
 
@@ -58,23 +59,25 @@ def smtp_down(message):
 
 
 def test_temporary_failures_back_off_doubling_then_fail_for_good(ledger):
-    first = attempt(ledger, NOW, smtp_down)
+    now = ledger.now
+    first = attempt(ledger, now, smtp_down)
     assert (first.state, first.attempt, first.delay) == ("retrying", 1, 30)
     row = ledger.row()
-    assert row["state"] == "pending" and row["next_attempt_at"] == iso(NOW + timedelta(seconds=30))
+    assert row["state"] == "pending" and row["next_attempt_at"] == iso(now + timedelta(seconds=30))
     assert "SMTP down" in row["last_error"]
     # not due before its retry time: a sender that comes early finds it someone else's
-    assert attempt(ledger, NOW + timedelta(seconds=10), smtp_down).state == "busy"
-    second = attempt(ledger, NOW + timedelta(seconds=30), smtp_down)
+    assert attempt(ledger, now + timedelta(seconds=10), smtp_down).state == "busy"
+    second = attempt(ledger, now + timedelta(seconds=30), smtp_down)
     assert (second.state, second.delay) == ("retrying", 60)
-    third = attempt(ledger, NOW + timedelta(seconds=90), smtp_down)
+    third = attempt(ledger, now + timedelta(seconds=90), smtp_down)
     assert third.state == "failed" and ledger.row()["state"] == "failed"
     assert ledger.row()["attempts"] == 3
 
 
 def test_a_permanent_failure_or_an_unbuildable_message_fails_at_once(ledger):
+    now = ledger.now
     sent = []
-    outcome = attempt(ledger, NOW, sent.append,
+    outcome = attempt(ledger, now, sent.append,
                       compose=lambda: (_ for _ in ()).throw(ValueError("no such recipient")))
     assert outcome.state == "failed" and sent == []
     assert ledger.row()["state"] == "failed"
@@ -82,28 +85,30 @@ def test_a_permanent_failure_or_an_unbuildable_message_fails_at_once(ledger):
 
 
 def test_a_row_claimed_by_a_live_sender_is_left_to_it(ledger):
+    now = ledger.now
     other = "another-host:4242:99"          # another host: trusted until its lease runs out
-    assert ledger.claims.claim(ledger.row_id, other, NOW, NOW + SEND_LEASE, "<id@x>",
+    assert ledger.claims.claim(ledger.row_id, other, now, now + SEND_LEASE, "<id@x>",
                                force=False, reclaim_from=[]) == 1
-    assert dead_claimants(ledger.claims, NOW) == []
+    assert dead_claimants(ledger.claims, now) == []
     composed = []
-    outcome = attempt(ledger, NOW + timedelta(minutes=1), lambda m: None,
+    outcome = attempt(ledger, now + timedelta(minutes=1), lambda m: None,
                       compose=lambda: composed.append(1))
     assert outcome.state == "busy" and composed == []
     assert ledger.row()["claimed_by"] == other and ledger.row()["state"] == "sending"
 
 
 def test_a_dead_senders_claim_is_taken_over_at_once(ledger, caplog):
+    now = ledger.now
     child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                            capture_output=True, text=True, check=True)
     dead_owner = f"{socket.gethostname()}:{child.stdout.strip()}:1"
-    ledger.claims.claim(ledger.row_id, dead_owner, NOW, NOW + SEND_LEASE, "<id@x>",
+    ledger.claims.claim(ledger.row_id, dead_owner, now, now + SEND_LEASE, "<id@x>",
                         force=False, reclaim_from=[])
-    dead = dead_claimants(ledger.claims, NOW + timedelta(seconds=5))
+    dead = dead_claimants(ledger.claims, now + timedelta(seconds=5))
     assert dead == [dead_owner]
     sent = []
     with caplog.at_level(logging.WARNING, logger=log.name):
-        outcome = attempt(ledger, NOW + timedelta(seconds=5), sent.append, dead=dead)
+        outcome = attempt(ledger, now + timedelta(seconds=5), sent.append, dead=dead)
     assert outcome.state == "sent" and sent == ["message"] and outcome.attempt == 2
     assert ledger.row()["state"] == "sent" and ledger.row()["message_id"] == "<id@chavder.test>"
     assert "died while sending" in caplog.text
