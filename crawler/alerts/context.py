@@ -51,17 +51,25 @@ class Context:
     def is_name(self, field: Any, i: int) -> bool:
         """Whether the token at stream position ``i`` of ``field`` (the matcher's field:
         ``stream``, ``text``, ``span``) reads as the name (see the module docstring)."""
+        return self.decide(field, i)[0]
+
+    def decide(self, field: Any, i: int) -> tuple[bool, str]:
+        """:meth:`is_name` and the cue that decided it (for ``chavder alerts test``)."""
         stream = field.stream
         before = stream[i - 1] if i > 0 else ()         # a neighbour's keys: () at a break
         if not self.name_after.isdisjoint(before):
-            return True
+            return True, "the word before it is a 'name after' cue"
         after = stream[i + 1] if i + 1 < len(stream) else ()
         # offsets only when a cue says "common word" (quotes overrule it): most hits need none
-        if not self.word_after.isdisjoint(before) or not self.word_before.isdisjoint(after):
-            return self._quoted(field, i)
-        if self.word_at_end:
-            return self._quoted(field, i) or not self._ends_sentence(field, i)
-        return True
+        cue = ("the word before it is a 'word after' cue" if not self.word_after.isdisjoint(before)
+               else "the word after it is a 'word before' cue" if not self.word_before.isdisjoint(after)
+               else "it ends its sentence ('word at end')" if self.word_at_end and self._ends_sentence(field, i)
+               else None)
+        if cue is None:
+            return True, "no cue of the common word"
+        if self._quoted(field, i):
+            return True, "in quotes"
+        return False, cue
 
     @staticmethod
     def _quoted(field: Any, i: int) -> bool:
