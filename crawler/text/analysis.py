@@ -59,7 +59,8 @@ _APOSTROPHES = "'\u2019\u2018`"
 _HAS_APOSTROPHE = re.compile(f"[{_APOSTROPHES}]")
 _LATIN_L = "A-Za-z\u00c0-\u024f"
 # pieces joined by single apostrophes between Latin letters: Da'esh, Rakka'daki, Qur'an
-_APOS_WORD = re.compile(rf"{_PIECE}(?:(?<=[{_LATIN_L}])[{_APOSTROPHES}](?=[{_LATIN_L}]){_PIECE})*")
+_APOS_WORD = re.compile(
+    rf"{_PIECE}((?:(?<=[{_LATIN_L}])[{_APOSTROPHES}](?=[{_LATIN_L}]){_PIECE})+)?")
 # suffixes an apostrophe sets off (folded: ı→i, ü→u, ş→s, ê→e): English, Turkish case/plural/
 # possessive/derivational endings, Kurmanji case and ezafe endings; up to four in a chain
 _MORPHEMES = sorted({
@@ -216,15 +217,12 @@ def _sets_off_suffix(piece: str) -> bool:
 def _words(text: str) -> Iterable[tuple[int, int]]:
     """Offsets of the words of ``text`` (before trimming joiners): :data:`_WORD` matches,
     with pieces joined across an apostrophe that does not set off a suffix."""
-    if _HAS_APOSTROPHE.search(text) is None:
-        yield from map(re.Match.span, _WORD.finditer(text))
-        return
     for m in _APOS_WORD.finditer(text):
         start, end = m.span()
-        pieces = [p.span() for p in _WORD.finditer(text, start, end)]
-        if len(pieces) == 1:
+        if m.group(1) is None:           # no apostrophe inside: one word
             yield start, end
             continue
+        pieces = [p.span() for p in _WORD.finditer(text, start, end)]
         first = start
         for (_, prev_end), (p_start, p_end) in zip(pieces, pieces[1:]):
             if _sets_off_suffix(text[p_start:p_end]):
@@ -240,7 +238,9 @@ def tokens(text: str, lang: str | None = None) -> list[Token]:
     same tokens (the alert matcher relies on that)."""
     group = _group(lang)
     out: list[Token] = []
-    for start, end in _words(text):
+    spans = (map(re.Match.span, _WORD.finditer(text)) if _HAS_APOSTROPHE.search(text) is None
+             else _words(text))
+    for start, end in spans:
         while start < end and text[start] in _JOINERS:
             start += 1
         while end > start and text[end - 1] in _JOINERS:
@@ -260,8 +260,16 @@ def index_terms(text: str, lang: str | None = None) -> str:
     group = _group(lang)
     keys_of = _keys
     out: list[str] = []
-    words = (_WORD.findall(text) if _HAS_APOSTROPHE.search(text) is None
-             else [text[a:b] for a, b in _words(text)])
+    if _HAS_APOSTROPHE.search(text) is None:
+        words = _WORD.findall(text)
+    else:                                   # only words with an apostrophe inside are split
+        words = []
+        for m in _APOS_WORD.finditer(text):
+            if m.group(1) is None:
+                words.append(m.group())
+            else:
+                word = m.group()
+                words.extend(word[a:b] for a, b in _words(word))
     for surface in words:
         surface = surface.strip(_JOINERS)
         if surface:
