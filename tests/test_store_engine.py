@@ -328,7 +328,7 @@ def _stories(store: ElasticsearchStore) -> tuple[dict[str, set[str]], dict[str, 
     body = {"size": 0, "aggs": {"s": {"terms": {"field": "story_id", "size": 1000},
                                       "aggs": {"u": {"terms": {"field": "canonical_url",
                                                                "size": 100}}}}}}
-    from crawler.store.elasticsearch import _body
+    from crawler.store.elasticsearch import json_body as _body
     resp = _body(store.search_client.search(index=store.config.alias, body=body))
     index = {str(b["key"]): {u["key"] for u in b["u"]["buckets"]}
              for b in resp["aggregations"]["s"]["buckets"]}
