@@ -1,7 +1,6 @@
 """``chavder es reindex --from sqlite``: backfill the indices from an embedded SQLite file."""
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,29 +11,18 @@ from crawler.store.elasticsearch.config import EsConfig
 from crawler.store.elasticsearch.documents import (alert_doc_id, alert_document, article_document,
                                                    doc_id, index_action)
 from crawler.store.elasticsearch.replay import item_error
+from crawler.store.sqlite.export import StoreFileReader
+
 
 @dataclass
 class ReindexReport:
+    """What a reindex sent: articles and alert rows indexed, items refused, time taken."""
+
     articles: int = 0
     alerts: int = 0
     failed: int = 0
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
-
-
-def _sqlite_pages(path: str | Path, sql: str, page: int) -> Iterator[list[dict]]:
-    db = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True, timeout=30)
-    db.row_factory = sqlite3.Row
-    try:
-        last = 0
-        while True:
-            rows = db.execute(sql, (last, page)).fetchall()
-            if not rows:
-                return
-            last = rows[-1]["id"]
-            yield [dict(r) for r in rows]
-    finally:
-        db.close()
 
 
 def reindex_from_sqlite(client: Any, sqlite_path: str | Path, cfg: EsConfig, *,
@@ -45,55 +33,46 @@ def reindex_from_sqlite(client: Any, sqlite_path: str | Path, cfg: EsConfig, *,
     Reads the file read-only, page by page; ids are deterministic, so running it twice or on
     top of live indexing leaves one document per article."""
     streaming_bulk = streaming_bulk_for(client)
-    if not Path(sqlite_path).exists():
-        raise FileNotFoundError(f"{sqlite_path}: no such SQLite store")
     started = time.monotonic()
     report = ReindexReport()
-    db = sqlite3.connect(f"file:{Path(sqlite_path).resolve()}?mode=ro", uri=True)
+    source = StoreFileReader(sqlite_path)
     try:
-        total = db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
-        has_ledger = db.execute("SELECT 1 FROM sqlite_master WHERE name='alert_ledger'"
-                                ).fetchone() is not None
-    finally:
-        db.close()
-    if progress:
-        progress(0, total)
+        total = source.count_articles()
+        if progress:
+            progress(0, total)
 
-    def actions() -> Iterator[dict]:
-        for rows in _sqlite_pages(sqlite_path, "SELECT * FROM articles WHERE id > ? "
-                                  "ORDER BY id LIMIT ?", batch_size):
-            for row in rows:
-                yield index_action(cfg.alias, doc_id(row["url_key"]), article_document(row))
-
-    for ok, item in streaming_bulk(client, actions(), chunk_size=batch_size,
-                                   raise_on_error=False, max_retries=5, initial_backoff=1,
-                                   max_backoff=30, require_alias=True):
-        if ok or next(iter(item.values())).get("status") == 409:   # 409: newer already there
-            report.articles += 1
-        else:
-            report.failed += 1
-            if len(report.errors) < 5:
-                report.errors.append(item_error(next(iter(item.values()))))
-        done = report.articles + report.failed
-        if progress and (done % batch_size == 0 or done == total):
-            progress(done, total)
-    if has_ledger:
-        def alert_actions() -> Iterator[dict]:
-            for rows in _sqlite_pages(
-                    sqlite_path, "SELECT l.*, a.title, a.canonical_url, a.source, a.language "
-                    "FROM alert_ledger l LEFT JOIN articles a ON a.id = l.article_id "
-                    "WHERE l.id > ? ORDER BY l.id LIMIT ?", batch_size):
+        def actions() -> Iterator[dict]:
+            for rows in source.article_pages(batch_size):
                 for row in rows:
-                    yield {"_op_type": "index", "_index": cfg.alerts_alias,
-                           "_id": alert_doc_id(row), "_source": alert_document(row)}
-        for ok, item in streaming_bulk(client, alert_actions(), chunk_size=batch_size,
+                    yield index_action(cfg.alias, doc_id(row["url_key"]), article_document(row))
+
+        for ok, item in streaming_bulk(client, actions(), chunk_size=batch_size,
                                        raise_on_error=False, max_retries=5, initial_backoff=1,
                                        max_backoff=30, require_alias=True):
-            if ok:
-                report.alerts += 1
+            if ok or next(iter(item.values())).get("status") == 409:   # 409: newer already there
+                report.articles += 1
             else:
                 report.failed += 1
+                if len(report.errors) < 5:
+                    report.errors.append(item_error(next(iter(item.values()))))
+            done = report.articles + report.failed
+            if progress and (done % batch_size == 0 or done == total):
+                progress(done, total)
+        if source.has_alert_ledger():
+            def alert_actions() -> Iterator[dict]:
+                for rows in source.alert_pages(batch_size):
+                    for row in rows:
+                        yield {"_op_type": "index", "_index": cfg.alerts_alias,
+                               "_id": alert_doc_id(row), "_source": alert_document(row)}
+            for ok, item in streaming_bulk(client, alert_actions(), chunk_size=batch_size,
+                                           raise_on_error=False, max_retries=5, initial_backoff=1,
+                                           max_backoff=30, require_alias=True):
+                if ok:
+                    report.alerts += 1
+                else:
+                    report.failed += 1
+    finally:
+        source.close()
     client.indices.refresh(index=cfg.alias)
     report.seconds = time.monotonic() - started
     return report
-

@@ -15,6 +15,10 @@ from crawler.store.base import utc_now_iso
 from crawler.store.claims import params, reclaimable
 from crawler.store.sqlite.tables import Tables
 
+#: Ledger rows (``l``) with the title, URL, source and language of their article (``a``).
+ALERTS_WITH_ARTICLE = ("SELECT l.*, a.title, a.canonical_url, a.source, a.language "
+                       "FROM alert_ledger l LEFT JOIN articles a ON a.id = l.article_id")
+
 
 class AlertTables(Tables):
     """``alert_ledger`` rows: one per (rule, story, recipient), ever."""
@@ -192,6 +196,4 @@ class AlertTables(Tables):
             raise ValueError("alert_rows_with_article: select by id, article, story or time")
         with self._lock:
             return [dict(r) for r in self._db.execute(
-                "SELECT l.*, a.title, a.canonical_url, a.source, a.language FROM alert_ledger l "
-                f"LEFT JOIN articles a ON a.id = l.article_id WHERE {' AND '.join(where)}",
-                args)]
+                f"{ALERTS_WITH_ARTICLE} WHERE {' AND '.join(where)}", args)]
