@@ -182,6 +182,9 @@ def cmd_sources_check(args: argparse.Namespace) -> int:
         rows, ok = online_table(settings, [s for s in sources if s.enabled], delay=args.delay)
         print(redact_text("\n".join(rows)))
         return 0 if ok else 1
+    from crawler.config import source_warnings
+    for warning in source_warnings(path, sources):
+        print(f"warning: {warning}", file=sys.stderr)
     unverified = [s.id for s in sources if not s.verified]
     print(f"{path}: {len(sources)} sources OK "
           f"({sum(s.enabled for s in sources)} enabled"

@@ -19,13 +19,23 @@ from crawler.config import ConfigError, load_settings
 from crawler.redact import redact_text, redact_url
 
 DEFAULT_KIBANA_URL = "http://localhost:5601"
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def default_kibana_objects() -> Path:
-    """``$CHAVDER_KIBANA_OBJECTS`` or the NDJSON shipped in the checkout."""
-    env = os.environ.get("CHAVDER_KIBANA_OBJECTS")
-    return Path(env) if env else REPO_ROOT / "deploy" / "kibana" / "chavder.ndjson"
+def kibana_objects(args: argparse.Namespace) -> tuple[bytes, str]:
+    """The NDJSON to import and where it came from: ``--file`` as given, else built now from
+    the configured alerts.yaml (so Kibana's saved searches are the rules in force)."""
+    if args.file:
+        path = Path(args.file)
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: saved objects file not found")
+        return path.read_bytes(), str(path)
+    from crawler.alerts.rules import load_rules
+    from crawler.kibana import render
+    alerts = load_settings(getattr(args, "config", None)).alerts
+    if not Path(alerts).exists():
+        raise FileNotFoundError(f"{alerts}: alert rules not found — saved searches are built "
+                                "from alerts.yaml (or give --file)")
+    return render(load_rules(alerts)).encode("utf-8"), f"the rules in {alerts}"
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -206,9 +216,10 @@ def import_saved_objects(kibana_url: str, ndjson: bytes, *, headers: dict[str, s
 
 
 def cmd_kibana_import(args: argparse.Namespace) -> int:
-    path = Path(args.file) if args.file else default_kibana_objects()
-    if not path.exists():
-        print(f"error: {path}: saved objects file not found (use --file)", file=sys.stderr)
+    try:
+        ndjson, origin = kibana_objects(args)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     headers = _kibana_auth(args.user)
     url = args.url or os.environ.get("CHAVDER_KIBANA_URL") or DEFAULT_KIBANA_URL
@@ -222,12 +233,12 @@ def cmd_kibana_import(args: argparse.Namespace) -> int:
     try:
         if args.wait:
             _wait_for(f"Kibana at {redact_url(url)}", ready, args.wait)
-        result = import_saved_objects(url, path.read_bytes(), headers=headers, space=args.space)
+        result = import_saved_objects(url, ndjson, headers=headers, space=args.space)
     except Exception as exc:  # noqa: BLE001
         print(f"error: {redact_text(str(exc))}", file=sys.stderr)
         return 1
     errors = result.get("errors") or []
-    print(f"imported {result.get('successCount', 0)} saved object(s) from {path} into "
+    print(f"imported {result.get('successCount', 0)} saved object(s) from {origin} into "
           f"{redact_url(url)}")
     for e in errors:
         print(f"  {e.get('type')} {e.get('id')}: {json.dumps(e.get('error'))}", file=sys.stderr)
@@ -272,10 +283,12 @@ def register_commands(subparsers: Any) -> None:
 
     p = subparsers.add_parser("kibana", help="Kibana saved objects (data views, dashboard)")
     ksub = p.add_subparsers(dest="kibana_command", required=True, metavar="ACTION")
-    q = ksub.add_parser("import", help="import deploy/kibana/chavder.ndjson into Kibana")
+    q = ksub.add_parser("import", help="import data views, the dashboard and a saved search "
+                        "per alert rule (built from alerts.yaml now) into Kibana")
     q.add_argument("--url", help=f"Kibana base URL (default $CHAVDER_KIBANA_URL or "
                    f"{DEFAULT_KIBANA_URL})")
-    q.add_argument("--file", help="saved objects NDJSON (default: the shipped one)")
+    q.add_argument("--file", help="import this saved-objects NDJSON instead of building it "
+                   "from alerts.yaml")
     q.add_argument("--user", default=os.environ.get("CHAVDER_KIBANA_USER", "elastic"),
                    help="user for basic auth; password from CHAVDER_KIBANA_PASSWORD or "
                    "CHAVDER_ES_PASSWORD (an API key in CHAVDER_KIBANA_API_KEY wins)")
