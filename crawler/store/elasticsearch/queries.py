@@ -50,7 +50,7 @@ def build_search(query: SearchQuery) -> dict | None:
         filters.append({"term": {"language": query.language}})
     if query.source:
         filters.append({"term": {"source": query.source}})
-    bounds: dict[str, str] = {}
+    bounds: dict[str, str | None] = {}
     if query.since:
         bounds["gte"] = utc_iso(query.since)
     if query.until:

@@ -183,7 +183,8 @@ class AlertTables(Tables):
         """Ledger rows with their article's title, URL, source and language, selected by id,
         by article and story, or pending and due at ``pending_at`` (what ``requeue_alerts``
         just made due); for mirroring the ledger to a search index."""
-        where, args = [], []
+        where: list[str] = []
+        args: list[int | str] = []
         for column, value in (("l.id", alert_id), ("l.article_id", article_id),
                               ("l.story_id", story_id)):
             if value is not None:
