@@ -214,7 +214,7 @@ class DigestLedger(Protocol):
                              period_end: str, now: str, reason: str) -> bool: ...
 
     def claim_digest_delivery(self, digest_id: int, now: str, lease_until: str,
-                              message_id: str, *, force: bool = False,
+                              message_id: str | None, *, force: bool = False,
                               owner: str | None = None,
                               reclaim_from: Iterable[str] = ()) -> int | None: ...
 

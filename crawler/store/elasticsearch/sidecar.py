@@ -181,7 +181,7 @@ class SidecarRoles:
                                                  period_end, now, reason)
 
     def claim_digest_delivery(self, digest_id: int, now: str, lease_until: str,
-                              message_id: str, *, force: bool = False,
+                              message_id: str | None, *, force: bool = False,
                               owner: str | None = None,
                               reclaim_from: Iterable[str] = ()) -> int | None:
         return self.sidecar.claim_digest_delivery(digest_id, now, lease_until, message_id,

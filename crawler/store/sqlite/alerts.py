@@ -2,7 +2,7 @@
 
 Matching is an outbox: ``record_matches`` queues a revision's alerts (and digest items) in the
 same transaction that marks it checked. Delivery is claim → send → mark (see
-scheduler/alerting.py): ``claim_alert`` is the one compare-and-set that decides which process
+crawler/alerting.py): ``claim_alert`` is the one compare-and-set that decides which process
 sends a row; marks after it are conditional on still holding the claim, except ``sent`` (a
 delivered message is a fact).
 """
@@ -12,6 +12,7 @@ import json
 from typing import Iterable
 
 from crawler.store.base import utc_now_iso
+from crawler.store import claims
 from crawler.store.claims import params, reclaimable
 from crawler.store.sqlite.tables import Tables
 
@@ -83,9 +84,7 @@ class AlertTables(Tables):
     def alert_claim_owners(self, now: str) -> list[str]:
         """Owners holding an unexpired claim (the caller checks which of them are dead)."""
         with self._lock:
-            return [r[0] for r in self._db.execute(
-                "SELECT DISTINCT claimed_by FROM alert_ledger WHERE state='sending' AND "
-                "next_attempt_at > ? AND claimed_by IS NOT NULL", (now,))]
+            return claims.claim_owners(self._db, "alert_ledger", now)
 
     def claim_alert(self, alert_id: int, owner: str, now: str, lease_until: str,
                     message_id: str | None = None, reclaim_from: Iterable[str] = ()
@@ -93,27 +92,9 @@ class AlertTables(Tables):
         """Compare-and-set a due ``pending`` or reclaimable ``sending`` row → ``sending`` by
         ``owner`` until ``lease_until`` (attempts + 1). Returns the attempt number, or None
         when another sender holds the row or it is no longer due."""
-        dead = list(reclaim_from)
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                cur = self._db.execute(
-                    "UPDATE alert_ledger SET state='sending', claimed_by=:owner, "
-                    "attempts=attempts+1, message_id=COALESCE(:mid, message_id), "
-                    "next_attempt_at=:lease, last_attempt_at=:now WHERE id=:id AND "
-                    f"((state='pending' AND next_attempt_at <= :now) OR (state='sending' AND "
-                    f"{reclaimable(dead)}))",
-                    {"owner": owner, "mid": message_id, "lease": lease_until, "now": now,
-                     "id": alert_id, **params(dead)})
-                attempts = None
-                if cur.rowcount == 1:
-                    attempts = int(self._db.execute("SELECT attempts FROM alert_ledger WHERE id=?",
-                                                    (alert_id,)).fetchone()[0])
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-        return attempts
+            return claims.claim(self._db, "alert_ledger", alert_id, owner, now, lease_until,
+                                message_id, reclaim_from, stamp=True)
 
     def mark_alert(self, alert_id: int, state: str, *, error: str | None = None,
                    next_attempt_at: str | None = None, owner: str | None = None) -> bool:
@@ -123,19 +104,9 @@ class AlertTables(Tables):
         if state not in ("sent", "pending", "failed"):
             raise ValueError(f"mark_alert: unknown or unmarkable state {state!r} (a row becomes "
                              "'sending' only through claim_alert)")
-        now = utc_now_iso()
         with self._lock:
-            if state == "sent":
-                cur = self._db.execute("UPDATE alert_ledger SET state='sent', sent_at=?, "
-                                       "last_error=NULL WHERE id=?", (now, alert_id))
-            else:
-                held = " AND state='sending' AND claimed_by=?" if owner else ""
-                cur = self._db.execute(
-                    "UPDATE alert_ledger SET state=?, last_error=?, "
-                    f"next_attempt_at=COALESCE(?, next_attempt_at) WHERE id=?{held}",
-                    (state, (error or "")[:500], next_attempt_at, alert_id,
-                     *((owner,) if owner else ())))
-            return cur.rowcount == 1
+            return claims.mark(self._db, "alert_ledger", alert_id, state, utc_now_iso(),
+                               error=error, next_attempt_at=next_attempt_at, owner=owner)
 
     def requeue_alerts(self, now: str, *, failed: bool = False) -> dict[str, int]:
         """``chavder alerts retry``: rows waiting for a retry become due now; with ``failed``,

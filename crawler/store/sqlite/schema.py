@@ -156,7 +156,7 @@ MIGRATIONS: list[Step] = [
     CREATE INDEX articles_change_seq ON articles(change_seq);
     """,
     # v7 (delivery ledger): claims with an owner — ``sending`` rows carry who sends them
-    # (``claimed_by``, see scheduler/lease.py) and their lease expiry (``next_attempt_at``);
+    # (``claimed_by``, see crawler/delivery/lease.py) and their lease expiry (``next_attempt_at``);
     # ``last_attempt_at`` dates a failure for ``chavder status``. Recipients are stored by
     # their redacted key only: old raw Apprise URLs (bot tokens) are rewritten, with
     # secure_delete so the old bytes are zeroed, not left in free pages.
