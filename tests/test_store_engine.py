@@ -404,7 +404,7 @@ def test_node_killed_mid_crawl_replays_everything_exactly_once(search_node, fixt
     """SIGKILL the engine's JVM while a crawl indexes into it, keep crawling into the spool,
     start the node again on the same data path: one document per article, versions equal to
     the sidecar's revisions, content hashes equal, written in spool order, nothing lost."""
-    from crawler.store.spool import Spool
+    from crawler.store.elasticsearch.spool import Spool
     config, url = crawl_setup(search_node, fixture_web, tmp_path, flush_interval="0.05",
                               batch_size="2")
     alias = url.split("alias=")[1].split("&")[0]

@@ -3,9 +3,9 @@ stays in a local SQLite sidecar (design: ``store``; ``deploy/elasticsearch/READM
 
 Modules, one job each: ``config`` (the store URL, secrets, TLS, engine), ``client`` (either
 engine's client), ``mapping`` (index templates and their installation), ``documents`` (rows →
-documents and bulk actions), ``replay`` (spool → cluster), ``queries`` (search bodies and
-hits), ``reindex`` (backfill from SQLite), ``sidecar`` (the roles the sidecar answers) and
-``store`` (``ElasticsearchStore`` itself).
+documents and bulk actions), ``spool`` (the durable local queue of index writes), ``replay``
+(spool → cluster), ``queries`` (search bodies and hits), ``reindex`` (backfill from SQLite),
+``sidecar`` (the roles the sidecar answers) and ``store`` (``ElasticsearchStore`` itself).
 """
 from crawler.store.elasticsearch.client import client_errors, json_body, make_client
 from crawler.store.elasticsearch.config import (DEFAULT_ALERTS_ALIAS, DEFAULT_ALIAS, ES_SCHEMES,

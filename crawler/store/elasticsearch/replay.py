@@ -11,7 +11,7 @@ from typing import Any, Mapping
 
 from crawler.store.elasticsearch.client import client_errors, short_error, streaming_bulk_for
 from crawler.store.elasticsearch.documents import index_action
-from crawler.store.spool import Spool, SpoolEntry
+from crawler.store.elasticsearch.spool import Spool, SpoolEntry
 
 log = logging.getLogger("chavder.es")
 

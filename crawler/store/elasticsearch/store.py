@@ -9,7 +9,7 @@ Design (see ``deploy/elasticsearch/README.md``):
   sidecar first: it assigns article ids, story ids and revisions exactly as the SQLite backend
   does, so dedup and alert matching work unchanged and never wait for the network.
 * **Spool.** Every changed article (and every alert-ledger change) is then appended to a
-  durable local spool (:mod:`crawler.store.spool`). A background thread replays the spool to
+  durable local spool (:mod:`crawler.store.elasticsearch.spool`). A background thread replays the spool to
   Elasticsearch with ``streaming_bulk`` in spool order, with a short client timeout; a row is
   deleted only after its bulk item succeeded. When Elasticsearch is down, slow or answers
   429/5xx, rows simply wait — crawling never blocks on the index and nothing is lost.
@@ -47,7 +47,7 @@ from crawler.store.elasticsearch.queries import (build_search, search_hits, stor
 from crawler.store.elasticsearch.replay import ReplayReport, replay
 from crawler.store.elasticsearch.sidecar import SidecarRoles
 from crawler.store.roles import SpooledIndex, Store
-from crawler.store.spool import Spool
+from crawler.store.elasticsearch.spool import Spool
 from crawler.store.sqlite import SQLiteStore
 
 log = logging.getLogger("chavder.es")
