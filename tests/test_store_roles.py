@@ -93,6 +93,13 @@ def test_backend_declares_the_store_and_forwards_nothing_implicitly(backend):
     assert "__getattr__" not in vars(backend)
 
 
+def test_the_elasticsearch_store_implements_its_spooled_index():
+    for name in role_members(roles.SpooledIndex):
+        assert implementation(ElasticsearchStore, name) is not None, name
+        assert not accepts(inspect.signature(getattr(ElasticsearchStore, name)),
+                           inspect.signature(getattr(roles.SpooledIndex, name))), name
+
+
 def test_every_role_is_part_of_the_store_union():
     members = set(role_members(roles.Store))
     for role in roles.ROLES:
