@@ -6,7 +6,6 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from crawler.alerts.recipient_keys import ledger_key
 from crawler.store.faults import translating
 from crawler.store.migrate import migrate
 from crawler.store.roles import Store
@@ -17,6 +16,13 @@ from crawler.store.sqlite.digests import DigestTables
 from crawler.store.sqlite.schema import MIGRATIONS
 from crawler.store.sqlite.search import SearchTables
 from crawler.store.sqlite.tables import connect, raise_unusable
+
+
+def _ledger_key(recipient: str) -> str:
+    """SQL function ``chavder_ledger_key`` (migration v7 rewrites recipients with it). Imported
+    when a migration calls it: opening a store must not load the alert rule machinery."""
+    from crawler.alerts.recipient_keys import ledger_key
+    return ledger_key(recipient)
 
 
 @translating
@@ -42,7 +48,7 @@ class SQLiteStore(ArticleTables, SearchTables, CrawlStateTables, AlertTables, Di
         try:
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.create_function("chavder_ledger_key", 1, ledger_key, deterministic=True)
+            self._db.create_function("chavder_ledger_key", 1, _ledger_key, deterministic=True)
             migrate(self._db, MIGRATIONS, self.path)
             if write:
                 self._check_writable()
