@@ -151,6 +151,17 @@ def rows_alerts(d: dict) -> list[Row]:
     return out
 
 
+def rows_alerts_quality(d: dict) -> list[Row]:
+    out: list[Row] = [(f"alert quality, {group} {key}: recall / false hits",
+                       f"{f['recall']:.1%} / {f['false_hit_rate']:.2%}", "",
+                       "≥ 99 % / ≤ 0.5 %", f["recall"] >= 0.99 and f["false_hit_rate"] <= 0.005)
+                      for group in ("language", "rule") for key, f in d[group].items()]
+    out.append((f"alert quality, all {d['cases']} labelled cases: recall / false hits",
+                f"{d['recall']:.1%} / {d['false_hit_rate']:.2%}", "", "≥ 99 % / ≤ 0.5 %",
+                d["goals_met"]))
+    return out
+
+
 def rows_alert_crash(d: dict) -> list[Row]:
     return [(f"alert crash: {d['kills_landed']} kill -9 over {d['stories']} stories, "
              f"lost / duplicated", f"{d['losses']} / {d['duplicates']}", "", "0 lost",
@@ -243,6 +254,31 @@ def rows_robots(d: dict) -> list[Row]:
              "/healthz < 5 s", d["healthz_slowest_s"] < 5)]
 
 
+def rows_parsers(d: dict) -> list[Row]:
+    """Hand-written parsers vs libraries: speed and correctness (README design table)."""
+    out: list[Row] = []
+    for kind, lib in (("feeds", "feedparser"), ("sitemaps", "scrapy Sitemap")):
+        s = d[kind]["speed"]
+        out.append((f"{kind}, {s['input']}: Chavder / {lib}", f"{s['chavder']} / {s[lib]}",
+                    "items/s", "", None))
+    u = d["urls"]
+    out.append((f"URL identities per article ({u['variants_per_base']} spellings): Chavder "
+                "url_key / w3lib canonicalize_url",
+                f"{u['chavder url_key']['mean_identities_per_base']} / "
+                f"{u.get('w3lib canonicalize_url', {}).get('mean_identities_per_base')}", "",
+                "1", u["chavder url_key"]["mean_identities_per_base"] == 1))
+    c = d["charset"]
+    out.append(("Arabic pages decoded right: Chavder decode_html / w3lib html_to_unicode",
+                f"{c['chavder decode_html']['right_total']} / "
+                f"{c.get('w3lib html_to_unicode', {}).get('right_total')}", "", "", None))
+    t = d["dates"]
+    out.append(("dates.tsv rows right, ms per call: Chavder parse_date / dateparser",
+                f"{t['chavder parse_date']['right']} {t['chavder parse_date']['ms_per_call']} / "
+                f"{t.get('dateparser', {}).get('right')} "
+                f"{t.get('dateparser', {}).get('ms_per_call')}", "", "", None))
+    return out
+
+
 def rows_store_writers(d: Any) -> list[Row]:
     runs = d if isinstance(d, list) else d.get("results", [])
     return [(f"{r['writers']} writer(s) on one store ({r['path']}): articles/s, stories "
@@ -287,6 +323,7 @@ BENCHES = [
     Bench("dedup_scale", "dedup_scale.py", [], ["--n", "50000", "--queries", "500"],
           rows_dedup_scale),
     Bench("alerts", "alerts.py", [], ["--articles", "300", "--min-seconds", "0.5"], rows_alerts),
+    Bench("alerts_quality", "alerts_quality.py", ["--quiet"], ["--quiet"], rows_alerts_quality),
     Bench("alert_crash", "alert_crash.py", [], ["--stories", "50", "--kills", "5"],
           rows_alert_crash),
     Bench("idle", "idle.py", [], ["--sources", "100"], rows_idle),
@@ -301,6 +338,7 @@ BENCHES = [
     Bench("alerts_check", "alerts_check.py", ["--rules", "17940"], ["--rules", "2000"],
           rows_alerts_check),
     Bench("alert_senders", "alert_senders.py", [], ["--stories", "20"], rows_alert_senders),
+    Bench("parsers", "parsers_vs_libraries.py", [], ["--quick"], rows_parsers),
     Bench("robots", "robots_huge.py", [], ["--rules", "50000"], rows_robots),
     Bench("store_writers", "store_writers.py", ["--writers", "1", "2", "4"],
           ["--articles", "400", "--writers", "1", "2"], rows_store_writers),

@@ -9,10 +9,11 @@ import os
 import sqlite3
 import sys
 import tempfile
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Sequence
 
+from crawler.app import Chavder, UnknownSource
 from crawler.config import ConfigError, Settings, load_settings, load_sources
 from crawler.redact import redact_data, redact_text, redact_url
 
@@ -21,12 +22,12 @@ log = logging.getLogger("chavder")
 
 def _parse_when(value: str) -> datetime:
     """``2017-05-31`` or a full ISO time; naive values are UTC."""
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
+    from crawler.text.dates import parse_iso
+    parsed = parse_iso(value)
+    if parsed is None:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date — use YYYY-MM-DD or an ISO "
-                                         "8601 time such as 2017-05-31T12:00+03:00") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+                                         "8601 time such as 2017-05-31T12:00+03:00")
+    return parsed
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -42,47 +43,36 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 _settings = settings_from_args
 
 
+def app_from_args(args: argparse.Namespace, *, write: bool = True) -> Chavder:
+    """The application as --config/--store/--sources say (``write=False``: read only)."""
+    return Chavder.from_config(settings=settings_from_args(args), write=write)
+
+
 def _open_store(settings: Settings, write: bool = True):
     """The configured store; ``write=False`` for commands that only read it. An unusable file
     raises ``StoreUnusable``, which ``main`` prints as one line."""
-    from crawler.store import open_store
-    return open_store(settings.store, settings.data_dir, write=write)
+    return Chavder(settings, write=write).store
 
 
 # ---------------------------------------------------------------------------- commands
 
 def cmd_crawl(args: argparse.Namespace) -> int:
-    from crawler.crawl import run_crawl
-    settings = _settings(args)
-    sources = load_sources(settings.sources, only_enabled=not args.source)
-    if args.source:
-        by_id = {s.id: s for s in sources}
-        unknown = [sid for sid in args.source if sid not in by_id]
-        if unknown:
-            print(f"error: unknown source id(s): {', '.join(unknown)} — known: "
-                  f"{', '.join(sorted(by_id))}", file=sys.stderr)
-            return 2
-        sources = [by_id[sid] for sid in args.source]
+    app = app_from_args(args)
+    try:
+        sources = app.select(args.source)
+    except UnknownSource as exc:
+        print(f"error: {exc.args[0]}", file=sys.stderr)
+        return 2
     if not sources:
         print("nothing to crawl: no enabled sources", file=sys.stderr)
         return 0
-    from scheduler.alerting import Alerting
-    store = _open_store(settings)
-    log.info("crawling %d source(s) into %s", len(sources), redact_url(settings.store))
-    overrides = {"CHAVDER_PROGRESS_INTERVAL": args.progress_interval}
-    alerts = None
-    try:
-        alerting = Alerting.from_settings(settings, store, load_sources(settings.sources))
-        summary = run_crawl(settings, store, sources, overrides, alerting)
-        if summary.store_fault is not None:
-            raise summary.store_fault
-        if alerting is not None:
-            alerting.check_pending()
-            report = alerting.dispatch_due()
-            alerts = {"sent": report.sent, "retrying": report.retrying,
-                      "failed": report.failed}
-    finally:
-        store.close()
+    with app:
+        app.store   # noqa: B018 - an unusable store is one line before anything is said
+        log.info("crawling %d source(s) into %s", len(sources), redact_url(app.settings.store))
+        summary = app.crawl(sources, progress_interval=args.progress_interval)
+    report = summary.alerts
+    alerts = None if report is None else {"sent": report.sent, "retrying": report.retrying,
+                                          "failed": report.failed}
     if args.json:
         print(json.dumps({"sources": summary.per_source, "totals": summary.totals,
                           "finish_reasons": summary.finish_reasons, "alerts": alerts,
@@ -114,8 +104,40 @@ def _all_failed(per_source: dict[str, dict[str, int]]) -> bool:
         for counts in per_source.values())
 
 
+def cmd_search_rule(args: argparse.Namespace) -> int:
+    """``search --rule NAME``: stored articles the rule matches (its spellings, variants and
+    conditions — the alert matcher itself, so search and alerts agree), newest first."""
+    from crawler.alerts.search import search_rule
+    settings = _settings(args)
+    rule = next((r for r in _rules(settings, None) if r.name == args.rule), None)
+    if rule is None:
+        print(f"error: no rule named {args.rule!r}", file=sys.stderr)
+        return 2
+    store = _open_store(settings, write=False)
+    try:
+        rows = search_rule(store, rule, since=args.since, until=args.until, language=args.lang,
+                           source=args.source, limit=args.limit, all_copies=args.all)
+    finally:
+        store.close()
+    for n, row in enumerate(rows, 1):
+        if args.json:
+            print(json.dumps(row, ensure_ascii=False, default=str))
+            continue
+        print(f"{n}. {row['title']}\n   {row['source']} · {row['published_at'] or 'undated'} · "
+              f"{row['language'] or '?'} · {', '.join(row['matched_terms'])}\n"
+              f"   {row['canonical_url']}")
+    if not rows and not args.json:
+        print(f"no stored article matches rule {args.rule!r}")
+    return 0
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     from crawler.store import SearchQuery
+    if args.rule:
+        return cmd_search_rule(args)
+    if not args.query:
+        print("error: give a query or --rule NAME", file=sys.stderr)
+        return 2
     settings = _settings(args)
     store = _open_store(settings, write=False)
     try:
@@ -143,25 +165,20 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    from crawler.extract import ExtractionError, extract_article
-    settings = _settings(args)
-    timezone_name, selectors, languages, source_id = "UTC", {}, [], args.source or ""
+    from crawler.extract import ExtractionError
+    from crawler.extract.page import extract_page
+    source = None
     if args.source:
-        sources = {s.id: s for s in load_sources(settings.sources)}
-        if args.source not in sources:
+        source = app_from_args(args).sources_by_id.get(args.source)
+        if source is None:
             print(f"error: unknown source '{args.source}'", file=sys.stderr)
             return 2
-        src = sources[args.source]
-        timezone_name, selectors, languages = src.timezone, src.selectors, src.languages
     body = Path(args.file).read_bytes()
     try:
-        article = extract_article(body, args.url, source_id=source_id, timezone=timezone_name,
-                                  selectors=selectors, languages=languages)
+        article = extract_page(body, args.url, source)
     except ExtractionError as exc:
         print(f"error: {args.file}: not an article ({exc.reason}): {exc}", file=sys.stderr)
         return 1
-    from crawler.dedup.urls import canonicalize_url
-    article.canonical_url = canonicalize_url(args.url, declared=article.canonical_url)
     if args.json:
         print(json.dumps(article.to_dict(), ensure_ascii=False, indent=None))
     else:
@@ -214,9 +231,8 @@ def cmd_sources_list(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Serve the bundled fixture outlets, crawl them into a fresh store, search for الرقة."""
-    from crawler.crawl import run_crawl
     from crawler.fixtureweb import FixtureWeb, default_root
-    from crawler.store import SearchQuery, open_store
+    from crawler.store import SearchQuery
 
     root = default_root()
     if not (root / "sources.yaml").exists():
@@ -225,7 +241,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 2
     workdir = Path(args.dir or tempfile.mkdtemp(prefix="chavder-demo-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    from scheduler.alerting import Alerting
     alerts_file = workdir / "alerts.yaml"
     alerts_file.write_text("rules:\n  - name: raqqa\n    any: [[الرقة, ڕەققە, Reqa, Raqqa]]\n"
                            "    recipients: [desk@example.org]\n", encoding="utf-8")
@@ -237,20 +252,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
                             download_timeout=5.0)
         print(f"demo: serving {len(web.sites)} sample outlets on 127.0.0.1; "
               f"store {workdir / 'demo.db'}")
-        store = open_store(settings.store, settings.data_dir)
-        try:
-            alerting = Alerting.from_settings(settings, store, sources)
-            summary = run_crawl(settings, store, sources,
-                                {"CHAVDER_PROGRESS_INTERVAL": 0, "AUTOTHROTTLE_ENABLED": False},
-                                alerting)
+        with Chavder(settings, sources) as app:
+            summary = app.crawl(sources, progress_interval=0,
+                                overrides={"AUTOTHROTTLE_ENABLED": False})
             print(summary.table())
-            report = alerting.dispatch_due()
-            print(f"\nalerts: {report.sent} e-mail(s) for rule 'raqqa' written to "
+            sent = summary.alerts.sent if summary.alerts is not None else 0
+            print(f"\nalerts: {sent} e-mail(s) for rule 'raqqa' written to "
                   f"{settings.outbox_dir}")
             print(f"\nsearch: {args.query}\n")
-            hits = store.search(SearchQuery(text=args.query, limit=10))
-        finally:
-            store.close()
+            hits = app.store.search(SearchQuery(text=args.query, limit=10))
     for n, hit in enumerate(hits, 1):
         print(f"{n}. [{hit.source}/{hit.language}] {hit.title}\n   {hit.snippet}\n")
     if not hits:
@@ -269,9 +279,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"error: {problem}", file=sys.stderr)
             return 2
         settings.health_port = args.health_port
-    sources = load_sources(settings.sources, only_enabled=True)
     try:
-        return Service(settings, sources).run()
+        return Service(Chavder.from_config(settings=settings, only_enabled=True)).run()
     except ServiceRefused as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -372,7 +381,7 @@ def cmd_alerts_list(args: argparse.Namespace) -> int:
 
 
 def cmd_alerts_test(args: argparse.Namespace) -> int:
-    from crawler.alerts.matcher import Matcher
+    from crawler.alerts.explain import explain
     from crawler.text import detect, normalize
     settings = _settings(args)
     rules = [r for r in _rules(settings, args.file) if r.name == args.rule]
@@ -380,40 +389,34 @@ def cmd_alerts_test(args: argparse.Namespace) -> int:
         print(f"error: no rule named {args.rule!r}", file=sys.stderr)
         return 2
     language = args.lang or detect(args.text)[0]
-    print(f"language: {language}")
-    print(f"normalised: {normalize(args.text, language)}")
-    matches = Matcher(rules).match("", args.text, language=language, source=args.source)
-    if not matches:
-        print(f"rule {args.rule!r}: no match")
-        return 1
-    print(f"rule {args.rule!r}: MATCH")
-    for hit in matches[0].terms:
-        print(f"  term {hit.term!r} at {hit.start}-{hit.end}: {hit.surface!r}")
-    return 0
+    result = explain(rules[0], "", args.text, language=language, source=args.source)
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+    else:
+        print(f"language: {language}")
+        print(f"normalised: {normalize(args.text, language)}")
+        print("\n".join(result.lines()))
+    return 0 if result.fired else 1
 
 
 def _open_alerting(settings: Settings, store: Any) -> Any:
     """The alert machinery over ``store``, or None (said on stderr) when there are no rules."""
-    from scheduler.alerting import Alerting
-    sources = load_sources(settings.sources) if Path(settings.sources).exists() else []
-    alerting = Alerting.from_settings(settings, store, sources)
-    if alerting is None:
-        print(f"no alert rules: {settings.alerts} not found", file=sys.stderr)
-    return alerting
+    return _alerting_of(Chavder(settings, store=store))
+
+
+def _alerting_of(app: Chavder) -> Any:
+    """``app``'s alert machinery, or None (said on stderr) when there are no rules."""
+    if app.alerting is None:
+        print(f"no alert rules: {app.settings.alerts} not found", file=sys.stderr)
+    return app.alerting
 
 
 def cmd_alerts_send(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    store = _open_store(settings)
-    try:
-        alerting = _open_alerting(settings, store)
-        if alerting is None:
+    with app_from_args(args) as app:
+        if _alerting_of(app) is None:
             return 2
-        alerting.check_pending()
-        report = alerting.dispatch_due()
-        counts = store.alert_counts()
-    finally:
-        store.close()
+        report = app.dispatch_alerts()
+        counts = app.store.alert_counts()
     print(f"alerts: {report.sent} sent, {report.retrying} waiting to retry, {report.failed} "
           f"failed" + (f", {report.busy} sent by another process" if report.busy else "")
           + "; ledger: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
@@ -421,14 +424,20 @@ def cmd_alerts_send(args: argparse.Namespace) -> int:
 
 
 def cmd_alerts_run(args: argparse.Namespace) -> int:
-    """Apply the rules to articles already stored (e.g. after adding a rule)."""
-    settings = _settings(args)
-    store = _open_store(settings)
-    try:
-        alerting = _open_alerting(settings, store)
+    """Apply the rules (or ``--rule NAME``) to articles already stored (e.g. after adding a
+    rule)."""
+    from crawler.alerts.matcher import Matcher
+    with app_from_args(args) as app:
+        alerting = _alerting_of(app)
         if alerting is None:
             return 2
-        rows = store.articles_since(args.since)
+        if args.rule:
+            rule = alerting.rules_by_name.get(args.rule)
+            if rule is None:
+                print(f"error: no enabled rule named {args.rule!r}", file=sys.stderr)
+                return 2
+            alerting.matcher = Matcher([rule])        # backfill this rule only
+        rows = app.store.articles_since(args.since)
         would = 0
         for row in rows:
             matches = alerting.matcher.match(row["title"], row["body"],
@@ -443,8 +452,6 @@ def cmd_alerts_run(args: argparse.Namespace) -> int:
         report = alerting.dispatch_due()
         print(f"{len(rows)} articles checked, {would} rule matches, {queued} new alerts "
               f"queued, {report.sent} sent, {report.retrying} waiting to retry")
-    finally:
-        store.close()
     return 0
 
 
@@ -483,7 +490,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("search", help="full-text search of stored articles")
     common(p)
-    p.add_argument("query")
+    p.add_argument("query", nargs="?")
+    p.add_argument("--rule", help="search with this alert rule's terms, variants and conditions")
     p.add_argument("--lang")
     p.add_argument("--source")
     p.add_argument("--since", type=_parse_when)
@@ -561,6 +569,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--lang")
     q.add_argument("--source")
     q.add_argument("--file")
+    q.add_argument("--json", action="store_true", help="the explanation as one JSON object")
     q.set_defaults(func=cmd_alerts_test)
     q = asub.add_parser("send", help="deliver queued alerts that are due now (after an outage)")
     common(q)
@@ -569,6 +578,7 @@ def build_parser() -> argparse.ArgumentParser:
     common(q)
     q.add_argument("--since", type=_parse_when, required=True)
     q.add_argument("--dry-run", action="store_true")
+    q.add_argument("--rule", help="backfill this rule only")
     q.set_defaults(func=cmd_alerts_run)
     from crawler.alerts_cli import register as register_alerts_retry
     register_alerts_retry(asub, common)
@@ -589,7 +599,7 @@ def _redacted_excepthook(kind: type[BaseException], exc: BaseException, tb: Any)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from crawler.crawl import setup_logging
+    from crawler.logs import setup_logging
     sys.excepthook = _redacted_excepthook
     from crawler.store.faults import EXIT_CODE, StoreUnusable, unusable
     args = build_parser().parse_args(argv)

@@ -14,7 +14,7 @@ import pytest
 
 from crawler.extract import extract_article
 from crawler.extract import fields
-from crawler.extract.charset import decode_html
+from crawler.text.charset import decode_html
 from crawler.models import Article, LinkHint
 
 PAGES = Path(__file__).parent / "fixtures" / "extract_patterns"

@@ -544,7 +544,7 @@ def pick_language(text: str, languages: Sequence[str], declared: Sequence[str | 
 # ------------------------------------------------------------------------------ canonical
 def pick_canonical(url: str, meta: PageMetadata) -> str:
     """rel=canonical, else og:url, when on the same site (and not the home page); else ``url``."""
-    from crawler.dedup.urls import same_site  # one notion of "same site" for the whole project
+    from crawler.urls import same_site  # one notion of "same site" for the whole project
 
     page_path = urlsplit(url).path.strip("/")
     for declared in (meta.canonical, meta.meta("og:url")):

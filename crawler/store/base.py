@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from crawler.isotime import parse_iso
+from crawler.text.dates import parse_iso
 
 
 @dataclass

@@ -89,9 +89,6 @@ class ElasticsearchStore(SidecarRoles, Store, SpooledIndex):
     def __repr__(self) -> str:
         return f"ElasticsearchStore({self.config!r}, sidecar={self.sidecar.path})"
 
-    def __deepcopy__(self, memo: dict) -> "ElasticsearchStore":
-        return self
-
     # ------------------------------------------------------------------ ArticleWriter
     def upsert(self, article: Article, url_key: str, aliases: Iterable[str] = (),
                index_updated_at: str | None = None, *, story_id: int | None = None,
