@@ -215,7 +215,7 @@ def rows_extract_quality(d: dict) -> list[Row]:
         return round(100 * pair[0] / pair[1], 1) if pair[1] else 0.0
 
     tm = s["time_ms"]
-    return [
+    rows: list[Row] = [
         (f"body F1 / P / R, {c['pages']} human-annotated pages, Chavder",
          f"{c['f1']:.3f} / {c['precision']:.3f} / {c['recall']:.3f}", "",
          f"≥ 0.97, > {t['f1']:.3f}", c["f1"] >= 0.97 and c["f1"] > t["f1"]),
@@ -234,6 +234,19 @@ def rows_extract_quality(d: dict) -> list[Row]:
         ("time per real page, median / p95, trafilatura",
          f"{tm['trafilatura']['median']} / {tm['trafilatura']['p95']}", "ms", "", None),
     ]
+    latin = s["groups"].get("non-Latin script")
+    if latin:
+        rows.append((f"body F1, {latin['chavder']['pages']} non-Latin pages, Chavder / "
+                     "trafilatura", f"{latin['chavder']['f1']:.3f} / "
+                     f"{latin['trafilatura']['f1']:.3f}", "", "", None))
+    news = human.get("news-please")
+    if news:
+        rows += [
+            (f"body F1 / P / R, {news['pages']} human-annotated pages, news-please",
+             f"{news['f1']:.3f} / {news['precision']:.3f} / {news['recall']:.3f}", "", "", None),
+            ("time per real page, median / p95, news-please",
+             f"{tm['news-please']['median']} / {tm['news-please']['p95']}", "ms", "", None)]
+    return rows
 
 
 def rows_alerts_check(d: dict) -> list[Row]:
@@ -316,7 +329,8 @@ BENCHES = [
     Bench("crawl", "crawl.py", ["--articles", "2000"], ["--articles", "300"], rows_crawl),
     Bench("extract", "extract_speed.py", [], ["--rounds", "2", "--generated", "30"],
           rows_extract),
-    Bench("extract_quality", "extract_quality.py", ["--rounds", "3"], [], rows_extract_quality,
+    Bench("extract_quality", "extract_quality.py", ["--rounds", "3", "--newsplease"], [],
+          rows_extract_quality,
           timeout_full=900, timeout_quick=300),
     Bench("langid", "langid_eval.py", [], ["--seconds", "0.5"], rows_langid),
     Bench("dedup_eval", "dedup_eval.py", [], [], rows_dedup_eval),
