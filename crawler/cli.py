@@ -231,7 +231,7 @@ def cmd_sources_list(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Serve the bundled fixture outlets, crawl them into a fresh store, search for الرقة."""
-    from crawler.fixtureweb import FixtureWeb, default_root
+    from crawler.sampleweb import SampleWeb, default_root
     from crawler.store import SearchQuery
 
     root = default_root()
@@ -244,7 +244,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     alerts_file = workdir / "alerts.yaml"
     alerts_file.write_text("rules:\n  - name: raqqa\n    any: [[الرقة, ڕەققە, Reqa, Raqqa]]\n"
                            "    recipients: [desk@example.org]\n", encoding="utf-8")
-    with FixtureWeb(root) as web:
+    with SampleWeb(root) as web:
         sources_file = web.write_sources(workdir / "sources.yaml")
         sources = [s for s in load_sources(sources_file) if not s.id.startswith("hostile")]
         settings = Settings(data_dir=str(workdir), store=f"sqlite:///{workdir / 'demo.db'}",
