@@ -23,6 +23,18 @@ def reclaimable(dead: list[str], alias: str = "") -> str:
     return f"({col}next_attempt_at <= :now OR {col}claimed_by IN ({marks}))"
 
 
+def due(dead: list[str], alias: str = "", *, forced: bool = False) -> str:
+    """Which rows a sender may claim now: ``pending`` whose retry time has come (any
+    ``pending`` when the named parameter ``:force`` is true, with ``forced``), and reclaimable
+    ``sending`` rows. Named parameters as :func:`reclaimable`."""
+    col = f"{alias}." if alias else ""
+    ready = f"{col}next_attempt_at <= :now"
+    if forced:
+        ready = f"(:force OR {ready})"
+    return (f"(({col}state='pending' AND {ready}) OR "
+            f"({col}state='sending' AND {reclaimable(dead, alias)}))")
+
+
 def params(dead: list[str]) -> dict[str, str]:
     return {f"d{i}": owner for i, owner in enumerate(dead)}
 
@@ -54,9 +66,8 @@ def claim(db: sqlite3.Connection, table: str, row_id: int, owner: str | None, no
         cur = db.execute(
             f"UPDATE {table} SET state='sending', claimed_by=:owner, attempts=attempts+1, "
             "message_id=COALESCE(:mid, message_id), next_attempt_at=:lease"
-            + (", last_attempt_at=:now" if stamp else "") + " WHERE id=:id AND "
-            "((state='pending' AND (:force OR next_attempt_at <= :now)) OR "
-            f"(state='sending' AND {reclaimable(dead)}))",
+            + (", last_attempt_at=:now" if stamp else "")
+            + f" WHERE id=:id AND {due(dead, forced=True)}",
             {"owner": owner, "mid": message_id, "lease": lease_until, "now": now,
              "id": row_id, "force": 1 if force else 0, **params(dead)})
         attempts = None

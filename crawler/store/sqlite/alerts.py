@@ -13,7 +13,6 @@ from typing import Iterable
 
 from crawler.store.base import utc_now_iso
 from crawler.store import claims
-from crawler.store.claims import params, reclaimable
 from crawler.store.sqlite.tables import Tables
 
 #: Ledger rows (``l``) with the title, URL, source and language of their article (``a``).
@@ -76,9 +75,8 @@ class AlertTables(Tables):
             rows = self._db.execute(
                 "SELECT l.*, a.title, a.body, a.canonical_url, a.source, a.language, "
                 "a.published_at FROM alert_ledger l JOIN articles a ON a.id = l.article_id "
-                "WHERE (l.state = 'pending' AND l.next_attempt_at <= :now) OR "
-                f"(l.state = 'sending' AND {reclaimable(dead, 'l')}) ORDER BY l.id LIMIT :limit",
-                {"now": now, "limit": limit, **params(dead)}).fetchall()
+                f"WHERE {claims.due(dead, 'l')} ORDER BY l.id LIMIT :limit",
+                {"now": now, "limit": limit, **claims.params(dead)}).fetchall()
         return [dict(r) for r in rows]
 
     def alert_claim_owners(self, now: str) -> list[str]:

@@ -28,7 +28,6 @@ import json
 from typing import Iterable
 
 from crawler.store import claims
-from crawler.store.claims import params, reclaimable
 from crawler.store.sqlite.tables import Tables
 
 DIGEST_STATES = ("pending", "sending", "sent", "skipped", "missed", "failed")
@@ -90,9 +89,8 @@ class DigestTables(Tables):
         dead = list(reclaim_from)
         with self._lock:
             return [dict(r) for r in self._db.execute(
-                "SELECT * FROM digests WHERE (state='pending' AND next_attempt_at <= :now) OR "
-                f"(state='sending' AND {reclaimable(dead)}) ORDER BY period_end, id "
-                "LIMIT :limit", {"now": now, "limit": limit, **params(dead)})]
+                f"SELECT * FROM digests WHERE {claims.due(dead)} ORDER BY period_end, id "
+                "LIMIT :limit", {"now": now, "limit": limit, **claims.params(dead)})]
 
     def digest_claim_owners(self, now: str) -> list[str]:
         """Owners holding an unexpired digest claim (the caller checks which are dead)."""
