@@ -47,6 +47,7 @@ from twisted.web.iweb import IAgentEndpointFactory
 from zope.interface import implementer, provider
 
 from crawler.addresses import host_in_domains, is_private_ip, normalize_host
+from crawler.rendering import RENDER_META, BrowserFetcher
 from crawler.tls import (SourceTLSPolicy, TLSUnavailable, policy_for_source, tls_failure_reason,
                          tls_unavailable)
 
@@ -267,8 +268,17 @@ class CheckedHTTPDownloadHandler(HTTP11DownloadHandler):
         super().__init__(crawler)
         self._pool._factory = _BoundedHTTP11ClientFactory
         self._contextFactory = SourceTLSPolicy.from_crawler(crawler)
+        self._browser = BrowserFetcher(crawler)
+
+    async def close(self) -> None:
+        await super().close()
+        await self._browser.close()
 
     async def download_request(self, request: Request) -> Response:
+        if RENDER_META in request.meta:   # render: browser (crawler/rendering.py)
+            source = _source_of(self._crawler.spider, request)
+            if source is not None:
+                return await self._browser.fetch(request, source)
         agent = _CheckedScrapyAgent(
             allow_private=may_reach_private(self._crawler.spider, request),
             tls_policy=policy_for_source(self._contextFactory,

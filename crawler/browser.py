@@ -1,0 +1,388 @@
+"""Headless Chromium for ``render: browser`` sources, through Playwright's async API on a
+thread of its own (no Scrapy, no Twisted here; the Scrapy side is :mod:`crawler.rendering`).
+
+Why a thread and not scrapy-playwright: scrapy-playwright's download handler insists on the
+asyncio reactor, and Chavder runs Twisted's epoll reactor (``crawler/settings.py``: the asyncio
+one made every plain HTTP exchange several times dearer). Playwright itself is asyncio; it
+runs here on its own event loop, one per process, and Scrapy waits on a Deferred.
+
+Bounds, the same as plain fetching where they can be:
+
+- at most ``browser_max_pages`` pages at once in the process (a semaphore), each page within
+  ``browser_page_timeout`` seconds (challenge reloads and scrolling included);
+- images, fonts and media are never requested;
+- every request the page makes (document, script, XHR, iframe …) is checked before it goes
+  out: its host is resolved and refused when an address is private
+  (:func:`crawler.addresses.is_private_ip`), unless the source has ``allow_private: true``
+  and the host is one of its ``allowed_domains``; WebSockets and service workers are refused;
+- no response the page loads may exceed ``max_body_bytes`` (counted as bytes arrive, over
+  Chrome's DevTools protocol), nor may the rendered HTML.
+
+What a connect-time check does and this does not: Chromium resolves the name again after the
+check, so a DNS answer that changes within seconds (rebinding) is not caught here.
+"""
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import shutil
+import socket
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Coroutine
+from urllib.parse import urlsplit
+
+from crawler import defaults
+from crawler.addresses import host_in_domains, is_private_ip, normalize_host
+
+logger = logging.getLogger(__name__)
+
+#: Resource types never fetched: they cost bandwidth and never carry article text.
+BLOCKED_TYPES = frozenset({"image", "font", "media"})
+#: How long the network must be quiet before a page counts as rendered (Playwright's
+#: ``networkidle`` is 500 ms of quiet; this caps the wait for pages that never go quiet).
+SETTLE_SECONDS = 3.0
+#: Navigations a page may make on its own (challenge reloads, redirects by script).
+MAX_NAVIGATIONS = 5
+_SCROLL = "window.scrollTo(0, document.documentElement.scrollHeight)"
+
+
+class BrowserUnavailable(RuntimeError):
+    """Chromium or Playwright is missing, or Chromium does not start."""
+
+
+class PageRefused(RuntimeError):
+    """The page's own URL is one the source may not reach."""
+
+
+class PageTooLarge(RuntimeError):
+    """A response of the page (or the rendered HTML) is over ``max_body_bytes``."""
+
+
+@dataclass(frozen=True)
+class PagePolicy:
+    """What one source's pages may do."""
+
+    source: str
+    allow_private: bool = False
+    allowed_domains: tuple[str, ...] = ()
+    max_body_bytes: int = defaults.MAX_BODY_BYTES
+    timeout: float = defaults.BROWSER_PAGE_TIMEOUT
+    user_agent: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def may_be_private(self, host: str) -> bool:
+        return bool(self.allow_private and self.allowed_domains
+                    and host_in_domains(host, list(self.allowed_domains)))
+
+
+@dataclass
+class Rendered:
+    """A page as the browser left it: the last main-frame response, and the DOM as HTML."""
+
+    url: str
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (url, reason) not fetched
+
+
+def find_executable(configured: str = "") -> str:
+    """The Chromium to launch: ``browser_executable`` from chavder.yaml, else one on PATH."""
+    for name in ((configured,) if configured else defaults.BROWSER_EXECUTABLES):
+        found = shutil.which(name)
+        if found:
+            return found
+    wanted = configured or " / ".join(defaults.BROWSER_EXECUTABLES)
+    raise BrowserUnavailable(f"headless Chromium not found ({wanted}) — install Debian's "
+                             "'chromium' package (make dev does) or set browser_executable "
+                             "in chavder.yaml")
+
+
+async def refusal(host: str, policy: PagePolicy) -> str | None:
+    """Why the page may not request ``host``, or None. Like the plain fetcher's connect-time
+    check (crawler/download.py), with the difference that every address must pass."""
+    if policy.may_be_private(host):
+        return None
+    try:
+        addresses = [ipaddress.ip_address(host.strip("[]"))]
+        literal = True
+    except ValueError:
+        literal = False
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, None,
+                                                                 type=socket.SOCK_STREAM)
+        except OSError as exc:
+            return f"DNS lookup failed for {host}: {exc}"
+        addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    private = [ip for ip in addresses if is_private_ip(ip)]
+    if not private:
+        return None
+    shown = normalize_host(host)
+    if literal:
+        return f"refused: {shown} is a private address (not allowed for this source)"
+    return f"refused: {shown} resolves to private address {private[0]}"
+
+
+class BrowserSession:
+    """One Chromium for the process, on an event loop in a daemon thread. Start is lazy (the
+    first page), :meth:`close` stops browser and thread."""
+
+    def __init__(self, *, max_pages: int = defaults.BROWSER_MAX_PAGES,
+                 executable: str = ""):
+        self.max_pages = max_pages
+        self.executable = executable
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._playwright: Any = None
+        self._browser: Any = None
+        self._launching: asyncio.Lock | None = None
+        self._slots: asyncio.Semaphore | None = None
+        self._contexts: dict[PagePolicy, Any] = {}
+
+    # -------------------------------------------------------------- thread plumbing
+    def submit(self, coro: Coroutine[Any, Any, Any]) -> "Future[Any]":
+        """Run ``coro`` on the browser's loop; a concurrent future of its result."""
+        with self._start_lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                ready = threading.Event()
+
+                def run() -> None:
+                    asyncio.set_event_loop(loop)
+                    loop.call_soon(ready.set)
+                    loop.run_forever()
+
+                self._thread = threading.Thread(target=run, name="chavder-browser",
+                                                daemon=True)
+                self._thread.start()
+                ready.wait()
+                self._loop = loop
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+
+    def close(self, timeout: float = 15.0) -> None:
+        """Close Chromium and stop the loop thread (blocks up to ``timeout`` seconds)."""
+        with self._start_lock:
+            loop, thread, self._loop, self._thread = self._loop, self._thread, None, None
+        if loop is None:
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(timeout)
+        except Exception as exc:  # noqa: BLE001 - closing: report, go on
+            logger.warning("closing headless Chromium failed: %s", exc)
+        loop.call_soon_threadsafe(loop.stop)
+        if thread is not None:
+            thread.join(timeout)
+
+    async def _shutdown(self) -> None:
+        contexts, self._contexts = list(self._contexts.values()), {}
+        for context in contexts:
+            await context.close()
+        if self._browser is not None:
+            await self._browser.close()
+        if self._playwright is not None:
+            await self._playwright.stop()
+        self._browser = self._playwright = None
+
+    # -------------------------------------------------------------- browser and contexts
+    async def _ensure_browser(self) -> Any:
+        if self._launching is None:
+            self._launching = asyncio.Lock()
+            self._slots = asyncio.Semaphore(self.max_pages)
+        async with self._launching:
+            if self._browser is None:
+                try:
+                    from playwright.async_api import async_playwright
+                except ImportError as exc:
+                    raise BrowserUnavailable("Playwright is not installed — pip install "
+                                             "'chavder[browser]' (make dev does)") from exc
+                path = find_executable(self.executable)
+                self._playwright = await async_playwright().start()
+                try:
+                    self._browser = await self._playwright.chromium.launch(
+                        executable_path=path, headless=True,
+                        args=["--disable-background-networking", "--disable-sync",
+                              "--no-first-run", "--disable-extensions",
+                              "--force-webrtc-ip-handling-policy=disable_non_proxied_udp"])
+                except Exception as exc:  # noqa: BLE001 - any launch failure: one reason
+                    await self._playwright.stop()
+                    self._playwright = None
+                    raise BrowserUnavailable(f"headless Chromium ({path}) did not start: "
+                                             f"{str(exc).splitlines()[0]}") from exc
+        return self._browser
+
+    async def _context(self, policy: PagePolicy) -> Any:
+        """One browser context per source policy: cookies (a passed challenge) last the
+        process; nothing is shared between sources."""
+        context = self._contexts.get(policy)
+        if context is None:
+            browser = await self._ensure_browser()
+            context = await browser.new_context(
+                user_agent=policy.user_agent, extra_http_headers=dict(policy.headers),
+                service_workers="block", java_script_enabled=True)
+            await context.route("**/*", lambda route, request: self._route(route, request,
+                                                                           policy))
+            await context.route_web_socket("**/*", lambda ws: ws.close())
+            self._contexts[policy] = context
+        return context
+
+    async def _route(self, route: Any, request: Any, policy: PagePolicy) -> None:
+        if request.resource_type in BLOCKED_TYPES:
+            await route.abort("blockedbyclient")
+            return
+        parts = urlsplit(request.url)
+        reason = None
+        if parts.scheme not in ("http", "https"):
+            reason = f"refused: {parts.scheme}: URL"
+        else:
+            reason = await refusal(parts.hostname or "", policy)
+        if reason is None:
+            await route.continue_()
+            return
+        refused = getattr(request.frame.page, "_chavder_refused", None) \
+            if request.frame is not None else None
+        if refused is not None:
+            refused.append((request.url, reason))
+        logger.warning("source=%s url=%s reason=%s (a %s the rendered page requested)",
+                       policy.source, request.url, reason, request.resource_type)
+        await route.abort("addressunreachable")
+
+    # -------------------------------------------------------------- one page
+    async def render(self, url: str, policy: PagePolicy, *, scrolls: int = 0) -> Rendered:
+        """``url`` rendered by Chromium within ``policy.timeout`` seconds."""
+        await self._ensure_browser()
+        assert self._slots is not None
+        async with self._slots:
+            context = await self._context(policy)
+            page = await context.new_page()
+            try:
+                return await asyncio.wait_for(self._render(page, url, policy, scrolls),
+                                              policy.timeout)
+            except asyncio.TimeoutError:
+                raise TimeoutError(f"page not rendered within {policy.timeout:g} s "
+                                   "(browser_page_timeout)") from None
+            finally:
+                await page.close()
+
+    async def _render(self, page: Any, url: str, policy: PagePolicy,
+                      scrolls: int) -> Rendered:
+        from playwright.async_api import Error as PlaywrightError
+        page._chavder_refused = refused = []
+        main: dict[str, Any] = {}
+        navigations = [0]
+        too_large: list[str] = []
+
+        def on_response(response: Any) -> None:
+            if response.frame == page.main_frame and response.request.is_navigation_request():
+                main["response"] = response
+                navigations[0] += 1
+
+        page.on("response", on_response)
+        await self._watch_sizes(page, policy.max_body_bytes, too_large)
+        try:
+            await page.goto(url, wait_until="load")
+        except PlaywrightError as exc:
+            for asked, reason in refused:
+                if asked == url:
+                    raise PageRefused(reason) from None
+            if "interrupted by another navigation" not in str(exc) or too_large:
+                raise
+        await self._settle(page, navigations)
+        for _ in range(scrolls):
+            await page.evaluate(_SCROLL)
+            await self._settle(page, navigations)
+        if too_large:
+            raise PageTooLarge(too_large[0])
+        html = await self._content(page)
+        body = html.encode("utf-8")
+        if len(body) > policy.max_body_bytes:
+            raise PageTooLarge(f"rendered page is {len(body):,} bytes, over max_body_bytes "
+                               f"({policy.max_body_bytes:,})")
+        response = main.get("response")
+        headers = dict(await response.all_headers()) if response is not None else {}
+        for name in ("content-encoding", "content-length", "transfer-encoding"):
+            headers.pop(name, None)   # the body is the serialised DOM, UTF-8
+        headers["content-type"] = "text/html; charset=utf-8"
+        return Rendered(url=page.url, status=response.status if response is not None else 200,
+                        headers=headers, body=body, refused=list(refused))
+
+    @staticmethod
+    async def _watch_sizes(page: Any, limit: int, too_large: list[str]) -> None:
+        """Close the page as soon as one response of it passes ``limit`` bytes."""
+        session = await page.context.new_cdp_session(page)
+        received: dict[str, int] = {}
+        urls: dict[str, str] = {}
+
+        def on_response(event: dict[str, Any]) -> None:
+            urls[event["requestId"]] = event.get("response", {}).get("url", "?")
+
+        def on_data(event: dict[str, Any]) -> None:
+            rid = event["requestId"]
+            received[rid] = received.get(rid, 0) + int(event.get("dataLength", 0))
+            if received[rid] > limit and not too_large:
+                too_large.append(f"{urls.get(rid, 'a response of the page')} is over "
+                                 f"max_body_bytes ({limit:,} bytes) — not read further")
+                asyncio.ensure_future(page.evaluate("window.stop()")).add_done_callback(
+                    lambda f: f.exception())
+
+        session.on("Network.responseReceived", on_response)
+        session.on("Network.dataReceived", on_data)
+        await session.send("Network.enable")
+
+    @staticmethod
+    async def _settle(page: Any, navigations: list[int]) -> None:
+        """Wait until the page stops navigating (a challenge reloads itself) and its network
+        is quiet, at most :data:`SETTLE_SECONDS` per round, :data:`MAX_NAVIGATIONS` rounds."""
+        from playwright.async_api import Error as PlaywrightError
+        for _ in range(MAX_NAVIGATIONS):
+            seen = navigations[0]
+            try:
+                await page.wait_for_load_state("load")
+                await page.wait_for_load_state("networkidle", timeout=SETTLE_SECONDS * 1000)
+            except PlaywrightError:
+                pass   # busy pages never go quiet: take them as they are
+            if navigations[0] == seen:
+                return
+
+    @staticmethod
+    async def _content(page: Any) -> str:
+        from playwright.async_api import Error as PlaywrightError
+        for _ in range(MAX_NAVIGATIONS):
+            try:
+                return await page.content()
+            except PlaywrightError:   # "page is navigating": wait for the new document
+                await page.wait_for_load_state("load")
+        return await page.content()
+
+
+# --------------------------------------------------------------------------- the process's one
+
+_SHARED: BrowserSession | None = None
+_USERS = 0
+_SHARED_LOCK = threading.Lock()
+
+
+def acquire(max_pages: int, executable: str = "") -> BrowserSession:
+    """The process's browser session (made on first use); pair with :func:`release`. Its
+    page bound is the first user's ``browser_max_pages`` (one chavder.yaml per process)."""
+    global _SHARED, _USERS
+    with _SHARED_LOCK:
+        if _SHARED is None:
+            _SHARED = BrowserSession(max_pages=max_pages, executable=executable)
+        _USERS += 1
+        return _SHARED
+
+
+def release() -> None:
+    """One user fewer; the last one closes Chromium (an idle service holds no browser)."""
+    global _SHARED, _USERS
+    with _SHARED_LOCK:
+        _USERS = max(0, _USERS - 1)
+        session = _SHARED if _USERS == 0 else None
+        if session is not None:
+            _SHARED = None
+    if session is not None:
+        session.close()
