@@ -41,9 +41,10 @@ logger = logging.getLogger(__name__)
 
 #: Resource types never fetched: they cost bandwidth and never carry article text.
 BLOCKED_TYPES = frozenset({"image", "font", "media"})
-#: How long the network must be quiet before a page counts as rendered (Playwright's
-#: ``networkidle`` is 500 ms of quiet; this caps the wait for pages that never go quiet).
+#: A page counts as rendered when its network has been quiet for QUIET_SECONDS (as
+#: Playwright's ``networkidle``), waiting at most SETTLE_SECONDS for pages that never go quiet.
 SETTLE_SECONDS = 3.0
+QUIET_SECONDS = 0.5
 #: Navigations a page may make on its own (challenge reloads, redirects by script).
 MAX_NAVIGATIONS = 5
 _SCROLL = "window.scrollTo(0, document.documentElement.scrollHeight)"
@@ -280,7 +281,18 @@ class BrowserSession:
                 main["response"] = response
                 navigations[0] += 1
 
+        inflight = [0]
+
+        def started(_request: Any) -> None:
+            inflight[0] += 1
+
+        def ended(_request: Any) -> None:
+            inflight[0] = max(0, inflight[0] - 1)
+
         page.on("response", on_response)
+        page.on("request", started)
+        page.on("requestfinished", ended)
+        page.on("requestfailed", ended)
         await self._watch_sizes(page, policy.max_body_bytes, too_large)
         try:
             await page.goto(url, wait_until="load")
@@ -290,10 +302,10 @@ class BrowserSession:
                     raise PageRefused(reason) from None
             if "interrupted by another navigation" not in str(exc) or too_large:
                 raise
-        await self._settle(page, navigations)
+        await self._settle(page, navigations, inflight)
         for _ in range(scrolls):
             await page.evaluate(_SCROLL)
-            await self._settle(page, navigations)
+            await self._settle(page, navigations, inflight)
         if too_large:
             raise PageTooLarge(too_large[0])
         html = await self._content(page)
@@ -333,17 +345,27 @@ class BrowserSession:
         await session.send("Network.enable")
 
     @staticmethod
-    async def _settle(page: Any, navigations: list[int]) -> None:
+    async def _settle(page: Any, navigations: list[int], inflight: list[int]) -> None:
         """Wait until the page stops navigating (a challenge reloads itself) and its network
-        is quiet, at most :data:`SETTLE_SECONDS` per round, :data:`MAX_NAVIGATIONS` rounds."""
+        has been quiet for :data:`QUIET_SECONDS`, at most :data:`SETTLE_SECONDS` per round and
+        :data:`MAX_NAVIGATIONS` rounds. (Playwright's ``networkidle`` state is reached once
+        per document: it does not wait for what a scroll loads.)"""
         from playwright.async_api import Error as PlaywrightError
+        loop = asyncio.get_running_loop()
         for _ in range(MAX_NAVIGATIONS):
             seen = navigations[0]
             try:
                 await page.wait_for_load_state("load")
-                await page.wait_for_load_state("networkidle", timeout=SETTLE_SECONDS * 1000)
             except PlaywrightError:
-                pass   # busy pages never go quiet: take them as they are
+                pass
+            deadline = loop.time() + SETTLE_SECONDS
+            quiet_since = loop.time()
+            while loop.time() < deadline:
+                if inflight[0] > 0:
+                    quiet_since = loop.time()
+                elif loop.time() - quiet_since >= QUIET_SECONDS:
+                    break
+                await asyncio.sleep(0.05)
             if navigations[0] == seen:
                 return
 

@@ -27,6 +27,7 @@ from crawler.download import RefusedAddress
 from crawler.dedup.urls import url_key
 from crawler.isotime import parse_iso
 from crawler.items import LinkHint, RawPage
+from crawler.rendering import render_meta
 from crawler.blocking import ChallengeBlocked
 from crawler.crawl import app_of
 from crawler.store.base import STORE_FAULT_PREFIX, utc_now_iso
