@@ -11,31 +11,26 @@ Bounds, the same as plain fetching where they can be:
 - at most ``browser_max_pages`` pages at once in the process (a semaphore), each page within
   ``browser_page_timeout`` seconds (challenge reloads and scrolling included);
 - images, fonts and media are never requested;
-- every request the page makes (document, script, XHR, iframe …) is checked before it goes
-  out: its host is resolved and refused when an address is private
-  (:func:`crawler.addresses.is_private_ip`), unless the source has ``allow_private: true``
-  and the host is one of its ``allowed_domains``; WebSockets and service workers are refused;
-- no response the page loads may exceed ``max_body_bytes`` (counted as bytes arrive, over
-  Chrome's DevTools protocol), nor may the rendered HTML.
-
-What a connect-time check does and this does not: Chromium resolves the name again after the
-check, so a DNS answer that changes within seconds (rebinding) is not caught here.
+- every connection the page makes (document, script, XHR, iframe, redirect, WebSocket) goes
+  through the source's address-checking proxy (:mod:`crawler.browser_proxy`): private
+  addresses are refused unless the source has ``allow_private: true`` and the host is one of
+  its ``allowed_domains``, as for plain fetching; service workers are off;
+- no response the page loads may exceed ``max_body_bytes`` (counted as bytes arrive, by the
+  proxy and over Chrome's DevTools protocol), nor may the rendered HTML.
 """
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import shutil
-import socket
 import threading
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Coroutine
 from urllib.parse import urlsplit
 
 from crawler import defaults
-from crawler.addresses import host_in_domains, is_private_ip, normalize_host
+from crawler.browser_proxy import MAX_HEAD, REFUSED_HEADER, AddressProxy, proxy_settings
 
 logger = logging.getLogger(__name__)
 
@@ -74,10 +69,6 @@ class PagePolicy:
     user_agent: str | None = None
     headers: tuple[tuple[str, str], ...] = ()
 
-    def may_be_private(self, host: str) -> bool:
-        return bool(self.allow_private and self.allowed_domains
-                    and host_in_domains(host, list(self.allowed_domains)))
-
 
 @dataclass
 class Rendered:
@@ -87,7 +78,6 @@ class Rendered:
     status: int
     headers: dict[str, str]
     body: bytes
-    refused: list[tuple[str, str]] = field(default_factory=list)  # (url, reason) not fetched
 
 
 def find_executable(configured: str = "") -> str:
@@ -100,31 +90,6 @@ def find_executable(configured: str = "") -> str:
     raise BrowserUnavailable(f"headless Chromium not found ({wanted}) — install Debian's "
                              "'chromium' package (make dev does) or set browser_executable "
                              "in chavder.yaml")
-
-
-async def refusal(host: str, policy: PagePolicy) -> str | None:
-    """Why the page may not request ``host``, or None. Like the plain fetcher's connect-time
-    check (crawler/download.py), with the difference that every address must pass."""
-    if policy.may_be_private(host):
-        return None
-    try:
-        addresses = [ipaddress.ip_address(host.strip("[]"))]
-        literal = True
-    except ValueError:
-        literal = False
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, None,
-                                                                 type=socket.SOCK_STREAM)
-        except OSError as exc:
-            return f"DNS lookup failed for {host}: {exc}"
-        addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
-    private = [ip for ip in addresses if is_private_ip(ip)]
-    if not private:
-        return None
-    shown = normalize_host(host)
-    if literal:
-        return f"refused: {shown} is a private address (not allowed for this source)"
-    return f"refused: {shown} resolves to private address {private[0]}"
 
 
 class BrowserSession:
@@ -142,7 +107,7 @@ class BrowserSession:
         self._browser: Any = None
         self._launching: asyncio.Lock | None = None
         self._slots: asyncio.Semaphore | None = None
-        self._contexts: dict[PagePolicy, Any] = {}
+        self._contexts: dict[PagePolicy, tuple[Any, AddressProxy]] = {}
 
     # -------------------------------------------------------------- thread plumbing
     def submit(self, coro: Coroutine[Any, Any, Any]) -> "Future[Any]":
@@ -180,8 +145,9 @@ class BrowserSession:
 
     async def _shutdown(self) -> None:
         contexts, self._contexts = list(self._contexts.values()), {}
-        for context in contexts:
+        for context, proxy in contexts:
             await context.close()
+            await proxy.close()
         if self._browser is not None:
             await self._browser.close()
         if self._playwright is not None:
@@ -215,41 +181,30 @@ class BrowserSession:
                                              f"{str(exc).splitlines()[0]}") from exc
         return self._browser
 
-    async def _context(self, policy: PagePolicy) -> Any:
-        """One browser context per source policy: cookies (a passed challenge) last the
-        process; nothing is shared between sources."""
-        context = self._contexts.get(policy)
-        if context is None:
+    async def _context(self, policy: PagePolicy) -> tuple[Any, AddressProxy]:
+        """One browser context per source policy, behind its own address-checking proxy
+        (:mod:`crawler.browser_proxy`): cookies (a passed challenge) last the process;
+        nothing is shared between sources."""
+        pair = self._contexts.get(policy)
+        if pair is None:
             browser = await self._ensure_browser()
+            proxy = await AddressProxy(policy.source, allow_private=policy.allow_private,
+                                       allowed_domains=policy.allowed_domains,
+                                       max_bytes=policy.max_body_bytes + MAX_HEAD).start()
             context = await browser.new_context(
-                user_agent=policy.user_agent, extra_http_headers=dict(policy.headers),
-                service_workers="block", java_script_enabled=True)
-            await context.route("**/*", lambda route, request: self._route(route, request,
-                                                                           policy))
-            await context.route_web_socket("**/*", lambda ws: ws.close())
-            self._contexts[policy] = context
-        return context
+                proxy=proxy_settings(proxy), user_agent=policy.user_agent,
+                extra_http_headers=dict(policy.headers), service_workers="block")
+            await context.route("**/*", self._route)
+            pair = self._contexts[policy] = (context, proxy)
+        return pair
 
-    async def _route(self, route: Any, request: Any, policy: PagePolicy) -> None:
+    @staticmethod
+    async def _route(route: Any, request: Any) -> None:
+        """Images, fonts and media are never requested; the rest goes to the proxy."""
         if request.resource_type in BLOCKED_TYPES:
             await route.abort("blockedbyclient")
-            return
-        parts = urlsplit(request.url)
-        reason = None
-        if parts.scheme not in ("http", "https"):
-            reason = f"refused: {parts.scheme}: URL"
         else:
-            reason = await refusal(parts.hostname or "", policy)
-        if reason is None:
             await route.continue_()
-            return
-        refused = getattr(request.frame.page, "_chavder_refused", None) \
-            if request.frame is not None else None
-        if refused is not None:
-            refused.append((request.url, reason))
-        logger.warning("source=%s url=%s reason=%s (a %s the rendered page requested)",
-                       policy.source, request.url, reason, request.resource_type)
-        await route.abort("addressunreachable")
 
     # -------------------------------------------------------------- one page
     async def render(self, url: str, policy: PagePolicy, *, scrolls: int = 0) -> Rendered:
@@ -257,7 +212,12 @@ class BrowserSession:
         await self._ensure_browser()
         assert self._slots is not None
         async with self._slots:
-            context = await self._context(policy)
+            context, proxy = await self._context(policy)
+            parts = urlsplit(url)
+            _address, reason = await proxy.choose(
+                parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
+            if reason is not None:
+                raise PageRefused(reason)
             page = await context.new_page()
             try:
                 return await asyncio.wait_for(self._render(page, url, policy, scrolls),
@@ -270,18 +230,31 @@ class BrowserSession:
 
     async def _render(self, page: Any, url: str, policy: PagePolicy,
                       scrolls: int) -> Rendered:
+        """Load, settle, scroll; fails at once when a response passes ``max_body_bytes``."""
+        too_large: list[str] = []
+        over = asyncio.Event()
+        await self._watch_sizes(page, policy.max_body_bytes, too_large, over)
+        work = asyncio.ensure_future(self._load(page, url, scrolls))
+        stop = asyncio.ensure_future(over.wait())
+        try:
+            await asyncio.wait({work, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+        if over.is_set():
+            work.cancel()
+            raise PageTooLarge(too_large[0])
+        return self._check_size(work.result(), policy.max_body_bytes)
+
+    async def _load(self, page: Any, url: str, scrolls: int) -> Rendered:
         from playwright.async_api import Error as PlaywrightError
-        page._chavder_refused = refused = []
         main: dict[str, Any] = {}
         navigations = [0]
-        too_large: list[str] = []
+        inflight = [0]
 
         def on_response(response: Any) -> None:
             if response.frame == page.main_frame and response.request.is_navigation_request():
                 main["response"] = response
                 navigations[0] += 1
-
-        inflight = [0]
 
         def started(_request: Any) -> None:
             inflight[0] += 1
@@ -293,37 +266,37 @@ class BrowserSession:
         page.on("request", started)
         page.on("requestfinished", ended)
         page.on("requestfailed", ended)
-        await self._watch_sizes(page, policy.max_body_bytes, too_large)
         try:
             await page.goto(url, wait_until="load")
         except PlaywrightError as exc:
-            for asked, reason in refused:
-                if asked == url:
-                    raise PageRefused(reason) from None
-            if "interrupted by another navigation" not in str(exc) or too_large:
+            if "interrupted by another navigation" not in str(exc):
                 raise
         await self._settle(page, navigations, inflight)
         for _ in range(scrolls):
             await page.evaluate(_SCROLL)
             await self._settle(page, navigations, inflight)
-        if too_large:
-            raise PageTooLarge(too_large[0])
-        html = await self._content(page)
-        body = html.encode("utf-8")
-        if len(body) > policy.max_body_bytes:
-            raise PageTooLarge(f"rendered page is {len(body):,} bytes, over max_body_bytes "
-                               f"({policy.max_body_bytes:,})")
+        body = (await self._content(page)).encode("utf-8")
         response = main.get("response")
         headers = dict(await response.all_headers()) if response is not None else {}
+        if REFUSED_HEADER.lower() in headers:   # the document redirected somewhere refused
+            raise PageRefused(f"{(await response.text())[:300]} (redirect to {response.url})")
         for name in ("content-encoding", "content-length", "transfer-encoding"):
             headers.pop(name, None)   # the body is the serialised DOM, UTF-8
         headers["content-type"] = "text/html; charset=utf-8"
         return Rendered(url=page.url, status=response.status if response is not None else 200,
-                        headers=headers, body=body, refused=list(refused))
+                        headers=headers, body=body)
 
     @staticmethod
-    async def _watch_sizes(page: Any, limit: int, too_large: list[str]) -> None:
-        """Close the page as soon as one response of it passes ``limit`` bytes."""
+    def _check_size(page: Rendered, limit: int) -> Rendered:
+        if len(page.body) > limit:
+            raise PageTooLarge(f"rendered page is {len(page.body):,} bytes, over "
+                               f"max_body_bytes ({limit:,})")
+        return page
+
+    @staticmethod
+    async def _watch_sizes(page: Any, limit: int, too_large: list[str],
+                           over: asyncio.Event) -> None:
+        """Set ``over`` as soon as one response of the page passes ``limit`` bytes."""
         session = await page.context.new_cdp_session(page)
         received: dict[str, int] = {}
         urls: dict[str, str] = {}
@@ -337,8 +310,7 @@ class BrowserSession:
             if received[rid] > limit and not too_large:
                 too_large.append(f"{urls.get(rid, 'a response of the page')} is over "
                                  f"max_body_bytes ({limit:,} bytes) — not read further")
-                asyncio.ensure_future(page.evaluate("window.stop()")).add_done_callback(
-                    lambda f: f.exception())
+                over.set()
 
         session.on("Network.responseReceived", on_response)
         session.on("Network.dataReceived", on_data)

@@ -10,7 +10,8 @@ from concurrent.futures import CancelledError, Future
 from typing import Any
 
 from scrapy import Request
-from scrapy.exceptions import DownloadFailedError
+from scrapy.exceptions import (DownloadCancelledError, DownloadFailedError,
+                               DownloadTimeoutError, IgnoreRequest)
 from scrapy.http import HtmlResponse
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import defer
@@ -81,16 +82,18 @@ class BrowserFetcher:
             page = await maybe_deferred_to_future(_deferred(future))
         except browser.PageRefused as exc:
             raise RefusedAddress(str(exc)) from None
-        except (browser.PageTooLarge, browser.BrowserUnavailable, TimeoutError) as exc:
-            raise DownloadFailedError(f"render: browser: {exc}") from None
+        except browser.PageTooLarge as exc:   # as the plain handler's size cut: no retry
+            raise DownloadCancelledError(f"render: browser: {exc}") from None
+        except browser.BrowserUnavailable as exc:   # retrying cannot help
+            raise IgnoreRequest(f"render: browser: {exc}") from None
+        except TimeoutError as exc:
+            raise DownloadTimeoutError(f"render: browser: {exc}") from None
         except Exception as exc:  # Playwright's errors: net::ERR_…, page crashed
             if type(exc).__module__.startswith("playwright"):
                 raise DownloadFailedError("render: browser: "
                                           + str(exc).splitlines()[0]) from None
             raise
         self.crawler.stats.inc_value("chavder/browser/pages")
-        if page.refused:
-            self.crawler.stats.inc_value("chavder/browser/refused", len(page.refused))
         return HtmlResponse(url=page.url, status=page.status, headers=page.headers,
                             body=page.body, request=request)
 

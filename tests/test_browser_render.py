@@ -25,7 +25,7 @@ class GuardedSite:
     """A site behind a JavaScript cookie challenge: every page is a 503 "Checking your
     browser" page that sets ``chv_clearance`` by script and reloads, until the cookie comes."""
 
-    def __init__(self) -> None:
+    def __init__(self, redirects: dict[str, str]) -> None:
         root = ROOT / "guarded"
         self.requests: list[tuple[str, bool]] = []   # (path, had the cookie)
         site = self
@@ -39,6 +39,12 @@ class GuardedSite:
                 passed = "chv_clearance=ok" in (self.headers.get("Cookie") or "")
                 site.requests.append((path, passed))
                 file = root / path.lstrip("/")
+                if path in redirects:   # not guarded: a plain redirect elsewhere
+                    self.send_response(302)
+                    self.send_header("Location", redirects[path])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if path == "/robots.txt" or not file.is_file():
                     status, body = 404, b"not found"
                 elif passed:
@@ -69,14 +75,14 @@ class GuardedSite:
 def webs():
     web = FixtureWeb(ROOT / "web").start()
     internal = FixtureWeb(ROOT / "internal", host="127.0.0.2").start()
-    guarded = GuardedSite().start()
+    guarded = GuardedSite({"/jump": internal.base("internal") + "/frame.html"}).start()
     web.publish("jsnews", "/probe/1.html", probe_page(internal.base("internal")))
     yield {"web": web, "internal": internal, "guarded": guarded}
     for server in (web, internal, guarded):
         server.stop()
 
 
-def make_env(tmp: Path, entries: str) -> ChavderEnv:
+def make_env(tmp: Path, entries: str, extra: str = "") -> ChavderEnv:
     data = tmp / "data"
     data.mkdir()
     sources = tmp / "sources.yaml"
@@ -86,7 +92,8 @@ def make_env(tmp: Path, entries: str) -> ChavderEnv:
     config = tmp / "chavder.yaml"
     config.write_text(f"data_dir: {data}\nstore: {store_url}\nsources: {sources}\n"
                       "download_timeout: 10.0\nbrowser_max_pages: 2\nbrowser_page_timeout: 30\n"
-                      "contact_url: https://example.org/chavder-tests\n", encoding="utf-8")
+                      f"contact_url: https://example.org/chavder-tests\n{extra}",
+                      encoding="utf-8")
     return ChavderEnv(root=tmp, sources=sources, config=config, store_url=store_url)
 
 
@@ -106,7 +113,7 @@ def stored(env: ChavderEnv) -> dict[str, sqlite3.Row]:
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory, webs):
-    """One crawl of four render: browser sources."""
+    """One crawl of six render: browser sources."""
     web, guarded = webs["web"], webs["guarded"]
     js = web.base("jsnews")
     render = "    render: browser\n"
@@ -114,7 +121,10 @@ def rendered(tmp_path_factory, webs):
                    entry("js", f"{js}/section/", render)
                    + entry("guarded", f"{guarded.base}/list.html", render)
                    + entry("scroll", f"{js}/scroll/", render + "    scrolls: 2\n")
-                   + entry("probe", f"{js}/probe/", render))
+                   + entry("probe", f"{js}/probe/", render)
+                   + entry("jump", f"{guarded.base}/jump", render)
+                   + entry("big", f"{js}/big/", render),
+                   extra="max_body_bytes: 1048576\n")
     web.clear_log()
     webs["internal"].clear_log()
     result = env.crawl(timeout=300)
@@ -195,3 +205,16 @@ def test_page_cannot_reach_a_loopback_host_its_source_may_not(rendered):
                for ln in refused), refused
     assert any("frame.html" in ln and "refused" in ln for ln in refused), refused
     assert "secret" not in rendered["rows"]["/probe/1.html"]["body"]
+
+
+def test_redirect_to_a_loopback_host_the_source_may_not_reach_is_refused(rendered):
+    assert rendered["internal"] == []
+    line = next(ln for ln in rendered["result"].stderr.splitlines()
+                if "source=jump " in ln and "reason=" in ln and "/jump" in ln)
+    assert "refused: 127.0.0.2 is a private address" in line and "redirect to" in line
+
+
+def test_rendered_page_over_max_body_bytes_is_not_read_further(rendered):
+    lines = [ln for ln in rendered["result"].stderr.splitlines() if "source=big " in ln]
+    assert any("/big/" in ln and "over max_body_bytes" in ln for ln in lines), lines
+    assert "/big/" not in rendered["rows"]
