@@ -42,6 +42,24 @@ SETTLE_SECONDS = 3.0
 QUIET_SECONDS = 0.5
 #: Navigations a page may make on its own (challenge reloads, redirects by script).
 MAX_NAVIGATIONS = 5
+#: Chromium switches on top of Playwright's. ``--disable-features`` replaces Playwright's own
+#: list (the last switch wins), so that list is repeated here, plus the browser's own calls
+#: home (autofill, translate, safe browsing, …): they would go through the source's proxy.
+CHROMIUM_ARGS = (
+    "--disable-sync", "--no-pings", "--disable-domain-reliability",
+    "--disable-client-side-phishing-detection", "--safebrowsing-disable-auto-update",
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--disable-features=" + ",".join((
+        # Playwright 1.65's list
+        "AvoidUnnecessaryBeforeUnloadCheckSync", "DestroyProfileOnBrowserClose", "HttpsUpgrades",
+        "HttpsFirstBalancedModeAutoEnable", "LensOverlay", "MediaRouter", "PaintHolding",
+        "ThirdPartyStoragePartitioning", "AvoidCorsURLLoaderRestartOnRedirect",
+        "OptimizationHints", "NetworkTimeServiceQuerying", "AimEnabled", "PreconnectToSearch",
+        # Chavder's: no traffic of the browser's own
+        "AutofillServerCommunication", "Translate", "SafeBrowsing", "InterestFeedContentSuggestions",
+        "CertificateTransparencyComponentUpdater", "PrivacySandboxSettings4",
+        "DnsOverHttps", "NetworkPrediction")),
+)
 _SCROLL = "window.scrollTo(0, document.documentElement.scrollHeight)"
 
 
@@ -171,9 +189,7 @@ class BrowserSession:
                 try:
                     self._browser = await self._playwright.chromium.launch(
                         executable_path=path, headless=True,
-                        args=["--disable-background-networking", "--disable-sync",
-                              "--no-first-run", "--disable-extensions",
-                              "--force-webrtc-ip-handling-policy=disable_non_proxied_udp"])
+                        args=list(CHROMIUM_ARGS))
                 except Exception as exc:  # noqa: BLE001 - any launch failure: one reason
                     await self._playwright.stop()
                     self._playwright = None

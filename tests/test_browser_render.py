@@ -205,6 +205,10 @@ def test_page_cannot_reach_a_loopback_host_its_source_may_not(rendered):
                for ln in refused), refused
     assert any("frame.html" in ln and "refused" in ln for ln in refused), refused
     assert "secret" not in rendered["rows"]["/probe/1.html"]["body"]
+    # and the browser itself called nowhere: every request its proxy saw was the fixtures'
+    proxied = [ln for ln in rendered["result"].stderr.splitlines()
+               if "(a request of the rendered page)" in ln]
+    assert proxied and all("url=http://127.0.0.2:" in ln for ln in proxied), proxied
 
 
 def test_redirect_to_a_loopback_host_the_source_may_not_reach_is_refused(rendered):
