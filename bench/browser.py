@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> dict:
         return {}
     from bench.sitegen import generate_site
     from crawler.browser import find_executable
-    from crawler.fixtureweb import FixtureWebProcess
+    from testsupport.fixtureweb import FixtureWebProcess
     find_executable()   # fails with the reason when Chromium is missing
     runs: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="chavder-bench-browser-") as tmp:

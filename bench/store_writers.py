@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.reliability.articles import VOCABULARY  # noqa: E402
+from testsupport.articles import VOCABULARY  # noqa: E402
 
 
 def _articles(count: int, outlet: str) -> list:
@@ -46,7 +46,7 @@ def _articles(count: int, outlet: str) -> list:
 def _writer(db: str, outlet: str, count: int, start_at: float, unshared: bool,
             out: "multiprocessing.Queue") -> None:
     from crawler.dedup.stories import Candidate
-    from crawler.dedup.urls import url_key
+    from crawler.urls import url_key
     from crawler.app import build_resolver
     from crawler.store import open_store
     articles = _articles(count, outlet)

@@ -9,7 +9,7 @@ import os
 import sqlite3
 import sys
 import tempfile
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -22,12 +22,12 @@ log = logging.getLogger("chavder")
 
 def _parse_when(value: str) -> datetime:
     """``2017-05-31`` or a full ISO time; naive values are UTC."""
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
+    from crawler.text.dates import parse_iso
+    parsed = parse_iso(value)
+    if parsed is None:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date — use YYYY-MM-DD or an ISO "
-                                         "8601 time such as 2017-05-31T12:00+03:00") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+                                         "8601 time such as 2017-05-31T12:00+03:00")
+    return parsed
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -231,7 +231,7 @@ def cmd_sources_list(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Serve the bundled fixture outlets, crawl them into a fresh store, search for الرقة."""
-    from crawler.fixtureweb import FixtureWeb, default_root
+    from crawler.sampleweb import SampleWeb, default_root
     from crawler.store import SearchQuery
 
     root = default_root()
@@ -244,7 +244,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     alerts_file = workdir / "alerts.yaml"
     alerts_file.write_text("rules:\n  - name: raqqa\n    any: [[الرقة, ڕەققە, Reqa, Raqqa]]\n"
                            "    recipients: [desk@example.org]\n", encoding="utf-8")
-    with FixtureWeb(root) as web:
+    with SampleWeb(root) as web:
         sources_file = web.write_sources(workdir / "sources.yaml")
         sources = [s for s in load_sources(sources_file) if not s.id.startswith("hostile")]
         settings = Settings(data_dir=str(workdir), store=f"sqlite:///{workdir / 'demo.db'}",

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from crawler.fixtureweb import FixtureWeb
+from testsupport.fixtureweb import FixtureWeb
 from tests.conftest import ChavderEnv
 from tests.fixtures.browser.build import probe_page
 
@@ -82,19 +82,13 @@ def webs():
         server.stop()
 
 
-def make_env(tmp: Path, entries: str, extra: str = "") -> ChavderEnv:
-    data = tmp / "data"
-    data.mkdir()
+def make_env(tmp: Path, entries: str, **settings: object) -> ChavderEnv:
     sources = tmp / "sources.yaml"
     sources.write_text("defaults: {interval: 15m, allow_private: true}\nsources:\n" + entries,
                        encoding="utf-8")
-    store_url = f"sqlite:///{data / 'chavder.db'}"
-    config = tmp / "chavder.yaml"
-    config.write_text(f"data_dir: {data}\nstore: {store_url}\nsources: {sources}\n"
-                      "download_timeout: 10.0\nbrowser_max_pages: 2\nbrowser_page_timeout: 30\n"
-                      f"contact_url: https://example.org/chavder-tests\n{extra}",
-                      encoding="utf-8")
-    return ChavderEnv(root=tmp, sources=sources, config=config, store_url=store_url)
+    return ChavderEnv.create(tmp, sources, download_timeout=10, browser_max_pages=2,
+                             browser_page_timeout=30,
+                             contact_url="https://example.org/chavder-tests", **settings)
 
 
 def entry(sid: str, url: str, extra: str = "") -> str:
@@ -124,7 +118,7 @@ def rendered(tmp_path_factory, webs):
                    + entry("probe", f"{js}/probe/", render)
                    + entry("jump", f"{guarded.base}/jump", render)
                    + entry("big", f"{js}/big/", render),
-                   extra="max_body_bytes: 1048576\n")
+                   max_body_bytes=1048576)
     web.clear_log()
     webs["internal"].clear_log()
     result = env.crawl(timeout=300)

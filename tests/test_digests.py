@@ -19,6 +19,7 @@ from crawler.store import SQLiteStore
 from scheduler.digest import (Digests, digest_instant, latest_period, next_period, period_for,
                               recent_periods)
 from scheduler.mail.transport import TransportError
+from testsupport.config import write_config
 
 UTC = timezone.utc
 SENDER = "Chavder <digest@chavder.test>"
@@ -535,10 +536,8 @@ def cli_env(tmp_path, monkeypatch):
         sources:
           - {id: wire, name: Wire Agency, kind: feed, start_urls: ["https://wire.example/rss"]}
         """), encoding="utf-8")
-    config = tmp_path / "chavder.yaml"
-    config.write_text(f"data_dir: {data}\nstore: sqlite:///{data / 'chavder.db'}\n"
-                      f"sources: {tmp_path / 'sources.yaml'}\nalerts: {tmp_path / 'alerts.yaml'}\n",
-                      encoding="utf-8")
+    config = write_config(tmp_path, sources=tmp_path / "sources.yaml",
+                          alerts=tmp_path / "alerts.yaml", download_timeout=None)
     monkeypatch.setenv("CHAVDER_CONFIG", str(config))
     # the digest clock of the CLI: 2024-03-10 09:00 UTC (12:00 in Baghdad)
     offset = (at("2024-03-10 09:00") - datetime.now(UTC)).total_seconds()

@@ -19,7 +19,7 @@ from crawler.alerts import Matcher, Recipient, Rule
 from crawler.config import MailSettings
 from scheduler.mail import (ArticleView, OutboxTransport, SMTPTransport, TransportError,
                             compose_alert, transport_from_settings)
-from tests.support.smtp_sink import SMTPSink
+from testsupport.smtp_sink import SMTPSink
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS"),

@@ -11,8 +11,10 @@ and a restart in between changes nothing. The dispatcher asks :func:`surging` pe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Iterable
+
+from crawler.text.dates import parse_iso
 
 __all__ = ["SurgeSpec", "outlet_times", "outlet_surge", "count_surge", "surging",
            "outlet_lines", "DEFAULT_OUTLETS", "DEFAULT_MINUTES"]
@@ -39,12 +41,9 @@ class SurgeSpec:
 def _when(copy: dict) -> datetime | None:
     for key in ("published_at", "first_seen"):
         value = copy.get(key)
-        if value:
-            try:
-                when = datetime.fromisoformat(str(value))
-            except ValueError:
-                continue
-            return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+        when = parse_iso(str(value)) if value else None      # naive stored times are UTC
+        if when is not None:
+            return when
     return None
 
 
