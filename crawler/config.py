@@ -116,7 +116,8 @@ SETTING_RANGES: dict[str, Range] = {
                                 "still sent"),
     "shutdown_timeout": Range(1, 3600, "seconds", "how long a stop waits for running crawls"),
     "browser_max_pages": Range(1, 16, "pages", "pages rendered at once by headless Chromium "
-                               "(render: browser sources); each costs ~50-100 MB"),
+                               "(render: browser sources); 4 at once took ~650 MB "
+                               "(bench/browser.py)"),
     "browser_page_timeout": Range(1, 300, "seconds", "how long one rendered page may take, "
                                   "challenge and scrolling included"),
 }
