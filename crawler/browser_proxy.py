@@ -24,7 +24,7 @@ import socket
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from crawler.addresses import host_in_domains, is_private_ip, normalize_host
+from crawler.addresses import PrivateAddress, host_in_domains, pick_address
 
 logger = logging.getLogger(__name__)
 
@@ -66,29 +66,23 @@ class AddressProxy:
     # -------------------------------------------------------------- the policy
     async def choose(self, host: str, port: int) -> tuple[str | None, str | None]:
         """(address to connect to, None) or (None, why not)."""
-        if self.allow_private and self.allowed_domains and host_in_domains(
-                host, self.allowed_domains):
-            exempt = True
-        else:
-            exempt = False
+        exempt = bool(self.allow_private and self.allowed_domains
+                      and host_in_domains(host, self.allowed_domains))
         try:
-            literal = ipaddress.ip_address(host.strip("[]"))
-            addresses = [literal]
+            addresses = [ipaddress.ip_address(host.strip("[]"))]
         except ValueError:
-            literal = None
             try:
                 infos = await asyncio.get_running_loop().getaddrinfo(
                     host, port, type=socket.SOCK_STREAM)
             except OSError as exc:
                 return None, f"DNS lookup failed for {host}: {exc}"
             addresses = [ipaddress.ip_address(i[4][0].split("%")[0]) for i in infos]
-        allowed = [ip for ip in addresses if exempt or not is_private_ip(ip)]
-        if allowed:
-            return str(allowed[0]), None
-        shown = normalize_host(host)
-        if literal is not None:
-            return None, f"refused: {shown} is a private address (not allowed for this source)"
-        return None, f"refused: {shown} resolves to private address {addresses[0]}"
+        if not addresses:
+            return None, f"no address for {host}"
+        try:
+            return str(pick_address(host, addresses, exempt)), None
+        except PrivateAddress as exc:
+            return None, str(exc)
 
     # -------------------------------------------------------------- connections
     async def _client(self, reader: asyncio.StreamReader,
