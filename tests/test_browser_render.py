@@ -116,6 +116,7 @@ def rendered(tmp_path_factory, webs):
                    + entry("guarded", f"{guarded.base}/list.html", render)
                    + entry("scroll", f"{js}/scroll/", render + "    scrolls: 2\n")
                    + entry("probe", f"{js}/probe/", render)
+                   + entry("app", f"{js}/app/", render)
                    + entry("jump", f"{guarded.base}/jump", render)
                    + entry("big", f"{js}/big/", render),
                    max_body_bytes=1048576)
@@ -132,6 +133,7 @@ def plain(tmp_path_factory, webs):
     """The same JS article and challenge without render: browser."""
     env = make_env(tmp_path_factory.mktemp("plain"),
                    entry("js", f"{webs['web'].base('jsnews')}/section/")
+                   + entry("app", f"{webs['web'].base('jsnews')}/app/")
                    + entry("guarded", f"{webs['guarded'].base}/list.html"))
     result = env.crawl(timeout=300)
     return {"env": env, "result": result, "rows": stored(env)}
@@ -163,6 +165,16 @@ def test_article_written_by_script_needs_render_browser_without_it(plain):
     assert "needs render: browser" in status
 
 
+def test_listing_written_by_script_is_read_with_render_browser_and_reported_without(
+        rendered, plain):
+    assert rendered["rows"]["/scroll/a4.html"]["source"] == "app"   # only app links to it
+    assert not [p for p in plain["rows"] if p.startswith("/scroll/")]
+    line = next(ln for ln in plain["result"].stderr.splitlines()
+                if "source=app " in ln and "reason=" in ln)
+    assert "/app/" in line and "matched no link" in line and "written by JavaScript" in line
+    assert "needs render: browser" in line
+
+
 def test_javascript_cookie_challenge_passed_with_render_browser(rendered, webs):
     row = rendered["rows"].get("/story/1.html")
     assert row is not None, rendered["result"].stderr[-3000:]
@@ -183,7 +195,7 @@ def test_javascript_cookie_challenge_reported_without_render_browser(plain):
 
 def test_infinite_scroll_reads_as_many_screens_as_scrolls_says(rendered):
     rows = rendered["rows"]
-    assert {p for p in rows if p.startswith("/scroll/")} == {
+    assert {p for p, row in rows.items() if row["source"] == "scroll"} == {
         "/scroll/a1.html", "/scroll/a2.html", "/scroll/a3.html"}
     assert "/scroll/more-2.json" in rendered["paths"]
     assert "/scroll/more-3.json" not in rendered["paths"]   # scrolls: 2 — bounded
