@@ -17,16 +17,14 @@ STATUS_FAILED = 10
 
 
 def cmd_alerts_retry(args: argparse.Namespace) -> int:
-    from crawler.cli import _open_alerting, _open_store, _settings
-    from scheduler.alerting import utc_now
-    settings = _settings(args)
-    store = _open_store(settings)
+    from crawler.cli_common import open_alerting, open_configured_store, settings_from_args
+    settings = settings_from_args(args)
+    store = open_configured_store(settings)
     try:
-        alerting = _open_alerting(settings, store)
+        alerting = open_alerting(settings, store)
         if alerting is None:
             return 2
-        requeued = store.requeue_alerts(utc_now().isoformat(), failed=args.failed)
-        report = alerting.dispatch_due()
+        requeued, report = alerting.retry(failed=args.failed)
         counts = store.alert_counts()
     finally:
         store.close()

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from crawler.app import Chavder, UnknownSource
-from crawler.config import ConfigError, Settings, load_settings, load_sources
+from crawler.cli_common import (alerting_of, app_from_args, open_configured_store,
+                                settings_from_args)
+from crawler.config import ConfigError, Settings, load_sources
 from crawler.redact import redact_data, redact_text, redact_url
 
 log = logging.getLogger("chavder")
@@ -28,30 +30,6 @@ def _parse_when(value: str) -> datetime:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date — use YYYY-MM-DD or an ISO "
                                          "8601 time such as 2017-05-31T12:00+03:00")
     return parsed
-
-
-def settings_from_args(args: argparse.Namespace) -> Settings:
-    """chavder.yaml (or --config), with --store / --sources given on the command line."""
-    settings = load_settings(getattr(args, "config", None))
-    if getattr(args, "store", None):
-        settings.store = args.store
-    if getattr(args, "sources", None):
-        settings.sources = args.sources
-    return settings
-
-
-_settings = settings_from_args
-
-
-def app_from_args(args: argparse.Namespace, *, write: bool = True) -> Chavder:
-    """The application as --config/--store/--sources say (``write=False``: read only)."""
-    return Chavder.from_config(settings=settings_from_args(args), write=write)
-
-
-def _open_store(settings: Settings, write: bool = True):
-    """The configured store; ``write=False`` for commands that only read it. An unusable file
-    raises ``StoreUnusable``, which ``main`` prints as one line."""
-    return Chavder(settings, write=write).store
 
 
 # ---------------------------------------------------------------------------- commands
@@ -108,12 +86,12 @@ def cmd_search_rule(args: argparse.Namespace) -> int:
     """``search --rule NAME``: stored articles the rule matches (its spellings, variants and
     conditions — the alert matcher itself, so search and alerts agree), newest first."""
     from crawler.alerts.search import search_rule
-    settings = _settings(args)
+    settings = settings_from_args(args)
     rule = next((r for r in _rules(settings, None) if r.name == args.rule), None)
     if rule is None:
         print(f"error: no rule named {args.rule!r}", file=sys.stderr)
         return 2
-    store = _open_store(settings, write=False)
+    store = open_configured_store(settings, write=False)
     try:
         rows = search_rule(store, rule, since=args.since, until=args.until, language=args.lang,
                            source=args.source, limit=args.limit, all_copies=args.all)
@@ -138,8 +116,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     if not args.query:
         print("error: give a query or --rule NAME", file=sys.stderr)
         return 2
-    settings = _settings(args)
-    store = _open_store(settings, write=False)
+    settings = settings_from_args(args)
+    store = open_configured_store(settings, write=False)
     try:
         hits = store.search(SearchQuery(text=args.query, language=args.lang, source=args.source,
                                         since=args.since, until=args.until, limit=args.limit,
@@ -191,7 +169,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def cmd_sources_check(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = settings_from_args(args)
     path = args.file or settings.sources
     sources = load_sources(path)
     if args.online:
@@ -212,7 +190,7 @@ def cmd_sources_check(args: argparse.Namespace) -> int:
 def cmd_sources_doctor(args: argparse.Namespace) -> int:
     """One polite look at a source (id) or a URL: what it is, what works, what to do."""
     from crawler.doctor import run_doctor
-    settings = _settings(args)
+    settings = settings_from_args(args)
     path = args.file or settings.sources
     sources = {s.id: s for s in load_sources(path)} if Path(path).exists() else {}
     report = run_doctor(args.target, settings, sources, allow_private=args.allow_private,
@@ -222,7 +200,7 @@ def cmd_sources_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_sources_list(args: argparse.Namespace) -> int:
-    for s in load_sources(args.file or _settings(args).sources):
+    for s in load_sources(args.file or settings_from_args(args).sources):
         flags = ("" if s.enabled else " [disabled]") + ("" if s.verified else " [unverified]")
         print(f"{s.id:<18} {s.kind:<8} {','.join(s.languages):<12} every {int(s.interval)}s "
               f"{redact_url(s.start_urls[0])}{flags}")
@@ -271,7 +249,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from scheduler.service import Service, ServiceRefused
-    settings = _settings(args)
+    settings = settings_from_args(args)
     if args.health_port is not None:
         from crawler.config import SETTING_RANGES
         problem = SETTING_RANGES["health_port"].problem("--health-port", args.health_port)
@@ -288,9 +266,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from crawler.alerts_cli import failed_alert_lines, failed_alerts
-    settings = _settings(args)
+    settings = settings_from_args(args)
     sources = load_sources(settings.sources) if Path(settings.sources).exists() else []
-    store = _open_store(settings, write=False)
+    store = open_configured_store(settings, write=False)
     try:
         status = store.source_status()
         schedule = store.schedule_state()
@@ -330,8 +308,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_story(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    store = _open_store(settings, write=False)
+    settings = settings_from_args(args)
+    store = open_configured_store(settings, write=False)
     try:
         story = store.story(args.story_id)
     finally:
@@ -363,7 +341,7 @@ def _rules(settings: Settings, path: str | None):
 
 
 def cmd_alerts_check(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = settings_from_args(args)
     rules = _rules(settings, args.file)
     recipients = {r.key for rule in rules for r in rule.recipients}
     print(f"{args.file or settings.alerts}: {len(rules)} rules OK, {len(recipients)} recipients")
@@ -371,7 +349,7 @@ def cmd_alerts_check(args: argparse.Namespace) -> int:
 
 
 def cmd_alerts_list(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = settings_from_args(args)
     for rule in _rules(settings, args.file):
         terms = sum(len(g) for g in rule.any)
         print(f"{rule.name:<24} {rule.mode:<8} {terms:>3} terms  "
@@ -383,7 +361,7 @@ def cmd_alerts_list(args: argparse.Namespace) -> int:
 def cmd_alerts_test(args: argparse.Namespace) -> int:
     from crawler.alerts.explain import explain
     from crawler.text import detect, normalize
-    settings = _settings(args)
+    settings = settings_from_args(args)
     rules = [r for r in _rules(settings, args.file) if r.name == args.rule]
     if not rules:
         print(f"error: no rule named {args.rule!r}", file=sys.stderr)
@@ -399,21 +377,9 @@ def cmd_alerts_test(args: argparse.Namespace) -> int:
     return 0 if result.fired else 1
 
 
-def _open_alerting(settings: Settings, store: Any) -> Any:
-    """The alert machinery over ``store``, or None (said on stderr) when there are no rules."""
-    return _alerting_of(Chavder(settings, store=store))
-
-
-def _alerting_of(app: Chavder) -> Any:
-    """``app``'s alert machinery, or None (said on stderr) when there are no rules."""
-    if app.alerting is None:
-        print(f"no alert rules: {app.settings.alerts} not found", file=sys.stderr)
-    return app.alerting
-
-
 def cmd_alerts_send(args: argparse.Namespace) -> int:
     with app_from_args(args) as app:
-        if _alerting_of(app) is None:
+        if alerting_of(app) is None:
             return 2
         report = app.dispatch_alerts()
         counts = app.store.alert_counts()
@@ -428,7 +394,7 @@ def cmd_alerts_run(args: argparse.Namespace) -> int:
     rule)."""
     from crawler.alerts.matcher import Matcher
     with app_from_args(args) as app:
-        alerting = _alerting_of(app)
+        alerting = alerting_of(app)
         if alerting is None:
             return 2
         if args.rule:

@@ -16,12 +16,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from crawler.config import Settings, load_sources
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    from crawler.cli import settings_from_args
-    return settings_from_args(args)
+from crawler.cli_common import settings_from_args
+from crawler.config import load_sources
 
 
 def _parse_day(value: str) -> date:
@@ -35,8 +31,8 @@ def _parse_day(value: str) -> date:
 def _open(args: argparse.Namespace):
     """(store, digests) — digests is None (and a message printed) when there is none."""
     from crawler.store import open_store
-    from scheduler.digest import Digests
-    settings = _settings(args)
+    from crawler.digests import Digests
+    settings = settings_from_args(args)
     sources = load_sources(settings.sources) if Path(settings.sources).exists() else []
     store = open_store(settings.store, settings.data_dir)
     try:
@@ -112,7 +108,7 @@ def cmd_digest_send(args: argparse.Namespace) -> int:
 
 def cmd_digest_list(args: argparse.Namespace) -> int:
     from crawler.store import open_store
-    settings = _settings(args)
+    settings = settings_from_args(args)
     store = open_store(settings.store, settings.data_dir, write=False)
     try:
         rows = store.digest_rows(args.recipient, args.limit)
@@ -139,7 +135,7 @@ def cmd_digest_list(args: argparse.Namespace) -> int:
 
 def _shown(recipient_key: str) -> str:
     """Apprise keys carry tokens: show only the scheme."""
-    from scheduler.digest import recipient_label
+    from crawler.digests import recipient_label
     return recipient_label(recipient_key)
 
 

@@ -3,7 +3,7 @@ digest e-mail arrives on a real SMTP server (aiosmtpd) — once, also across a r
 
 The digest time is a couple of minutes ahead in the recipient's zone (Asia/Baghdad). The first
 run only crawls (the digest is not due). The second run starts with the digest clock shifted past
-the digest time by ``CHAVDER_CLOCK_OFFSET`` (a test hook, see scheduler/digest.py), as if the
+the digest time by ``CHAVDER_CLOCK_OFFSET`` (a test hook, see crawler/digests/), as if the
 service had been down at 07:00 and came back within the grace period: the catch-up at start-up
 sends it. A third start sends nothing more.
 """

@@ -46,7 +46,7 @@ def go_at_prelude(instant: float) -> str:
     """Child prelude: import everything a command needs, then wait until ``instant``."""
     return textwrap.dedent(f"""\
         import time
-        import crawler.cli, crawler.crawl, crawler.store, crawler.pipelines, scheduler.alerting
+        import crawler.cli, crawler.crawl, crawler.store, crawler.pipelines, crawler.alerting
         time.sleep(max(0.0, {instant!r} - time.time()))
         """)
 
