@@ -47,6 +47,7 @@ from twisted.web.iweb import IAgentEndpointFactory
 from zope.interface import implementer, provider
 
 from crawler.addresses import PrivateAddress, host_in_domains, pick_address
+from crawler.browser import PageRefused
 from crawler.rendering import RENDER_META, BrowserFetcher
 from crawler.tls import (SourceTLSPolicy, TLSUnavailable, policy_for_source, tls_failure_reason,
                          tls_unavailable)
@@ -274,7 +275,10 @@ class CheckedHTTPDownloadHandler(HTTP11DownloadHandler):
         if RENDER_META in request.meta:   # render: browser (crawler/rendering.py)
             source = _source_of(self._crawler.spider, request)
             if source is not None:
-                return await self._browser.fetch(request, source)
+                try:
+                    return await self._browser.fetch(request, source)
+                except PageRefused as exc:
+                    raise RefusedAddress(str(exc)) from None
         agent = _CheckedScrapyAgent(
             allow_private=may_reach_private(self._crawler.spider, request),
             tls_policy=policy_for_source(self._contextFactory,

@@ -69,7 +69,8 @@ class BrowserFetcher:
             headers=tuple(sorted(source.headers.items())))
 
     async def fetch(self, request: Request, source: SourceConfig) -> HtmlResponse:
-        from crawler.download import RefusedAddress
+        """The rendered page; :class:`crawler.browser.PageRefused` when the source may not
+        reach it (the download handler reports that as it reports its own refusals)."""
         if self._session is None:
             from crawler.crawl import app_of
             settings = app_of(self.crawler).settings
@@ -80,8 +81,6 @@ class BrowserFetcher:
             request.url, policy, scrolls=int(request.meta.get(RENDER_META) or 0)))
         try:
             page = await maybe_deferred_to_future(_deferred(future))
-        except browser.PageRefused as exc:
-            raise RefusedAddress(str(exc)) from None
         except browser.PageTooLarge as exc:   # as the plain handler's size cut: no retry
             raise DownloadCancelledError(f"render: browser: {exc}") from None
         except browser.BrowserUnavailable as exc:   # retrying cannot help
