@@ -32,7 +32,7 @@ import pytest
 from crawler.models import Article
 from crawler.store.elasticsearch import (ElasticsearchStore, EsConfig, doc_id,
                                          make_client)
-from crawler.store.spool import Spool
+from crawler.store.elasticsearch.spool import Spool
 from crawler.store.sqlite import SQLiteStore
 from testsupport.articles import numbered_article as art
 from testsupport.fake_es import FakeElasticsearch
