@@ -203,7 +203,8 @@ def worker_chavder_crawl(base: str, n: int, workdir: str, per_domain: int) -> di
     sys.path.insert(0, str(ROOT))
     import resource
     from crawler.config import Settings, SourceConfig
-    from crawler.crawl import run_crawl, setup_logging
+    from crawler.crawl import run_crawl
+    from crawler.logs import setup_logging
     from crawler.store import open_store
     setup_logging("WARNING")
     source = SourceConfig(id="bench", name="Bench", kind="sitemap",

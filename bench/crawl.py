@@ -20,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.sitegen import generate_site  # noqa: E402
 from crawler.config import Settings, SourceConfig  # noqa: E402
-from crawler.crawl import run_crawl, setup_logging  # noqa: E402
+from crawler.crawl import run_crawl  # noqa: E402
+from crawler.logs import setup_logging  # noqa: E402
 from crawler.fixtureweb import FixtureWebProcess  # noqa: E402
 from crawler.store import open_store  # noqa: E402
 from crawler.text import detect  # noqa: E402

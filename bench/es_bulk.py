@@ -81,7 +81,8 @@ def crawl_once(url: str, sitemap: str, data: Path, n: int) -> dict:
     """One crawl of the generated outlet into ``url`` (run in its own process: Twisted's
     reactor cannot be restarted)."""
     from crawler.config import Settings, SourceConfig
-    from crawler.crawl import run_crawl, setup_logging
+    from crawler.crawl import run_crawl
+    from crawler.logs import setup_logging
     from crawler.store import open_store
     setup_logging("WARNING")
     source = SourceConfig(id="bench", name="Bench", kind="sitemap", start_urls=[sitemap],

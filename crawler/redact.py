@@ -3,7 +3,7 @@
 A store URL such as ``http://elastic:Pw…@es:9200`` (or a feed behind basic auth) is printed in
 log lines, status output and error messages. :func:`redact_url` is the one function that makes
 a URL printable; :func:`redact_text` applies it to every URL inside free text (exception
-messages, third-party log lines), and the log formatters (``crawler.crawl.setup_logging``) pass
+messages, third-party log lines), and the log formatters (``crawler.logs.setup_logging``) pass
 every formatted line through it, so a message nobody thought of cannot leak either.
 
 The user name is kept (``elastic:***@es:9200``): it is not a secret and says which account

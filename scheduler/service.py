@@ -156,7 +156,8 @@ class Service:
         from scrapy.crawler import CrawlerRunner
         from twisted.internet import defer, reactor
 
-        from crawler.crawl import apply_logger_levels, scrapy_settings
+        from crawler.crawl import scrapy_settings
+        from crawler.logs import apply_logger_levels
         from crawler.store import open_store
         from scheduler.alerting import Alerting
 
