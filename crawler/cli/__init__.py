@@ -31,11 +31,28 @@ log = logging.getLogger("chavder")
 __all__ = ["cli", "main"]
 
 
+class _ReaderWentAway(Exception):
+    """A ``BrokenPipeError`` on stdout, carried past click (which would exit 1 on it)."""
+
+
 class _Commands(click.Group):
-    """Commands listed in the order they are added (the everyday ones first), not A–Z."""
+    """Commands listed in the order they are added (the everyday ones first), not A–Z; a
+    closed stdout pipe reaches ``main`` as ``_ReaderWentAway``."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(self.commands)
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:                                  # --help is printed while parsing
+            return super().make_context(*args, **kwargs)
+        except BrokenPipeError as exc:
+            raise _ReaderWentAway() from exc
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as exc:
+            raise _ReaderWentAway() from exc
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]},
@@ -69,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.ClickException as exc:        # usage errors: click's message, exit 2
         exc.show()
         return exc.exit_code
-    except BrokenPipeError:
+    except (BrokenPipeError, _ReaderWentAway):
         return _reader_went_away()
     except (click.Abort, KeyboardInterrupt):
         return 130
