@@ -155,7 +155,8 @@ def cmd_alerts_run(inv: Invocation, since: datetime, dry_run: bool) -> int:
     return 0
 
 
-@alerts.command("retry", help="send alerts waiting to retry now; --failed: also re-queue "
+@alerts.command("retry", short_help="send alerts due for a retry now; --failed: re-queue failed",
+                help="send alerts waiting to retry now; --failed: also re-queue "
                 "those that failed (after fixing the cause)")
 @store_options
 @click.option("--failed", is_flag=True,

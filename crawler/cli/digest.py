@@ -60,7 +60,8 @@ def digest() -> None:
     pass
 
 
-@digest.command("preview", help="print what a recipient's digest contains (sends nothing, "
+@digest.command("preview", short_help="print a recipient's digest (sends and records nothing)",
+                help="print what a recipient's digest contains (sends nothing, "
                 "records nothing)")
 @_store_options
 @click.option("--recipient", required=True, metavar="ADDR",

@@ -38,7 +38,8 @@ def cmd_sources_check(inv: Invocation, file: str | None, online: bool, delay: fl
     return 0
 
 
-@sources.command("doctor", help="fetch a source (id) or URL once and explain what it is, what "
+@sources.command("doctor", short_help="explain a source (id) or URL, and the next step",
+                 help="fetch a source (id) or URL once and explain what it is, what "
                  "works and the next step")
 @store_options
 @click.argument("target", metavar="ID|URL")
