@@ -29,9 +29,10 @@ def _store_options(func: Any) -> Any:
 def _open(inv: Invocation) -> tuple[Any, Any]:
     """(store, digests) — digests is None (and a message printed) when there is none."""
     from scheduler.digest import Digests
+    sources = inv.known_sources()
     store = inv.open_store()
     try:
-        digests = Digests.from_settings(inv.settings, store, inv.known_sources(), always=True)
+        digests = Digests.from_settings(inv.settings, store, sources, always=True)
     except BaseException:
         store.close()
         raise
