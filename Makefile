@@ -3,22 +3,41 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+DEV    := $(VENV)/.dev-stamp
 
-.PHONY: install engines run crawl demo test test-fast bench bench-quick clean
+.PHONY: install dev engines run crawl demo test test-fast bench bench-quick clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+## `make install`: the service alone (what a production host needs: no test tools). In a
+## checkout that already has the development install (`make dev`, `make test`), that one stays.
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	if [ -f $(DEV) ]; then $(BIN)/python -m pip install --quiet -e '.[test]'; \
+	else $(BIN)/python -m pip install --quiet -e '.[apprise]'; fi
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## `make dev`: editable install with the test tools (pytest, aiosmtpd, pyseccomp …), and the
+## Debian packages the tests' real servers and sandboxes need (installed only when missing).
+DEBIAN_TEST_PACKAGES := libseccomp2
+$(DEV): pyproject.toml | $(BIN)/python
+	@missing=""; for pkg in $(DEBIAN_TEST_PACKAGES); do \
+	  dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(DEV) $(STAMP)
+
+dev: $(DEV)
 
 ## The real search-engine nodes the tests start (Elasticsearch 8 and OpenSearch 2 jars via Maven
 ## into build/engines/; see tests/support/engine_node.py).
 ENGINES := build/engines/elasticsearch/classes/ChavderEsNode.class \
            build/engines/opensearch/classes/ChavderOpenSearchNode.class
-$(ENGINES) &: $(shell find tests/engines -name '*.java' -o -name pom.xml) | $(STAMP)
+$(ENGINES) &: $(shell find tests/engines -name '*.java' -o -name pom.xml) | $(DEV)
 	$(BIN)/python -m tests.support.engine_node --build
 
 engines: $(ENGINES)
@@ -36,17 +55,17 @@ demo: install
 	$(BIN)/chavder demo
 
 ## The whole test suite (what CI runs).
-test: install engines
+test: dev engines
 	$(BIN)/python -m pytest -q
 
-test-fast: install engines
+test-fast: dev engines
 	$(BIN)/python -m pytest -q -m "not slow"
 
 ## Every benchmark; one table, JSON under bench/results/ (long: see README "Benchmarks").
-bench: install
+bench: dev
 	$(BIN)/python bench/run_all.py
 
-bench-quick: install
+bench-quick: dev
 	$(BIN)/python bench/run_all.py --quick
 
 clean:

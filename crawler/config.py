@@ -144,6 +144,8 @@ class SourceConfig:
     api: dict[str, Any] = field(default_factory=dict)   # kind api: see API_KEYS
     headers: dict[str, str] = field(default_factory=dict)  # extra request headers
     user_agent: str | None = None           # overrides chavder.yaml's user_agent
+    ca_bundle: str | None = None            # PEM file of extra CAs to trust (crawler/tls.py)
+    tls_verify: bool = True                 # False: accept any certificate (warned about)
     line: int = 0                           # where the entry starts in its file
 
     @property
@@ -232,6 +234,42 @@ def _user_agent_problem(value: Any) -> str | None:
     return None
 
 
+#: below this a real outlet's poll is legal but impolite (and rarely useful): warned about
+POLITE_INTERVAL = 300.0
+
+
+def source_warnings(path: str | Path, sources: list[SourceConfig]) -> list[str]:
+    """Legal but doubtful entries, as ``file:line: warning — fix`` lines (``sources check``)."""
+    out = []
+    for s in sources:
+        where = f"{path}:{s.line}: source '{s.id}'"
+        if not s.tls_verify:
+            out.append(f"{where}: tls_verify: false — its certificates are not checked; prefer "
+                       "'ca_bundle: PATH' with the outlet's CA")
+        if "ku" in s.languages:
+            out.append(f"{where}: languages: [ku] is ambiguous — write ckb (Sorani, Arabic "
+                       "script) or kmr (Kurmanji, Latin script)")
+        if s.interval < POLITE_INTERVAL and not s.allow_private:
+            out.append(f"{where}: interval {s.interval:g} s is below the polite "
+                       f"{POLITE_INTERVAL:g} s for a public outlet — most outlets publish a "
+                       "few articles an hour; write e.g. '10m'")
+    return out
+
+
+def ca_bundle_problem(path: str) -> str | None:
+    """What is wrong with a source's ``ca_bundle`` file; None when OpenSSL can load it."""
+    import ssl
+    if not os.path.isfile(path):
+        return (f"ca_bundle {path!r} does not exist — give the path of a PEM file of CA "
+                "certificates")
+    try:
+        ssl.create_default_context(cafile=path)
+    except (OSError, ssl.SSLError, ValueError) as exc:
+        return (f"ca_bundle {path!r} is not a PEM file of CA certificates ({exc}) — export "
+                "the CA as PEM ('-----BEGIN CERTIFICATE-----' blocks)")
+    return None
+
+
 def load_sources(path: str | Path, *, text: str | None = None,
                  only_enabled: bool = False) -> list[SourceConfig]:
     """Load and validate a source list; raise ConfigError listing every problem."""
@@ -257,7 +295,7 @@ def load_sources(path: str | Path, *, text: str | None = None,
     known_fields = {"id", "name", "kind", "start_urls", "languages", "timezone", "interval",
                     "selectors", "allowed_domains", "max_pages", "max_articles",
                     "allow_private", "verified", "enabled", "notes", "api", "headers",
-                    "user_agent"}
+                    "user_agent", "ca_bundle", "tls_verify"}
     seen: dict[str, int] = {}
     sources: list[SourceConfig] = []
     zones = available_timezones()
@@ -345,7 +383,7 @@ def load_sources(path: str | Path, *, text: str | None = None,
             problem = number_problem(SOURCE_RANGES, key, get(key, 1), whole=True)
             if problem:
                 err(line_of(key), f"source '{sid}': {problem}")
-        for key in ("verified", "enabled", "allow_private"):
+        for key in ("verified", "enabled", "allow_private", "tls_verify"):
             if key in merged and not isinstance(get(key), bool):
                 err(line_of(key), f"source '{sid}': '{key}' is {get(key)!r} — write true or "
                     "false")
@@ -384,6 +422,16 @@ def load_sources(path: str | Path, *, text: str | None = None,
         user_agent = get("user_agent", None)
         if (problem := _user_agent_problem(user_agent)):
             err(line_of("user_agent"), f"source '{sid}': {problem}")
+        ca_bundle = get("ca_bundle", None)
+        if ca_bundle is not None:
+            if not isinstance(ca_bundle, str) or not ca_bundle.strip():
+                err(line_of("ca_bundle"), f"source '{sid}': 'ca_bundle' is {ca_bundle!r} — "
+                    "give the path of a PEM file of CA certificates")
+                ca_bundle = None
+            else:
+                ca_bundle = str((Path(path).parent / ca_bundle).resolve())
+                if (problem := ca_bundle_problem(ca_bundle)):
+                    err(line_of("ca_bundle"), f"source '{sid}': {problem}")
         sources.append(SourceConfig(
             id=sid, name=str(get("name", sid)), kind=str(kind), start_urls=list(urls),
             languages=[str(x) for x in languages], timezone=tz, interval=interval,
@@ -396,7 +444,9 @@ def load_sources(path: str | Path, *, text: str | None = None,
             api=dict(api) if isinstance(api, dict) else {},
             headers={str(k): str(v) for k, v in headers.items()}
             if isinstance(headers, dict) else {},
-            user_agent=user_agent if isinstance(user_agent, str) else None, line=item.line))
+            user_agent=user_agent if isinstance(user_agent, str) else None,
+            ca_bundle=ca_bundle, tls_verify=get("tls_verify", True) is not False,
+            line=item.line))
     if problems:
         raise ConfigError(problems)
     if only_enabled:

@@ -10,6 +10,13 @@ the hosts of its ``allowed_domains``; anything else fails with :class:`RefusedAd
 single byte is sent. Pooled connections are keyed by that permission too, so a connection
 opened for a source that may reach a private host is never reused for one that may not.
 
+TLS is verified (``DOWNLOAD_VERIFY_CERTIFICATES``, on in ``crawler/settings.py``) against the
+system's trust store, or a source's own ``ca_bundle:`` (an internal CA), and switched off only for
+a source with ``tls_verify: false``; handshake failures are reported as what they are. When the
+process cannot use TLS at all — pyOpenSSL needs writable+executable memory for its callbacks, so
+``MemoryDenyWriteExecute`` or ``PR_SET_MDWE`` forbid it — every https request fails at once with
+that reason instead of hanging until the download timeout.
+
 Also here: a bound on response headers (Twisted has only a per-line limit, and reports it as a
 bare ``ConnectionDone``), reported as one clear reason and not retried.
 """
@@ -35,11 +42,13 @@ from twisted.internet.endpoints import TCP4ClientEndpoint, TCP6ClientEndpoint, w
 from twisted.internet.error import ConnectionDone, ConnectionLost, DNSLookupError
 from twisted.internet.interfaces import (IHostResolution, IResolutionReceiver,
                                          IStreamClientEndpoint)
-from twisted.web.client import Agent, ResponseFailed, URI
+from twisted.web.client import Agent, ResponseFailed, ResponseNeverReceived, URI
 from twisted.web.iweb import IAgentEndpointFactory
 from zope.interface import implementer, provider
 
 from crawler.addresses import host_in_domains, is_private_ip, normalize_host
+from crawler.tls import (SourceTLSPolicy, TLSUnavailable, policy_for_source, tls_failure_reason,
+                         tls_unavailable)
 
 logger = logging.getLogger("scrapy.core.downloader.handlers.http11")
 
@@ -55,10 +64,14 @@ class ResponseHeadersTooLarge(Exception):
     """The server sent more header bytes than any sane response has; not worth a retry."""
 
 
+def _source_of(spider: Any, request: Request) -> Any:
+    sources = getattr(spider, "sources_by_id", {}) or {}
+    return sources.get(request.meta.get("source"))
+
+
 def may_reach_private(spider: Any, request: Request) -> bool:
     """True when the request's source allows private addresses for this host."""
-    sources = getattr(spider, "sources_by_id", {}) or {}
-    source = sources.get(request.meta.get("source"))
+    source = _source_of(spider, request)
     host = urlparse_cached(request).hostname or ""
     return bool(source is not None and source.allow_private and source.allowed_domains
                 and host_in_domains(host, source.allowed_domains))
@@ -151,22 +164,38 @@ class CheckedEndpointFactory:
                                       bind_address=self._bind_address,
                                       allow_private=self.allow_private)
         if uri.scheme == b"https":
+            reason = tls_unavailable()
+            if reason:
+                return _FailingEndpoint(TLSUnavailable(reason))
             return wrapClientTLS(self._tls_policy.creatorForNetloc(uri.host, uri.port),
                                  endpoint)
         return endpoint
 
 
+@implementer(IStreamClientEndpoint)
+class _FailingEndpoint:
+    """An endpoint that fails at once: for requests that cannot work in this process."""
+
+    def __init__(self, error: Exception):
+        self._error = error
+
+    def connect(self, factory: Any) -> defer.Deferred:
+        return defer.fail(self._error)
+
+
 class _CheckedAgent(Agent):
     def _requestWithEndpoint(self, key: Any, endpoint: Any, *args: Any, **kwargs: Any) -> Any:
         factory = self._endpointFactory
-        key = tuple(key) + (factory.allow_private, repr(factory._bind_address))
+        key = tuple(key) + (factory.allow_private, repr(factory._bind_address),
+                            getattr(factory._tls_policy, "pool_key", None))
         return super()._requestWithEndpoint(key, endpoint, *args, **kwargs)
 
 
 class _CheckedScrapyAgent(_ScrapyAgent):
-    def __init__(self, *, allow_private: bool, **kwargs: Any):
+    def __init__(self, *, allow_private: bool, tls_policy: Any, **kwargs: Any):
         super().__init__(**kwargs)
         self._allow_private = allow_private
+        self._tls_policy = tls_policy
 
     def _get_agent(self, request: Request, timeout: float) -> Agent:
         if request.meta.get("proxy"):
@@ -174,7 +203,7 @@ class _CheckedScrapyAgent(_ScrapyAgent):
             return super()._get_agent(request, timeout)
         from twisted.internet import reactor
         bind = normalize_bind_address(request.meta.get("bindaddress") or self._bindAddress)
-        factory = CheckedEndpointFactory(reactor, self._contextFactory, timeout, bind,
+        factory = CheckedEndpointFactory(reactor, self._tls_policy, timeout, bind,
                                          self._allow_private)
         return _CheckedAgent.usingEndpointFactory(reactor, factory, pool=self._pool)
 
@@ -213,12 +242,17 @@ class _BoundedHTTP11ClientFactory(_LenientHTTP11ClientFactory):
 def _clearer_failure(exc: DownloadFailedError) -> Exception:
     """Twisted's ``ResponseFailed([<Failure …ConnectionDone…>])`` as one readable reason."""
     cause = exc.__cause__
-    reasons = getattr(cause, "reasons", None) if isinstance(cause, ResponseFailed) else None
+    reasons = (getattr(cause, "reasons", None)
+               if isinstance(cause, (ResponseFailed, ResponseNeverReceived)) else None)
     if not reasons:
         return exc
     for reason in reasons:
         if reason.check(ResponseHeadersTooLarge):
             return ResponseHeadersTooLarge(f"{reason.value} — answer refused, not retried")
+    for reason in reasons:
+        tls = tls_failure_reason(reason.value)
+        if tls:
+            return DownloadFailedError(tls)
     if all(reason.check(ConnectionDone, ConnectionLost) for reason in reasons):
         return DownloadFailedError("connection closed by the server before the response "
                                    "headers were complete")
@@ -232,10 +266,13 @@ class CheckedHTTPDownloadHandler(HTTP11DownloadHandler):
     def __init__(self, crawler: Any):
         super().__init__(crawler)
         self._pool._factory = _BoundedHTTP11ClientFactory
+        self._contextFactory = SourceTLSPolicy.from_crawler(crawler)
 
     async def download_request(self, request: Request) -> Response:
         agent = _CheckedScrapyAgent(
             allow_private=may_reach_private(self._crawler.spider, request),
+            tls_policy=policy_for_source(self._contextFactory,
+                                         _source_of(self._crawler.spider, request)),
             contextFactory=self._contextFactory, bindAddress=self._bind_address,
             pool=self._pool, maxsize=self._default_maxsize, warnsize=self._default_warnsize,
             fail_on_dataloss=self._fail_on_dataloss, crawler=self._crawler,
@@ -247,6 +284,8 @@ class CheckedHTTPDownloadHandler(HTTP11DownloadHandler):
             if not self._fail_on_dataloss_warned:
                 logger.warning(get_dataloss_msg(request.url))
                 self._fail_on_dataloss_warned = True
+            raise
+        except TLSUnavailable:
             raise
         except RefusedAddress as exc:
             if request.meta.get("redirect_urls"):   # the line names the link; say where it went

@@ -66,7 +66,7 @@ class FixtureWeb:
     """Serve every site directory under ``root`` on its own loopback port."""
 
     def __init__(self, root: str | Path, host: str = "127.0.0.1",
-                 ports: dict[str, int] | None = None):
+                 ports: dict[str, int] | None = None, tls: Any = None):
         self.root = Path(root)
         self.host = host
         self.sites: dict[str, _Site] = {
@@ -74,6 +74,7 @@ class FixtureWeb:
             if p.is_dir() and not p.name.startswith(("_", "."))
         }
         self._ports = ports or {}
+        self._tls = tls   # a tests.support.tls.FixtureCA: serve every site over HTTPS
         self.requests: list[tuple[str, str, str, int]] = []
         self.request_headers: list[tuple[str, str, dict[str, str]]] = []
         self._lock = threading.Lock()
@@ -88,7 +89,12 @@ class FixtureWeb:
             server = _QuietServer((self.host, self._ports.get(site.name, 0)), handler)
             server.daemon_threads = True
             site.server = server
-            site.base = f"http://{self.host}:{server.server_address[1]}"
+            scheme = "http"
+            if self._tls is not None:
+                from tests.support.tls import serve_tls
+                serve_tls(server, self._tls)
+                scheme = "https"
+            site.base = f"{scheme}://{self.host}:{server.server_address[1]}"
             thread = threading.Thread(target=server.serve_forever, name=f"fixture-{site.name}",
                                       daemon=True)
             thread.start()
@@ -186,7 +192,8 @@ class _QuietServer(ThreadingHTTPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         import sys
-        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+        import ssl
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError, ssl.SSLError)):
             super().handle_error(request, client_address)
 
 

@@ -39,6 +39,8 @@ CHAVDER_RETRY_AFTER_MAX = 120.0       # cap on a server's Retry-After
 # Connections are made by a handler that resolves, then refuses private addresses the source
 # does not allow (crawler/download.py), and sends nothing more to a host that challenged the
 # source this crawl (crawler/blocking.py); offsite rules apply per source, to every request.
+# Certificates are verified (Scrapy does not by default); see crawler/tls.py.
+DOWNLOAD_VERIFY_CERTIFICATES = True
 DOWNLOAD_HANDLERS = {
     "http": "crawler.blocking.BackoffDownloadHandler",
     "https": "crawler.blocking.BackoffDownloadHandler",

@@ -22,6 +22,16 @@ def fixture_web():
     web.stop()
 
 
+@pytest.fixture(scope="session")
+def tls_web(tmp_path_factory):
+    """The fixture outlets served over HTTPS with a test CA: ``(web, ca)``."""
+    from tests.support.tls import make_ca
+    ca = make_ca(tmp_path_factory.mktemp("tls-ca"))
+    web = FixtureWeb(default_root(), tls=ca).start()
+    yield web, ca
+    web.stop()
+
+
 @dataclass
 class ChavderEnv:
     """An isolated Chavder installation: its own data dir, store, settings and source list."""

@@ -15,15 +15,25 @@ from crawler.cli.common import Invocation, pass_invocation, store_option
 from crawler.redact import redact_text, redact_url
 
 DEFAULT_KIBANA_URL = "http://localhost:5601"
-REPO_ROOT = Path(__file__).resolve().parents[2]
 ES_STORE_HELP = ("Elasticsearch store URL (default: 'store:' of chavder.yaml), e.g. "
                  "https://chavder@localhost:9200")
 
 
-def default_kibana_objects() -> Path:
-    """``$CHAVDER_KIBANA_OBJECTS`` or the NDJSON shipped in the checkout."""
-    env = os.environ.get("CHAVDER_KIBANA_OBJECTS")
-    return Path(env) if env else REPO_ROOT / "deploy" / "kibana" / "chavder.ndjson"
+def kibana_objects(inv: Invocation, file: str | None) -> tuple[bytes, str]:
+    """The NDJSON to import and where it came from: ``--file`` as given, else built now from
+    the configured alerts.yaml (so Kibana's saved searches are the rules in force)."""
+    if file:
+        path = Path(file)
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: saved objects file not found")
+        return path.read_bytes(), str(path)
+    from crawler.alerts.rules import load_rules
+    from crawler.kibana import render
+    alerts = inv.settings.alerts
+    if not Path(alerts).exists():
+        raise FileNotFoundError(f"{alerts}: alert rules not found — saved searches are built "
+                                "from alerts.yaml (or give --file)")
+    return render(load_rules(alerts)).encode("utf-8"), f"the rules in {alerts}"
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -245,10 +255,13 @@ def kibana() -> None:
     pass
 
 
-@kibana.command("import", help="import deploy/kibana/chavder.ndjson into Kibana")
+@kibana.command("import", short_help="import data views, the dashboard and the rules' searches",
+                help="import data views, the dashboard and a saved search per alert rule "
+                "(built from alerts.yaml now) into Kibana")
 @click.option("--url", help=f"Kibana base URL (default $CHAVDER_KIBANA_URL or "
               f"{DEFAULT_KIBANA_URL})")
-@click.option("--file", metavar="FILE", help="saved objects NDJSON (default: the shipped one)")
+@click.option("--file", metavar="FILE", help="import this saved-objects NDJSON instead of "
+              "building it from alerts.yaml")
 @click.option("--user", envvar="CHAVDER_KIBANA_USER", default="elastic", show_default=True,
               help="user for basic auth ($CHAVDER_KIBANA_USER); password from "
               "CHAVDER_KIBANA_PASSWORD or CHAVDER_ES_PASSWORD (an API key in "
@@ -256,12 +269,14 @@ def kibana() -> None:
 @click.option("--space", help="Kibana space id (default: the default space)")
 @click.option("--wait", type=float, default=0, metavar="SECONDS",
               help="wait this long for Kibana to come up")
-def cmd_kibana_import(url: str | None, file: str | None, user: str, space: str | None,
-                      wait: float) -> int:
+@pass_invocation
+def cmd_kibana_import(inv: Invocation, url: str | None, file: str | None, user: str,
+                      space: str | None, wait: float) -> int:
     import urllib.request
-    path = Path(file) if file else default_kibana_objects()
-    if not path.exists():
-        print(f"error: {path}: saved objects file not found (use --file)", file=sys.stderr)
+    try:
+        ndjson, origin = kibana_objects(inv, file)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     headers = _kibana_auth(user)
     url = url or os.environ.get("CHAVDER_KIBANA_URL") or DEFAULT_KIBANA_URL
@@ -275,12 +290,12 @@ def cmd_kibana_import(url: str | None, file: str | None, user: str, space: str |
     try:
         if wait:
             _wait_for(f"Kibana at {redact_url(url)}", ready, wait)
-        result = import_saved_objects(url, path.read_bytes(), headers=headers, space=space)
+        result = import_saved_objects(url, ndjson, headers=headers, space=space)
     except Exception as exc:  # noqa: BLE001
         print(f"error: {redact_text(str(exc))}", file=sys.stderr)
         return 1
     errors = result.get("errors") or []
-    print(f"imported {result.get('successCount', 0)} saved object(s) from {path} into "
+    print(f"imported {result.get('successCount', 0)} saved object(s) from {origin} into "
           f"{redact_url(url)}")
     for e in errors:
         print(f"  {e.get('type')} {e.get('id')}: {json.dumps(e.get('error'))}", file=sys.stderr)

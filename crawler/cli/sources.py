@@ -1,6 +1,7 @@
 """``chavder sources check | doctor | list``: the source list, and one polite look at a site."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -31,6 +32,9 @@ def cmd_sources_check(inv: Invocation, file: str | None, online: bool, delay: fl
         rows, ok = online_table(settings, [s for s in listed if s.enabled], delay=delay)
         print(redact_text("\n".join(rows)))
         return 0 if ok else 1
+    from crawler.config import source_warnings
+    for warning in source_warnings(path, listed):
+        print(f"warning: {warning}", file=sys.stderr)
     unverified = [s.id for s in listed if not s.verified]
     print(f"{path}: {len(listed)} sources OK "
           f"({sum(s.enabled for s in listed)} enabled"

@@ -7,11 +7,26 @@
 # (e.g. `openssl rand -hex 24`) so they need no JSON escaping.
 set -euo pipefail
 ES="${ES_URL:-http://elasticsearch:9200}"
+# A secret is refused when it is missing, a placeholder (anything with change-me/changeme,
+# password, secret, example, xxx or <…>), shorter than 16 characters, or not letters/digits/_/-.
+# `setup-users.sh --check` validates the secrets and exits (0 when all are usable).
+refuse() { echo "es-users: $1 (see deploy/.env; make one with: openssl rand -hex 24)" >&2; exit 2; }
+check_secret() {  # name minimum-length
+  local value="${!1:-}" lower
+  [ -n "$value" ] || refuse "$1 is not set"
+  lower=$(printf '%s' "$value" | tr '[:upper:]' '[:lower:]')
+  case "$lower" in
+    *change-me*|*changeme*|*change_me*|*password*|*secret*|*example*|*xxx*|*"<"*|*">"*)
+      refuse "$1 is still a placeholder ('$value')";;
+  esac
+  [ "${#value}" -ge "$2" ] || refuse "$1 is shorter than $2 characters"
+  case "$value" in *[!A-Za-z0-9_-]*) refuse "$1 must be letters/digits/_/- only";; esac
+}
 for var in ELASTIC_PASSWORD KIBANA_SYSTEM_PASSWORD CHAVDER_ES_PASSWORD; do
-  if [ -z "${!var:-}" ]; then echo "es-users: $var is not set (see deploy/.env)" >&2; exit 2; fi
-  if [ "${!var}" = "change-me" ]; then echo "es-users: $var is still 'change-me' (see deploy/.env)" >&2; exit 2; fi
-  case "${!var}" in *[!A-Za-z0-9_-]*) echo "es-users: $var must be letters/digits/_/- only" >&2; exit 2;; esac
+  check_secret "$var" 16
 done
+if [ -n "${KIBANA_ENCRYPTION_KEY+set}" ]; then check_secret KIBANA_ENCRYPTION_KEY 32; fi
+if [ "${1:-}" = "--check" ]; then echo "es-users: secrets look usable"; exit 0; fi
 call() {  # method path json
   local code
   code=$(curl -s -o /tmp/es-answer -w '%{http_code}' -u "elastic:${ELASTIC_PASSWORD}" \
