@@ -8,8 +8,10 @@ Example:
 Each command runs as a user runs it (``python -m crawler.cli …`` in a subprocess) against a
 small SQLite store in a temporary directory (an empty store with one rule in alerts.yaml), so
 the time is the interpreter's start, the imports and the command itself. Median and p95 of the
-wall time are printed (this 2-core machine is shared: compare medians, and ``hyperfine`` gives
-the same figures where it is installed). One extra run per command with ``-X importtime``
+wall time are printed, and the median CPU time of the child (this 2-core machine is shared: on a
+loaded machine the wall time waits for a core, the CPU time does not; ``hyperfine -N`` gives the
+same figures where it is installed). ``--pythonpath DIR`` runs another checkout's code (e.g. an
+old commit unpacked with ``git archive``) for a before/after comparison. One extra run per command with ``-X importtime``
 says which heavy packages it imported.
 """
 from __future__ import annotations
@@ -56,13 +58,19 @@ def make_home(root: Path) -> dict[str, str]:
 
 
 def run_once(args: list[str], env: dict[str, str], cwd: Path,
-             importtime: bool = False) -> tuple[float, int, str]:
-    """(wall seconds, exit code, stderr) of one ``chavder ARGS``."""
+             importtime: bool = False) -> tuple[float, float, int, str]:
+    """(wall seconds, CPU seconds, exit code, stderr) of one ``chavder ARGS``; the CPU time is
+    the child's own (``wait4``), the figure that other work on the machine does not inflate."""
     cmd = [sys.executable, *(["-X", "importtime"] if importtime else []), "-m", "crawler.cli",
            *args]
     started = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
-    return time.perf_counter() - started, proc.returncode, proc.stderr
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    stderr = proc.stderr.read() if proc.stderr else ""
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return wall, usage.ru_utime + usage.ru_stime, proc.returncode, stderr
 
 
 def heavy_imports(importtime_stderr: str) -> list[str]:
@@ -87,29 +95,39 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=20, help="runs per command (default 20)")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    parser.add_argument("--pythonpath", metavar="DIR", help="import crawler/ from DIR instead "
+                        "(a before/after comparison)")
     args = parser.parse_args()
     results = []
+    load_before = list(os.getloadavg())
     with tempfile.TemporaryDirectory(prefix="chavder-cli-bench-") as tmp:
         root = Path(tmp)
         env = make_home(root)
+        if args.pythonpath:
+            env["PYTHONPATH"] = os.pathsep.join([str(Path(args.pythonpath).resolve()),
+                                                 env["PYTHONPATH"]])
         for name, argv in COMMANDS.items():
-            _, code, err = run_once(argv, env, root, importtime=True)
+            _, _, code, err = run_once(argv, env, root, importtime=True)
             heavy = heavy_imports(err)
             run_once(argv, env, root)                     # warm the page cache
-            times = []
+            walls, cpus = [], []
             for _ in range(args.runs):
-                seconds, code, _ = run_once(argv, env, root)
-                times.append(seconds)
+                wall, cpu, code, _ = run_once(argv, env, root)
+                walls.append(wall)
+                cpus.append(cpu)
             row = {"command": f"chavder {' '.join(argv)}", "name": name, "runs": args.runs,
-                   "exit": code, "median_seconds": round(statistics.median(times), 4),
-                   "p95_seconds": round(percentile(times, 0.95), 4),
-                   "min_seconds": round(min(times), 4), "heavy_imports": heavy}
+                   "exit": code, "median_seconds": round(statistics.median(walls), 4),
+                   "p95_seconds": round(percentile(walls, 0.95), 4),
+                   "min_seconds": round(min(walls), 4),
+                   "median_cpu_seconds": round(statistics.median(cpus), 4),
+                   "heavy_imports": heavy}
             results.append(row)
-            print(f"{row['command']:<48} median {row['median_seconds']:.3f} s  "
-                  f"p95 {row['p95_seconds']:.3f} s  exit {code}  "
-                  f"imports {', '.join(heavy) or 'no scrapy/twisted'}", flush=True)
+            print(f"{row['command']:<48} wall median {row['median_seconds']:.3f} s, "
+                  f"p95 {row['p95_seconds']:.3f} s; CPU median {row['median_cpu_seconds']:.3f}"
+                  f" s; exit {code}; imports {', '.join(heavy) or 'no scrapy/twisted'}",
+                  flush=True)
     out = {"goal_help_seconds": 0.25, "results": results, "python": sys.version.split()[0],
-           "loadavg": list(os.getloadavg())}
+           "loadavg_before": load_before, "loadavg_after": list(os.getloadavg())}
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2, ensure_ascii=False), "utf-8")
     return 0

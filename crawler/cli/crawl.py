@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import tempfile
 from pathlib import Path
 
 import click
@@ -135,6 +134,8 @@ def cmd_extract(inv: Invocation, file: str, url: str, source: str | None,
 @click.option("--query", default="الرقة", show_default=True, help="what to search for")
 def cmd_demo(directory: str | None, query: str) -> int:
     """Serve the bundled fixture outlets, crawl them into a fresh store, search for الرقة."""
+    import tempfile
+
     from crawler.config import Settings, load_sources
     from crawler.crawl import run_crawl
     from crawler.fixtureweb import FixtureWeb, default_root
