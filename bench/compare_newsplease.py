@@ -202,16 +202,18 @@ def worker_chavder_extract(pages_file: str, rounds: int) -> dict:
 def worker_chavder_crawl(base: str, n: int, workdir: str, per_domain: int) -> dict:
     sys.path.insert(0, str(ROOT))
     import resource
+    from crawler.app import Chavder
     from crawler.config import Settings, SourceConfig
     from crawler.crawl import run_crawl
     from crawler.logs import setup_logging
-    from crawler.store import open_store
     setup_logging("WARNING")
     source = SourceConfig(id="bench", name="Bench", kind="sitemap",
                           start_urls=[base + "/sitemap.xml"], timezone="Asia/Baghdad",
                           max_articles=n + 10, allow_private=True, allowed_domains=["127.0.0.1"])
-    store = open_store(f"sqlite:///{workdir}/chavder.db")
-    settings = Settings(concurrent_per_domain=per_domain, download_timeout=30)
+    settings = Settings(store=f"sqlite:///{workdir}/chavder.db",
+                        concurrent_per_domain=per_domain, download_timeout=30)
+    app = Chavder.from_config(settings=settings, sources=[source])
+    store = app.store
     profile = os.environ.get("CHAVDER_BENCH_PROFILE")
     profiler = None
     if profile:
@@ -220,7 +222,7 @@ def worker_chavder_crawl(base: str, n: int, workdir: str, per_domain: int) -> di
         profiler.enable()
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
-    summary = run_crawl(settings, store, [source], {
+    summary = run_crawl(app, [source], {
         "AUTOTHROTTLE_ENABLED": False, "CHAVDER_PROGRESS_INTERVAL": 0,
         "CONCURRENT_REQUESTS": 32})
     wall = time.perf_counter() - started
@@ -229,7 +231,7 @@ def worker_chavder_crawl(base: str, n: int, workdir: str, per_domain: int) -> di
         profiler.disable()
         profiler.dump_stats(profile)
     stored = store.count_articles()
-    store.close()
+    app.close()
     stats = summary.per_source["bench"]
     timings = summary.timings.get("bench", {})
     return {"stored": stored, "errors": stats["errors"], "wall_seconds": wall,

@@ -80,20 +80,21 @@ def reindex(node: EngineNode, db: Path, alias: str, work: Path) -> dict:
 def crawl_once(url: str, sitemap: str, data: Path, n: int) -> dict:
     """One crawl of the generated outlet into ``url`` (run in its own process: Twisted's
     reactor cannot be restarted)."""
+    from crawler.app import Chavder
     from crawler.config import Settings, SourceConfig
     from crawler.crawl import run_crawl
     from crawler.logs import setup_logging
-    from crawler.store import open_store
     setup_logging("WARNING")
     source = SourceConfig(id="bench", name="Bench", kind="sitemap", start_urls=[sitemap],
                           timezone="Asia/Baghdad", max_articles=n + 10, allow_private=True,
                           allowed_domains=["127.0.0.1"])
-    store = open_store(url, data)
-    settings = Settings(concurrent_per_domain=8, download_timeout=30)
+    settings = Settings(store=url, data_dir=str(data), concurrent_per_domain=8,
+                        download_timeout=30)
+    app = Chavder.from_config(settings=settings, sources=[source])
+    store = app.store
     started = time.perf_counter()
-    run_crawl(settings, store, [source], {"AUTOTHROTTLE_ENABLED": False,
-                                          "CHAVDER_PROGRESS_INTERVAL": 0,
-                                          "CONCURRENT_REQUESTS": 32})
+    run_crawl(app, [source], {"AUTOTHROTTLE_ENABLED": False, "CHAVDER_PROGRESS_INTERVAL": 0,
+                              "CONCURRENT_REQUESTS": 32})
     crawled = time.perf_counter() - started
     stored = store.count_articles()
     row = {"stored": stored, "crawl_seconds": round(crawled, 2),
@@ -108,7 +109,7 @@ def crawl_once(url: str, sitemap: str, data: Path, n: int) -> dict:
         drained = time.perf_counter() - started
         row["seconds_until_indexed"] = round(drained, 2)
         row["articles_per_second_until_indexed"] = round(stored / drained, 1)
-    store.close()
+    app.close()
     return row
 
 

@@ -17,11 +17,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.sitegen import article_page  # noqa: E402
+from crawler.app import Chavder  # noqa: E402
 from crawler.config import Settings, SourceConfig  # noqa: E402
 from crawler.crawl import run_cycles  # noqa: E402
-from crawler.logs import setup_logging  # noqa: E402
 from crawler.fixtureweb import FixtureWebProcess  # noqa: E402
-from crawler.store import open_store  # noqa: E402
+from crawler.logs import setup_logging  # noqa: E402
 
 
 def build(root: Path, n: int) -> None:
@@ -56,10 +56,10 @@ def main(argv: list[str] | None = None) -> dict:
             sources = [SourceConfig(id=f"s{i}", name=f"S{i}", kind="feed",
                                     start_urls=[f"{base}/feeds/{i}.xml"], allow_private=True,
                                     allowed_domains=["127.0.0.1"]) for i in range(args.sources)]
-            store = open_store(f"sqlite:///{tmp}/idle.db")
-            cycles = run_cycles(Settings(alerts=f"{tmp}/none.yaml"), store, sources, 2,
-                                concurrency=16, overrides={"AUTOTHROTTLE_ENABLED": False})
-            store.close()
+            settings = Settings(store=f"sqlite:///{tmp}/idle.db", alerts=f"{tmp}/none.yaml")
+            with Chavder.from_config(settings=settings, sources=sources) as app:
+                cycles = run_cycles(app, sources, 2, concurrency=16,
+                                    overrides={"AUTOTHROTTLE_ENABLED": False})
     warm, idle = cycles
     result = {"sources": args.sources, "warmup": warm,
               "requests_per_source": round(idle["requests"] / args.sources, 3),

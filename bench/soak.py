@@ -20,10 +20,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.sitegen import article_page  # noqa: E402
 from crawler.config import Settings, SourceConfig  # noqa: E402
+from crawler.app import Chavder  # noqa: E402
 from crawler.crawl import run_cycles  # noqa: E402
 from crawler.logs import setup_logging  # noqa: E402
 from crawler.fixtureweb import FixtureWebProcess  # noqa: E402
-from crawler.store import open_store  # noqa: E402
 
 
 def rss_mb() -> float:
@@ -72,7 +72,9 @@ def main(argv: list[str] | None = None) -> dict:
             sources = [SourceConfig(id=f"s{i}", name=f"S{i}", kind="feed",
                                     start_urls=[f"{base}/feeds/{i}.xml"], allow_private=True,
                                     allowed_domains=["127.0.0.1"]) for i in range(args.sources)]
-            store = open_store(f"sqlite:///{tmp}/soak.db")
+            app = Chavder.from_config(settings=Settings(store=f"sqlite:///{tmp}/soak.db",
+                                                        alerts=f"{tmp}/none.yaml"),
+                                      sources=sources)
 
             def on_cycle(n: int, totals: dict) -> None:
                 samples.append(rss_mb())
@@ -82,11 +84,11 @@ def main(argv: list[str] | None = None) -> dict:
                     print(f"cycle {n}: RSS {samples[-1]:.1f} MB, {totals['requests']} requests",
                           flush=True)
 
-            cycles = run_cycles(Settings(alerts=f"{tmp}/none.yaml"), store, sources,
-                                args.cycles, overrides={"AUTOTHROTTLE_ENABLED": False},
-                                on_cycle=on_cycle)
-            articles = store.count_articles()
-            store.close()
+            with app:
+                cycles = run_cycles(app, sources, args.cycles,
+                                    overrides={"AUTOTHROTTLE_ENABLED": False},
+                                    on_cycle=on_cycle)
+                articles = app.store.count_articles()
     tenth = max(1, len(samples) // 10)
     first, last = statistics.median(samples[:tenth]), statistics.median(samples[-tenth:])
     result = {"cycles": len(cycles), "sources": args.sources, "articles_stored": articles,

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, available_timezones
 
+from crawler import defaults as builtin
 from crawler.addresses import is_private_host
 from crawler.yamlconf import ConfigError, Located, load_located, unwrap
 
@@ -132,7 +133,7 @@ class SourceConfig:
     start_urls: list[str]
     languages: list[str] = field(default_factory=list)
     timezone: str = "UTC"
-    interval: float = 900.0                 # poll interval, seconds
+    interval: float = builtin.SOURCE_INTERVAL   # poll interval, seconds
     selectors: dict[str, str] = field(default_factory=dict)
     allowed_domains: list[str] = field(default_factory=list)
     max_pages: int = 3                      # listing pagination bound
@@ -353,11 +354,11 @@ def load_sources(path: str | Path, *, text: str | None = None,
             err(line_of("timezone"), f"source '{sid}': unknown time zone {tz!r} — use an "
                 "IANA name such as Asia/Baghdad, Asia/Damascus or Europe/Istanbul")
             tz = "UTC"
-        interval = parse_interval(get("interval", 900))
+        interval = parse_interval(get("interval", builtin.SOURCE_INTERVAL))
         if interval is None or interval <= 0:
             err(line_of("interval"), f"source '{sid}': interval {get('interval')!r} is not a "
                 "duration — write seconds or e.g. '15m', '1h'")
-            interval = 900.0
+            interval = builtin.SOURCE_INTERVAL
         else:
             floor = MIN_PRIVATE_INTERVAL if allow_private else MIN_INTERVAL
             rng = SOURCE_RANGES["interval"]
@@ -459,41 +460,41 @@ def load_sources(path: str | Path, *, text: str | None = None,
 @dataclass
 class MailSettings:
     smtp_host: str | None = None            # None: write .eml files to the outbox
-    smtp_port: int = 587
+    smtp_port: int = builtin.SMTP_PORT
     security: str = "starttls"              # starttls | ssl | none
     username: str | None = None
-    password_env: str = "CHAVDER_SMTP_PASSWORD"
+    password_env: str = builtin.SMTP_PASSWORD_ENV
     password_file: str | None = None
-    sender: str = "Chavder <chavder@localhost>"
-    outbox: str = "outbox"                  # relative to data_dir
+    sender: str = builtin.MAIL_SENDER
+    outbox: str = builtin.OUTBOX_DIR       # relative to data_dir
 
 
 @dataclass
 class Settings:
     """How Chavder runs. Every field has an embedded default; ``chavder.yaml`` overrides."""
 
-    data_dir: str = "data"
-    store: str = "sqlite:///data/chavder.db"
-    sources: str = "sources.yaml"
-    alerts: str = "alerts.yaml"
-    contact_url: str = "https://github.com/chavder/chavder"
-    user_agent: str = "Chavder/0.1 (news monitor; +{contact_url})"
-    concurrent_per_domain: int = 2
-    download_timeout: float = 30.0
-    max_body_bytes: int = 10 * 1024 * 1024
+    data_dir: str = builtin.DATA_DIR
+    store: str = builtin.STORE_URL
+    sources: str = builtin.SOURCES_FILE
+    alerts: str = builtin.ALERTS_FILE
+    contact_url: str = builtin.CONTACT_URL
+    user_agent: str = builtin.USER_AGENT
+    concurrent_per_domain: int = builtin.CONCURRENT_PER_DOMAIN
+    download_timeout: float = builtin.DOWNLOAD_TIMEOUT
+    max_body_bytes: int = builtin.MAX_BODY_BYTES
     log_format: str = "text"                # text | json
-    alert_retry_seconds: float = 30.0       # first retry delay of a failed alert (doubles)
-    article_retry_seconds: float = 900.0    # first retry delay of a failed article (doubles)
-    alert_max_attempts: int = 10
+    alert_retry_seconds: float = builtin.ALERT_RETRY_SECONDS      # first retry; doubles
+    article_retry_seconds: float = builtin.ARTICLE_RETRY_SECONDS  # first retry; doubles
+    alert_max_attempts: int = builtin.ALERT_MAX_ATTEMPTS
     # the service (chavder run)
-    health_host: str = "127.0.0.1"
-    health_port: int = 9410                 # /healthz and /metrics; -1 turns it off
-    max_concurrent_crawls: int = 4
-    alert_dispatch_seconds: float = 15.0
-    digest_check_seconds: float = 60.0
-    digest_grace_hours: float = 6.0         # a digest missed while down is still sent this late
+    health_host: str = builtin.HEALTH_HOST
+    health_port: int = builtin.HEALTH_PORT  # /healthz and /metrics; -1 turns it off
+    max_concurrent_crawls: int = builtin.MAX_CONCURRENT_CRAWLS
+    alert_dispatch_seconds: float = builtin.ALERT_DISPATCH_SECONDS
+    digest_check_seconds: float = builtin.DIGEST_CHECK_SECONDS
+    digest_grace_hours: float = builtin.DIGEST_GRACE_HOURS  # late sending of a missed digest
     digest_empty_policy: str = "skip"       # skip | nothing-new
-    shutdown_timeout: float = 10.0
+    shutdown_timeout: float = builtin.SHUTDOWN_TIMEOUT
     mail: MailSettings = field(default_factory=MailSettings)
     path: str | None = None                 # the file it came from, if any
 
@@ -511,7 +512,7 @@ _CHOICES = {"digest_empty_policy": ("skip", "nothing-new")}
 
 def load_settings(path: str | Path | None = None) -> Settings:
     """Load ``chavder.yaml`` (or ``$CHAVDER_CONFIG``) if present; defaults otherwise."""
-    candidate = path or os.environ.get("CHAVDER_CONFIG") or "chavder.yaml"
+    candidate = path or os.environ.get(builtin.CONFIG_ENV) or builtin.CONFIG_FILE
     settings = Settings()
     if not Path(candidate).exists():
         if path:

@@ -1,21 +1,43 @@
-"""Run crawls of chosen sources in one Scrapy process and summarise them.
+"""The one crawl driver: ``chavder crawl``, ``chavder demo``, the service and the benchmarks all
+start their crawls through :class:`CrawlDriver`.
 
-Used by ``chavder crawl``, ``chavder demo`` and the benchmarks. (The long-running service uses
-``CrawlerRunner`` in its own reactor; see ``scheduler/``.)
+The driver groups sources into batches (one Scrapy crawler per kind and batch), creates each
+crawler on one runner — a ``CrawlerProcess`` for a blocking run (:func:`run_crawl`), a
+``CrawlerRunner`` in an already running reactor (the service, :func:`run_cycles`) — and
+attaches the application object to it (``crawler.chavder``) before Scrapy builds the spider
+and its components, which read it in ``from_crawler`` (:func:`app_of`). Scrapy settings carry
+plain values only.
+
+Plain ``scrapy crawl <kind> -a source=ID`` has no driver: :func:`app_of` then builds the
+application from the ``CHAVDER_CONFIG`` setting (see ``crawler/settings.py``).
+
+Nothing here imports Scrapy or Twisted at module level.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from scrapy.crawler import CrawlerProcess
-from scrapy.settings import Settings as ScrapySettings
-from scrapy.utils.project import get_project_settings
+from crawler import defaults
+from crawler.app import Chavder
+from crawler.config import Settings, SourceConfig, load_settings
 
-from crawler.config import Settings, SourceConfig
-from crawler.extensions import COUNTERS, source_counts
-from crawler.logs import apply_logger_levels
-from crawler.store import Store
+if TYPE_CHECKING:  # pragma: no cover - types only
+    from scrapy.crawler import Crawler
+    from scrapy.settings import Settings as ScrapySettings
+    from twisted.internet.defer import Deferred
+
+    from scheduler.alerting import DispatchReport
+
+COUNTERS = ("fetched", "new", "updated", "unchanged", "skipped_known", "not_modified", "errors")
+
+
+def source_counts(stats: dict[str, Any], source: str | None = None) -> dict[str, int]:
+    """The counters the CLI prints, for one source (or the whole crawler) from Scrapy stats."""
+    prefix = f"chavder/source/{source}/" if source else "chavder/"
+    return {name: int(stats.get(prefix + name, 0)) for name in COUNTERS}
 
 
 @dataclass
@@ -25,6 +47,7 @@ class CrawlSummary:
     timings: dict[str, dict[str, float]] = field(default_factory=dict)  # seconds per stage
     unexpected_errors: int = 0   # exceptions Scrapy caught (crawler.unexpected): exit status 1
     store_fault: Exception | None = None   # StoreUnusable that stopped the crawl, if any
+    alerts: "DispatchReport | None" = None  # delivery after the crawl (Chavder.crawl)
 
     @property
     def totals(self) -> dict[str, int]:
@@ -40,51 +63,10 @@ class CrawlSummary:
         return "\n".join([fmt(header), fmt(["-" * w for w in widths])] + [fmt(r) for r in rows])
 
 
-def scrapy_settings(settings: Settings, store: Store, sources: Sequence[SourceConfig],
-                    overrides: dict[str, Any] | None = None,
-                    alerting: Any = None) -> ScrapySettings:
-    """Scrapy settings for Chavder crawls: project defaults + chavder.yaml + overrides."""
-    scrapy_conf = get_project_settings()
-    scrapy_conf.setmodule("crawler.settings", priority="project")
-    scrapy_conf.set("USER_AGENT", settings.resolved_user_agent, priority="cmdline")
-    scrapy_conf.set("CONCURRENT_REQUESTS_PER_DOMAIN", settings.concurrent_per_domain,
-                    priority="cmdline")
-    scrapy_conf.set("DOWNLOAD_TIMEOUT", settings.download_timeout, priority="cmdline")
-    scrapy_conf.set("DOWNLOAD_MAXSIZE", settings.max_body_bytes, priority="cmdline")
-    scrapy_conf.set("CHAVDER_STORE_INSTANCE", store, priority="cmdline")
-    from crawler.runtime import Shared
-    scrapy_conf.set("CHAVDER_SOURCE_OBJECTS", Shared({s.id: s for s in sources}),
-                    priority="cmdline")
-    scrapy_conf.set("CHAVDER_SETTINGS_OBJECT", Shared(settings), priority="cmdline")
-    if alerting is not None:
-        scrapy_conf.set("CHAVDER_ALERTING_INSTANCE", alerting, priority="cmdline")
-    from crawler.robots import RobotsCache
-    from crawler.runtime import build_resolver
-    scrapy_conf.set("CHAVDER_RESOLVER_INSTANCE", build_resolver(store), priority="cmdline")
-    scrapy_conf.set("CHAVDER_ROBOTS_CACHE", RobotsCache(), priority="cmdline")
-    for key, value in (overrides or {}).items():
-        scrapy_conf.set(key, value, priority="cmdline")
-    return scrapy_conf
-
-
-def run_crawl(settings: Settings, store: Store, sources: Sequence[SourceConfig],
-              overrides: dict[str, Any] | None = None, alerting: Any = None) -> CrawlSummary:
-    """Crawl ``sources`` once, concurrently, in this process (blocks until done)."""
-    from crawler.spiders import SPIDERS_BY_KIND
-
-    conf = scrapy_settings(settings, store, sources, overrides, alerting)
-    conf.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
-    process = CrawlerProcess(conf)
-    apply_logger_levels()  # CrawlerProcess re-applies Scrapy's own logger levels
-    crawlers = {}
-    for batch in batches(sources):
-        crawler = process.create_crawler(SPIDERS_BY_KIND[batch[0].kind])
-        for source in batch:
-            crawlers[source.id] = crawler
-        process.crawl(crawler, sources=",".join(s.id for s in batch))
-    process.start()
+def summarise(crawlers: dict[str, "Crawler"]) -> CrawlSummary:
+    """Per-source counters, finish reasons and stage timings of finished crawlers."""
+    from crawler.unexpected import STAT, store_fault_of
     summary = CrawlSummary()
-    from crawler.runtime import store_fault_of
     for sid, crawler in crawlers.items():
         summary.store_fault = summary.store_fault or store_fault_of(crawler)
         stats = crawler.stats.get_stats() if crawler.stats else {}
@@ -92,13 +74,13 @@ def run_crawl(settings: Settings, store: Store, sources: Sequence[SourceConfig],
         summary.finish_reasons[sid] = str(stats.get("chavder/finish_reason", "not started"))
         summary.timings[sid] = {stage: float(stats.get(f"chavder/source/{sid}/seconds/{stage}",
                                                        0.0)) for stage in ("extract", "store")}
-    from crawler.unexpected import STAT
     summary.unexpected_errors = sum(int(c.stats.get_value(STAT, 0)) for c in
                                     {id(c): c for c in crawlers.values()}.values() if c.stats)
     return summary
 
 
-def batches(sources: Sequence[SourceConfig], size: int = 50) -> list[list[SourceConfig]]:
+def batches(sources: Sequence[SourceConfig],
+            size: int = defaults.SOURCES_PER_CRAWLER) -> list[list[SourceConfig]]:
     """Sources grouped by kind, at most ``size`` per crawler: one Scrapy crawler costs ~10 ms
     of CPU to build, so an idle cycle over hundreds of sources must not build one per source."""
     by_kind: dict[str, list[SourceConfig]] = {}
@@ -107,30 +89,120 @@ def batches(sources: Sequence[SourceConfig], size: int = 50) -> list[list[Source
     return [group[i:i + size] for group in by_kind.values() for i in range(0, len(group), size)]
 
 
-def run_cycles(settings: Settings, store: Store, sources: Sequence[SourceConfig], cycles: int,
-               *, concurrency: int = 8, overrides: dict[str, Any] | None = None,
-               on_cycle: Any = None) -> list[dict[str, Any]]:
-    """Crawl every source ``cycles`` times in ONE reactor with CrawlerRunner, as the service
-    does (benchmarks: idle cost, soak). ``on_cycle(n, stats)`` is called after each cycle.
-    Returns per-cycle totals: requests, extracted, new, errors, cpu_seconds, wall_seconds."""
+def scrapy_settings(settings: Settings,
+                    overrides: dict[str, Any] | None = None) -> "ScrapySettings":
+    """Scrapy settings for Chavder crawls: ``crawler.settings`` + chavder.yaml + overrides.
+    Plain values only — the application reaches components through ``crawler.chavder``."""
+    from scrapy.utils.project import get_project_settings
+    conf = get_project_settings()
+    conf.setmodule("crawler.settings", priority="project")
+    for key, value in (("USER_AGENT", settings.resolved_user_agent),
+                       ("CONCURRENT_REQUESTS_PER_DOMAIN", settings.concurrent_per_domain),
+                       ("DOWNLOAD_TIMEOUT", settings.download_timeout),
+                       ("DOWNLOAD_MAXSIZE", settings.max_body_bytes),
+                       ("LOG_INSTALL_ROOT_HANDLER", False),
+                       *(overrides or {}).items()):
+        conf.set(key, value, priority="cmdline")
+    return conf
+
+
+# --------------------------------------------------------------------------- the driver
+
+class CrawlDriver:
+    """Crawls of ``app``'s sources on one Scrapy runner.
+
+    ``process=True``: a ``CrawlerProcess`` that :func:`run_crawl` starts and that blocks until
+    every crawl is done (Ctrl-C stops it gracefully). Otherwise a ``CrawlerRunner`` in the
+    reactor the caller runs (the service). ``max_concurrent``: at most this many crawlers at
+    once (0: no limit)."""
+
+    def __init__(self, app: Chavder, *, overrides: dict[str, Any] | None = None,
+                 process: bool = False, max_concurrent: int = 0):
+        from scrapy.crawler import CrawlerProcess, CrawlerRunner
+
+        from crawler.logs import apply_logger_levels
+        conf = scrapy_settings(app.settings, overrides)
+        if not process:
+            from scrapy.utils.reactor import install_reactor
+            install_reactor(conf.get("TWISTED_REACTOR"))
+        self.runner = CrawlerProcess(conf) if process else CrawlerRunner(conf)
+        apply_logger_levels()   # the runner re-applies Scrapy's own logger levels
+        self.app = app
+        # built before the first crawl, once per process, shared by every crawler (a bad
+        # alerts file is refused here, not in a pipeline)
+        app.resolver, app.robots, app.alerting  # noqa: B018
+        self.stopping = False
+        self._slots: Any = None
+        if max_concurrent > 0:
+            from twisted.internet.defer import DeferredSemaphore
+            self._slots = DeferredSemaphore(max_concurrent)
+
+    def prepare(self, batch: Sequence[SourceConfig]) -> "Crawler":
+        """A crawler for one batch (sources of one kind), the application attached."""
+        from crawler.spiders import SPIDERS_BY_KIND
+        crawler = self.runner.create_crawler(SPIDERS_BY_KIND[batch[0].kind])
+        crawler.chavder = self.app
+        return crawler
+
+    def start(self, crawler: "Crawler", batch: Sequence[SourceConfig]) -> "Deferred":
+        """Run ``crawler`` over ``batch`` when a slot is free (not at all once stopping)."""
+        from twisted.internet.defer import maybeDeferred
+        ids = ",".join(s.id for s in batch)
+
+        def run() -> Any:
+            if self.stopping:
+                return None
+            return self.runner.crawl(crawler, sources=ids)
+
+        return self._slots.run(run) if self._slots is not None else maybeDeferred(run)
+
+    def schedule(self, sources: Sequence[SourceConfig]
+                 ) -> tuple[dict[str, "Crawler"], list["Deferred"]]:
+        """Start every batch of ``sources``: their crawlers by source id, and one Deferred
+        per crawler."""
+        crawlers: dict[str, Crawler] = {}
+        started = []
+        for batch in batches(sources):
+            crawler = self.prepare(batch)
+            crawlers.update({s.id: crawler for s in batch})
+            started.append(self.start(crawler, batch))
+        return crawlers, started
+
+    def crawl(self, sources: Sequence[SourceConfig]) -> "Deferred":
+        """Crawl ``sources`` once; fires with their :class:`CrawlSummary`."""
+        from twisted.internet.defer import DeferredList
+        crawlers, started = self.schedule(sources)
+        return DeferredList(started).addCallback(lambda _: summarise(crawlers))
+
+    def stop(self) -> "Deferred":
+        """Start no more crawls; ask the running ones to stop (fires when they have)."""
+        from twisted.internet.defer import maybeDeferred
+        self.stopping = True
+        return maybeDeferred(self.runner.stop)
+
+
+def run_crawl(app: Chavder, sources: Sequence[SourceConfig],
+              overrides: dict[str, Any] | None = None) -> CrawlSummary:
+    """Crawl ``sources`` once, concurrently, in this process (blocks until done)."""
+    driver = CrawlDriver(app, overrides=overrides, process=True)
+    crawlers, _started = driver.schedule(sources)
+    driver.runner.start()
+    return summarise(crawlers)
+
+
+def run_cycles(app: Chavder, sources: Sequence[SourceConfig], cycles: int, *,
+               concurrency: int = 8, overrides: dict[str, Any] | None = None,
+               on_cycle: Callable[[int, dict[str, Any]], Any] | None = None
+               ) -> list[dict[str, Any]]:
+    """Crawl every source ``cycles`` times in ONE reactor, as the service does (benchmarks:
+    idle cost, soak). ``on_cycle(n, totals)`` is called after each cycle. Returns per-cycle
+    totals: requests, extracted, new, not_modified, errors, cpu_seconds, wall_seconds."""
     import resource
     import time
 
-    from scrapy.crawler import CrawlerRunner
-    from scrapy.utils.reactor import install_reactor
-
-    from crawler.settings import TWISTED_REACTOR
-
-    install_reactor(TWISTED_REACTOR)
+    driver = CrawlDriver(app, overrides={"CHAVDER_PROGRESS_INTERVAL": 0, **(overrides or {})},
+                         max_concurrent=concurrency)
     from twisted.internet import defer, reactor
-
-    from crawler.spiders import SPIDERS_BY_KIND
-
-    conf = scrapy_settings(settings, store, sources,
-                           {"CHAVDER_PROGRESS_INTERVAL": 0, **(overrides or {})})
-    conf.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
-    runner = CrawlerRunner(conf)
-    apply_logger_levels()
     results: list[dict[str, Any]] = []
 
     def cpu() -> float:
@@ -139,24 +211,18 @@ def run_cycles(settings: Settings, store: Store, sources: Sequence[SourceConfig]
 
     @defer.inlineCallbacks
     def main() -> Any:
-        slots = defer.DeferredSemaphore(concurrency)
         for n in range(cycles):
             cpu0, wall0 = cpu(), time.perf_counter()
-            crawlers = []
-
-            def one(batch: list[SourceConfig]) -> Any:
-                crawler = runner.create_crawler(SPIDERS_BY_KIND[batch[0].kind])
-                crawlers.append(crawler)
-                return runner.crawl(crawler, sources=",".join(s.id for s in batch))
-
-            yield defer.DeferredList([slots.run(one, b) for b in batches(sources)])
+            crawlers, started = driver.schedule(sources)
+            yield defer.DeferredList(started)
+            unique = {id(c): c for c in crawlers.values()}.values()
             totals = {"cycle": n + 1, "cpu_seconds": cpu() - cpu0,
                       "wall_seconds": time.perf_counter() - wall0}
             for key, stat in (("requests", "downloader/request_count"),
                               ("extracted", "chavder/extracted"), ("new", "chavder/new"),
                               ("not_modified", "chavder/not_modified"),
                               ("errors", "chavder/errors")):
-                totals[key] = sum(int(c.stats.get_value(stat, 0)) for c in crawlers)
+                totals[key] = sum(int(c.stats.get_value(stat, 0)) for c in unique)
             results.append(totals)
             if on_cycle is not None:
                 on_cycle(n + 1, totals)
@@ -165,3 +231,43 @@ def run_cycles(settings: Settings, store: Store, sources: Sequence[SourceConfig]
     reactor.callWhenRunning(main)
     reactor.run(installSignalHandlers=False)
     return results
+
+
+# --------------------------------------------------------------------------- components' side
+
+def app_of(crawler: "Crawler") -> Chavder:
+    """The application a component of ``crawler`` works with: the one the driver attached,
+    or — plain ``scrapy crawl`` — one built from the ``CHAVDER_CONFIG`` setting, attached,
+    and closed when the engine stops."""
+    app = getattr(crawler, "chavder", None)
+    if app is None:
+        from scrapy import signals
+        app = Chavder(settings_for_scrapy_crawl(crawler.settings))
+        crawler.chavder = app
+        crawler.signals.connect(app.close, signal=signals.engine_stopped, weak=False)
+    return app
+
+
+def settings_for_scrapy_crawl(conf: Any) -> Settings:
+    """Chavder's settings for a plain ``scrapy crawl``: the file named by ``-s
+    CHAVDER_CONFIG=…`` or ``$CHAVDER_CONFIG`` (relative to the current directory; must
+    exist), else ``chavder.yaml`` next to the project's ``scrapy.cfg`` if it exists, else the
+    built-in defaults. ``-s CHAVDER_STORE=…`` / ``-s CHAVDER_SOURCES=…`` replace its store / sources."""
+    from scrapy.settings import SETTINGS_PRIORITIES
+    from scrapy.utils.conf import closest_scrapy_cfg
+    given = conf.getpriority("CHAVDER_CONFIG") or 0
+    if given > SETTINGS_PRIORITIES["project"]:
+        path: Path | None = Path(conf.get("CHAVDER_CONFIG"))
+    elif os.environ.get(defaults.CONFIG_ENV):
+        path = Path(os.environ[defaults.CONFIG_ENV])
+    else:   # never the current directory's file: the project's, or none
+        cfg = closest_scrapy_cfg()
+        path = Path(cfg).parent / (conf.get("CHAVDER_CONFIG") or defaults.CONFIG_FILE) \
+            if cfg else None
+        path = path if path is not None and path.exists() else None
+    settings = load_settings(path) if path is not None else Settings()
+    if conf.get("CHAVDER_STORE"):
+        settings.store = conf.get("CHAVDER_STORE")
+    if conf.get("CHAVDER_SOURCES"):
+        settings.sources = conf.get("CHAVDER_SOURCES")
+    return settings

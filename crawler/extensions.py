@@ -8,18 +8,12 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from twisted.internet import task
 
-from crawler.runtime import runtime_for
+from crawler import defaults
+from crawler.crawl import app_of, source_counts
 from crawler.store.base import utc_now_iso
+from crawler.unexpected import store_fault_of
 
 logger = logging.getLogger("chavder.progress")
-
-COUNTERS = ("fetched", "new", "updated", "unchanged", "skipped_known", "not_modified", "errors")
-
-
-def source_counts(stats: dict[str, Any], source: str | None = None) -> dict[str, int]:
-    """The counters the CLI prints, for one source (or the whole crawler) from Scrapy stats."""
-    prefix = f"chavder/source/{source}/" if source else "chavder/"
-    return {name: int(stats.get(prefix + name, 0)) for name in COUNTERS}
 
 
 class CrawlReport:
@@ -27,7 +21,9 @@ class CrawlReport:
 
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
-        self.interval = crawler.settings.getfloat("CHAVDER_PROGRESS_INTERVAL", 10.0)
+        self.interval = crawler.settings.getfloat("CHAVDER_PROGRESS_INTERVAL",
+                                                  defaults.PROGRESS_INTERVAL)
+        self.store = app_of(crawler).store
         self.started_at = utc_now_iso()
         self._loop: task.LoopingCall | None = None
 
@@ -60,10 +56,8 @@ class CrawlReport:
             self._loop.stop()
         stats = self.crawler.stats.get_stats()
         self.crawler.stats.set_value("chavder/finish_reason", reason)
-        runtime = runtime_for(self.crawler)
-        if runtime.store_fault is not None:   # nothing can be recorded in an unusable store
+        if store_fault_of(self.crawler) is not None:   # nothing can be recorded there
             return
-        store = runtime.store
         finished = utc_now_iso()
         for sid in self._source_ids():
-            store.record_crawl(sid, self.started_at, finished, source_counts(stats, sid))
+            self.store.record_crawl(sid, self.started_at, finished, source_counts(stats, sid))

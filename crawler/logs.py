@@ -1,14 +1,10 @@
-"""Chavder's log lines on stderr: one readable line (or one JSON object) per record, URL
-passwords masked, third-party chatter below WARNING dropped unless ``--verbose``.
+"""Logging set-up for every command and the service: one readable line per record on stderr
+(or JSON lines), URL passwords masked, third-party chatter only with ``--verbose``.
 
-Plain ``logging``, no Scrapy: every command sets this up before it runs, and ``--help`` or
-``chavder search`` must not pay for importing Scrapy (issue 14). Scrapy re-applies its own
-logger levels when a crawler process starts, so the crawl drivers call
-``apply_logger_levels()`` again after that.
-"""
+No Scrapy or Twisted import here: the CLI sets logging up before it knows whether the command
+crawls at all."""
 from __future__ import annotations
 
-import json
 import logging
 import sys
 
@@ -86,6 +82,7 @@ class TextFormatter(logging.Formatter):
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
+        import json
         payload = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
                    "level": record.levelname, "logger": record.name,
                    "message": redact_text(record.getMessage())}

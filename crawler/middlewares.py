@@ -17,7 +17,8 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from crawler.addresses import host_in_domains, is_private_host, normalize_host
 from crawler.backoff import doubling
 from crawler.download import RefusedAddress, may_reach_private
-from crawler.runtime import runtime_for
+from crawler import defaults
+from crawler.crawl import app_of
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +103,7 @@ class ConditionalGetMiddleware:
 
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
+        self.store = app_of(crawler).store
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "ConditionalGetMiddleware":
@@ -110,7 +112,7 @@ class ConditionalGetMiddleware:
     def process_request(self, request: Request) -> None:
         if not request.meta.get("conditional"):
             return None
-        etag, last_modified = runtime_for(self.crawler).store.http_validators(request.url)
+        etag, last_modified = self.store.http_validators(request.url)
         if etag:
             request.headers.setdefault(b"If-None-Match", etag.encode("latin-1", "ignore"))
         if last_modified:
@@ -124,8 +126,10 @@ class BackoffRetryMiddleware(RetryMiddleware):
 
     def __init__(self, settings: Any):
         super().__init__(settings)
-        self.backoff_base = settings.getfloat("CHAVDER_RETRY_BACKOFF_BASE", 1.0)
-        self.retry_after_max = settings.getfloat("CHAVDER_RETRY_AFTER_MAX", 120.0)
+        self.backoff_base = settings.getfloat("CHAVDER_RETRY_BACKOFF_BASE",
+                                              defaults.RETRY_BACKOFF_BASE)
+        self.retry_after_max = settings.getfloat("CHAVDER_RETRY_AFTER_MAX",
+                                                 defaults.RETRY_AFTER_MAX)
 
     def process_response(self, request: Request, response: Response) -> Any:  # type: ignore[override]
         result = super().process_response(request, response)
@@ -170,6 +174,7 @@ class SourceHeadersMiddleware:
 
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
+        self.contact_url = app_of(crawler).settings.contact_url
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "SourceHeadersMiddleware":
@@ -183,7 +188,6 @@ class SourceHeadersMiddleware:
         for name, value in source.headers.items():
             request.headers[name] = value
         if source.user_agent:
-            settings = runtime_for(self.crawler).settings
-            contact = settings.contact_url if settings is not None else ""
-            request.headers[b"User-Agent"] = source.user_agent.replace("{contact_url}", contact)
+            request.headers[b"User-Agent"] = source.user_agent.replace("{contact_url}",
+                                                                       self.contact_url)
         return None

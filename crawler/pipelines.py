@@ -13,15 +13,17 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from crawler.dedup.stories import Candidate
-from crawler.dedup.urls import canonicalize_url, url_key
-from crawler.extract import ExtractionError, extract_article
+from crawler.dedup.urls import url_key
+from crawler.extract import ExtractionError
+from crawler.extract.page import extract_page
 from crawler.isotime import parse_iso
 from crawler.items import RawPage
 from crawler.models import Article
-from crawler.runtime import runtime_for
+from crawler.crawl import app_of
 from crawler.store.base import STORE_FAULT_PREFIX, UpsertResult
 from crawler.store.faults import StoreUnusable
 from crawler.spiders.base import count
+from crawler.unexpected import store_unusable
 
 logger = logging.getLogger("chavder.crawl")
 
@@ -29,7 +31,7 @@ logger = logging.getLogger("chavder.crawl")
 class _Base:
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
-        self.runtime = runtime_for(crawler)
+        self.app = app_of(crawler)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Any:
@@ -39,7 +41,7 @@ class _Base:
         logger.log(level, "source=%s url=%s reason=%s", source, url, reason)
         count(self.crawler, source, "errors")
         try:
-            self.runtime.store.record_fetch_error(source, url, reason)
+            self.app.store.record_fetch_error(source, url, reason)
         except Exception as exc:  # noqa: BLE001 - the store may be the very thing failing
             logger.debug("could not record the error in the store: %s", exc)
 
@@ -57,22 +59,19 @@ class ExtractPipeline(_Base):
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, RawPage):
             return item
-        source = self.runtime.sources[item.source]
+        source = self.app.sources_by_id[item.source]
         started = time.perf_counter()
-        from_index = item.extracted_from != "page"   # the selectors are for the outlet's pages
         try:
-            article = extract_article(
-                item.body, item.url, source_id=source.id, timezone=source.timezone,
-                selectors={} if from_index else source.selectors, headers=item.headers,
-                hint=item.hint,
-                fetched_at=datetime.fromisoformat(item.fetched_at), languages=source.languages)
+            article = extract_page(item.body, item.url, source, headers=item.headers,
+                                   hint=item.hint,
+                                   fetched_at=datetime.fromisoformat(item.fetched_at),
+                                   from_index=item.extracted_from != "page")
         except ExtractionError as exc:
             self.crawler.stats.inc_value(f"chavder/extract_failed/{exc.reason}")
             self.problem(item.source, item.url, f"not stored ({exc.reason}): {exc}")
             raise DropItem(f"{item.url}: {exc.reason}") from None
         finally:
             count(self.crawler, item.source, "seconds/extract", time.perf_counter() - started)
-        article.canonical_url = canonicalize_url(item.url, declared=article.canonical_url)
         article.extracted_from = item.extracted_from
         count(self.crawler, item.source, "extracted")
         return _Extracted(article, item)
@@ -100,8 +99,8 @@ class StorePipeline(_Base):
         key = url_key(article.canonical_url)
         published_ts = _timestamp(article.published_at) or _timestamp(article.fetched_at) \
             or time.time()
-        resolver = self.runtime.resolver
-        store = self.runtime.store
+        resolver = self.app.resolver
+        store = self.app.store
 
         def write(decision: Any) -> UpsertResult:
             return store.upsert(
@@ -119,7 +118,7 @@ class StorePipeline(_Base):
                 lambda r: (r.article_id, r.story_id, r.change_seq))
         except StoreUnusable as exc:
             # corrupt / read-only file: every further write fails the same way — stop here
-            self.runtime.store_unusable(self.crawler, exc)
+            store_unusable(self.crawler, exc)
             raise DropItem(f"{page.url}: {exc.problem}") from None
         except Exception as exc:  # noqa: BLE001 - disk full, database locked, index down…
             # Nothing was written (the upsert is one transaction). Say so, and make sure the
@@ -157,6 +156,7 @@ class AlertPipeline(_Base):
     def __init__(self, crawler: Crawler):
         super().__init__(crawler)
         self._last_sweep = float("-inf")
+        self.app.alerting   # noqa: B018 - the rules are read (and a bad file refused) up front
 
     def process_item(self, item: Any) -> Any:
         if isinstance(item, Article) and time.monotonic() - self._last_sweep >= self.SWEEP_EVERY:
@@ -167,14 +167,14 @@ class AlertPipeline(_Base):
         self.sweep()
 
     def sweep(self) -> None:
-        alerting = self.runtime.alerting
+        alerting = self.app.alerting
         if alerting is None:
             return
         self._last_sweep = time.monotonic()
         try:
             queued = alerting.check_pending()
-        except StoreUnusable as exc:   # the crawl stops and reports it (Runtime.store_unusable)
-            self.runtime.store_unusable(self.crawler, exc)
+        except StoreUnusable as exc:   # the crawl stops and reports it (StoreGuard)
+            store_unusable(self.crawler, exc)
             return
         except Exception as exc:  # noqa: BLE001 - the next sweep matches it (nothing lost)
             logger.error("alert matching failed (%s: %s); the next sweep retries",

@@ -33,6 +33,9 @@ from scrapy.utils.misc import build_from_crawler
 from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThread
 
+from crawler import defaults
+from crawler.crawl import app_of
+
 logger = logging.getLogger(__name__)
 
 MAX_ROBOTS_BYTES = 500 * 1024
@@ -44,7 +47,7 @@ class RobotsCache:
 
     At most ``max_hosts`` entries and ``max_bytes`` of robots.txt text behind them."""
 
-    def __init__(self, ttl_seconds: float = 86400.0, max_hosts: int = 512,
+    def __init__(self, ttl_seconds: float = defaults.ROBOTS_TTL_SECONDS, max_hosts: int = 512,
                  max_bytes: int = 4 * 1024 * 1024):
         self.ttl, self.max_hosts, self.max_bytes = ttl_seconds, max_hosts, max_bytes
         self._entries: OrderedDict[str, tuple[Any, float, int]] = OrderedDict()
@@ -79,9 +82,6 @@ class RobotsCache:
     def _drop(self, netloc: str) -> None:
         self._bytes -= self._entries.pop(netloc)[2]
 
-    def __deepcopy__(self, memo: dict) -> "RobotsCache":
-        return self  # shared across Scrapy's per-crawler settings copies
-
 
 def truncate_robots(body: bytes, limit: int = MAX_ROBOTS_BYTES) -> tuple[bytes, bool]:
     """The first ``limit`` bytes, cut at the last line break (no half rule); and whether
@@ -96,7 +96,7 @@ def truncate_robots(body: bytes, limit: int = MAX_ROBOTS_BYTES) -> tuple[bytes, 
 class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
     def __init__(self, crawler: Crawler):
         super().__init__(crawler)
-        self.cache: RobotsCache = crawler.settings.get("CHAVDER_ROBOTS_CACHE") or RobotsCache()
+        self.cache: RobotsCache = app_of(crawler).robots   # one per process, not per crawler
         crawler.signals.connect(self._bytes_received, signal=signals.bytes_received)
 
     def _bytes_received(self, data: bytes, request: Request, spider: Any = None) -> None:

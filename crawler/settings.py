@@ -1,12 +1,16 @@
-"""Scrapy settings for Chavder. Politeness defaults come from the issue brief; the CLI and the
-service override store/source paths and the User-Agent from ``chavder.yaml``."""
+"""Scrapy settings for Chavder. Values that ``chavder.yaml`` also sets come from
+``crawler.defaults``; the crawl driver (``crawler.crawl.scrapy_settings``) overrides them from the
+application's settings. Only plain values live here: live objects (store, resolver, alerting)
+reach components through ``crawler.chavder`` (see ``crawler.app``), never through settings."""
 import sys
+
+from crawler import defaults as _defaults
 
 BOT_NAME = "chavder"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
 
-USER_AGENT = "Chavder/0.1 (news monitor; +https://github.com/chavder/chavder)"
+USER_AGENT = _defaults.USER_AGENT.format(contact_url=_defaults.CONTACT_URL)
 ROBOTSTXT_OBEY = True
 
 # Politeness: at most 2 requests in flight per domain, adaptive delay on top.
@@ -14,15 +18,15 @@ CONCURRENT_REQUESTS = 32
 # Items run through synchronous pipelines: Scrapy would otherwise start CONCURRENT_ITEMS (100)
 # cooperative tasks per response — ~100 Deferreds per article for nothing (measured: -14 % wall).
 CONCURRENT_ITEMS = 8
-CONCURRENT_REQUESTS_PER_DOMAIN = 2
+CONCURRENT_REQUESTS_PER_DOMAIN = _defaults.CONCURRENT_PER_DOMAIN
 DOWNLOAD_DELAY = 0
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 0.25
 AUTOTHROTTLE_MAX_DELAY = 30
 AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 
-DOWNLOAD_TIMEOUT = 30
-DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
+DOWNLOAD_TIMEOUT = _defaults.DOWNLOAD_TIMEOUT
+DOWNLOAD_MAXSIZE = _defaults.MAX_BODY_BYTES
 DOWNLOAD_WARNSIZE = 0
 REDIRECT_MAX_TIMES = 5
 COMPRESSION_ENABLED = True  # gzip, deflate, br (brotli package installed)
@@ -33,8 +37,8 @@ REMOTE_CONTROL_ENABLED = False  # Scrapy 2.19: no control port on a monitoring s
 RETRY_ENABLED = True
 RETRY_TIMES = 2
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
-CHAVDER_RETRY_BACKOFF_BASE = 1.0      # seconds; doubles per attempt
-CHAVDER_RETRY_AFTER_MAX = 120.0       # cap on a server's Retry-After
+CHAVDER_RETRY_BACKOFF_BASE = _defaults.RETRY_BACKOFF_BASE   # seconds; doubles per attempt
+CHAVDER_RETRY_AFTER_MAX = _defaults.RETRY_AFTER_MAX         # cap on a server's Retry-After
 
 # Connections are made by a handler that resolves, then refuses private addresses the source
 # does not allow (crawler/download.py), and sends nothing more to a host that challenged the
@@ -67,15 +71,19 @@ ITEM_PIPELINES = {
 }
 EXTENSIONS = {
     "scrapy.extensions.telnet.TelnetConsole": None,
+    "crawler.unexpected.StoreGuard": 490,
     "crawler.extensions.CrawlReport": 500,
     "crawler.unexpected.UnexpectedErrors": 510,
 }
 
-# Chavder's own settings (see crawler/runtime.py).
-CHAVDER_STORE = "sqlite:///data/chavder.db"
-CHAVDER_DATA_DIR = "data"
-CHAVDER_SOURCES = "sources.yaml"
-CHAVDER_PROGRESS_INTERVAL = 10.0
+# Chavder's own settings. Plain ``scrapy crawl <kind>`` (no Chavder driver) builds the application
+# from CHAVDER_CONFIG: a path, relative to this project's scrapy.cfg; $CHAVDER_CONFIG wins over
+# the default. CHAVDER_STORE / CHAVDER_SOURCES, when set (``-s``), replace the file's
+# ``store:`` / ``sources:``. See ``crawler.crawl.app_of``.
+CHAVDER_CONFIG = _defaults.CONFIG_FILE
+CHAVDER_STORE = None
+CHAVDER_SOURCES = None
+CHAVDER_PROGRESS_INTERVAL = _defaults.PROGRESS_INTERVAL
 
 LOG_LEVEL = "INFO"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -22,7 +22,7 @@ from scrapy.http import Response
 from scrapy.utils.log import failure_to_exc_info
 from twisted.python.failure import Failure
 
-from crawler.runtime import runtime_for
+from crawler.crawl import app_of
 from crawler.spiders.base import count
 from crawler.store.faults import StoreUnusable
 
@@ -44,6 +44,7 @@ class UnexpectedErrors:
 
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
+        self.store = app_of(crawler).store
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "UnexpectedErrors":
@@ -55,7 +56,7 @@ class UnexpectedErrors:
 
     # ------------------------------------------------------------------ signal receivers
     def spider_error(self, failure: Failure, response: Any, spider: Any) -> None:
-        if failure.check(StoreUnusable):   # Runtime.store_unusable stops the crawl, one line
+        if failure.check(StoreUnusable):   # StoreGuard stops the crawl, one line
             return
         if isinstance(response, Response):
             request, url = response.request, response.url
@@ -103,7 +104,7 @@ class UnexpectedErrors:
         self.crawler.stats.inc_value(STAT)
         count(self.crawler, source, "errors")
         try:
-            runtime_for(self.crawler).store.record_fetch_error(source, url, reason)
+            self.store.record_fetch_error(source, url, reason)
         except Exception as store_exc:  # noqa: BLE001 - the store may be what is failing
             logger.debug("could not record the error in the store: %s", store_exc)
 
@@ -114,6 +115,61 @@ class UnexpectedErrors:
         ids = getattr(spider, "source_ids", None) or getattr(self.crawler.spider,
                                                              "source_ids", None)
         return str(ids[0]) if ids else str(getattr(spider, "name", "?"))
+
+
+class StoreGuard:
+    """A store that cannot be used (``StoreUnusable``: corrupt, read-only) stops the crawl —
+    every further write would fail the same way — and the fault is kept for whoever reports
+    the run (the CLI prints it as one line, the service logs it). Per crawler: one crawl's
+    fault is not another's."""
+
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+        #: the StoreUnusable that stopped this crawl, if any
+        self.fault: StoreUnusable | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> "StoreGuard":
+        guard = cls(crawler)
+        # raised in a spider callback or an item pipeline: stop instead of failing per page
+        crawler.signals.connect(guard._on_error, signal=signals.spider_error)
+        crawler.signals.connect(guard._on_error, signal=signals.item_error)
+        return guard
+
+    def _on_error(self, failure: Failure, *args: Any, **kwargs: Any) -> None:
+        if failure.check(StoreUnusable):
+            self.stop(failure.value)
+
+    def stop(self, fault: Exception) -> None:
+        if self.fault is not None:
+            return
+        self.fault = fault  # type: ignore[assignment]
+        if self.crawler.stats is not None:
+            self.crawler.stats.set_value("chavder/store_unusable", str(fault))
+        engine = getattr(self.crawler, "engine", None)
+        if engine is not None and getattr(engine, "spider", None) is not None:
+            from scrapy.utils.defer import deferred_from_coro
+            deferred_from_coro(engine.close_spider_async(reason="store_unusable"))
+
+
+def _guard(crawler: Any) -> StoreGuard | None:
+    try:
+        return crawler.get_extension(StoreGuard)
+    except RuntimeError:   # the crawl never got as far as its extensions
+        return None
+
+
+def store_unusable(crawler: Any, fault: Exception) -> None:
+    """Stop ``crawler``'s crawl on an unusable store (see :class:`StoreGuard`)."""
+    guard = _guard(crawler)
+    if guard is not None:
+        guard.stop(fault)
+
+
+def store_fault_of(crawler: Any) -> Exception | None:
+    """The ``StoreUnusable`` that stopped ``crawler``'s crawl, or None."""
+    guard = _guard(crawler)
+    return guard.fault if guard is not None else None
 
 
 def _item_origin(item: Any) -> tuple[str | None, str | None]:

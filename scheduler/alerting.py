@@ -107,9 +107,6 @@ class Alerting:
         self.backoff = backoff_seconds
         self.max_backoff = max_backoff_seconds
 
-    def __deepcopy__(self, memo: dict) -> "Alerting":
-        return self  # shared by every crawler of a process (Scrapy copies settings per crawler)
-
     @classmethod
     def from_settings(cls, settings: Settings, store, sources: Iterable[SourceConfig],
                       clock: Clock = utc_now) -> "Alerting | None":

@@ -29,6 +29,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from crawler import defaults
+from crawler.app import Chavder
 from crawler.config import Settings, SourceConfig
 from crawler.isotime import parse_iso
 from crawler.redact import redact_url
@@ -44,7 +46,9 @@ _parse = parse_iso
 
 
 def first_run_times(sources: list[SourceConfig], state: dict[str, dict], now: datetime,
-                    rng: random.Random, stagger_seconds: float = 60.0) -> dict[str, datetime]:
+                    rng: random.Random,
+                    stagger_seconds: float = defaults.FIRST_RUN_STAGGER_SECONDS
+                    ) -> dict[str, datetime]:
     """When each source runs first after (re)start.
 
     A source whose stored next run is in the future keeps it; an overdue or never-run source is
@@ -122,28 +126,28 @@ def take_run_lock(settings: Settings) -> Any:
 
 
 class Service:
-    """The scheduler process. ``start()`` wires everything; ``run()`` blocks in the reactor."""
+    """The scheduler process over one application object (``crawler.app.Chavder``: its store,
+    alerting and digests). ``start()`` wires everything; ``run()`` blocks in the reactor."""
 
-    def __init__(self, settings: Settings, sources: list[SourceConfig], *,
-                 health_port: int | None = None):
-        self.settings = settings
-        self.sources = {s.id: s for s in sources if s.enabled}
-        self.health_port = settings.health_port if health_port is None else health_port
+    def __init__(self, app: Chavder, *, health_port: int | None = None):
+        self.app = app
+        self.settings = app.settings
+        self.sources = {s.id: s for s in app.sources if s.enabled}
+        self.health_port = self.settings.health_port if health_port is None else health_port
         self.running: dict[str, Any] = {}
         self.pending: set[str] = set()
-        self.batch_window = 0.5          # seconds: sources due together share one crawler
+        self.batch_window = defaults.BATCH_WINDOW_SECONDS   # due together: one crawler
         self._drain_call: Any = None
         self.store: Any = None
         self.alerting: Any = None
         self.digests: Any = None
         self.scheduler: Any = None
-        self.runner: Any = None
+        self.driver: Any = None
         self.reactor: Any = None
         self._stopping = False
         self._started_at = time.time()
         self._run_lock: Any = None
         self._rng = random.Random()
-        self._slots: Any = None
         self.http_port: Any = None
 
     # ------------------------------------------------------------------ wiring
@@ -153,26 +157,18 @@ class Service:
         from crawler.settings import TWISTED_REACTOR
         install_reactor(TWISTED_REACTOR)
         from apscheduler.schedulers.twisted import TwistedScheduler
-        from scrapy.crawler import CrawlerRunner
-        from twisted.internet import defer, reactor
+        from twisted.internet import reactor
 
-        from crawler.crawl import scrapy_settings
-        from crawler.logs import apply_logger_levels
-        from crawler.store import open_store
-        from scheduler.alerting import Alerting
+        from crawler.crawl import CrawlDriver
 
         self.reactor = reactor
         self._run_lock = take_run_lock(self.settings)
         self._start_health_server()   # before anything runs: a taken port refuses the start
-        self.store = open_store(self.settings.store, self.settings.data_dir)
-        self.alerting = Alerting.from_settings(self.settings, self.store, self.sources.values())
-        self.digests = self._load_digests()
-        conf = scrapy_settings(self.settings, self.store, list(self.sources.values()),
-                               {"CHAVDER_PROGRESS_INTERVAL": 0}, self.alerting)
-        conf.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
-        self.runner = CrawlerRunner(conf)
-        apply_logger_levels()
-        self._slots = defer.DeferredSemaphore(max(1, self.settings.max_concurrent_crawls))
+        self.store = self.app.store
+        self.alerting = self.app.alerting
+        self.digests = self.app.digests
+        self.driver = CrawlDriver(self.app, overrides={"CHAVDER_PROGRESS_INTERVAL": 0},
+                                  max_concurrent=max(1, self.settings.max_concurrent_crawls))
         self.scheduler = TwistedScheduler(reactor=reactor, timezone="UTC", job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": None})
         now = _utc()
@@ -207,10 +203,6 @@ class Service:
         self.reactor.run(installSignalHandlers=False)
         return 0
 
-    def _load_digests(self) -> Any:
-        from scheduler.digest import Digests
-        return Digests.from_settings(self.settings, self.store, self.sources.values())
-
     # ------------------------------------------------------------------ jobs (APScheduler runs
     # them in the reactor's thread pool; crawls must start on the reactor thread)
     def _due(self, source_id: str) -> None:
@@ -236,30 +228,23 @@ class Service:
 
     def _drain(self) -> None:
         from crawler.crawl import batches
-        from crawler.spiders import SPIDERS_BY_KIND
         due = [self.sources[sid] for sid in sorted(self.pending) if sid not in self.running]
         self.pending.clear()
         started = _utc()
         for batch in batches(due):
             ids = [s.id for s in batch]
-            crawler = self.runner.create_crawler(SPIDERS_BY_KIND[batch[0].kind])
+            crawler = self.driver.prepare(batch)
             for sid in ids:
                 self.running[sid] = crawler
                 job = self.scheduler.get_job(f"crawl:{sid}") if self.scheduler else None
                 next_run = job.next_run_time if job is not None else started + timedelta(
                     seconds=self.sources[sid].interval)
                 self.store.save_next_run(sid, _utc(next_run).isoformat(), started.isoformat())
-
-            def run(crawler: Any = crawler, ids: list[str] = ids) -> Any:
-                if self._stopping:
-                    return None
-                return self.runner.crawl(crawler, sources=",".join(ids))
-
-            d = self._slots.run(run)
+            d = self.driver.start(crawler, batch)
             d.addBoth(self._crawl_done, ids, crawler, started)
 
     def _crawl_done(self, result: Any, ids: list[str], crawler: Any, started: datetime) -> None:
-        from crawler.extensions import source_counts
+        from crawler.crawl import source_counts
         stats = crawler.stats.get_stats() if crawler.stats else {}
         took = (_utc() - started).total_seconds()
         for sid in ids:
@@ -278,8 +263,7 @@ class Service:
         if self.alerting is None or self._stopping:
             return
         try:
-            self.alerting.check_pending()
-            self.alerting.dispatch_due()
+            self.app.dispatch_alerts()
         except Exception:  # noqa: BLE001 - a mail bug must not stop the service
             log.exception("alert dispatch failed; will retry")
 
@@ -384,7 +368,7 @@ class Service:
         except Exception:  # noqa: BLE001
             log.exception("scheduler shutdown")
         from twisted.internet import defer
-        stopping = defer.maybeDeferred(self.runner.stop) if self.runner else defer.succeed(None)
+        stopping = self.driver.stop() if self.driver else defer.succeed(None)
         timer = self.reactor.callLater(max(1.0, deadline - 2.0), self._finish, "timeout")
         stopping.addBoth(lambda _: (timer.cancel() if timer.active() else None,
                                     self._finish("clean")))
@@ -394,8 +378,7 @@ class Service:
             return
         self._finished = True
         try:
-            if self.store is not None:
-                self.store.close()
+            self.app.close()
         except Exception:  # noqa: BLE001
             log.exception("closing the store")
         if self._run_lock is not None:

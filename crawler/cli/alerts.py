@@ -16,11 +16,14 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from crawler.cli.common import Invocation, When, pass_invocation, store_options
+
+if TYPE_CHECKING:
+    from crawler.app import Chavder
 
 #: ``status`` lists at most this many failed alerts (the count says how many there are).
 STATUS_FAILED = 10
@@ -36,13 +39,11 @@ def _rules(inv: Invocation, path: str | None) -> list[Any]:
     return load_rules(path or inv.settings.alerts, known_sources=known)
 
 
-def _open_alerting(inv: Invocation, store: Any) -> Any:
-    """The alert machinery over ``store``, or None (said on stderr) when there are no rules."""
-    from scheduler.alerting import Alerting
-    alerting = Alerting.from_settings(inv.settings, store, inv.known_sources())
-    if alerting is None:
-        print(f"no alert rules: {inv.settings.alerts} not found", file=sys.stderr)
-    return alerting
+def _alerting_of(app: Chavder) -> Any:
+    """``app``'s alert machinery, or None (said on stderr) when there are no rules."""
+    if app.alerting is None:
+        print(f"no alert rules: {app.settings.alerts} not found", file=sys.stderr)
+    return app.alerting
 
 
 @click.group("alerts", help="check, list, test and apply alert rules")
@@ -107,16 +108,11 @@ def cmd_alerts_test(inv: Invocation, rule: str, text: str, lang: str | None,
 @store_options
 @pass_invocation
 def cmd_alerts_send(inv: Invocation) -> int:
-    store = inv.open_store()
-    try:
-        alerting = _open_alerting(inv, store)
-        if alerting is None:
+    with inv.app() as app:
+        if _alerting_of(app) is None:
             return 2
-        alerting.check_pending()
-        report = alerting.dispatch_due()
-        counts = store.alert_counts()
-    finally:
-        store.close()
+        report = app.dispatch_alerts()
+        counts = app.store.alert_counts()
     print(f"alerts: {report.sent} sent, {report.retrying} waiting to retry, {report.failed} "
           f"failed" + (f", {report.busy} sent by another process" if report.busy else "")
           + "; ledger: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
@@ -130,12 +126,11 @@ def cmd_alerts_send(inv: Invocation) -> int:
 @pass_invocation
 def cmd_alerts_run(inv: Invocation, since: datetime, dry_run: bool) -> int:
     """Apply the rules to articles already stored (e.g. after adding a rule)."""
-    store = inv.open_store()
-    try:
-        alerting = _open_alerting(inv, store)
+    with inv.app() as app:
+        alerting = _alerting_of(app)
         if alerting is None:
             return 2
-        rows = store.articles_since(since)
+        rows = app.store.articles_since(since)
         would = 0
         for row in rows:
             matches = alerting.matcher.match(row["title"], row["body"],
@@ -150,8 +145,6 @@ def cmd_alerts_run(inv: Invocation, since: datetime, dry_run: bool) -> int:
         report = alerting.dispatch_due()
         print(f"{len(rows)} articles checked, {would} rule matches, {queued} new alerts "
               f"queued, {report.sent} sent, {report.retrying} waiting to retry")
-    finally:
-        store.close()
     return 0
 
 
@@ -164,16 +157,13 @@ def cmd_alerts_run(inv: Invocation, since: datetime, dry_run: bool) -> int:
 @pass_invocation
 def cmd_alerts_retry(inv: Invocation, failed: bool) -> int:
     from scheduler.alerting import utc_now
-    store = inv.open_store()
-    try:
-        alerting = _open_alerting(inv, store)
+    with inv.app() as app:
+        alerting = _alerting_of(app)
         if alerting is None:
             return 2
-        requeued = store.requeue_alerts(utc_now().isoformat(), failed=failed)
+        requeued = app.store.requeue_alerts(utc_now().isoformat(), failed=failed)
         report = alerting.dispatch_due()
-        counts = store.alert_counts()
-    finally:
-        store.close()
+        counts = app.store.alert_counts()
     print(f"re-queued: {requeued.get('failed', 0)} failed, {requeued.get('pending', 0)} "
           f"waiting to retry; alerts: {report.sent} sent, {report.retrying} waiting to retry, "
           f"{report.failed} failed; ledger: "

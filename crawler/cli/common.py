@@ -10,19 +10,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from functools import cached_property
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 import click
 
+from crawler import defaults
+
 if TYPE_CHECKING:
+    from crawler.app import Chavder
     from crawler.config import Settings, SourceConfig
     from crawler.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-STORE_HELP = "store URL (default sqlite:///data/chavder.db)"
-SOURCES_HELP = "source list (default sources.yaml)"
+STORE_HELP = f"store URL (default {defaults.STORE_URL})"
+SOURCES_HELP = f"source list (default {defaults.SOURCES_FILE})"
 
 
 @dataclass
@@ -45,19 +47,23 @@ class Invocation:
             settings.sources = self.sources
         return settings
 
+    def app(self, *, write: bool = True, only_enabled: bool = False) -> Chavder:
+        """The application as these settings say (``write=False``: the store read only). It
+        builds what it owns on first use, so asking costs nothing until a command uses it."""
+        from crawler.app import Chavder
+        return Chavder.from_config(settings=self.settings, write=write,
+                                   only_enabled=only_enabled)
+
     def open_store(self, write: bool = True) -> Store:
-        """The configured store; ``write=False`` for commands that only read it (a missing file
-        is then ``StoreMissing``, not a new empty database). An unusable file raises
-        ``StoreUnusable``, which ``main`` prints as one line."""
-        from crawler.store import open_store
-        return open_store(self.settings.store, self.settings.data_dir, write=write)
+        """The configured store, for the caller to close; ``write=False`` for commands that
+        only read it (a missing file is then ``StoreMissing``, not a new empty database). An
+        unusable file raises ``StoreUnusable``, which ``main`` prints as one line."""
+        return self.app(write=write).store
 
     def known_sources(self) -> list[SourceConfig]:
         """Every source of the settings' list, or none when the list does not exist (commands
         that only use it for outlet names and rule checks work without one)."""
-        from crawler.config import load_sources
-        path = self.settings.sources
-        return load_sources(path) if Path(path).exists() else []
+        return self.app().known_sources()
 
     def store_name(self) -> str:
         """The configured store URL (secrets dropped), for a message about its file."""

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from crawler import defaults
 from crawler.cli.common import Invocation, pass_invocation, store_options
 from crawler.redact import redact_url
 
@@ -20,43 +21,29 @@ log = logging.getLogger("chavder")
 @click.option("--source", "source_ids", multiple=True, metavar="ID",
               help="crawl only this source (repeatable)")
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
-@click.option("--progress-interval", type=float, default=10.0, metavar="SECONDS",
+@click.option("--progress-interval", type=float, default=defaults.PROGRESS_INTERVAL,
+              metavar="SECONDS",
               show_default=True, help="log progress this often (0: never)")
 @pass_invocation
 def cmd_crawl(inv: Invocation, source_ids: tuple[str, ...], as_json: bool,
               progress_interval: float) -> int:
-    from crawler.config import load_sources
-    from crawler.crawl import run_crawl
-    settings = inv.settings
-    sources = load_sources(settings.sources, only_enabled=not source_ids)
-    if source_ids:
-        by_id = {s.id: s for s in sources}
-        unknown = [sid for sid in source_ids if sid not in by_id]
-        if unknown:
-            print(f"error: unknown source id(s): {', '.join(unknown)} — known: "
-                  f"{', '.join(sorted(by_id))}", file=sys.stderr)
-            return 2
-        sources = [by_id[sid] for sid in source_ids]
+    from crawler.app import UnknownSource
+    app = inv.app()
+    try:
+        sources = app.select(source_ids)
+    except UnknownSource as exc:
+        print(f"error: {exc.args[0]}", file=sys.stderr)
+        return 2
     if not sources:
         print("nothing to crawl: no enabled sources", file=sys.stderr)
         return 0
-    from scheduler.alerting import Alerting
-    store = inv.open_store()
-    log.info("crawling %d source(s) into %s", len(sources), redact_url(settings.store))
-    overrides = {"CHAVDER_PROGRESS_INTERVAL": progress_interval}
-    alerts = None
-    try:
-        alerting = Alerting.from_settings(settings, store, load_sources(settings.sources))
-        summary = run_crawl(settings, store, sources, overrides, alerting)
-        if summary.store_fault is not None:
-            raise summary.store_fault
-        if alerting is not None:
-            alerting.check_pending()
-            report = alerting.dispatch_due()
-            alerts = {"sent": report.sent, "retrying": report.retrying,
-                      "failed": report.failed}
-    finally:
-        store.close()
+    with app:
+        app.store   # noqa: B018 - an unusable store is one line before anything is said
+        log.info("crawling %d source(s) into %s", len(sources), redact_url(app.settings.store))
+        summary = app.crawl(sources, progress_interval=progress_interval)
+    report = summary.alerts
+    alerts = None if report is None else {"sent": report.sent, "retrying": report.retrying,
+                                          "failed": report.failed}
     if as_json:
         print(json.dumps({"sources": summary.per_source, "totals": summary.totals,
                           "finish_reasons": summary.finish_reasons, "alerts": alerts,
@@ -97,26 +84,20 @@ def _all_failed(per_source: dict[str, dict[str, int]]) -> bool:
 @pass_invocation
 def cmd_extract(inv: Invocation, file: str, url: str, source: str | None,
                 as_json: bool) -> int:
-    from crawler.config import load_sources
-    from crawler.extract import ExtractionError, extract_article
-    settings = inv.settings
-    timezone_name, selectors, languages, source_id = "UTC", {}, [], source or ""
+    from crawler.extract import ExtractionError
+    from crawler.extract.page import extract_page
+    config = None
     if source:
-        sources = {s.id: s for s in load_sources(settings.sources)}
-        if source not in sources:
+        config = inv.app().sources_by_id.get(source)
+        if config is None:
             print(f"error: unknown source '{source}'", file=sys.stderr)
             return 2
-        src = sources[source]
-        timezone_name, selectors, languages = src.timezone, src.selectors, src.languages
     body = Path(file).read_bytes()
     try:
-        article = extract_article(body, url, source_id=source_id, timezone=timezone_name,
-                                  selectors=selectors, languages=languages)
+        article = extract_page(body, url, config)
     except ExtractionError as exc:
         print(f"error: {file}: not an article ({exc.reason}): {exc}", file=sys.stderr)
         return 1
-    from crawler.dedup.urls import canonicalize_url
-    article.canonical_url = canonicalize_url(url, declared=article.canonical_url)
     if as_json:
         print(json.dumps(article.to_dict(), ensure_ascii=False, indent=None))
     else:
@@ -136,10 +117,10 @@ def cmd_demo(directory: str | None, query: str) -> int:
     """Serve the bundled fixture outlets, crawl them into a fresh store, search for الرقة."""
     import tempfile
 
+    from crawler.app import Chavder
     from crawler.config import Settings, load_sources
-    from crawler.crawl import run_crawl
     from crawler.fixtureweb import FixtureWeb, default_root
-    from crawler.store import SearchQuery, open_store
+    from crawler.store import SearchQuery
 
     root = default_root()
     if not (root / "sources.yaml").exists():
@@ -148,7 +129,6 @@ def cmd_demo(directory: str | None, query: str) -> int:
         return 2
     workdir = Path(directory or tempfile.mkdtemp(prefix="chavder-demo-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    from scheduler.alerting import Alerting
     alerts_file = workdir / "alerts.yaml"
     alerts_file.write_text("rules:\n  - name: raqqa\n    any: [[الرقة, ڕەققە, Reqa, Raqqa]]\n"
                            "    recipients: [desk@example.org]\n", encoding="utf-8")
@@ -160,20 +140,15 @@ def cmd_demo(directory: str | None, query: str) -> int:
                             download_timeout=5.0)
         print(f"demo: serving {len(web.sites)} sample outlets on 127.0.0.1; "
               f"store {workdir / 'demo.db'}")
-        store = open_store(settings.store, settings.data_dir)
-        try:
-            alerting = Alerting.from_settings(settings, store, sources)
-            summary = run_crawl(settings, store, sources,
-                                {"CHAVDER_PROGRESS_INTERVAL": 0, "AUTOTHROTTLE_ENABLED": False},
-                                alerting)
+        with Chavder(settings, sources) as app:
+            summary = app.crawl(sources, progress_interval=0,
+                                overrides={"AUTOTHROTTLE_ENABLED": False})
             print(summary.table())
-            report = alerting.dispatch_due()
-            print(f"\nalerts: {report.sent} e-mail(s) for rule 'raqqa' written to "
+            sent = summary.alerts.sent if summary.alerts is not None else 0
+            print(f"\nalerts: {sent} e-mail(s) for rule 'raqqa' written to "
                   f"{settings.outbox_dir}")
             print(f"\nsearch: {query}\n")
-            hits = store.search(SearchQuery(text=query, limit=10))
-        finally:
-            store.close()
+            hits = app.store.search(SearchQuery(text=query, limit=10))
     for n, hit in enumerate(hits, 1):
         print(f"{n}. [{hit.source}/{hit.language}] {hit.title}\n   {hit.snippet}\n")
     if not hits:

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from crawler import defaults
 from crawler.cli.common import Invocation, pass_invocation, store_options
 from crawler.redact import redact_data, redact_text
 
@@ -13,10 +14,10 @@ from crawler.redact import redact_data, redact_text
 @click.command("run", help="run the service: scheduled crawls, alerts, digests")
 @store_options
 @click.option("--health-port", type=int, metavar="N", help="port of /healthz and /metrics "
-              "(default 9410 on 127.0.0.1; 0 = any free port; -1 = off)")
+              f"(default {defaults.HEALTH_PORT} on {defaults.HEALTH_HOST}; 0 = any free port; "
+              "-1 = off)")
 @pass_invocation
 def cmd_run(inv: Invocation, health_port: int | None) -> int:
-    from crawler.config import load_sources
     from scheduler.service import Service, ServiceRefused
     settings = inv.settings
     if health_port is not None:
@@ -26,9 +27,8 @@ def cmd_run(inv: Invocation, health_port: int | None) -> int:
             print(f"error: {problem}", file=sys.stderr)
             return 2
         settings.health_port = health_port
-    sources = load_sources(settings.sources, only_enabled=True)
     try:
-        return Service(settings, sources).run()
+        return Service(inv.app(only_enabled=True)).run()
     except ServiceRefused as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

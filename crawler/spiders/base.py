@@ -28,11 +28,10 @@ from crawler.dedup.urls import url_key
 from crawler.isotime import parse_iso
 from crawler.items import LinkHint, RawPage
 from crawler.blocking import ChallengeBlocked
-from crawler.runtime import runtime_for
+from crawler.crawl import app_of
 from crawler.store.base import STORE_FAULT_PREFIX, utc_now_iso
 
 logger = logging.getLogger("chavder.crawl")
-
 
 
 def failure_reason(failure: Failure) -> str:
@@ -113,22 +112,22 @@ class SourceSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> "SourceSpider":
         spider = super().from_crawler(crawler, *args, **kwargs)
-        runtime = runtime_for(crawler)
+        app = app_of(crawler)
+        sources = app.sources_by_id
         if not spider.source_ids:
             raise ValueError(f"spider '{cls.name}' needs a source: scrapy crawl {cls.name} "
-                             f"-a source=ID (ids: {', '.join(sorted(runtime.sources))})")
+                             f"-a source=ID (ids: {', '.join(sorted(sources))})")
         for sid in spider.source_ids:
-            source = runtime.sources.get(sid)
+            source = sources.get(sid)
             if source is None:
                 raise ValueError(f"unknown source '{sid}' — known: "
-                                 + ", ".join(sorted(runtime.sources)))
+                                 + ", ".join(sorted(sources)))
             if source.kind != cls.kind:
                 raise ValueError(f"source '{source.id}' is of kind '{source.kind}'; run it "
                                  f"with the '{source.kind}' spider")
             spider.sources_by_id[sid] = source
-        spider.store = runtime.store
-        spider.article_retry_seconds = runtime.settings.article_retry_seconds \
-            if runtime.settings is not None else 900.0
+        spider.store = app.store
+        spider.article_retry_seconds = app.settings.article_retry_seconds
         spider.allowed_domains = sorted({d for s in spider.sources_by_id.values()
                                          for d in s.allowed_domains})
         crawler.signals.connect(spider._on_closed, signal=scrapy.signals.spider_closed)

@@ -743,9 +743,6 @@ class ElasticsearchStore:
     def __repr__(self) -> str:
         return f"ElasticsearchStore({self.config!r}, sidecar={self.sidecar.path})"
 
-    def __deepcopy__(self, memo: dict) -> "ElasticsearchStore":
-        return self
-
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") or "sidecar" not in self.__dict__:
             raise AttributeError(name)

@@ -78,9 +78,6 @@ class Spool:
                 raise
             raise fault from exc
 
-    def __deepcopy__(self, memo: dict) -> "Spool":
-        return self
-
     # ------------------------------------------------------------------ writing
     def enqueue(self, doc_id: str, target: str, body: dict | None, op: str = "index") -> int:
         """Append one operation; returns its spool id (the replay order)."""

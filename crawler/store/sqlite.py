@@ -283,11 +283,6 @@ class SQLiteStore(DigestLedgerMixin):
                 _raise_unusable(exc, self.path)
             raise
 
-    def __deepcopy__(self, memo: dict) -> "SQLiteStore":
-        # A store is a handle to shared state: Scrapy copies settings per crawler, and every
-        # copy must keep using this same connection.
-        return self
-
     # ------------------------------------------------------------------ schema
     @property
     def schema_version(self) -> int:

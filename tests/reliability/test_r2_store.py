@@ -379,7 +379,7 @@ def test_two_writers_built_before_either_wrote_still_share_stories(tmp_path, bac
     """Two handles on one store (what two processes have), each with a resolver built while
     the store was empty, store shortened copies of each other's stories in turn: every copy
     joins the other writer's story (its signature is caught up inside the transaction)."""
-    from crawler.runtime import build_resolver
+    from crawler.app import build_resolver
     from crawler.store.elasticsearch import ElasticsearchStore, EsConfig
     from crawler.store.sqlite import SQLiteStore
 

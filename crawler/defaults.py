@@ -1,0 +1,50 @@
+"""Every built-in default of Chavder, in one place (Scrapy's ``default_settings`` habit).
+
+``crawler.config.Settings`` (what ``chavder.yaml`` overrides), the Scrapy settings module
+(``crawler.settings``), the crawl driver, the service and the CLI's help texts all read these
+names, so a default is changed here once. Plain constants only: importing this module costs
+nothing, not even a YAML parser.
+"""
+from __future__ import annotations
+
+# --------------------------------------------------------------------------- files and store
+CONFIG_FILE = "chavder.yaml"             # CLI: --config or $CHAVDER_CONFIG, else this if present
+CONFIG_ENV = "CHAVDER_CONFIG"
+DATA_DIR = "data"
+STORE_URL = "sqlite:///data/chavder.db"
+SOURCES_FILE = "sources.yaml"
+ALERTS_FILE = "alerts.yaml"
+OUTBOX_DIR = "outbox"                    # relative to the data directory
+
+# --------------------------------------------------------------------------- fetching
+CONTACT_URL = "https://github.com/chavder/chavder"
+USER_AGENT = "Chavder/0.1 (news monitor; +{contact_url})"
+CONCURRENT_PER_DOMAIN = 2
+DOWNLOAD_TIMEOUT = 30.0                  # seconds
+MAX_BODY_BYTES = 10 * 1024 * 1024
+SOURCE_INTERVAL = 900.0                  # a source's poll interval, seconds
+RETRY_BACKOFF_BASE = 1.0                 # seconds before the first HTTP retry; doubles
+RETRY_AFTER_MAX = 120.0                  # cap on a server's Retry-After, seconds
+ARTICLE_RETRY_SECONDS = 900.0            # first wait after a failed article; doubles
+ROBOTS_TTL_SECONDS = 86400.0             # a parsed robots.txt is kept this long (as Google)
+PROGRESS_INTERVAL = 10.0                 # seconds between progress lines; 0 = none
+SOURCES_PER_CRAWLER = 50                 # one Scrapy crawler polls at most this many sources
+DEDUP_WINDOW_DAYS = 30.0                 # older stories are no longer candidates
+
+# --------------------------------------------------------------------------- alerts and mail
+ALERT_RETRY_SECONDS = 30.0               # first retry delay of a failed alert; doubles
+ALERT_MAX_ATTEMPTS = 10
+SMTP_PORT = 587
+SMTP_PASSWORD_ENV = "CHAVDER_SMTP_PASSWORD"
+MAIL_SENDER = "Chavder <chavder@localhost>"
+
+# --------------------------------------------------------------------------- the service
+HEALTH_HOST = "127.0.0.1"
+HEALTH_PORT = 9410                       # /healthz and /metrics; 0 = any free port; -1 = off
+MAX_CONCURRENT_CRAWLS = 4
+ALERT_DISPATCH_SECONDS = 15.0
+DIGEST_CHECK_SECONDS = 60.0
+DIGEST_GRACE_HOURS = 6.0                 # a digest missed while down is still sent this late
+SHUTDOWN_TIMEOUT = 10.0
+FIRST_RUN_STAGGER_SECONDS = 60.0         # overdue sources are spread over this window
+BATCH_WINDOW_SECONDS = 0.5               # sources due together share one crawler
