@@ -31,7 +31,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from crawler.dedup.index import DAY, NearDuplicateIndex  # noqa: E402
-from crawler.dedup.urls import url_key  # noqa: E402
+from crawler.urls import url_key  # noqa: E402
 from crawler.dedup.minhash import (NUM_PERM, SHINGLE_SIZE, Sketch, minhash_of,  # noqa: E402
                                    shingles_from_word_hashes, sketch, word_hashes)
 

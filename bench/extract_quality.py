@@ -2,7 +2,8 @@
 
 The pages are the shared extraction benchmark (302 real news/article pages with ground truth;
 ``--pages DIR``, default ``../shared/extraction-benchmark`` next to the repository; read only,
-never used by the tests). Scored per page and in total:
+never used by the tests); with ``--newsplease`` news-please 1.6.16 too, run in its own venv.
+Scored per page and in total:
 
 * body precision / recall / F1 with the article-extraction-benchmark metric (scrapinghub):
   ``\\w+`` tokens, word 4-gram shingles counted as multisets, TP/FP/FN of each page normalised
@@ -16,13 +17,14 @@ never used by the tests). Scored per page and in total:
   UTC offset when the truth has one, falls on the truth's day;
 * time per page (median, p95) for each extractor on the same decoded-or-raw input.
 
-Chavder runs ``extract_article`` exactly as the crawl's ExtractPipeline calls it (raw bytes,
+Chavder runs ``extract_page`` exactly as the crawl's ExtractPipeline calls it (raw bytes,
 response headers without a charset, the source's time zone — UTC here — and no source
 languages); trafilatura runs ``bare_extraction(with_metadata=True)`` on the same raw bytes.
 Broken down by ``truth_kind``, by language and for right-to-left / non-Latin pages.
 
     .venv/bin/python bench/extract_quality.py [--pages DIR] [--json out.json] [--per-page]
     .venv/bin/python bench/extract_quality.py --only sh- --worst 15      # the worst sh- pages
+    .venv/bin/python bench/extract_quality.py --newsplease     # + news-please, in its own venv
 """
 from __future__ import annotations
 
@@ -41,9 +43,6 @@ from typing import Any, Callable, Iterable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
-from crawler.extract import ExtractionError, extract_article  # noqa: E402
-
 
 
 def default_pages() -> Path:
@@ -158,10 +157,11 @@ def script_group(text: str) -> str:
 
 # ---------------------------------------------------------------------- extractors
 def run_chavder(raw: bytes, url: str) -> dict:
-    try:
-        art = extract_article(raw, url, source_id="bench", timezone="UTC",
-                              headers={"content-type": "text/html"},
-                              fetched_at=datetime.now(timezone.utc), languages=())
+    from crawler.extract import ExtractionError
+    from crawler.extract.page import extract_page
+    try:   # the crawl's call, for a source in UTC without selectors or declared languages
+        art = extract_page(raw, url, None, headers={"content-type": "text/html"},
+                           fetched_at=datetime.now(timezone.utc))
     except ExtractionError as exc:
         return {"body": "", "title": None, "published": None, "language": None,
                 "error": exc.reason}
@@ -184,6 +184,59 @@ def run_trafilatura(raw: bytes, url: str) -> dict:
 
 EXTRACTORS: dict[str, Callable[[bytes, str], dict]] = {
     "chavder": run_chavder, "trafilatura": run_trafilatura}
+NEWSPLEASE = "news-please"
+
+
+def worker_newsplease(pages_file: str, rounds: int) -> dict[str, dict]:
+    """Runs inside news-please's own venv (bench/.venv-newsplease, made by
+    compare_newsplease.ensure_venv): ``NewsPlease.from_html`` on each page's text (its API
+    takes a str; every benchmark page is valid UTF-8), best of ``rounds`` timed runs."""
+    logging.disable(logging.CRITICAL)
+    from newsplease import NewsPlease
+    jobs = [json.loads(line) for line in open(pages_file, encoding="utf-8")]
+    texts = [(j["id"], Path(j["path"]).read_bytes().decode("utf-8", "replace"), j["url"])
+             for j in jobs]
+    for _id, html, url in texts[:3]:          # warm-up: imports, models
+        NewsPlease.from_html(html, url=url or None, fetch_images=False)
+    out: dict[str, dict] = {}
+    for page_id, html, url in texts:
+        best, art, error = float("inf"), None, None
+        for _ in range(rounds):
+            started = time.perf_counter()
+            try:
+                art = NewsPlease.from_html(html, url=url or None, fetch_images=False)
+            except Exception as exc:  # noqa: BLE001 - report, go on
+                error = repr(exc)[:80]
+            best = min(best, time.perf_counter() - started)
+        date = getattr(art, "date_publish", None) if art else None
+        out[page_id] = {"body": (getattr(art, "maintext", None) or "") if art else "",
+                        "title": getattr(art, "title", None) if art else None,
+                        "published": date.isoformat() if date else None,
+                        "seconds": best, **({"error": error} if error else {})}
+    return out
+
+
+def run_newsplease(rows: list[dict], pages_dir: Path, rounds: int) -> dict[str, dict]:
+    """news-please's outputs per page id, from a worker in its venv (installed once)."""
+    import subprocess
+    import tempfile
+
+    from bench.compare_newsplease import ensure_venv, venv_python
+    ensure_venv()
+    with tempfile.TemporaryDirectory() as tmp:
+        jobs = Path(tmp) / "pages.jsonl"
+        with jobs.open("w", encoding="utf-8") as fh:
+            for r in rows:
+                fh.write(json.dumps({"id": r["id"], "url": r.get("url") or "",
+                                     "path": str(pages_dir / "pages" / f"{r['id']}.html")})
+                         + "\n")
+        done = subprocess.run([str(venv_python()), str(Path(__file__).resolve()),
+                               "--worker-newsplease", str(jobs), str(rounds)],
+                              capture_output=True, text=True, cwd=str(ROOT))
+    if done.returncode:
+        raise SystemExit(f"news-please worker failed (exit {done.returncode}):\n"
+                         f"{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 # ---------------------------------------------------------------------- scoring
@@ -202,7 +255,10 @@ def load(pages_dir: Path, only: str | None) -> list[dict]:
     return rows
 
 
-def score(rows: list[dict], rounds: int) -> dict[str, Any]:
+def score(rows: list[dict], rounds: int,
+          external: dict[str, dict[str, dict]] | None = None) -> dict[str, Any]:
+    """Run the in-process extractors on every page and score them with ``external`` ones
+    (name → page id → output with its ``seconds``, measured in their own process)."""
     logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
     for name, fn in EXTRACTORS.items():   # warm-up: imports, models, caches
         fn(rows[0]["raw"], rows[0].get("url") or "")
@@ -211,6 +267,7 @@ def score(rows: list[dict], rounds: int) -> dict[str, Any]:
     for r in rows:
         entry: dict[str, Any] = {"id": r["id"], "lang": r["lang"], "kind": r["truth_kind"],
                                  "group": r["group"]}
+        runs: list[tuple[str, dict, float]] = []
         for name, fn in EXTRACTORS.items():
             best = float("inf")
             out: dict = {}
@@ -218,6 +275,11 @@ def score(rows: list[dict], rounds: int) -> dict[str, Any]:
                 started = time.perf_counter()
                 out = fn(r["raw"], r.get("url") or "")
                 best = min(best, time.perf_counter() - started)
+            runs.append((name, out, best))
+        for name, outputs in (external or {}).items():
+            out = outputs[r["id"]]
+            runs.append((name, out, out["seconds"]))
+        for name, out, best in runs:
             times[name].append(best)
             tp, fp, fn_ = body_match(r["body"] or "", out["body"])
             res: dict[str, Any] = {"tp": tp, "fp": fp, "fn": fn_, "ms": round(best * 1000, 2)}
@@ -252,7 +314,7 @@ def summarise(per_page: list[dict], times: dict[str, list[float]]) -> dict[str, 
             if not chosen:
                 continue
             target[label] = {}
-            for name in EXTRACTORS:
+            for name in times:
                 body = prf((e[name]["tp"], e[name]["fp"], e[name]["fn"]) for e in chosen)
                 titled = [e[name]["title_ok"] for e in chosen if "title_ok" in e[name]]
                 dated = [e[name]["date_ok"] for e in chosen if "date_ok" in e[name]]
@@ -273,7 +335,7 @@ def _pct(pair: list[int]) -> str:
 
 
 def render(summary: dict[str, Any]) -> str:
-    names = list(EXTRACTORS)
+    names = list(summary["time_ms"])
     lines = []
     head = f"{'pages':<40} {'n':>4}  " + "  ".join(
         f"{n + ' F1 / P / R':<26} {'titles':<17} {'dates':<17}" for n in names)
@@ -326,10 +388,15 @@ def main(argv: list[str] | None = None) -> int:
                                                   "bench/results/extract_quality.json)")
     parser.add_argument("--per-page", action="store_true", help="list title/date misses")
     parser.add_argument("--worst", type=int, default=0, help="list the N worst body pages")
+    parser.add_argument("--newsplease", action="store_true",
+                        help="add news-please 1.6.16 (installed once into "
+                             "bench/.venv-newsplease, run there in a subprocess)")
     args = parser.parse_args(argv)
     args.pages = args.pages or default_pages()
     rows = load(args.pages, args.only)
-    scored = score(rows, max(1, args.rounds))
+    # one timed run per page for news-please: it needs 0.2–2 s a page
+    external = {NEWSPLEASE: run_newsplease(rows, args.pages, 1)} if args.newsplease else None
+    scored = score(rows, max(1, args.rounds), external)
     summary = summarise(scored["pages"], scored["times"])
     print(f"extraction quality on {len(rows)} real pages ({args.pages})")
     print(render(summary))
@@ -358,4 +425,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--worker-newsplease"]:
+        print(json.dumps(worker_newsplease(sys.argv[2], int(sys.argv[3]))))
+        raise SystemExit(0)
     raise SystemExit(main())

@@ -151,6 +151,17 @@ def rows_alerts(d: dict) -> list[Row]:
     return out
 
 
+def rows_alerts_quality(d: dict) -> list[Row]:
+    out: list[Row] = [(f"alert quality, {group} {key}: recall / false hits",
+                       f"{f['recall']:.1%} / {f['false_hit_rate']:.2%}", "",
+                       "≥ 99 % / ≤ 0.5 %", f["recall"] >= 0.99 and f["false_hit_rate"] <= 0.005)
+                      for group in ("language", "rule") for key, f in d[group].items()]
+    out.append((f"alert quality, all {d['cases']} labelled cases: recall / false hits",
+                f"{d['recall']:.1%} / {d['false_hit_rate']:.2%}", "", "≥ 99 % / ≤ 0.5 %",
+                d["goals_met"]))
+    return out
+
+
 def rows_alert_crash(d: dict) -> list[Row]:
     return [(f"alert crash: {d['kills_landed']} kill -9 over {d['stories']} stories, "
              f"lost / duplicated", f"{d['losses']} / {d['duplicates']}", "", "0 lost",
@@ -204,7 +215,7 @@ def rows_extract_quality(d: dict) -> list[Row]:
         return round(100 * pair[0] / pair[1], 1) if pair[1] else 0.0
 
     tm = s["time_ms"]
-    return [
+    rows: list[Row] = [
         (f"body F1 / P / R, {c['pages']} human-annotated pages, Chavder",
          f"{c['f1']:.3f} / {c['precision']:.3f} / {c['recall']:.3f}", "",
          f"≥ 0.97, > {t['f1']:.3f}", c["f1"] >= 0.97 and c["f1"] > t["f1"]),
@@ -223,6 +234,19 @@ def rows_extract_quality(d: dict) -> list[Row]:
         ("time per real page, median / p95, trafilatura",
          f"{tm['trafilatura']['median']} / {tm['trafilatura']['p95']}", "ms", "", None),
     ]
+    latin = s["groups"].get("non-Latin script")
+    if latin:
+        rows.append((f"body F1, {latin['chavder']['pages']} non-Latin pages, Chavder / "
+                     "trafilatura", f"{latin['chavder']['f1']:.3f} / "
+                     f"{latin['trafilatura']['f1']:.3f}", "", "", None))
+    news = human.get("news-please")
+    if news:
+        rows += [
+            (f"body F1 / P / R, {news['pages']} human-annotated pages, news-please",
+             f"{news['f1']:.3f} / {news['precision']:.3f} / {news['recall']:.3f}", "", "", None),
+            ("time per real page, median / p95, news-please",
+             f"{tm['news-please']['median']} / {tm['news-please']['p95']}", "ms", "", None)]
+    return rows
 
 
 def rows_alerts_check(d: dict) -> list[Row]:
@@ -241,6 +265,31 @@ def rows_robots(d: dict) -> list[Row]:
     return [(f"robots.txt of {d['robots_bytes'] / 1e6:.1f} MB: slowest /healthz, crawl, peak RSS",
              f"{d['healthz_slowest_s']} s, {d['crawl_s']} s, {d['peak_rss_mb']} MB", "",
              "/healthz < 5 s", d["healthz_slowest_s"] < 5)]
+
+
+def rows_parsers(d: dict) -> list[Row]:
+    """Hand-written parsers vs libraries: speed and correctness (README design table)."""
+    out: list[Row] = []
+    for kind, lib in (("feeds", "feedparser"), ("sitemaps", "scrapy Sitemap")):
+        s = d[kind]["speed"]
+        out.append((f"{kind}, {s['input']}: Chavder / {lib}", f"{s['chavder']} / {s[lib]}",
+                    "items/s", "", None))
+    u = d["urls"]
+    out.append((f"URL identities per article ({u['variants_per_base']} spellings): Chavder "
+                "url_key / w3lib canonicalize_url",
+                f"{u['chavder url_key']['mean_identities_per_base']} / "
+                f"{u.get('w3lib canonicalize_url', {}).get('mean_identities_per_base')}", "",
+                "1", u["chavder url_key"]["mean_identities_per_base"] == 1))
+    c = d["charset"]
+    out.append(("Arabic pages decoded right: Chavder decode_html / w3lib html_to_unicode",
+                f"{c['chavder decode_html']['right_total']} / "
+                f"{c.get('w3lib html_to_unicode', {}).get('right_total')}", "", "", None))
+    t = d["dates"]
+    out.append(("dates.tsv rows right, ms per call: Chavder parse_date / dateparser",
+                f"{t['chavder parse_date']['right']} {t['chavder parse_date']['ms_per_call']} / "
+                f"{t.get('dateparser', {}).get('right')} "
+                f"{t.get('dateparser', {}).get('ms_per_call')}", "", "", None))
+    return out
 
 
 def rows_store_writers(d: Any) -> list[Row]:
@@ -294,13 +343,15 @@ BENCHES = [
     Bench("crawl", "crawl.py", ["--articles", "2000"], ["--articles", "300"], rows_crawl),
     Bench("extract", "extract_speed.py", [], ["--rounds", "2", "--generated", "30"],
           rows_extract),
-    Bench("extract_quality", "extract_quality.py", ["--rounds", "3"], [], rows_extract_quality,
+    Bench("extract_quality", "extract_quality.py", ["--rounds", "3", "--newsplease"], [],
+          rows_extract_quality,
           timeout_full=900, timeout_quick=300),
     Bench("langid", "langid_eval.py", [], ["--seconds", "0.5"], rows_langid),
     Bench("dedup_eval", "dedup_eval.py", [], [], rows_dedup_eval),
     Bench("dedup_scale", "dedup_scale.py", [], ["--n", "50000", "--queries", "500"],
           rows_dedup_scale),
     Bench("alerts", "alerts.py", [], ["--articles", "300", "--min-seconds", "0.5"], rows_alerts),
+    Bench("alerts_quality", "alerts_quality.py", ["--quiet"], ["--quiet"], rows_alerts_quality),
     Bench("alert_crash", "alert_crash.py", [], ["--stories", "50", "--kills", "5"],
           rows_alert_crash),
     Bench("idle", "idle.py", [], ["--sources", "100"], rows_idle),
@@ -315,6 +366,7 @@ BENCHES = [
     Bench("alerts_check", "alerts_check.py", ["--rules", "17940"], ["--rules", "2000"],
           rows_alerts_check),
     Bench("alert_senders", "alert_senders.py", [], ["--stories", "20"], rows_alert_senders),
+    Bench("parsers", "parsers_vs_libraries.py", [], ["--quick"], rows_parsers),
     Bench("robots", "robots_huge.py", [], ["--rules", "50000"], rows_robots),
     Bench("store_writers", "store_writers.py", ["--writers", "1", "2", "4"],
           ["--articles", "400", "--writers", "1", "2"], rows_store_writers),

@@ -46,7 +46,7 @@ def _articles(count: int, outlet: str) -> list:
 def _writer(db: str, outlet: str, count: int, start_at: float, unshared: bool,
             out: "multiprocessing.Queue") -> None:
     from crawler.dedup.stories import Candidate
-    from crawler.dedup.urls import url_key
+    from crawler.urls import url_key
     from crawler.app import build_resolver
     from crawler.store import open_store
     articles = _articles(count, outlet)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,6 +18,7 @@ from crawler.backoff import doubling
 from crawler.download import RefusedAddress, may_reach_private
 from crawler import defaults
 from crawler.crawl import app_of
+from crawler.text.dates import http_date
 
 logger = logging.getLogger(__name__)
 
@@ -149,9 +149,8 @@ def _retry_after_seconds(value: bytes | None) -> float | None:
     text = value.decode("latin-1").strip()
     if text.isdigit():
         return float(text)
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
+    when = http_date(text)
+    if when is None:
         return None
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 

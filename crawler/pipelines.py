@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime
 from typing import Any
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from crawler.dedup.stories import Candidate
-from crawler.dedup.urls import url_key
+from crawler.urls import url_key
 from crawler.extract import ExtractionError
 from crawler.extract.page import extract_page
-from crawler.isotime import parse_iso
+from crawler.text.dates import parse_iso
 from crawler.items import RawPage
 from crawler.models import Article
 from crawler.crawl import app_of
@@ -64,7 +63,7 @@ class ExtractPipeline(_Base):
         try:
             article = extract_page(item.body, item.url, source, headers=item.headers,
                                    hint=item.hint,
-                                   fetched_at=datetime.fromisoformat(item.fetched_at),
+                                   fetched_at=parse_iso(item.fetched_at),
                                    from_index=item.extracted_from != "page")
         except ExtractionError as exc:
             self.crawler.stats.inc_value(f"chavder/extract_failed/{exc.reason}")

@@ -27,6 +27,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Iterable
 
+from crawler.alerts import surge
 from crawler.alerts.matcher import Matcher
 from crawler.alerts.rules import Recipient, Rule, load_rules
 from crawler.backoff import doubling
@@ -146,6 +147,9 @@ class Alerting:
                                                language=row["language"], source=row["source"]):
             terms = group.matched_terms          # the same for every rule of the group
             for rule in group.rules:
+                if rule.surge is not None and not surge.decide(self.store, rule,
+                                                               row["story_id"], self.clock()):
+                    continue                  # a surge rule waits for its story to surge
                 for rec in rule.recipients:
                     if rule.instant:
                         instant.append((rule.name, rec.key, terms))
@@ -232,8 +236,13 @@ class Alerting:
                            published_at=row["published_at"], language=row["language"],
                            body=row["body"], story_id=str(row["story_id"]))
         match = self._rematch(rule, row) or _MatchView(rule, json.loads(row["matched_terms"]))
+        names = [self.source_names.get(s, s) for s in others]
+        if rule.surge is not None:            # every outlet, with the time it reported
+            story = self.store.story(row["story_id"])
+            names = surge.outlet_lines(story["articles"] if story else [], self.source_names,
+                                       recipient.timezone)
         return compose_alert(match, view, sender=self.sender, recipient=recipient,
-                             also_reported_by=[self.source_names.get(s, s) for s in others])
+                             also_reported_by=names)
 
     def _rematch(self, rule: Rule, row: dict):
         """The live match (with term positions for highlighting), if the rule still fires."""

@@ -32,7 +32,7 @@ from typing import Any
 from crawler import defaults
 from crawler.app import Chavder
 from crawler.config import Settings, SourceConfig
-from crawler.isotime import parse_iso
+from crawler.text.dates import parse_iso
 from crawler.redact import redact_url
 
 log = logging.getLogger("chavder.service")

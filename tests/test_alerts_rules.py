@@ -155,3 +155,66 @@ def test_disabled_rules_need_no_recipients_and_are_skipped(tmp_path: Path):
     assert _load(tmp_path, text) == []
     (rule,) = _load(tmp_path, text, only_enabled=False)
     assert rule.name == "draft" and not rule.enabled
+
+
+def test_term_options_parse_and_change_matching(tmp_path: Path):
+    """case: sensitive tells the acronym from the goddess; exact and whole_word drop variants
+    and affixes; spellings without options keep them."""
+    rules = _load(tmp_path, """\
+rules:
+  - name: isis
+    recipients: [desk@example.org]
+    any:
+      - [{term: ISIS, case: sensitive}, داعش]
+      - {term: Islamic State, case: sensitive}
+  - name: raqqa-exact
+    recipients: [desk@example.org]
+    any: [{term: Raqqa, exact: true}]
+  - name: raqqa-word
+    recipients: [desk@example.org]
+    any: [[{term: الرقة, whole_word: true}, {term: Reqa, whole_word: true}]]
+""")
+    isis, exact, word = rules
+    assert isis.term_options("ISIS").case_sensitive and not isis.term_options("داعش").checked
+    assert exact.term_options("Raqqa").exact
+    m = Matcher(rules)
+
+    def fired(text: str, lang: str) -> set[str]:
+        return {x.rule.name for x in m.match("", text, language=lang)}
+
+    assert "isis" in fired("ISIS claimed the attack.", "en")
+    assert "isis" in fired("The ISIS-linked cell was dismantled.", "en")
+    assert "isis" not in fired("The temple of Isis reopened.", "en")
+    assert "isis" not in fired("isis was trending.", "en")
+    assert "isis" in fired("ISLAMIC STATE CLAIMS ATTACK", "en")
+    assert "isis" not in fired("He called Pakistan an Islamic state.", "en")
+    assert "isis" in fired("هجوم لداعش", "ar")                       # no options: clitics
+    assert "raqqa-exact" in fired("Raqqa council met.", "en")
+    assert "raqqa-exact" not in fired("Raqqah council met.", "en")      # no variant
+    assert "raqqa-word" in fired("وصلوا إلى الرقة", "ar")
+    assert "raqqa-word" not in fired("وصلوا بالرقة", "ar")              # no clitic
+    assert "raqqa-word" in fired("Li Reqqa civîn hat kirin.", "kmr")    # variant kept
+    assert "raqqa-word" not in fired("Li Reqayê civîn hat kirin.", "kmr")   # no suffix
+
+
+def test_term_option_mistakes_are_reported_with_lines(tmp_path: Path):
+    problems = _problems(tmp_path, """\
+rules:
+  - name: bad
+    recipients: [desk@example.org]
+    any:
+      - {term: ISIS, case: upper}
+      - {term: Raqqa, exact: yes please}
+      - {case: sensitive}
+      - {term: Reqa, fuzzy: true}
+      - [{term: Daesh, case: sensitive}, {term: Daesh, exact: true}]
+""")
+    text = "\n".join(problems)
+    assert re.search(r"alerts\.yaml:5: rule 'bad': case 'upper' is not 'sensitive'", text)
+    assert re.search(r"alerts\.yaml:6: rule 'bad': 'exact' must be true or false", text)
+    assert re.search(r"alerts\.yaml:7: rule 'bad': a term written as a mapping needs 'term:'",
+                     text)
+    assert re.search(r"alerts\.yaml:8: rule 'bad': unknown term option 'fuzzy' — valid: term, "
+                     r"case, exact, whole_word", text)
+    assert re.search(r"alerts\.yaml:9: rule 'bad': term 'Daesh' is written with other options "
+                     r"on line 9", text)

@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from crawler.dedup.urls import canonicalize_url, same_site, url_key
+from crawler.urls import canonicalize_url, same_site, url_key
 
 ARTICLE = "https://www.rudaw.net/arabic/kurdistan/051020261"
 # الرقة (Raqqa) percent-encoded as UTF-8, upper-case hex: the one canonical spelling

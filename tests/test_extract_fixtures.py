@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from crawler.config import load_sources
-from crawler.dedup.urls import url_key
+from crawler.urls import url_key
 from crawler.discovery import parse_feed, parse_sitemap
 from crawler.extract import ExtractionError, extract_article
 from crawler.models import LinkHint

@@ -14,7 +14,7 @@ import pytest
 
 from crawler.extract import extract_article
 from crawler.extract import fields
-from crawler.extract.charset import decode_html
+from crawler.text.charset import decode_html
 from crawler.models import Article, LinkHint
 
 PAGES = Path(__file__).parent / "fixtures" / "extract_patterns"
@@ -46,6 +46,12 @@ def paragraphs(article: Article) -> list[str]:
     # part: the title stays whole instead of becoming "BlogHost ::"
     ("title_site_inside_headline.html",
      "Autumn walk to the old citadel (2) @ Erbil Diary :: BlogHost ::"),
+    # JSON-LD headline ("«Kicker»: Headline") and og:title disagree; the h1 shows og:title's
+    ("title_h1_decides.html", "Verft i Lofoten får ny eier"),
+    # ... and when the h1 shows the JSON-LD headline, that one stays (og:title is a teaser)
+    ("title_h1_keeps_jsonld.html", "Neue Radwege für die Innenstadt"),
+    # copies with and without quotes around the opening phrase are one headline: the bare one
+    ("title_quoted_variants.html", "مطر في عز الصيف… أمطار غزيرة تفاجئ سكان الساحل وخبير يشرح"),
 ])
 def test_the_title_is_the_headline_only(name: str, title: str) -> None:
     assert extract(name).title == title
@@ -207,3 +213,44 @@ def test_keyword_links_inside_a_sentence_keep_their_words() -> None:
     assert got[0].startswith("The airport in Erbil reopened on Monday morning")
     assert "the first flight to Istanbul left at nine" in got[0]
     assert "the civil aviation authority said" in got[1] and len(got) == 3   # tag list dropped
+
+
+def test_a_sidebar_box_with_the_top_container_class_does_not_take_the_body() -> None:
+    """Blog templates put "entry-content" on every sidebar box; the post itself sits in an
+    "article-body" div holding many times more text."""
+    article = extract("body_sidebar_box_class.html")
+    got = paragraphs(article)
+    assert got[0].startswith("The first cold nights of November")
+    assert got[-1].startswith("Practical notes: a pitch costs")
+    assert "Weekend hiker" not in article.body and "Visitors today" not in article.body
+
+
+def test_a_grid_of_story_teasers_after_the_article_is_not_its_text() -> None:
+    """A run of same-class boxes (picture link, headline link, one-line summary) after the text
+    of a page without a named container: other stories, not this one."""
+    article = extract("teaser_grid_after_article.html")
+    got = paragraphs(article)
+    assert got[0].startswith("أطلقت مديرية الزراعة في دهوك")
+    assert got[-1].startswith("ومن المقرر أن تستمر الحملة أسبوعين")
+    assert "سوق يضم مئتي محل" not in article.body and "حافلة تحمل ألفي كتاب" not in article.body
+
+
+def test_widget_labels_of_japanese_hindi_and_thai_pages_leave_the_body() -> None:
+    """"Follow this category", "Recommended", "<section>'s latest", "Copy link", "Related
+    stories", "Log in", a members-only feature's hint, "Read more" printed inside the article
+    container are furniture, in those scripts too."""
+    got = paragraphs(extract("labels_international.html"))
+    assert got == [
+        "市立図書館は来月から、平日の閉館時間を午後九時まで延長する試みを始めると発表した。"
+        "仕事帰りの利用者の要望に応えるもので、三カ月間の利用状況を見て本格実施を判断する。",
+        "延長時間帯には自習室と閲覧席を開放するほか、予約した本の受け取りもできる。"
+        "館長は「学生や働く世代に、もっと気軽に来てもらいたい」と話している。"]
+
+
+def test_a_question_asked_of_every_guest_stays_each_time_but_a_repeated_widget_goes() -> None:
+    """Running text may repeat (the same interview question to each guest, a meal plan's
+    "Eat every 2–3 hours" each day); a widget's line printed twice appears once."""
+    got = paragraphs(extract("repeated_lines.html"))
+    assert got.count("What made you start baking?") == 3
+    assert got.count("Tap the map to enlarge it") == 1
+    assert got[-1].startswith("My father and his father were bakers")

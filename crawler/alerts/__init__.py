@@ -5,7 +5,7 @@ the alert ledger, which composes mail with ``scheduler.mail``.
 """
 from crawler.alerts.highlight import excerpt, highlight
 from crawler.alerts.matcher import Matcher, RuleMatch, TermHit
-from crawler.alerts.rules import Recipient, Rule, load_rules, parse_rules
+from crawler.alerts.rules import Recipient, Rule, TermOptions, load_rules, parse_rules
 
-__all__ = ["Matcher", "RuleMatch", "TermHit", "Recipient", "Rule", "load_rules", "parse_rules",
-           "highlight", "excerpt"]
+__all__ = ["Matcher", "RuleMatch", "TermHit", "Recipient", "Rule", "TermOptions", "load_rules",
+           "parse_rules", "highlight", "excerpt"]

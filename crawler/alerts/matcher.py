@@ -24,6 +24,14 @@ Key tuples depend on the article language (normalisation is language-aware), so 
 built lazily per language with ``query_terms(term, lang)`` — exactly the function whose keys the
 text layer promises to be consistent with ``tokens(text, lang)``.
 
+Spelling variants (crawler/alerts/variants.py) stay inside this scheme: every token also carries
+its keys' spelling skeletons, and a term word is a small set of alternative keys (itself, its
+skeleton, the Arabic article form), so a one-word phrase is several dict entries and a longer
+one several trie paths. Terms with options (``case: sensitive``, ``exact``, ``whole_word``) and
+terms whose variants could reach a listed common word are *checked*: their hits are verified
+against the article's characters after the scan — only when their keys occur at all, so the
+cost follows those hits, not the number of rules.
+
 Tokenisation is the dominant cost, so it is memoised per whitespace-separated chunk: news
 vocabulary is Zipfian and most chunks repeat. This relies on the text layer never joining
 characters across whitespace into one token (tests check chunked == whole-text tokenisation).
@@ -37,8 +45,10 @@ from itertools import chain, compress, count, product, repeat
 from operator import itemgetter, not_
 from typing import Iterable
 
+from crawler.alerts.checks import Check
 from crawler.alerts.highlight import highlight
-from crawler.alerts.rules import Rule
+from crawler.alerts.rules import PLAIN as _PLAIN, Rule, TermOptions
+from crawler.alerts.variants import alternatives, blocked, document_keys
 from crawler.text import query_terms, tokens
 
 __all__ = ["Matcher", "MatchGroup", "RuleMatch", "TermHit", "highlight", "tokenize"]
@@ -147,7 +157,7 @@ def _chunk_tokens(chunk: str, lang: str | None) -> tuple[tuple, tuple]:
     for tok in toks:
         if ok(chunk, end, tok.start) is None:
             stream.append(())
-        stream.append(tok.keys)
+        stream.append(document_keys(tok.keys))
         end = tok.end
     if ok(chunk, end) is None:
         stream.append(())
@@ -210,7 +220,8 @@ class _Field:
 
 
 def tokenize(text: str, lang: str | None) -> list[tuple[int, int, tuple[str, ...]]]:
-    """``tokens(text, lang)`` as (start, end, keys), through the matcher's chunk cache."""
+    """``tokens(text, lang)`` as (start, end, keys), through the matcher's chunk cache; the keys
+    are the text layer's followed by their spelling skeletons (``variants.document_keys``)."""
     field = _Field("", text, lang)
     return [(*field.span(i), keys) for i, keys in enumerate(field.stream) if keys]
 
@@ -222,7 +233,7 @@ class _FieldHits:
     __slots__ = ("pids", "_multi", "_keys", "_single_key")
 
     def __init__(self, pids: set[int], multi: Occurrences, keys: list[tuple[str, ...]],
-                 single_key: dict[int, str]):
+                 single_key: dict[int, frozenset[str]]):
         self.pids = pids
         self._multi = multi
         self._keys = keys
@@ -234,9 +245,9 @@ class _FieldHits:
             return []
         ranges = self._multi.get(pid)
         if ranges is None:
-            key = self._single_key[pid]
+            alts = self._single_key[pid]
             ranges = self._multi[pid] = [(i, i) for i, keys in enumerate(self._keys)
-                                         if key in keys]
+                                         if not alts.isdisjoint(keys)]
         return ranges
 
 
@@ -258,30 +269,40 @@ class _Compiled:
     language are left out of this language's index altogether.
     """
 
-    def __init__(self, terms: list[str], rules: list[Rule],
+    def __init__(self, terms: list[tuple[str, TermOptions]], rules: list[Rule],
                  rule_groups: list[tuple[tuple[tuple[int, ...], ...], ...]], lang: str | None):
-        self.single: dict[str, int] = {}
-        self.single_key: dict[int, str] = {}
+        single: dict[str, list[int]] = {}
+        self.single_key: dict[int, frozenset[str]] = {}
         self.root: dict = {}
+        self.checks: dict[int, Check] = {}         # phrases whose hits must be verified
         tp: list[int] = []                           # term id → phrase id (-1: no keys)
-        phrase_ids: dict[tuple[str, ...], int] = {}
-        for term in terms:
-            keys = tuple(query_terms(term, lang))
-            if not keys:
+        phrase_ids: dict[tuple, int] = {}
+        for term, opts in terms:
+            words = tuple(query_terms(term, lang))
+            if not words:
                 tp.append(-1)
                 continue
-            pid = phrase_ids.get(keys)
+            alts = alternatives(term, words, variants=not opts.exact)
+            block = blocked(words) if len(alts[0]) > 1 else frozenset()
+            checked = opts.checked or bool(block)
+            ident = (alts, term, opts) if checked else (alts,)
+            pid = phrase_ids.get(ident)
             if pid is None:
-                pid = phrase_ids[keys] = len(phrase_ids)
-                if len(keys) == 1:
-                    self.single[keys[0]] = pid
-                    self.single_key[pid] = keys[0]
+                pid = phrase_ids[ident] = len(phrase_ids)
+                if len(alts) == 1:
+                    for key in alts[0]:
+                        single.setdefault(key, []).append(pid)
+                    self.single_key[pid] = frozenset(alts[0])
                 else:
-                    node = self.root
-                    for key in keys:
-                        node = node.setdefault(key, {})
-                    node.setdefault(None, []).append(pid)
+                    for path in product(*alts):
+                        node = self.root
+                        for key in path:
+                            node = node.setdefault(key, {})
+                        node.setdefault(None, []).append(pid)
+                if checked:
+                    self.checks[pid] = Check(term, words, alts, opts, block)
             tp.append(pid)
+        self.single: dict[str, tuple[int, ...]] = {k: tuple(v) for k, v in single.items()}
 
         # Rules with the same conditions (many editors watching one beat) form one *class*;
         # the set algebra runs over classes, and a fired class expands to its rules.
@@ -361,7 +382,7 @@ class _Compiled:
         stream = field.stream
         present = set(chain.from_iterable(stream))          # every key of every token
         single = self.single
-        pids = set(map(single.__getitem__, single.keys() & present))
+        pids = set(chain.from_iterable(map(single.__getitem__, single.keys() & present)))
         multi: Occurrences = {}
         root = self.root
         if not root.keys().isdisjoint(present):
@@ -381,8 +402,19 @@ class _Compiled:
                             for pid in ends:
                                 multi.setdefault(pid, []).append((i, j))
                     j += 1
+            for pid, ranges in multi.items():   # two spellings of one token: one occurrence
+                if len(ranges) > 1:
+                    multi[pid] = sorted(set(ranges))
             pids.update(multi)
-        return _FieldHits(pids, multi, stream, self.single_key)
+        found = _FieldHits(pids, multi, stream, self.single_key)
+        if self.checks and not pids.isdisjoint(self.checks):
+            for pid in pids.intersection(self.checks):
+                check = self.checks[pid]
+                kept = [r for r in found.occurrences(pid) if check.passes(field, *r)]
+                multi[pid] = kept
+                if not kept:
+                    pids.discard(pid)
+        return found
 
 
 def _outermost(hits: list[TermHit]) -> list[TermHit]:
@@ -403,19 +435,21 @@ class Matcher:
 
     def __init__(self, rules: Iterable[Rule]):
         self.rules: list[Rule] = [r for r in rules if r.enabled]
-        self._terms: list[str] = []
-        term_ids: dict[str, int] = {}
+        self._terms: list[tuple[str, TermOptions]] = []
+        term_ids: dict[tuple[str, TermOptions], int] = {}
 
-        def tid(term: str) -> int:
-            if term not in term_ids:
-                term_ids[term] = len(self._terms)
-                self._terms.append(term)
-            return term_ids[term]
+        def tid(term: str, rule: Rule) -> int:
+            key = (term, rule.term_options(term) if rule.options else _PLAIN)
+            if key not in term_ids:
+                term_ids[key] = len(self._terms)
+                self._terms.append(key)
+            return term_ids[key]
 
         # per rule: (any, all, none) groups as tuples of term ids
-        self._groups = [tuple(tuple(tuple(tid(t) for t in g) for g in groups)
+        self._groups = [tuple(tuple(tuple(tid(t, rule) for t in g) for g in groups)
                               for groups in (rule.any, rule.all, rule.none))
                         for rule in self.rules]
+        self._names = [term for term, _ in self._terms]     # term id → spelling
         self._compiled: dict[str | None, _Compiled] = {}
 
     def _for(self, lang: str | None) -> _Compiled:
@@ -465,7 +499,7 @@ class Matcher:
                 fired.add(ci)
         if not fired:
             return None
-        return comp, _ArticleScan(self._terms, comp.class_terms, fields, found), sorted(fired)
+        return comp, _ArticleScan(self._names, comp.class_terms, fields, found), sorted(fired)
 
     def match_groups(self, title: str, body: str, *, language: str | None,
                      source: str | None = None) -> list[MatchGroup]:

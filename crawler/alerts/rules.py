@@ -17,10 +17,11 @@ from urllib.parse import urlsplit
 from zoneinfo import available_timezones
 
 from crawler.alerts.recipient_keys import apprise_key
+from crawler.alerts.surge import SurgeSpec
 from crawler.text import query_terms
 from crawler.yamlconf import ConfigError, Located, load_located, unwrap
 
-MODES = ("instant", "digest", "both")
+MODES = ("instant", "digest", "both", "surge")
 DEFAULT_DIGEST_TIME = "07:00"
 DEFAULT_TIMEZONE = "UTC"
 MAX_TERM_LENGTH = 200
@@ -35,9 +36,32 @@ _EMAIL_RE = re.compile(r"^[^@\s<>()\[\],;:\"\\]{1,64}@([^@\s<>()\[\],;:\"\\]{1,2
 _DOMAIN_LABEL_RE = re.compile(r"^(?!-)[\w-]{1,63}(?<!-)$", re.UNICODE)
 
 RULE_FIELDS = ("name", "any", "all", "none", "languages", "sources", "recipients", "mode",
-               "digest_time", "timezone", "enabled", "notes")
+               "digest_time", "timezone", "enabled", "notes", "surge")
+SURGE_FIELDS = ("outlets", "minutes", "factor")
 DEFAULT_FIELDS = ("languages", "sources", "recipients", "mode", "digest_time", "timezone")
 RECIPIENT_FIELDS = ("email", "apprise", "name", "timezone", "digest_time")
+TERM_FIELDS = ("term", "case", "exact", "whole_word")
+
+
+@dataclass(frozen=True)
+class TermOptions:
+    """How one spelling matches. Default: case-insensitive, with spelling variants and with
+    clitics/suffixes (crawler/alerts/variants.py). ``case_sensitive``: capitals must be where
+    the term has them (ISIS, not the goddess Isis); ``whole_word``: no clitics or suffixes
+    (the word as written, spelling variants allowed); ``exact``: neither variants nor affixes
+    (typing differences such as tashkeel, hamza forms or ی/ي still fold)."""
+
+    case_sensitive: bool = False
+    exact: bool = False
+    whole_word: bool = False
+
+    @property
+    def checked(self) -> bool:
+        """Whether matches must be verified against the article's characters."""
+        return self.case_sensitive or self.exact or self.whole_word
+
+
+PLAIN = TermOptions()
 
 
 @dataclass(frozen=True)
@@ -82,11 +106,21 @@ class Rule:
     digest_time: str = DEFAULT_DIGEST_TIME
     timezone: str = DEFAULT_TIMEZONE
     enabled: bool = True
+    options: tuple[tuple[str, TermOptions], ...] = ()      # terms with non-default options
+    surge: SurgeSpec | None = None                          # mode: surge
     line: int = field(default=0, compare=False)
+
+    def term_options(self, term: str) -> TermOptions:
+        """The options of one of this rule's spellings."""
+        for t, opts in self.options:
+            if t == term:
+                return opts
+        return PLAIN
 
     @property
     def instant(self) -> bool:
-        return self.mode in ("instant", "both")
+        """Alerts go out as matches are found (a surge rule's once its story surges)."""
+        return self.mode in ("instant", "both", "surge")
 
     @property
     def digest(self) -> bool:
@@ -147,7 +181,73 @@ def _as_list(loc: Located) -> list[Located]:
     return loc.value if isinstance(loc.value, list) else [loc]
 
 
-def _term_groups(loc: Located, rule: str, key: str, chk: _Checker) -> tuple[tuple[str, ...], ...]:
+def _flag(value: Located, rule: str, name: str, chk: _Checker) -> bool:
+    flag = value.value
+    if not isinstance(flag, bool):
+        chk.err(value.line, f"rule '{rule}': '{name}' must be true or false — write "
+                f"{name}: true")
+        return False
+    return flag
+
+
+def _term_options(sp: Located, rule: str, chk: _Checker) -> tuple[Located, TermOptions]:
+    """A spelling written as a mapping {term: ISIS, case: sensitive, exact: …, whole_word: …}."""
+    spec: dict[str, Located] = sp.value
+    for key, sub in spec.items():
+        if key not in TERM_FIELDS:
+            chk.err(sub.line, f"rule '{rule}': unknown term option '{key}' — valid: "
+                    + ", ".join(TERM_FIELDS))
+    if "term" not in spec:
+        chk.err(sp.line, f"rule '{rule}': a term written as a mapping needs 'term:' — e.g. "
+                "{term: ISIS, case: sensitive}")
+        return Located(None, sp.line), PLAIN
+    case = False
+    if "case" in spec:
+        value = unwrap(spec["case"])
+        if value not in ("sensitive", "insensitive"):
+            chk.err(spec["case"].line, f"rule '{rule}': case {value!r} is not 'sensitive' or "
+                    "'insensitive' — write case: sensitive for acronyms such as ISIS")
+        case = value == "sensitive"
+    exact = _flag(spec["exact"], rule, "exact", chk) if "exact" in spec else False
+    whole = _flag(spec["whole_word"], rule, "whole_word", chk) if "whole_word" in spec else False
+    return spec["term"], TermOptions(case_sensitive=case, exact=exact, whole_word=whole)
+
+
+def _surge(loc: Located | None, rule: str, chk: _Checker) -> SurgeSpec:
+    """``surge: {outlets: 3, minutes: 60, factor: 4}`` (all optional)."""
+    if loc is None:
+        return SurgeSpec()
+    if not isinstance(loc.value, dict):
+        chk.err(loc.line, f"rule '{rule}': 'surge' must be a mapping — e.g. "
+                "surge: {outlets: 3, minutes: 60}")
+        return SurgeSpec()
+    values: dict[str, Any] = {}
+    for key, sub in loc.value.items():
+        if key not in SURGE_FIELDS:
+            chk.err(sub.line, f"rule '{rule}': unknown surge option '{key}' — valid: "
+                    + ", ".join(SURGE_FIELDS))
+            continue
+        value = sub.value
+        ok = (isinstance(value, (int, float)) and not isinstance(value, bool)
+              and value > 0 and (key == "factor" or float(value).is_integer()))
+        if key == "outlets" and value == 0 and not isinstance(value, bool):
+            ok = True
+        if not ok:
+            chk.err(sub.line, f"rule '{rule}': surge {key} {value!r} must be a positive "
+                    + ("number, e.g. factor: 4" if key == "factor" else
+                       f"whole number, e.g. {key}: {3 if key == 'outlets' else 60}"))
+            continue
+        values[key] = float(value) if key == "factor" else int(value)
+    spec = SurgeSpec(**values)
+    if spec.outlets == 0 and spec.factor is None:
+        chk.err(loc.line, f"rule '{rule}': surge with outlets: 0 needs a factor — or give "
+                "outlets ≥ 2")
+    return spec
+
+
+def _term_groups(loc: Located, rule: str, key: str, chk: _Checker,
+                 options: dict[str, tuple[TermOptions, int]]) -> tuple[tuple[str, ...], ...]:
+    """The term groups of ``key``; spellings with options are recorded in ``options``."""
     groups: list[tuple[str, ...]] = []
     if not isinstance(loc.value, list):
         chk.err(loc.line, f"rule '{rule}': '{key}' must be a list of terms; each item is a term "
@@ -157,6 +257,9 @@ def _term_groups(loc: Located, rule: str, key: str, chk: _Checker) -> tuple[tupl
         spellings = item.value if isinstance(item.value, list) else [item]
         group: list[str] = []
         for sp in spellings:
+            opts = PLAIN
+            if isinstance(sp.value, dict):
+                sp, opts = _term_options(sp, rule, chk)
             term = sp.value
             if isinstance(term, (int, float)) and not isinstance(term, bool):
                 term = str(term)
@@ -177,6 +280,13 @@ def _term_groups(loc: Located, rule: str, key: str, chk: _Checker) -> tuple[tupl
                 chk.err(sp.line, f"rule '{rule}': term {term!r} has no letters or digits to "
                         "match — remove it")
                 continue
+            if opts != PLAIN or term in options:
+                seen = options.get(term)
+                if seen is not None and seen[0] != opts:
+                    chk.err(sp.line, f"rule '{rule}': term {term!r} is written with other "
+                            f"options on line {seen[1]} — give one spelling one set of options")
+                    continue
+                options[term] = (opts, sp.line)
             if term not in group:
                 group.append(term)
         if group:
@@ -381,13 +491,16 @@ def parse_rules(doc: Any, path: str | Path, *,
             chk.err(item.line, f"rule '{name}': missing 'any' — list the terms that trigger it, "
                     "e.g. any: [[الرقة, Raqqa, ڕەققە]]")
             any_groups: tuple[tuple[str, ...], ...] = ()
-        else:
-            any_groups = _term_groups(entry["any"], name, "any", chk)
+        options: dict[str, tuple[TermOptions, int]] = {}
+        if "any" in entry:
+            any_groups = _term_groups(entry["any"], name, "any", chk, options)
             if not any_groups and isinstance(entry["any"].value, list):
                 chk.err(entry["any"].line, f"rule '{name}': 'any' has no usable terms — list "
                         "at least one word or phrase")
-        all_groups = _term_groups(entry["all"], name, "all", chk) if "all" in entry else ()
-        none_groups = _term_groups(entry["none"], name, "none", chk) if "none" in entry else ()
+        all_groups = (_term_groups(entry["all"], name, "all", chk, options)
+                      if "all" in entry else ())
+        none_groups = (_term_groups(entry["none"], name, "none", chk, options)
+                       if "none" in entry else ())
         vetoes = {_fold(t) for g in none_groups for t in g}
         for key, groups in (("any", any_groups), ("all", all_groups)):
             for group in groups:
@@ -401,6 +514,12 @@ def parse_rules(doc: Any, path: str | Path, *,
             chk.err(merged["mode"].line, f"rule '{name}': unknown mode {mode!r} — use one of "
                     + ", ".join(MODES))
             mode = "instant"
+        surge = None
+        if mode == "surge":
+            surge = _surge(entry.get("surge"), name, chk)
+        elif "surge" in entry:
+            chk.err(entry["surge"].line, f"rule '{name}': 'surge' options need mode: surge — "
+                    "add it or remove 'surge'")
         tz = DEFAULT_TIMEZONE
         if "timezone" in merged:
             tz = _time_zone(unwrap(merged["timezone"]), merged["timezone"].line,
@@ -427,6 +546,8 @@ def parse_rules(doc: Any, path: str | Path, *,
         rules.append(Rule(name=name, any=any_groups, all=all_groups, none=none_groups,
                           languages=languages, sources=sources, recipients=recipients,
                           mode=mode, digest_time=dt, timezone=tz, enabled=enabled,
+                          options=tuple((t, o) for t, (o, _) in options.items() if o != PLAIN),
+                          surge=surge,
                           line=item.line))
     if chk.problems:
         raise ConfigError(chk.sorted())

@@ -13,6 +13,7 @@ only makes the alerts waiting for their next retry due now (after an outage was 
 """
 from __future__ import annotations
 
+import json
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 STATUS_FAILED = 10
 
 
-def _rules(inv: Invocation, path: str | None) -> list[Any]:
+def rules_of(inv: Invocation, path: str | None) -> list[Any]:
     """The rules of ``path`` (default: the settings' alerts file), checked against the known
     source ids when there is a source list."""
     from crawler.alerts.rules import load_rules
@@ -56,7 +57,7 @@ def alerts() -> None:
 @click.argument("file", required=False)
 @pass_invocation
 def cmd_alerts_check(inv: Invocation, file: str | None) -> int:
-    rules = _rules(inv, file)
+    rules = rules_of(inv, file)
     recipients = {r.key for rule in rules for r in rule.recipients}
     print(f"{file or inv.settings.alerts}: {len(rules)} rules OK, {len(recipients)} recipients")
     return 0
@@ -67,7 +68,7 @@ def cmd_alerts_check(inv: Invocation, file: str | None) -> int:
 @click.argument("file", required=False)
 @pass_invocation
 def cmd_alerts_list(inv: Invocation, file: str | None) -> int:
-    for rule in _rules(inv, file):
+    for rule in rules_of(inv, file):
         terms = sum(len(g) for g in rule.any)
         print(f"{rule.name:<24} {rule.mode:<8} {terms:>3} terms  "
               f"langs={','.join(rule.languages) or 'any'}  "
@@ -82,26 +83,25 @@ def cmd_alerts_list(inv: Invocation, file: str | None) -> int:
 @click.option("--lang", metavar="CODE", help="its language (default: detected)")
 @click.option("--source", metavar="ID", help="as if published by this source")
 @click.option("--file", metavar="FILE", help="rules file (default: the settings' alerts)")
+@click.option("--json", "as_json", is_flag=True, help="the explanation as one JSON object")
 @pass_invocation
 def cmd_alerts_test(inv: Invocation, rule: str, text: str, lang: str | None,
-                    source: str | None, file: str | None) -> int:
-    from crawler.alerts.matcher import Matcher
+                    source: str | None, file: str | None, as_json: bool) -> int:
+    from crawler.alerts.explain import explain
     from crawler.text import detect, normalize
-    rules = [r for r in _rules(inv, file) if r.name == rule]
+    rules = [r for r in rules_of(inv, file) if r.name == rule]
     if not rules:
         print(f"error: no rule named {rule!r}", file=sys.stderr)
         return 2
     language = lang or detect(text)[0]
-    print(f"language: {language}")
-    print(f"normalised: {normalize(text, language)}")
-    matches = Matcher(rules).match("", text, language=language, source=source)
-    if not matches:
-        print(f"rule {rule!r}: no match")
-        return 1
-    print(f"rule {rule!r}: MATCH")
-    for hit in matches[0].terms:
-        print(f"  term {hit.term!r} at {hit.start}-{hit.end}: {hit.surface!r}")
-    return 0
+    result = explain(rules[0], "", text, language=language, source=source)
+    if as_json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+    else:
+        print(f"language: {language}")
+        print(f"normalised: {normalize(text, language)}")
+        print("\n".join(result.lines()))
+    return 0 if result.fired else 1
 
 
 @alerts.command("send", help="deliver queued alerts that are due now (after an outage)")
@@ -123,13 +123,22 @@ def cmd_alerts_send(inv: Invocation) -> int:
 @store_options
 @click.option("--since", type=When(), required=True, help="YYYY-MM-DD or an ISO 8601 time")
 @click.option("--dry-run", is_flag=True, help="print the matches, queue nothing")
+@click.option("--rule", metavar="NAME", help="backfill this rule only")
 @pass_invocation
-def cmd_alerts_run(inv: Invocation, since: datetime, dry_run: bool) -> int:
-    """Apply the rules to articles already stored (e.g. after adding a rule)."""
+def cmd_alerts_run(inv: Invocation, since: datetime, dry_run: bool, rule: str | None) -> int:
+    """Apply the rules (or ``--rule NAME``) to articles already stored (e.g. after adding a
+    rule)."""
+    from crawler.alerts.matcher import Matcher
     with inv.app() as app:
         alerting = _alerting_of(app)
         if alerting is None:
             return 2
+        if rule:
+            chosen = alerting.rules_by_name.get(rule)
+            if chosen is None:
+                print(f"error: no enabled rule named {rule!r}", file=sys.stderr)
+                return 2
+            alerting.matcher = Matcher([chosen])        # backfill this rule only
         rows = app.store.articles_since(since)
         would = 0
         for row in rows:

@@ -8,7 +8,7 @@ them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
@@ -110,12 +110,12 @@ class When(click.ParamType):
                 ctx: click.Context | None) -> datetime:
         if isinstance(value, datetime):
             return value
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
+        from crawler.text.dates import parse_iso
+        parsed = parse_iso(value)
+        if parsed is None:
             self.fail(f"{value!r} is not a date — use YYYY-MM-DD or an ISO 8601 time such as "
                       "2017-05-31T12:00+03:00", param, ctx)
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        return parsed
 
 
 class Day(click.ParamType):

@@ -10,9 +10,12 @@ import click
 from crawler.cli.common import Invocation, When, pass_invocation, store_options
 
 
-@click.command("search", help="full-text search of stored articles")
+@click.command("search", help="full-text search of stored articles (or with an alert rule's "
+               "terms: --rule NAME)")
 @store_options
-@click.argument("query")
+@click.argument("query", required=False)
+@click.option("--rule", metavar="NAME",
+              help="search with this alert rule's terms, variants and conditions")
 @click.option("--lang", metavar="CODE", help="only articles in this language (ar, ckb, kmr, …)")
 @click.option("--source", metavar="ID", help="only articles of this source")
 @click.option("--since", type=When(), help="oldest publication time (YYYY-MM-DD or ISO 8601)")
@@ -21,10 +24,16 @@ from crawler.cli.common import Invocation, When, pass_invocation, store_options
 @click.option("--all", "all_copies", is_flag=True, help="list every copy, not one row per story")
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per line")
 @pass_invocation
-def cmd_search(inv: Invocation, query: str, lang: str | None, source: str | None,
-               since: datetime | None, until: datetime | None, limit: int, all_copies: bool,
-               as_json: bool) -> int:
+def cmd_search(inv: Invocation, query: str | None, rule: str | None, lang: str | None,
+               source: str | None, since: datetime | None, until: datetime | None, limit: int,
+               all_copies: bool, as_json: bool) -> int:
     from crawler.store import SearchQuery
+    if rule:
+        return _search_rule(inv, rule, lang=lang, source=source, since=since, until=until,
+                            limit=limit, all_copies=all_copies, as_json=as_json)
+    if not query:
+        print("error: give a query or --rule NAME", file=sys.stderr)
+        return 2
     store = inv.open_store(write=False)
     try:
         hits = store.search(SearchQuery(text=query, language=lang, source=source, since=since,
@@ -46,6 +55,35 @@ def cmd_search(inv: Invocation, query: str, lang: str | None, source: str | None
         print(f"   {hit.snippet}")
         if hit.also_reported_by:
             print(f"   also reported by: {', '.join(hit.also_reported_by)}")
+    return 0
+
+
+def _search_rule(inv: Invocation, name: str, *, lang: str | None, source: str | None,
+                 since: datetime | None, until: datetime | None, limit: int, all_copies: bool,
+                 as_json: bool) -> int:
+    """``search --rule NAME``: stored articles the rule matches (its spellings, variants and
+    conditions — the alert matcher itself, so search and alerts agree), newest first."""
+    from crawler.alerts.search import search_rule
+    from crawler.cli.alerts import rules_of
+    rule = next((r for r in rules_of(inv, None) if r.name == name), None)
+    if rule is None:
+        print(f"error: no rule named {name!r}", file=sys.stderr)
+        return 2
+    store = inv.open_store(write=False)
+    try:
+        rows = search_rule(store, rule, since=since, until=until, language=lang, source=source,
+                           limit=limit, all_copies=all_copies)
+    finally:
+        store.close()
+    for n, row in enumerate(rows, 1):
+        if as_json:
+            print(json.dumps(row, ensure_ascii=False, default=str))
+            continue
+        print(f"{n}. {row['title']}\n   {row['source']} · {row['published_at'] or 'undated'} · "
+              f"{row['language'] or '?'} · {', '.join(row['matched_terms'])}\n"
+              f"   {row['canonical_url']}")
+    if not rows and not as_json:
+        print(f"no stored article matches rule {name!r}")
     return 0
 
 

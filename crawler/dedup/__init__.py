@@ -1,6 +1,6 @@
-"""Deduplication and story clustering (framework-free).
+"""Deduplication and story clustering (framework-free). URL identity (``url_key``) lives in
+:mod:`crawler.urls`.
 
-* ``urls``: canonical URL to store/display and the URL identity key (checked before fetching);
 * ``fingerprint``: exact-copy hash of the normalised body;
 * ``minhash``: word-shingle MinHash signatures (storable bytes) and exact shingle similarity;
 * ``index``: in-memory LSH index of the recent window, rebuildable from stored signatures;
@@ -14,9 +14,8 @@ from crawler.dedup.index import Match, NearDuplicateIndex
 from crawler.dedup.minhash import Sketch, SignatureError, decode_signature, signature, sketch
 from crawler.dedup.stories import (Candidate, Decision, DedupConfig, StoredCopy, StoryLookup,
                                    StoryResolver, verify)
-from crawler.dedup.urls import canonicalize_url, same_site, url_key
 
-__all__ = ["canonicalize_url", "url_key", "same_site", "body_fingerprint", "words", "signature",
+__all__ = ["body_fingerprint", "words", "signature",
            "sketch", "Sketch", "decode_signature", "SignatureError", "NearDuplicateIndex",
            "Match", "Candidate", "Decision", "DedupConfig", "StoredCopy", "StoryLookup",
            "StoryResolver", "verify"]

@@ -11,14 +11,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone as dt_timezone
 from typing import Any, Mapping
 
 from crawler.discovery.results import ProblemLog
-from crawler.discovery.urls import clean_url
-from crawler.discovery.values import (IMPLAUSIBLE, full_article, html_to_text, shorten, to_iso,
-                                      zone)
+from crawler.urls import clean_url
+from crawler.discovery.values import full_article, html_to_text, shorten
 from crawler.models import LinkHint
+from crawler.text.dates import IMPLAUSIBLE, from_epoch, to_iso, zone
 
 #: Containers deeper than this are refused before parsing: no listing needs it, and Python's
 #: parser would otherwise recurse once per level.
@@ -91,24 +90,20 @@ def _type(value: Any) -> str:
     return ("an " if name[0] in "aeiou" else "a ") + name
 
 
-def _date(value: Any, tz: Any, tz_name: str) -> str | None:
+def _date(value: Any, tz: Any) -> str | None:
     """ISO/RFC/localised strings (naive ones placed in the source's zone), epoch numbers
     (seconds or milliseconds) and ASP.NET ``/Date(ms)/``."""
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        seconds = value / 1000 if abs(value) > 1e11 else value
-        try:
-            parsed = datetime.fromtimestamp(seconds, dt_timezone.utc)
-        except (OverflowError, OSError, ValueError):
-            return None
-        return to_iso(parsed.isoformat(), tz, tz_name)
+        parsed = from_epoch(value)
+        return to_iso(parsed.isoformat(), tz) if parsed else None
     if not isinstance(value, str):
         return None
     m = _DOTNET_DATE.match(value.strip())
     if m:
-        return _date(int(m.group(1)), tz, tz_name)
-    return to_iso(value[:100], tz, tz_name)
+        return _date(int(m.group(1)), tz)
+    return to_iso(value[:100], tz)
 
 
 @dataclass
@@ -180,7 +175,7 @@ def parse_api(body: bytes, base_url: str, spec: Mapping[str, Any], *, timezone: 
     bad: dict[str, int] = {}
     seen: set[str] = set()
     for item in items:
-        hint, why = _entry(item, fields, base_url, tz, timezone)
+        hint, why = _entry(item, fields, base_url, tz)
         if why:
             bad[why] = bad.get(why, 0) + 1
         if hint is not None and hint.url not in seen:
@@ -192,8 +187,7 @@ def parse_api(body: bytes, base_url: str, spec: Mapping[str, Any], *, timezone: 
     return result
 
 
-def _entry(item: Any, f: _Fields, base_url: str, tz: Any,
-           tz_name: str) -> tuple[LinkHint | None, str | None]:
+def _entry(item: Any, f: _Fields, base_url: str, tz: Any) -> tuple[LinkHint | None, str | None]:
     """One item → a hint, or (None, why it was skipped). Fields of the wrong type are dropped
     with a reason; only a missing link drops the item."""
     if not isinstance(item, dict):
@@ -226,7 +220,7 @@ def _entry(item: Any, f: _Fields, base_url: str, tz: Any,
     if f.date:
         raw, _ = resolve_path(item, f.date)
         if raw is not None:
-            published = _date(raw, tz, tz_name)
+            published = _date(raw, tz)
             if published is None or published == IMPLAUSIBLE:
                 why = why or f"date field '{f.date}' not understood, e.g. {str(raw)[:40]!r}"
                 published = None

@@ -13,11 +13,12 @@ from lxml import etree
 from crawler.discovery.results import FeedResult, ProblemLog
 from crawler.discovery.safexml import (MAX_DECOMPRESSED_BYTES, XML_NS, PreparedXML, iter_events,
                                        local_name, prepare, release, salvage_entries)
-from crawler.discovery.urls import clean_url, is_absolute_http
+from crawler.urls import clean_url, is_absolute_http
 from crawler.discovery.values import (clean_text, first_image, full_article, html_to_text,
-                                      language, shorten, to_iso, zone)
+                                      language, shorten)
 from crawler.discovery.xmlfields import field_key, first_field, index_children, text_of
 from crawler.models import LinkHint
+from crawler.text.dates import to_iso, zone
 
 _ATOM = ("atom", "")           # Atom elements, also when a broken feed forgot the namespace
 _XML_BASE = f"{{{XML_NS}}}base"
@@ -96,7 +97,6 @@ def _add_unique(items: list[str], value: str | None) -> None:
 class _Context:
     base_url: str
     tz: tzinfo
-    tz_name: str
     problems: ProblemLog
     channel_language: str | None = None
     feed_authors: list[str] = field(default_factory=list)
@@ -108,7 +108,7 @@ class _Context:
         text = text_of(element)
         if not text:
             return None
-        value = to_iso(text, self.tz, self.tz_name)
+        value = to_iso(text, self.tz)
         if value is None:
             self.bad_dates += 1
             self.bad_date_example = self.bad_date_example or text[:60]
@@ -318,11 +318,11 @@ _FEED_TAGS = tuple(f"{{*}}{name}" for name in ("rss", "RDF", "feed", "item", "en
                                                  "language", "author"))
 
 
-def read_feed(prepared: PreparedXML, base_url: str, tz: tzinfo, tz_name: str, max_items: int,
+def read_feed(prepared: PreparedXML, base_url: str, tz: tzinfo, max_items: int,
               problems: ProblemLog) -> FeedResult:
     """Stream a prepared feed document; also used for feeds submitted as sitemaps."""
     result = FeedResult(truncated=prepared.capped)
-    ctx = _Context(base_url, tz, tz_name, problems)
+    ctx = _Context(base_url, tz, problems)
     current: etree._Element | None = None
     seen: set[str] = set()
     count = 0
@@ -363,7 +363,7 @@ def read_feed(prepared: PreparedXML, base_url: str, tz: tzinfo, tz_name: str, ma
 def _salvage(prepared: PreparedXML, ctx: _Context, max_items: int) -> tuple[list[LinkHint], _Context]:
     """After XML errors, re-read each ``<item>``/``<entry>`` on its own, so one broken entry —
     an unclosed ``<b>`` in a title — does not swallow every entry after it."""
-    quiet = _Context(ctx.base_url, ctx.tz, ctx.tz_name, ctx.problems, ctx.channel_language,
+    quiet = _Context(ctx.base_url, ctx.tz, ctx.problems, ctx.channel_language,
                      ctx.feed_authors)
     entries: list[LinkHint] = []
     seen: set[str] = set()
@@ -405,4 +405,4 @@ def parse_feed(body: bytes, base_url: str, *, timezone: str = "UTC", max_items: 
     if refusal:
         problems.add(refusal)
         return FeedResult(problems=problems.as_list(), truncated=prepared.capped)
-    return read_feed(prepared, base_url, tz, timezone, max_items, problems)
+    return read_feed(prepared, base_url, tz, max_items, problems)

@@ -16,12 +16,13 @@ import lxml.html
 from cssselect import SelectorError
 from lxml import etree
 from lxml.cssselect import CSSSelector
-from w3lib.encoding import html_to_unicode
 
 from crawler.discovery.results import ListingResult
-from crawler.discovery.urls import clean_url, on_domains, site_domains
-from crawler.discovery.values import clean_text, to_iso, zone
+from crawler.urls import clean_url, on_domains, site_domains
+from crawler.discovery.values import clean_text
+from crawler.text.charset import decode_html
 from crawler.models import LinkHint
+from crawler.text.dates import to_iso, zone
 
 # --------------------------------------------------------------------------- article-shaped URLs
 
@@ -238,22 +239,8 @@ def _next_candidates(root: etree._Element) -> list[str]:
 
 # --------------------------------------------------------------------------- entry point
 
-def _decode(body: bytes | str) -> str:
-    if isinstance(body, str):
-        return body
-
-    def guess(data: bytes) -> str:
-        try:
-            data.decode("utf-8")
-            return "utf-8"
-        except UnicodeDecodeError:
-            return "cp1256"                      # the usual legacy encoding of Arabic pages
-
-    return html_to_unicode(None, body, auto_detect_fun=guess)[1]
-
-
 def _card_hints(card: etree._Element | None, url: str, base: str, domains: Sequence[str],
-                tz: tzinfo, tz_name: str) -> tuple[str | None, str | None]:
+                tz: tzinfo) -> tuple[str | None, str | None]:
     """Date and image from the link's card, only when the card is about this one URL."""
     if card is None:
         return None, None
@@ -263,7 +250,7 @@ def _card_hints(card: etree._Element | None, url: str, base: str, domains: Seque
             return None, None
     published = None
     for t in card.iter("time"):
-        published = to_iso(t.get("datetime") or t.text_content(), tz, tz_name) or None
+        published = to_iso(t.get("datetime") or t.text_content(), tz) or None
         if published:
             break
     img = next(card.iter("img"), None)
@@ -284,7 +271,8 @@ def extract_listing_links(body: bytes | str, base_url: str, *, article_links: st
     (default: the base host and its subdomains, ``www.`` ignored) are dropped."""
     tz = zone(timezone)
     result = ListingResult()
-    text = _XML_DECL.sub("", _decode(body), count=1)
+    text = body if isinstance(body, str) else decode_html(body, None)[0]
+    text = _XML_DECL.sub("", text, count=1)
     if not text.strip():
         result.problems.append("empty body")
         return result
@@ -335,7 +323,7 @@ def extract_listing_links(body: bytes | str, base_url: str, *, article_links: st
     for url, title in titles.items():
         anchor = anchors[url]
         published, image = _card_hints(_card(anchor) if anchor is not None else None, url, base,
-                                       domains, tz, timezone)
+                                       domains, tz)
         result.articles.append(LinkHint(url=url, title=title, published_at=published,
                                         image_url=image))
 

@@ -15,10 +15,11 @@ from crawler.discovery.results import ProblemLog, SitemapResult
 from crawler.discovery.safexml import (MAX_DECOMPRESSED_BYTES, PreparedXML, iter_events,
                                        local_name, prepare, release,
                                        salvage_entries)
-from crawler.discovery.urls import clean_url, is_absolute_http
-from crawler.discovery.values import clean_text, language, to_iso, zone
+from crawler.urls import clean_url, is_absolute_http
+from crawler.discovery.values import clean_text, language
 from crawler.discovery.xmlfields import first_field, index_children, text_of
 from crawler.models import LinkHint
+from crawler.text.dates import to_iso, zone
 
 
 class _Counts:
@@ -42,17 +43,17 @@ class _Counts:
             problems.add(f"{len(self.bad_dates)} dates not understood, e.g. {self.bad_dates[0]!r}")
 
 
-def _date(element: etree._Element | None, tz: tzinfo, tz_name: str, counts: _Counts) -> str | None:
+def _date(element: etree._Element | None, tz: tzinfo, counts: _Counts) -> str | None:
     text = text_of(element)
     if not text:
         return None
-    value = to_iso(text, tz, tz_name)
+    value = to_iso(text, tz)
     if value is None:
         counts.bad_dates.append(text[:60])
     return value or None
 
 
-def _entry(element: etree._Element, base_url: str, tz: tzinfo, tz_name: str,
+def _entry(element: etree._Element, base_url: str, tz: tzinfo,
            counts: _Counts) -> LinkHint | None:
     f = index_children(element)
     loc = text_of(first_field(f, ("", "loc")))
@@ -65,10 +66,10 @@ def _entry(element: etree._Element, base_url: str, tz: tzinfo, tz_name: str,
         return None
     if not is_absolute_http(loc):
         counts.relative += 1
-    hint = LinkHint(url=url, updated_at=_date(first_field(f, ("", "lastmod")), tz, tz_name, counts))
+    hint = LinkHint(url=url, updated_at=_date(first_field(f, ("", "lastmod")), tz, counts))
     for news in f.get(("news", "news"), ()):
         nf = index_children(news)
-        hint.published_at = _date(first_field(nf, ("news", "publication_date")), tz, tz_name, counts)
+        hint.published_at = _date(first_field(nf, ("news", "publication_date")), tz, counts)
         hint.title = text_of(first_field(nf, ("news", "title")))
         for publication in nf.get(("news", "publication"), ()):
             hint.language = language(text_of(first_field(index_children(publication),
@@ -93,7 +94,7 @@ def _entry(element: etree._Element, base_url: str, tz: tzinfo, tz_name: str,
 _SITEMAP_TAGS = ("{*}urlset", "{*}sitemapindex", "{*}url", "{*}sitemap")
 
 
-def _read_xml(prepared: PreparedXML, base_url: str, tz: tzinfo, tz_name: str, max_urls: int,
+def _read_xml(prepared: PreparedXML, base_url: str, tz: tzinfo, max_urls: int,
               problems: ProblemLog) -> SitemapResult:
     result = SitemapResult(kind=(prepared.root_local or "").lower(), truncated=prepared.capped)
     counts = _Counts()
@@ -112,7 +113,7 @@ def _read_xml(prepared: PreparedXML, base_url: str, tz: tzinfo, tz_name: str, ma
         if el is not current:
             continue
         count += 1
-        hint = _entry(el, base_url, tz, tz_name, counts)
+        hint = _entry(el, base_url, tz, counts)
         if hint is not None and hint.url not in seen:
             seen.add(hint.url)
             target = result.sitemaps if local_name(el.tag) == "sitemap" else result.urls
@@ -120,13 +121,13 @@ def _read_xml(prepared: PreparedXML, base_url: str, tz: tzinfo, tz_name: str, ma
         release(el)
         current = None
     if prepared.errors and not result.truncated:
-        _salvage(prepared, base_url, tz, tz_name, max_urls, result, problems)
+        _salvage(prepared, base_url, tz, max_urls, result, problems)
     counts.report(problems)
     result.problems = problems.as_list()
     return result
 
 
-def _salvage(prepared: PreparedXML, base_url: str, tz: tzinfo, tz_name: str, max_urls: int,
+def _salvage(prepared: PreparedXML, base_url: str, tz: tzinfo, max_urls: int,
              result: SitemapResult, problems: ProblemLog) -> None:
     """After XML errors, re-read each ``<url>``/``<sitemap>`` on its own (see
     :func:`salvage_entries`); keep that reading when it found more entries."""
@@ -135,7 +136,7 @@ def _salvage(prepared: PreparedXML, base_url: str, tz: tzinfo, tz_name: str, max
     sitemaps: list[LinkHint] = []
     seen: set[str] = set()
     for el in salvage_entries(prepared, ("urlset", "sitemapindex"), ("url", "sitemap"), max_urls):
-        hint = _entry(el, base_url, tz, tz_name, counts)
+        hint = _entry(el, base_url, tz, counts)
         if hint is not None and hint.url not in seen:
             seen.add(hint.url)
             (sitemaps if local_name(el.tag) == "sitemap" else urls).append(hint)
@@ -201,10 +202,10 @@ def parse_sitemap(body: bytes, base_url: str, *, timezone: str = "UTC", max_urls
         result.truncated = result.truncated or prepared.capped
         return result
     if root in ("rss", "rdf", "feed"):
-        feed = read_feed(prepared, base_url, tz, timezone, max_urls, problems)
+        feed = read_feed(prepared, base_url, tz, max_urls, problems)
         return SitemapResult(urls=feed.entries, problems=feed.problems, truncated=feed.truncated,
                              kind="feed")
     if root not in ("urlset", "sitemapindex"):
         problems.add(f"not a sitemap: root element <{prepared.prolog.root_name}>")
         return SitemapResult(problems=problems.as_list(), truncated=prepared.capped)
-    return _read_xml(prepared, base_url, tz, timezone, max_urls, problems)
+    return _read_xml(prepared, base_url, tz, max_urls, problems)

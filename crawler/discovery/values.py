@@ -1,17 +1,13 @@
-"""Field-level clean-up shared by the feed, sitemap and listing parsers: text, dates, languages."""
+"""Field-level clean-up shared by the feed, sitemap and listing parsers: text and languages
+(dates: :func:`crawler.text.dates.to_iso`)."""
 from __future__ import annotations
 
 import html
 import re
-from datetime import datetime, tzinfo
-from email.utils import parsedate_to_datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import lxml.html
 from lxml import etree
 
-from crawler.text import parse_date
-from crawler.text.dates import plausible
 
 SUMMARY_MAX_CHARS = 1000
 _HTML_SOURCE_MAX = 20_000       # a summary never needs more of a content:encoded body than this
@@ -87,79 +83,6 @@ def first_image(html_text: str | None) -> str | None:
         if not m.group(1).startswith("data:"):
             return html.unescape(m.group(1))
     return None
-
-
-# --------------------------------------------------------------------------- dates
-
-def zone(name: str) -> tzinfo:
-    """Validate a timezone name once, up front: a bad name is a configuration error."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown timezone {name!r}") from exc
-
-
-_RFC822 = re.compile(r"^\s*(?:[A-Za-z]{2,9},?\s*)?\d{1,2}\s+[A-Za-z]{3,9}\.?\s+\d{2,4}\s+\d{1,2}:\d{2}")
-# Zone names email.utils does not know, or gets wrong for this region: "AST" on a Middle-East
-# outlet is Arabia Standard Time (+03:00), not the Atlantic zone email.utils assumes.
-_ZONE_FIX = {"AST": "+0300", "ARABT": "+0300", "EET": "+0200", "EEST": "+0300", "TRT": "+0300",
-             "MSK": "+0300", "IRST": "+0330", "IRDT": "+0430", "CET": "+0100", "CEST": "+0200",
-             "BST": "+0100", "IST": "+0530"}
-_TRAILING_ZONE = re.compile(r"\s([A-Za-z]{2,5})\s*$")
-_PARTIAL_ISO = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
-
-
-def _from_rfc822(text: str, tz: tzinfo) -> datetime | None:
-    m = _TRAILING_ZONE.search(text)
-    if m and m.group(1).upper() in _ZONE_FIX:
-        text = text[:m.start()] + " " + _ZONE_FIX[m.group(1).upper()]
-    try:
-        value = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if value.tzinfo is None:
-        utc = re.search(r"-0000\s*$", text)
-        value = value.replace(tzinfo=ZoneInfo("UTC") if utc else tz)
-    return value
-
-
-def to_iso(text: str | None, tz: tzinfo, tz_name: str = "UTC") -> str | None:
-    """Any feed/sitemap date → ISO 8601 with offset; times without a zone are placed in ``tz``.
-
-    Order: ISO/W3C-DTF (sitemaps, Atom, dc:date), RFC 822 (RSS pubDate), then the project's
-    multilingual ``crawler.text.parse_date`` for localised dates ("04 حزيران 2017")."""
-    text = clean_text(text)
-    if not text:
-        return None
-    value: datetime | None = None
-    partial = _PARTIAL_ISO.match(text)
-    if partial and 1 <= int(partial[2] or 1) <= 12:     # W3C-DTF "2017" / "2017-06"
-        value = datetime(int(partial[1]), int(partial[2] or 1), 1, tzinfo=tz)
-    if value is None and text[:4].isdigit():
-        try:
-            value = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
-        except ValueError:
-            value = None
-    if value is None and _RFC822.match(text):
-        value = _from_rfc822(text, tz)
-    # Index pages state absolute dates; words alone ("yesterday") have no reference time here.
-    if value is None and any(ch.isdigit() for ch in text):
-        try:
-            value = parse_date(text, tz=tz_name)
-        except Exception:  # noqa: BLE001 - a helper's bug must not lose the whole feed
-            value = None
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=tz)
-    if not plausible(value):
-        return IMPLAUSIBLE
-    return value.isoformat()
-
-
-# A date that parsed but cannot be a news article's (year 9999, 1855): the article is kept
-# undated rather than sorted to the top or bottom of every list. Falsy, unlike a real date.
-IMPLAUSIBLE = ""
 
 
 # --------------------------------------------------------------------------- languages

@@ -1,6 +1,6 @@
 """HTML → Article extraction (framework-free). See ``extract_article``."""
 from crawler.extract.errors import ExtractionError
 from crawler.extract.article import extract_article
-from crawler.extract.charset import decode_html
+from crawler.text.charset import decode_html
 
 __all__ = ["ExtractionError", "extract_article", "decode_html"]

@@ -14,10 +14,10 @@ from typing import Mapping, Sequence
 from urllib.parse import urljoin
 
 from crawler.extract import fields
-from crawler.isotime import parse_iso
+from crawler.text.dates import parse_iso
 from crawler.extract.body import (FAST_MIN_CHARS, MAX_ELEMENTS, MIN_ARTICLE_CHARS, fast_body,
                                   paragraphs_from_text, prune, trafilatura_body)
-from crawler.extract.charset import decode_html
+from crawler.text.charset import decode_html
 from crawler.extract.dom import MAX_HTML_BYTES, HtmlElement, clean, parse_html
 from crawler.extract.errors import ExtractionError
 from crawler.extract.lead import find_lead, prepend_lead

@@ -20,7 +20,7 @@ import logging
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from lxml import etree
 
@@ -159,6 +159,7 @@ def prune(doc: HtmlElement, remove: str | None = None) -> Candidates:
     etree.strip_elements(root, *_STRIP_TAGS, with_tail=False)
     doomed: list[HtmlElement] = []
     ranked: list[tuple[int, int, HtmlElement]] = []
+    repeated: dict[tuple[HtmlElement, str, str], list[HtmlElement]] = {}
     for order, el in enumerate(_INTERESTING(root)):
         if order > MAX_ELEMENTS:
             break
@@ -189,6 +190,10 @@ def prune(doc: HtmlElement, remove: str | None = None) -> Candidates:
                 and not _in_running_text(el, tag):
             doomed.append(el)
             continue
+        if kind == 0 and tag in _TEASER_TAGS and get("class"):
+            parent = el.getparent()
+            if parent is not None:
+                repeated.setdefault((parent, tag, get("class")), []).append(el)
         ident = (get("id") or "").lower()
         if ident in _CONTAINER_IDS:
             ranked.append((len(_CONTAINER_PHRASES) + 1, order, el))
@@ -196,6 +201,9 @@ def prune(doc: HtmlElement, remove: str | None = None) -> Candidates:
             ranked.append((len(_CONTAINER_PHRASES) + 2, order, el))
         elif tag == "main" or get("role") == "main":
             ranked.append((len(_CONTAINER_PHRASES) + 3, order, el))
+    for group in repeated.values():
+        if len(group) >= _TEASER_RUN and sum(map(_is_teaser, group)) >= _TEASER_RUN:
+            doomed.extend(group)
     if remove:
         doomed.extend(css(doc, remove))
     for el in doomed:
@@ -204,6 +212,26 @@ def prune(doc: HtmlElement, remove: str | None = None) -> Candidates:
     ranked = [c for c in ranked if attached(c[2], doc)]
     ranked.sort(key=lambda c: (c[0], c[1]))
     return Candidates(ranked)
+
+
+_TEASER_TAGS = frozenset({"div", "li", "section"})
+_TEASER_RUN = 3          # this many same-class teaser siblings make a teaser grid
+_TEASER_MAX_CHARS = 300
+_TEASER_PARTS = frozenset({"div", "h2", "h3", "h4", "h5", "p", "span", "img"})
+
+
+def _is_teaser(el: HtmlElement) -> bool:
+    """A story teaser: a short box with a link to another page taking part of its text (the
+    teaser's headline) next to a picture or a one-line summary in their own elements. A run of
+    same-class siblings like this after an article ("Most popular", "More from …") is a grid of
+    other stories, not this one's text."""
+    text = text_of(el)
+    if not text.strip() or len(text) > _TEASER_MAX_CHARS:
+        return False
+    links = [a for a in el.iter("a") if a.get("href")]
+    if not links or not any(isinstance(c.tag, str) and c.tag in _TEASER_PARTS for c in el):
+        return False
+    return sum(len(text_of(a).strip()) for a in links) >= 0.15 * len(text.strip())
 
 
 def blocks(root: HtmlElement) -> list[Block]:
@@ -296,6 +324,11 @@ def _date_only(line: str, tz: str) -> bool:
     return all(w in _DATE_WORDS for w in words)
 
 
+#: Blocks whose text may legitimately repeat: a meal plan's "Eat every 2–3 hours" each day, an
+#: interview's same question to each guest, a spec list per model.
+_REPEATABLE = frozenset({"p", "li", "dt", "dd", "td", "th", "blockquote", "h2", "h3", "h4"})
+
+
 def keep_paragraphs(pieces: Iterable[Block], *, title: str = "", authors: Sequence[str] = (),
                     tz: str = "UTC") -> list[str]:
     """Article paragraphs of ``pieces``: furniture labels, link lists, the repeated headline,
@@ -317,8 +350,8 @@ def keep_paragraphs(pieces: Iterable[Block], *, title: str = "", authors: Sequen
         if density >= 0.3 and len(line) < 200 and (
                 not piece.plain.strip(" :：-–|·,،") or is_label_line(piece.plain)):
             continue  # "Parve bike <a>Facebook</a> <a>Twitter</a>", "الوسوم: <a>…</a>"
-        if line in seen:
-            continue
+        if line in seen and piece.tag not in _REPEATABLE:
+            continue   # a widget's text printed twice (mobile and desktop copies)
         if len(line) <= 2 * len(title_key) + 80:  # only short lines can repeat title/byline
             key = normalize(line)
             if key == title_key or key in author_keys:
@@ -428,6 +461,8 @@ def fast_body(doc: HtmlElement, candidates: Candidates, *, selector: str | None 
             merged = read(parts)
             if sum(map(len, merged)) > sum(map(len, best)):
                 best = merged
+    if best and best_el is not None and best_priority is not None:
+        best = _outweighed(best, best_el, best_priority, candidates, read)
     if best:
         return best, "container"
     root = density_root(doc)
@@ -437,6 +472,31 @@ def fast_body(doc: HtmlElement, candidates: Candidates, *, selector: str | None 
     if short:
         return short, "container"
     return [], ""
+
+
+#: A named container elsewhere holding this many times the chosen one's text is the article.
+_OUTWEIGH = 3
+
+
+def _outweighed(best: list[str], best_el: HtmlElement, priority: int, candidates: Candidates,
+                read: Callable[[Sequence[HtmlElement]], list[str]]) -> list[str]:
+    """``best`` unless a lower-ranked *named* container (a class phrase or container id, not a
+    bare ``<article>``/``<main>``) outside it, and not around it, holds ``_OUTWEIGH`` times its
+    text: blog templates put the top-ranked class on every sidebar box ("box-text
+    entry-content"), while the post itself sits in a "article-body" div."""
+    size = sum(map(len, best))
+    named = len(_CONTAINER_PHRASES) + 1
+    around = set(best_el.iterancestors())
+    for prio, _order, el in candidates.ranked:
+        if prio <= priority or prio > named or el in around \
+                or any(a is best_el for a in el.iterancestors()):
+            continue
+        if len(text_of(el)) < _OUTWEIGH * size or _link_density(el) >= 0.5 or _is_listing(el):
+            continue
+        found = read([el])
+        if sum(map(len, found)) >= _OUTWEIGH * size:
+            return found
+    return best
 
 
 def _is_listing(el: HtmlElement) -> bool:

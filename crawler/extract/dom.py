@@ -34,7 +34,7 @@ def _parser() -> etree.HTMLParser:
 def parse_html(data: str | bytes) -> HtmlElement | None:
     """Parse a document (text, or bytes already known to be UTF-8); None when libxml2 finds
     no element at all. Bytes are parsed with the encoding forced to UTF-8 — ``<meta charset>``
-    has been dealt with by :func:`~crawler.extract.charset.decode_html` — which is also twice as
+    has been dealt with by :func:`~crawler.text.charset.decode_html` — which is also twice as
     fast as handing lxml a str, and turns NUL bytes into U+FFFD instead of failing."""
     raw = data.encode("utf-8", "replace") if isinstance(data, str) else data
     raw = raw[:MAX_HTML_BYTES]

@@ -244,9 +244,34 @@ def main_h1(page: PageIndex, site_name: str | None) -> str | None:
     return fallback
 
 
+#: Quotation marks some of a page's headline copies carry and others drop ('"X"… Y' / 'X… Y').
+_QUOTES = re.compile("[\"'“”„«»‘’‹›「」『』]")
+
+
+def _quote_free(text: str) -> str:
+    return " ".join(_QUOTES.sub("", text).split()).casefold()
+
+
+def _arbitrate(headline: str, og: str, h1: str | None) -> str:
+    """JSON-LD ``headline`` or ``og:title`` when the two disagree.
+
+    Outlets write a search headline and a sharing headline; the one the page displays in its
+    ``<h1>`` is the article's headline, so the h1 decides (JSON-LD stays first otherwise). Two
+    copies differing only in quotation marks are one headline: the bare copy is kept — the
+    marks are display typography that feeds and sharing cards drop, and a headline stored
+    once with and once without them would not compare equal."""
+    key_ld, key_og = _quote_free(headline), _quote_free(og)
+    if key_ld == key_og:
+        return min((headline, og), key=lambda t: len(_QUOTES.findall(t)))
+    if h1 and _quote_free(h1) == key_og:
+        return og
+    return headline
+
+
 def pick_title(page: PageIndex, meta: PageMetadata, selector: str | None,
                hint_title: str | None) -> str:
-    """Selector → JSON-LD headline → og:title → h1 → hint → ``<title>``; '' when none.
+    """Selector → JSON-LD headline → og:title → h1 → hint → ``<title>``; '' when none (the
+    h1 decides between a JSON-LD headline and an og:title that disagree).
 
     Every candidate loses the site name (by ``og:site_name``, or because another candidate is
     the same headline without it) before the order of trust decides."""
@@ -266,6 +291,8 @@ def pick_title(page: PageIndex, meta: PageMetadata, selector: str | None,
     anchors = [v for v in (h1, *stripped.values()) if v]
     final = {name: headline_only(value, anchors) for name, value in stripped.items()}
     headline, og = final.get("ld", ""), final.get("og") or final.get("tw", "")
+    if headline and og:
+        headline = _arbitrate(headline, og, h1)
     if headline:
         if headline.endswith(_ELLIPSIS):  # JSON-LD headlines are often cut at 110 chars
             stem = headline.rstrip(".…").strip()
@@ -544,7 +571,7 @@ def pick_language(text: str, languages: Sequence[str], declared: Sequence[str | 
 # ------------------------------------------------------------------------------ canonical
 def pick_canonical(url: str, meta: PageMetadata) -> str:
     """rel=canonical, else og:url, when on the same site (and not the home page); else ``url``."""
-    from crawler.dedup.urls import same_site  # one notion of "same site" for the whole project
+    from crawler.urls import same_site  # one notion of "same site" for the whole project
 
     page_path = urlsplit(url).path.strip("/")
     for declared in (meta.canonical, meta.meta("og:url")):

@@ -96,6 +96,11 @@ _LINE_LABELS = (
     "subscribe", "sign up", "subscribe now", "newsletter", "jetzt abonnieren",
     "関連記事", "関連キーワード", "関連ニュース", "おすすめ記事", "相关新闻", "相关阅读",
     "相关文章", "관련기사", "관련 기사", "많이 본 뉴스",
+    "おすすめ情報", "おすすめ", "新着記事", "カテゴリーをフォローする", "この記事をシェア",
+    "推荐阅读", "热门推荐", "分享到", "많이 본 기사", "추천 기사", "कॉपी लिंक", "लिंक कॉपी करें",
+    "ये भी पढ़ें", "เรื่องที่เกี่ยวข้อง", "ข่าวที่เกี่ยวข้อง", "самые популярные",
+    "популярное", "похожие статьи", "похожие новости", "czytaj więcej", "czytaj także",
+    "ログイン", "ログインする", "会員登録", "新規会員登録",
     # tags / categories labels
     "الرئيسية", "الصفحة الرئيسية", "سەرەکی", "serûpel", "home",
     "الوسوم", "الوسوم:", "وسوم", "الكلمات المفتاحية", "تصنيفات", "تاگەکان", "پۆل", "etîket",
@@ -138,11 +143,18 @@ _TAG_LIST = re.compile(
     r"Filed under)\s*[:：]", re.I)
 
 
+#: A member feature's hint on Japanese news sites ("…ご利用には会員登録が必要です。").
+_MEMBERS_ONLY = re.compile(r"(?:会員登録が必要です|会員の方のみご利用いただけます)。?$")
+#: "社会の新着", "政治の最新ニュース": a section's latest-stories heading on Japanese sites.
+_SECTION_LATEST = re.compile(r"^\S{1,12}の(?:新着|最新ニュース|最新記事)$")
+
+
 def is_label_line(line: str) -> bool:
     """True for a line that is a widget label, counter, read-also pointer, tag list, lone
     byline, photo credit or newsletter pitch."""
     low = line.lower().rstrip(":：").strip().lstrip(_BULLETS).rstrip("】]").strip()
-    if low in _LABEL_SET or _ONLY_SYMBOLS.match(line) or _ONLY_URL.match(line):
+    if low in _LABEL_SET or _ONLY_SYMBOLS.match(line) or _ONLY_URL.match(line) \
+            or _SECTION_LATEST.match(low):
         return True
     if len(line) <= 60 and _LOWER_BYLINE.match(line):
         return True
@@ -155,6 +167,8 @@ def is_label_line(line: str) -> bool:
     if len(line) <= 200 and _TAG_LIST.match(line):
         return True
     if len(line) <= 100 and _CREDIT.match(line):
+        return True
+    if len(line) <= 120 and _MEMBERS_ONLY.search(line):
         return True
     if len(line) <= 300 and _NEWSLETTER.search(line):
         return True

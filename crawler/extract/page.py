@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Mapping
 
 from crawler.config import SourceConfig
-from crawler.dedup.urls import canonicalize_url
+from crawler.urls import canonicalize_url
 from crawler.extract.article import extract_article
 from crawler.models import Article, LinkHint
 

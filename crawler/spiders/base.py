@@ -24,8 +24,8 @@ from crawler.addresses import host_in_domains, is_private_host, normalize_host
 from crawler.backoff import doubling
 from crawler.config import SourceConfig
 from crawler.download import RefusedAddress
-from crawler.dedup.urls import url_key
-from crawler.isotime import parse_iso
+from crawler.urls import url_key
+from crawler.text.dates import parse_iso
 from crawler.items import LinkHint, RawPage
 from crawler.blocking import ChallengeBlocked
 from crawler.crawl import app_of

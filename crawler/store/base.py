@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Iterable, Protocol
 
-from crawler.isotime import parse_iso
+from crawler.text.dates import parse_iso
 from crawler.models import Article
 
 

@@ -27,6 +27,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from crawler.alerts.highlight import excerpt, highlight
 from crawler.alerts.matcher import RuleMatch
 from crawler.alerts.rules import Recipient, email_problem
+from crawler.text.dates import parse_iso
 
 TEMPLATES = Path(__file__).parent / "templates"
 RTL_LANGUAGES = frozenset({"ar", "ckb", "fa", "ur", "ps", "he", "yi", "arz", "apc", "acm",
@@ -114,14 +115,8 @@ def safe_url(url: str | None) -> str | None:
 
 
 def _parse_time(value: str | datetime | None) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
+    """A stored time (naive ones are UTC, as everywhere in the store) or a datetime as is."""
+    return value if isinstance(value, datetime) else parse_iso(value)
 
 
 def _format_offset(dt: datetime) -> str:
@@ -140,8 +135,6 @@ def published_label(value: str | datetime | None, recipient_tz: str | None) -> s
     if dt is None:
         return clean_line(str(value)) if value else "unknown"
     label = dt.strftime("%Y-%m-%d %H:%M")
-    if dt.tzinfo is None:
-        return label
     label += f" ({_format_offset(dt)})"
     if recipient_tz:
         local = dt.astimezone(ZoneInfo(recipient_tz))

@@ -358,7 +358,7 @@ def _article(n: int, source: str, paragraphs: list[str]):
 
 def _store_in_story(resolver, store, article) -> int:
     from crawler.dedup.stories import Candidate
-    from crawler.dedup.urls import url_key
+    from crawler.urls import url_key
     key = url_key(article.canonical_url)
     ts = time.time()
 

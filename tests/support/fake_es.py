@@ -30,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from crawler.isotime import parse_iso
+from crawler.text.dates import parse_iso
 
 VERSION = "8.19.3"
 

@@ -1,24 +1,97 @@
-"""Canonical article URLs and URL identity keys.
+"""URLs, one module: links found on index pages, canonical article URLs and identity keys.
+
+* ``clean_url`` turns a discovered ``href`` into an absolute, fragment-free, request-safe
+  http(s) URL (``w3lib.url.safe_url_string`` does the percent-/IDNA-encoding), and
+  ``site_domains``/``on_domains`` apply Scrapy's offsite rule to listing links;
+* ``canonicalize_url`` picks the URL to store and display for a fetched article, and
+  ``url_key`` is the identity the store is keyed on, so a spider can ask "do we know this
+  article?" *before* spending a request on it; ``same_site`` is the one notion of "same site".
 
 One article lives under many URLs: AMP pages, mobile hosts, tracking parameters, http/https,
-``www.`` or not, and Arabic/Kurdish slugs written raw or percent-encoded. ``canonicalize_url``
-picks the URL to store and display; ``url_key`` is the identity the store is keyed on, so a
-spider can ask "do we know this article?" *before* spending a request on it.
-
-Both are deterministic, idempotent and network-free. ``url_key`` runs on every discovered link,
-so the common cases avoid regexes and re-encoding when there is nothing to change.
+``www.`` or not, and Arabic/Kurdish slugs written raw or percent-encoded. All functions are
+deterministic, idempotent and network-free. ``clean_url`` and ``url_key`` run on every
+discovered link, so the common cases avoid regexes and re-encoding when there is nothing to
+change. Why not ``w3lib.url.canonicalize_url`` for the identity: see
+``bench/parsers_vs_libraries.py`` (it keeps tracking parameters, AMP and mobile variants and
+``www.``, so it would store one article several times).
 """
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from functools import lru_cache
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
-import tldextract
+from w3lib.url import safe_url_string
 
-__all__ = ["canonicalize_url", "url_key", "same_site", "TRACKING_PARAMS"]
+__all__ = ["clean_url", "is_absolute_http", "site_domains", "on_domains", "canonicalize_url",
+           "url_key", "same_site", "TRACKING_PARAMS"]
 
+# --------------------------------------------------------------------------- discovered links
+_CONTROL = re.compile(r"[\t\n\r]")
+# Already-clean absolute URLs (the common case in feeds and sitemaps) skip urljoin/w3lib: they
+# would come back unchanged. Lowercase scheme and host, no dot segments, no fragment, only
+# characters safe_url_string leaves alone.
+_PCT = r"%[0-9A-Fa-f]{2}"
+_PATHCHAR = rf"(?:[A-Za-z0-9\-_~!$&'()*+,=:@/]|\.(?!\.?(?:/|$|\?))|{_PCT})"
+_QUERYCHAR = rf"(?:[A-Za-z0-9\-_~!$&()*+,;=:@/?.]|{_PCT})"
+_CLEAN_ABSOLUTE = re.compile(
+    rf"https?://[a-z0-9-]+(?:\.[a-z0-9-]+)*(?::[0-9]{{1,5}})?(?:/{_PATHCHAR}*(?:\?{_QUERYCHAR}+)?)?")
+_ABSOLUTE = re.compile(r"^https?://", re.I)
+
+
+@lru_cache(maxsize=8192)           # listing cards repeat the same href two or three times
+def clean_url(href: str | None, base: str) -> str | None:
+    """Resolve ``href`` against ``base``; http(s) only, fragment dropped, non-ASCII paths and
+    hosts percent-/IDNA-encoded (``w3lib.url.safe_url_string``) so the URL is valid in a request.
+
+    Returns None for empty, fragment-only, ``javascript:``/``mailto:``/``file:``/``data:`` and
+    unparseable links."""
+    if not href:
+        return None
+    href = _CONTROL.sub("", href.strip())
+    if not href or href.startswith("#"):
+        return None
+    if _CLEAN_ABSOLUTE.fullmatch(href):
+        return href
+    try:
+        absolute = urljoin(base, href)
+        parts = urlsplit(absolute)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            return None
+        return safe_url_string(urlunsplit(parts._replace(fragment="")))
+    except (ValueError, UnicodeError):
+        return None
+
+
+def is_absolute_http(text: str | None) -> bool:
+    """For ids that may or may not be links (RSS guid, Atom id): only absolute http(s) counts."""
+    return bool(text and _ABSOLUTE.match(text.strip()))
+
+
+def _ascii_host(host: str) -> str:
+    host = host.strip().strip(".").lower()
+    return host if host.isascii() else _idna(host)
+
+
+def site_domains(base_url: str, allowed_domains: Sequence[str] = ()) -> tuple[str, ...]:
+    """Domains a listing may link to: ``allowed_domains`` if given, else the base host without
+    ``www.`` (so ``www.rudaw.net`` also admits ``rudaw.net`` and ``m.rudaw.net``)."""
+    if allowed_domains:
+        return tuple(_ascii_host(d) for d in allowed_domains if d.strip())
+    host = urlsplit(base_url).hostname or ""
+    host = _ascii_host(host)
+    return (host[4:] if host.startswith("www.") else host,)
+
+
+def on_domains(url: str, domains: Sequence[str]) -> bool:
+    """Scrapy's offsite rule: the host equals a domain or is a subdomain of it."""
+    host = _ascii_host(urlsplit(url).hostname or "")
+    return any(host == d or host.endswith("." + d) for d in domains)
+
+
+# --------------------------------------------------------------------------- canonical URLs and keys
 #: Query keys (compared lower-cased) that never identify content.
 TRACKING_PARAMS = frozenset({
     "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "mc_cid", "mc_eid",
@@ -49,7 +122,12 @@ _UTF8_ESCAPES = re.compile(r"(?:%[89A-Fa-f][0-9A-Fa-f])+")
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 _SESSION_PATH_PARAM = re.compile(r";(?:jsessionid|phpsessid|sid)=[^/?#]*", re.I)
 
-_extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)  # bundled list, offline
+
+
+@lru_cache(maxsize=1)
+def _extractor():  # noqa: ANN202 - tldextract is imported only when a site is compared (~0.1 s)
+    import tldextract
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)  # bundled list, offline
 
 
 def canonicalize_url(url: str, *, declared: str | None = None) -> str:
@@ -130,7 +208,7 @@ def _site(url: str) -> str:
 
 @lru_cache(maxsize=4096)
 def _registrable(host: str) -> str:
-    result = _extract(host)
+    result = _extractor()(host)
     return result.top_domain_under_public_suffix if result.suffix else ""
 
 
