@@ -34,11 +34,11 @@ $(DEV): pyproject.toml | $(BIN)/python
 dev: $(DEV)
 
 ## The real search-engine nodes the tests start (Elasticsearch 8 and OpenSearch 2 jars via Maven
-## into build/engines/; see tests/support/engine_node.py).
+## into build/engines/; see testsupport/engine_node.py).
 ENGINES := build/engines/elasticsearch/classes/ChavderEsNode.class \
            build/engines/opensearch/classes/ChavderOpenSearchNode.class
 $(ENGINES) &: $(shell find tests/engines -name '*.java' -o -name pom.xml) | $(DEV)
-	$(BIN)/python -m tests.support.engine_node --build
+	$(BIN)/python -m testsupport.engine_node --build
 
 engines: $(ENGINES)
 

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from crawler.models import Article  # noqa: E402
 from crawler.store import open_store  # noqa: E402
-from tests.support.smtp_sink import SMTPSink  # noqa: E402
+from testsupport.smtp_sink import SMTPSink  # noqa: E402
 
 
 def prepare(tmp: Path, stories: int, smtp_port: int) -> Path:

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.alert_crash import prepare  # noqa: E402
 from crawler.store import open_store  # noqa: E402
-from tests.support.smtp_sink import SMTPSink  # noqa: E402
+from testsupport.smtp_sink import SMTPSink  # noqa: E402
 
 
 def run(stories: int, senders: int, delay: float) -> dict:

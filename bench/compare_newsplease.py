@@ -17,7 +17,7 @@ first sentence, last paragraph, date, language). Two comparisons, measured in th
     worker subprocess. Best of ``--rounds`` passes after a warm-up. Also a short quality check.
 
 (b) **end to end into each tool's own storage**: the same generated outlet (N articles listed in
-    ``sitemap.xml``, also announced in ``robots.txt``) served by ``crawler/fixtureweb.py`` on
+    ``sitemap.xml``, also announced in ``robots.txt``) served by ``testsupport/fixtureweb.py`` on
     127.0.0.1 in its own process, pages warmed in the server's cache first.
     * Chavder: ``crawler.crawl.run_crawl`` (what ``bench/crawl.py`` and ``chavder crawl`` use): a
       sitemap source → fetch → extract → dedup → SQLite + FTS5.
@@ -361,51 +361,12 @@ def warm_server(urls: list[str]) -> float:
 
 
 PORT = 80
-_SERVE = """
-import json, signal, sys, threading
-sys.path.insert(0, sys.argv[3])
-from crawler.fixtureweb import FixtureWeb
-try:
-    web = FixtureWeb(sys.argv[1], ports={"bench": int(sys.argv[2])}).start()
-except OSError:
-    web = FixtureWeb(sys.argv[1]).start()
-print(json.dumps({n: s.base for n, s in web.sites.items()}), flush=True)
-stop = threading.Event()
-signal.signal(signal.SIGTERM, lambda *_: stop.set())
-stop.wait()
-web.stop()
-"""
-
-
-class ServerProcess:
-    """crawler.fixtureweb in its own process (like FixtureWebProcess), on a chosen port."""
-
-    def __init__(self, root: Path, port: int):
-        self.root, self.want = root, port
-        self.proc: subprocess.Popen | None = None
-        self.bases: dict[str, str] = {}
-        self.port = 0
-
-    def __enter__(self) -> "ServerProcess":
-        self.proc = subprocess.Popen([sys.executable, "-c", _SERVE, str(self.root),
-                                      str(self.want), str(ROOT)], stdout=subprocess.PIPE,
-                                     text=True)
-        self.bases = json.loads(self.proc.stdout.readline())
-        self.port = int(self.bases["bench"].rsplit(":", 1)[1])
-        return self
-
-    def base(self, site: str) -> str:
-        return self.bases[site]
-
-    def __exit__(self, *exc: object) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
 
 
 def compare_crawl(n: int, per_domain: int, tmp: Path, order: str, profile: str | None) -> dict:
     sys.path.insert(0, str(ROOT))
     from bench.sitegen import generate_site
+    from testsupport.fixtureweb import FixtureWebProcess
     root = tmp / "web"
     started = time.perf_counter()
     site = generate_site(root, n)
@@ -427,9 +388,9 @@ def compare_crawl(n: int, per_domain: int, tmp: Path, order: str, profile: str |
     result: dict = {"articles": n, "mean_kb": round(sum(sizes) / len(sizes) / 1024, 1),
                     "generate_seconds": round(gen_seconds, 1), "per_domain": per_domain,
                     "order": order}
-    with ServerProcess(root, PORT) as web:
+    with FixtureWebProcess(root, ports={"bench": PORT}) as web:
         base = web.base("bench")
-        result["port"] = web.port
+        result["port"] = int(base.rsplit(":", 1)[1])
         # news-please derives Scrapy's allowed_domains from the URL *with* its port, which then
         # never matches a host: it can only crawl a site on the default port (as real outlets
         # are). We serve on port 80; if that cannot be bound, the worker sets allowed_domains to

@@ -22,7 +22,7 @@ from bench.sitegen import generate_site  # noqa: E402
 from crawler.app import Chavder  # noqa: E402
 from crawler.config import Settings, SourceConfig  # noqa: E402
 from crawler.crawl import run_crawl  # noqa: E402
-from crawler.fixtureweb import FixtureWebProcess  # noqa: E402
+from testsupport.fixtureweb import FixtureWebProcess  # noqa: E402
 from crawler.logs import setup_logging  # noqa: E402
 from crawler.text import detect  # noqa: E402
 

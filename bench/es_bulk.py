@@ -4,7 +4,7 @@
     .venv/bin/python bench/es_bulk.py --engine opensearch --json out.json
     .venv/bin/python bench/es_bulk.py --reindex-n 2000 --crawl-n 300 --search-n 20000  # quick
 
-One node per engine is started from ``build/engines/`` (``tests/support/engine_node.py``: the
+One node per engine is started from ``build/engines/`` (``testsupport/engine_node.py``: the
 same node as the test suite, 512 MB heap), on this machine, in the same run as the SQLite
 figures it is compared with:
 
@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.search_latency import ensure_db, percentile, query_set  # noqa: E402
-from tests.support.engine_node import EngineNode  # noqa: E402
+from testsupport.engine_node import EngineNode  # noqa: E402
 
 
 def _chavder(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -115,7 +115,7 @@ def crawl_once(url: str, sitemap: str, data: Path, n: int) -> dict:
 
 def crawl_compare(node: EngineNode, n: int, work: Path) -> dict:
     from bench.sitegen import generate_site
-    from crawler.fixtureweb import FixtureWebProcess
+    from testsupport.fixtureweb import FixtureWebProcess
     root = work / "web"
     generate_site(root, n)
     out: dict[str, dict] = {}

@@ -24,9 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from crawler.fixtureweb import FixtureWeb  # noqa: E402
-from tests.support.pages import article_page, rss_feed  # noqa: E402
-from tests.support.smtp_sink import SMTPSink  # noqa: E402
+from testsupport.fixtureweb import FixtureWeb  # noqa: E402
+from testsupport.pages import article_page, rss_feed  # noqa: E402
+from testsupport.smtp_sink import SMTPSink  # noqa: E402
 
 WORDS = ("اشتباكات هجوم قصف نزوح تعزيزات حصار مفاوضات انفجار طائرات قرى مدينة ريف شمال شرق "
          "جنوب غرب مصادر مسؤول بيان قوات مقاتلين عائلات طريق نقطة").split()

@@ -25,9 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from crawler.fixtureweb import FixtureWeb  # noqa: E402
-from tests.reliability.harness import reap, spawn  # noqa: E402
-from tests.support.pages import article_page, rss_feed  # noqa: E402
+from testsupport.fixtureweb import FixtureWeb  # noqa: E402
+from testsupport.processes import reap, spawn  # noqa: E402
+from testsupport.pages import article_page, rss_feed  # noqa: E402
 
 
 def free_port() -> int:

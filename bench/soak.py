@@ -23,7 +23,7 @@ from crawler.config import Settings, SourceConfig  # noqa: E402
 from crawler.app import Chavder  # noqa: E402
 from crawler.crawl import run_cycles  # noqa: E402
 from crawler.logs import setup_logging  # noqa: E402
-from crawler.fixtureweb import FixtureWebProcess  # noqa: E402
+from testsupport.fixtureweb import FixtureWebProcess  # noqa: E402
 
 
 def rss_mb() -> float:

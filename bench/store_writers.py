@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.reliability.articles import VOCABULARY  # noqa: E402
+from testsupport.articles import VOCABULARY  # noqa: E402
 
 
 def _articles(count: int, outlet: str) -> list:

@@ -28,8 +28,8 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from crawler.dedup.stories import StoryResolver
     from crawler.robots import RobotsCache
     from crawler.store import Store
-    from scheduler.alerting import Alerting, DispatchReport
-    from scheduler.digest import Digests
+    from crawler.alerting import Alerting, DispatchReport
+    from crawler.digests import Digests
 
 log = logging.getLogger("chavder")
 
@@ -122,7 +122,7 @@ class Chavder:
     def alerting(self) -> "Alerting | None":
         """The alert matcher and dispatcher, or None when there is no alerts file."""
         if self._alerting is _UNBUILT:
-            from scheduler.alerting import Alerting
+            from crawler.alerting import Alerting
             self._alerting = Alerting.from_settings(self.settings, self.store,
                                                     self.known_sources())
         return self._alerting
@@ -131,7 +131,7 @@ class Chavder:
     def digests(self) -> "Digests | None":
         """The digest runner, or None when no rule asks for digests."""
         if self._digests is _UNBUILT:
-            from scheduler.digest import Digests
+            from crawler.digests import Digests
             self._digests = Digests.from_settings(self.settings, self.store,
                                                   self.known_sources())
         return self._digests

@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from scrapy.settings import Settings as ScrapySettings
     from twisted.internet.defer import Deferred
 
-    from scheduler.alerting import DispatchReport
+    from crawler.alerting import DispatchReport
 
 COUNTERS = ("fetched", "new", "updated", "unchanged", "skipped_known", "not_modified", "errors")
 

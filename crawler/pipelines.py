@@ -144,7 +144,7 @@ def _timestamp(value: str | None) -> float | None:
 class AlertPipeline(_Base):
     """Match new and changed articles against the alert rules and queue alerts in the ledger.
 
-    Matching is a sweep over unchecked article revisions (see scheduler/alerting.py), so an
+    Matching is a sweep over unchecked article revisions (see crawler/alerting.py), so an
     article stored just before a crash is still matched by the next sweep.
     """
 

@@ -34,6 +34,7 @@ from crawler.app import Chavder
 from crawler.config import Settings, SourceConfig
 from crawler.text.dates import parse_iso
 from crawler.redact import redact_url
+from scheduler import jobs
 
 log = logging.getLogger("chavder.service")
 
@@ -260,20 +261,12 @@ class Service:
             self.dispatch_alerts()
 
     def dispatch_alerts(self) -> None:
-        if self.alerting is None or self._stopping:
-            return
-        try:
-            self.app.dispatch_alerts()
-        except Exception:  # noqa: BLE001 - a mail bug must not stop the service
-            log.exception("alert dispatch failed; will retry")
+        if self.alerting is not None and not self._stopping:
+            jobs.deliver_alerts(self.app)
 
     def run_digests(self) -> None:
-        if self.digests is None or self._stopping:
-            return
-        try:
-            self.digests.run_due()
-        except Exception:  # noqa: BLE001
-            log.exception("digest run failed; will retry")
+        if self.digests is not None and not self._stopping:
+            jobs.deliver_digests(self.app)
 
     # ------------------------------------------------------------------ health and metrics
     def _start_health_server(self) -> None:

@@ -1,7 +1,6 @@
 """Shared fixtures: the fixture news web on 127.0.0.1 and a CLI runner with an isolated data dir."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -9,9 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from crawler.fixtureweb import FixtureWeb, default_root
+from crawler.sampleweb import default_root
+from testsupport.config import default_store, write_config
+from testsupport.fixtureweb import FixtureWeb
+from testsupport.processes import chavder_env
 
 REPO = Path(__file__).resolve().parent.parent
+CONTACT_URL = "https://example.org/chavder-tests"
 
 
 @pytest.fixture(scope="session")
@@ -25,7 +28,7 @@ def fixture_web():
 @pytest.fixture(scope="session")
 def tls_web(tmp_path_factory):
     """The fixture outlets served over HTTPS with a test CA: ``(web, ca)``."""
-    from tests.support.tls import make_ca
+    from testsupport.tls import make_ca
     ca = make_ca(tmp_path_factory.mktemp("tls-ca"))
     web = FixtureWeb(default_root(), tls=ca).start()
     yield web, ca
@@ -48,14 +51,24 @@ class ChavderEnv:
     def run(self, *args: str, timeout: float = 240, input: str | None = None,
             check: bool = True) -> subprocess.CompletedProcess:
         """Run ``chavder ARGS`` in a subprocess, as a user would."""
-        env = {**os.environ, "CHAVDER_CONFIG": str(self.config), "PYTHONUNBUFFERED": "1"}
         proc = subprocess.run([sys.executable, "-m", "crawler.cli", *args], cwd=self.root,
-                              env=env, capture_output=True, text=True, timeout=timeout,
-                              input=input)
+                              env=chavder_env(self.config), capture_output=True, text=True,
+                              timeout=timeout, input=input)
         if check and proc.returncode != 0:
             raise AssertionError(f"chavder {' '.join(args)} exited {proc.returncode}\n"
                                  f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
         return proc
+
+    @classmethod
+    def create(cls, root: Path, sources: Path, **settings: object) -> "ChavderEnv":
+        """An installation in ``root`` crawling ``sources``; its data dir is made, and
+        ``settings`` go to ``chavder.yaml`` as ``testsupport.config.write_config`` takes them."""
+        data = settings.pop("data_dir", root / "data")
+        if data is not None:
+            Path(str(data)).mkdir(exist_ok=True)
+        store = str(settings.pop("store", None) or default_store(data))
+        config = write_config(root, data_dir=data, store=store, sources=sources, **settings)
+        return cls(root=root, sources=sources, config=config, store_url=store)
 
     def crawl(self, *sources: str, **kw) -> subprocess.CompletedProcess:
         extra = [a for s in sources for a in ("--source", s)]
@@ -68,20 +81,12 @@ class ChavderEnv:
 
 @pytest.fixture
 def chavder(tmp_path: Path, fixture_web: FixtureWeb) -> ChavderEnv:
-    data = tmp_path / "data"
-    data.mkdir()
-    sources = fixture_web.write_sources(tmp_path / "sources.yaml")
-    store_url = f"sqlite:///{data / 'chavder.db'}"
-    config = tmp_path / "chavder.yaml"
-    config.write_text(
-        f"data_dir: {data}\nstore: {store_url}\nsources: {sources}\n"
-        "download_timeout: 3.0\ncontact_url: https://example.org/chavder-tests\n",
-        encoding="utf-8")
-    return ChavderEnv(root=tmp_path, sources=sources, config=config, store_url=store_url)
+    return ChavderEnv.create(tmp_path, fixture_web.write_sources(tmp_path / "sources.yaml"),
+                             contact_url=CONTACT_URL)
 
 
 def _engine_node(engine: str):
-    from tests.support.engine_node import EngineNode, NodeError
+    from testsupport.engine_node import EngineNode, NodeError
     node = EngineNode(engine)
     try:
         node.start()
@@ -94,7 +99,7 @@ def _engine_node(engine: str):
 
 @pytest.fixture(scope="session")
 def elasticsearch_node():
-    """One real Elasticsearch 8 node (tests/support/engine_node.py) for the whole session.
+    """One real Elasticsearch 8 node (testsupport/engine_node.py) for the whole session.
 
     If it cannot be built or started, every test that needs it fails with the reason."""
     node = _engine_node("elasticsearch")

@@ -14,19 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from crawler.fixtureweb import FixtureWeb
+from testsupport.fixtureweb import FixtureWeb
 from tests.conftest import ChavderEnv
-from tests.support.pages import article_page as page, rss_feed as feed
-from tests.support.smtp_sink import SMTPSink
+from testsupport.articles import RAQQA_REPORT as RAQQA_BODY
+from testsupport.pages import article_page as page, rss_feed as feed
+from testsupport.smtp_sink import SMTPSink
 
-RAQQA_BODY = [
-    "قالت مصادر محلية إن اشتباكات عنيفة اندلعت صباح اليوم بين قوات سوريا الديمقراطية وخلايا "
-    "تابعة لتنظيم داعش في ريف الرقة الشمالي، وأسفرت عن مقتل عدد من المسلحين.",
-    "وأضافت المصادر أن طائرات التحالف الدولي حلقت في سماء المنطقة طوال ساعات الاشتباك، فيما "
-    "نزحت عشرات العائلات من القرى القريبة باتجاه مدينة الرقة.",
-    "وأكد مسؤول عسكري أن العملية تهدف إلى تأمين الطريق الواصل بين الرقة ودير الزور بعد سلسلة "
-    "هجمات استهدفت نقاط المراقبة خلال الأسبوع الماضي.",
-]
 BARQA_BODY = [
     "شهدت مدينة برقة الليبية أمطاراً غزيرة منذ ساعات الصباح الأولى، ما أدى إلى إغلاق عدد من "
     "الطرق الرئيسية وتعطل حركة السير في وسط المدينة لساعات.",
@@ -59,8 +52,6 @@ def outlets(tmp_path_factory):
 
 
 def make_env(tmp_path: Path, web: FixtureWeb, mail: str) -> ChavderEnv:
-    data = tmp_path / "data"
-    data.mkdir(exist_ok=True)
     sources = tmp_path / "sources.yaml"
     sources.write_text(web.substitute(textwrap.dedent("""\
         defaults: {allow_private: true, allowed_domains: [127.0.0.1], timezone: Asia/Damascus}
@@ -78,12 +69,8 @@ def make_env(tmp_path: Path, web: FixtureWeb, mail: str) -> ChavderEnv:
             any: [فيضانات ليبيا]
             recipients: [other@example.org]
         """), encoding="utf-8")
-    store_url = f"sqlite:///{data / 'chavder.db'}"
-    config = tmp_path / "chavder.yaml"
-    config.write_text(f"data_dir: {data}\nstore: {store_url}\nsources: {sources}\n"
-                      f"alerts: {alerts}\ndownload_timeout: 3\nalert_retry_seconds: 0.2\n"
-                      f"{mail}", encoding="utf-8")
-    return ChavderEnv(root=tmp_path, sources=sources, config=config, store_url=store_url)
+    return ChavderEnv.create(tmp_path, sources, alerts=alerts, alert_retry_seconds=0.2,
+                             extra=mail)
 
 
 def received(sink: SMTPSink) -> list:

@@ -14,7 +14,7 @@ from crawler.alerts.surge import SurgeSpec, count_surge, outlet_surge
 from crawler.models import Article
 from crawler.store import SQLiteStore
 from crawler.yamlconf import ConfigError
-from scheduler.alerting import Alerting
+from crawler.alerting import Alerting
 
 UTC = timezone.utc
 NAMES = {"wire": "Wire Agency", "mirror": "Mirror Daily", "rudaw": "Rudaw", "anf": "ANF"}

@@ -7,10 +7,10 @@ import json
 import textwrap
 from pathlib import Path
 
-from crawler.fixtureweb import FixtureWeb
 from tests.conftest import ChavderEnv
-from tests.support.pages import article_page as page, rss_feed as feed
-from tests.support.smtp_sink import SMTPSink
+from testsupport.fixtureweb import FixtureWeb
+from testsupport.pages import article_page as page, rss_feed as feed
+from testsupport.smtp_sink import SMTPSink
 
 RAQQAH = ["Shelling was reported on Tuesday on the outskirts of Raqqah, residents said, as "
           "families left the villages along the Euphrates for the city centre.",
@@ -37,8 +37,6 @@ def test_variant_spelling_in_a_crawled_article_alerts_by_mail(tmp_path: Path):
     sink = SMTPSink().start()
     try:
         with FixtureWeb(root) as web:
-            data = tmp_path / "data"
-            data.mkdir()
             sources = tmp_path / "sources.yaml"
             sources.write_text(web.substitute(textwrap.dedent("""\
                 defaults: {allow_private: true, allowed_domains: [127.0.0.1]}
@@ -56,14 +54,9 @@ def test_variant_spelling_in_a_crawled_article_alerts_by_mail(tmp_path: Path):
                     any: [[{term: ISIS, case: sensitive}, داعش]]
                     recipients: [desk@example.org]
                 """), encoding="utf-8")
-            store_url = f"sqlite:///{data / 'chavder.db'}"
-            config = tmp_path / "chavder.yaml"
-            config.write_text(
-                f"data_dir: {data}\nstore: {store_url}\nsources: {sources}\nalerts: {alerts}\n"
-                f"download_timeout: 3\nalert_retry_seconds: 0.2\n"
-                f"mail:\n  smtp_host: 127.0.0.1\n  smtp_port: {sink.port}\n  security: none\n"
-                f"  sender: Chavder <alerts@chavder.test>\n", encoding="utf-8")
-            env = ChavderEnv(root=tmp_path, sources=sources, config=config, store_url=store_url)
+            env = ChavderEnv.create(tmp_path, sources, alerts=alerts, alert_retry_seconds=0.2,
+                                    smtp_port=sink.port,
+                                    mail={"sender": "Chavder <alerts@chavder.test>"})
             summary = json.loads(env.crawl().stdout)
         assert summary["sources"]["wire"]["new"] == 3
         subjects = sorted(m.subject for m in sink.messages)

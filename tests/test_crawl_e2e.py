@@ -13,7 +13,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 import yaml
 
-from crawler.fixtureweb import default_root
+from crawler.sampleweb import default_root
 from tests.conftest import ChavderEnv
 
 EXPECTED = yaml.safe_load((default_root() / "expected.yaml").read_text(encoding="utf-8"))
@@ -34,14 +34,7 @@ def _norm_path(path: str) -> str:
 def crawled(tmp_path_factory, fixture_web):
     """Crawl every fixture source twice; keep both summaries and the logs."""
     tmp = tmp_path_factory.mktemp("e2e")
-    data = tmp / "data"
-    data.mkdir()
-    sources = fixture_web.write_sources(tmp / "sources.yaml")
-    store_url = f"sqlite:///{data / 'chavder.db'}"
-    config = tmp / "chavder.yaml"
-    config.write_text(f"data_dir: {data}\nstore: {store_url}\nsources: {sources}\n"
-                      "download_timeout: 3.0\n", encoding="utf-8")
-    env = ChavderEnv(root=tmp, sources=sources, config=config, store_url=store_url)
+    env = ChavderEnv.create(tmp, fixture_web.write_sources(tmp / "sources.yaml"))
     fixture_web.clear_log()
     first = env.crawl()
     first_requests = list(fixture_web.requests)
@@ -196,11 +189,8 @@ def test_unreachable_source_is_one_line_and_a_summary(tmp_path):
     sources = tmp_path / "sources.yaml"
     sources.write_text("sources:\n  - id: offline\n    kind: feed\n    allow_private: true\n"
                        "    start_urls: [http://127.0.0.1:9/feed/]\n", encoding="utf-8")
-    config = tmp_path / "chavder.yaml"
-    store_url = f"sqlite:///{tmp_path / 'c.db'}"
-    config.write_text(f"store: {store_url}\nsources: {sources}\ndownload_timeout: 3\n",
-                      encoding="utf-8")
-    env = ChavderEnv(root=tmp_path, sources=sources, config=config, store_url=store_url)
+    env = ChavderEnv.create(tmp_path, sources, data_dir=None,
+                            store=f"sqlite:///{tmp_path / 'c.db'}")
     proc = env.run("crawl", "--progress-interval", "0", check=False)
     lines = [ln for ln in proc.stderr.splitlines() if "source=offline" in ln]
     assert len(lines) == 1, proc.stderr

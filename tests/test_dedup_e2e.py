@@ -13,9 +13,9 @@ import textwrap
 
 import pytest
 
-from crawler.fixtureweb import FixtureWeb
+from testsupport.fixtureweb import FixtureWeb
 from tests.conftest import ChavderEnv
-from tests.support.pages import article_page, atom_feed, rss_feed
+from testsupport.pages import article_page, atom_feed, rss_feed
 
 RAQQA = [
     "قالت مصادر محلية إن اشتباكات عنيفة اندلعت صباح الخميس بين قوات سوريا الديمقراطية وخلايا "
@@ -87,11 +87,7 @@ def env(tmp_path_factory, outlets):
           - {id: wire, name: Wire, kind: feed, start_urls: ["http://wire.fixture/feed.xml"]}
           - {id: mirror, name: Mirror, kind: feed, start_urls: ["http://mirror.fixture/feed.xml"]}
         """)), encoding="utf-8")
-    store_url = f"sqlite:///{tmp / 'chavder.db'}"
-    config = tmp / "chavder.yaml"
-    config.write_text(f"data_dir: {tmp}\nstore: {store_url}\nsources: {sources}\n"
-                      f"alerts: {tmp / 'none.yaml'}\ndownload_timeout: 3\n", encoding="utf-8")
-    return ChavderEnv(root=tmp, sources=sources, config=config, store_url=store_url)
+    return ChavderEnv.create(tmp, sources, data_dir=tmp, alerts=tmp / "none.yaml")
 
 
 def rows(env: ChavderEnv) -> dict[str, dict]:

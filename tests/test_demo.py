@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from crawler.fixtureweb import default_root
+from crawler.sampleweb import default_root
 
 pytestmark = pytest.mark.skipif(not (default_root() / "sources.yaml").exists(),
                                 reason="bundled sample outlets missing")

@@ -3,18 +3,14 @@ digest e-mail arrives on a real SMTP server (aiosmtpd) — once, also across a r
 
 The digest time is a couple of minutes ahead in the recipient's zone (Asia/Baghdad). The first
 run only crawls (the digest is not due). The second run starts with the digest clock shifted past
-the digest time by ``CHAVDER_CLOCK_OFFSET`` (a test hook, see scheduler/digest.py), as if the
+the digest time by ``CHAVDER_CLOCK_OFFSET`` (a test hook, see crawler/digests/), as if the
 service had been down at 07:00 and came back within the grace period: the catch-up at start-up
 sends it. A third start sends nothing more.
 """
 from __future__ import annotations
 
-import os
 import re
-import signal
 import sqlite3
-import subprocess
-import sys
 import textwrap
 import time
 from datetime import datetime, timedelta, timezone
@@ -23,58 +19,28 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from crawler.fixtureweb import FixtureWeb
-from tests.support.pages import article_page, rss_feed
-from tests.support.polling import wait_for
-from tests.support.smtp_sink import SMTPSink
+from testsupport.articles import RAQQA_REPORT as BODY
+from testsupport.config import write_config
+from testsupport.fixtureweb import FixtureWeb
+from testsupport.pages import article_page, rss_feed
+from testsupport.polling import wait_for
+from testsupport.processes import Finished, ServiceProcess, chavder_env, run_chavder
+from testsupport.smtp_sink import SMTPSink
 
-BODY = [
-    "قالت مصادر محلية إن اشتباكات عنيفة اندلعت صباح اليوم بين قوات سوريا الديمقراطية وخلايا "
-    "تابعة لتنظيم داعش في ريف الرقة الشمالي، وأسفرت عن مقتل عدد من المسلحين.",
-    "وأضافت المصادر أن طائرات التحالف الدولي حلقت في سماء المنطقة طوال ساعات الاشتباك، فيما "
-    "نزحت عشرات العائلات من القرى القريبة باتجاه مدينة الرقة.",
-    "وأكد مسؤول عسكري أن العملية تهدف إلى تأمين الطريق الواصل بين الرقة ودير الزور بعد سلسلة "
-    "هجمات استهدفت نقاط المراقبة خلال الأسبوع الماضي.",
-]
 TITLE = "اشتباكات عنيفة مع خلايا داعش في ريف الرقة"
 TZ = "Asia/Baghdad"
 
 
 
-class Service:
+class Service(ServiceProcess):
+    """`chavder run` with extra environment (the digest clock), started once it says so."""
+
     def __init__(self, config: Path, log: Path, env: dict[str, str] | None = None):
-        self.config, self.log = config, log
-        self.env = {**os.environ, "CHAVDER_CONFIG": str(config), "PYTHONUNBUFFERED": "1",
-                    **(env or {})}
-        self.proc: subprocess.Popen | None = None
-        self.mark = log.stat().st_size if log.exists() else 0
-
-    def start(self) -> "Service":
-        self.handle = open(self.log, "a", encoding="utf-8")
-        self.proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", "run"],
-                                     cwd=self.config.parent, env=self.env, stdout=self.handle,
-                                     stderr=subprocess.STDOUT)
-        assert wait_for(lambda: "service started" in self.text(), 30), self.text()
-        return self
-
-    def text(self) -> str:
-        if not self.log.exists():
-            return ""
-        return self.log.read_bytes()[self.mark:].decode("utf-8", "replace")
-
-    def stop(self) -> int:
-        assert self.proc is not None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(timeout=30)
-        self.handle.close()
-        return code
+        super().__init__(config, log, chavder_env(config, env), wait_started=30)
 
 
-def chavder(config: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "crawler.cli", *args], cwd=config.parent,
-                          env={**os.environ, "CHAVDER_CONFIG": str(config), **env},
-                          capture_output=True, text=True, timeout=60)
+def chavder(config: Path, *args: str, env: dict[str, str]) -> Finished:
+    return run_chavder(config, *args, env=chavder_env(config, env), timeout=60, pipes=True)
 
 
 def db_count(db: Path, sql: str) -> int:
@@ -107,7 +73,6 @@ def setup(tmp_path):
     # the digest time: two to three minutes from now in Baghdad (not due during the first run)
     due_local = (datetime.now(ZoneInfo(TZ)) + timedelta(minutes=3)).replace(second=0,
                                                                             microsecond=0)
-    data = tmp_path / "data"
     sources = tmp_path / "sources.yaml"
     sources.write_text(web.substitute(textwrap.dedent("""\
         defaults: {allow_private: true, allowed_domains: [127.0.0.1], interval: 2s}
@@ -126,23 +91,9 @@ def setup(tmp_path):
             recipients:
               - {{email: desk@example.org, timezone: {TZ}, digest_time: "{due_local:%H:%M}"}}
         """), encoding="utf-8")
-    config = tmp_path / "chavder.yaml"
-    config.write_text(textwrap.dedent(f"""\
-        data_dir: {data}
-        store: sqlite:///{data / 'chavder.db'}
-        sources: {sources}
-        alerts: {alerts}
-        download_timeout: 3
-        health_port: 0
-        alert_dispatch_seconds: 1
-        digest_check_seconds: 1
-        digest_grace_hours: 6
-        mail:
-          smtp_host: 127.0.0.1
-          smtp_port: {sink.port}
-          security: none
-          sender: Chavder <digest@chavder.test>
-        """), encoding="utf-8")
+    config = write_config(tmp_path, sources=sources, alerts=alerts, health_port=0,
+                          alert_dispatch_seconds=1, digest_check_seconds=1, digest_grace_hours=6,
+                          smtp_port=sink.port, mail={"sender": "Chavder <digest@chavder.test>"})
     yield sink, config, tmp_path, due_local.astimezone(timezone.utc)
     sink.stop()
     web.stop()

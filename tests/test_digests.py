@@ -16,9 +16,10 @@ import pytest
 from crawler.alerts.rules import load_rules
 from crawler.models import Article
 from crawler.store import SQLiteStore
-from scheduler.digest import (Digests, digest_instant, latest_period, next_period, period_for,
+from crawler.digests import (Digests, digest_instant, latest_period, next_period, period_for,
                               recent_periods)
-from scheduler.mail.transport import TransportError
+from crawler.mail.transport import TransportError
+from testsupport.config import write_config
 
 UTC = timezone.utc
 SENDER = "Chavder <digest@chavder.test>"
@@ -454,7 +455,7 @@ def test_rtl_markup_per_article(world):
 
 
 def test_matches_through_the_alert_sweep_and_instant_only_rules_stay_out(tmp_path):
-    from scheduler.alerting import Alerting
+    from crawler.alerting import Alerting
     w = World(tmp_path, "2024-03-10 04:00")
     try:
         for n, (title, src) in enumerate((("هجوم لداعش قرب الرقة", "wire"),
@@ -535,10 +536,8 @@ def cli_env(tmp_path, monkeypatch):
         sources:
           - {id: wire, name: Wire Agency, kind: feed, start_urls: ["https://wire.example/rss"]}
         """), encoding="utf-8")
-    config = tmp_path / "chavder.yaml"
-    config.write_text(f"data_dir: {data}\nstore: sqlite:///{data / 'chavder.db'}\n"
-                      f"sources: {tmp_path / 'sources.yaml'}\nalerts: {tmp_path / 'alerts.yaml'}\n",
-                      encoding="utf-8")
+    config = write_config(tmp_path, sources=tmp_path / "sources.yaml",
+                          alerts=tmp_path / "alerts.yaml", download_timeout=None)
     monkeypatch.setenv("CHAVDER_CONFIG", str(config))
     # the digest clock of the CLI: 2024-03-10 09:00 UTC (12:00 in Baghdad)
     offset = (at("2024-03-10 09:00") - datetime.now(UTC)).total_seconds()
@@ -593,7 +592,7 @@ def test_cli_preview_send_list(cli_env, capsys):
 
 
 def test_a_huge_digest_is_capped_per_rule_and_apprise_tokens_stay_hidden(tmp_path, capsys):
-    from scheduler.mail.digest_compose import MAX_PER_RULE
+    from crawler.mail.digest_compose import MAX_PER_RULE
     rules = RULES.replace("recipients: [desk@example.org]",
                           "recipients: [desk@example.org]\n"
                           "  - name: chat\n    any: [Kobani]\n    mode: digest\n"

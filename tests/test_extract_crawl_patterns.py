@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.fixtureweb import FixtureWeb
+from testsupport.fixtureweb import FixtureWeb
 from tests.conftest import ChavderEnv
 
 WEB = Path(__file__).parent / "fixtures" / "extract_patterns" / "web"
@@ -25,14 +25,8 @@ def crawled(tmp_path_factory):
     web = FixtureWeb(WEB).start()
     try:
         tmp = tmp_path_factory.mktemp("levant")
-        data = tmp / "data"
-        data.mkdir()
-        sources = web.write_sources(tmp / "sources.yaml", WEB / "sources.yaml")
-        store_url = f"sqlite:///{data / 'chavder.db'}"
-        config = tmp / "chavder.yaml"
-        config.write_text(f"data_dir: {data}\nstore: {store_url}\nsources: {sources}\n"
-                          "download_timeout: 3.0\n", encoding="utf-8")
-        env = ChavderEnv(root=tmp, sources=sources, config=config, store_url=store_url)
+        env = ChavderEnv.create(tmp, web.write_sources(tmp / "sources.yaml",
+                                                       WEB / "sources.yaml"))
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("CHAVDER_LOG_LEVEL", "DEBUG")
             proc = env.crawl()

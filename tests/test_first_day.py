@@ -19,11 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from crawler.fixtureweb import FixtureWeb
+from testsupport.config import write_config as write_chavder_yaml
+from testsupport.fixtureweb import FixtureWeb
 from crawler.store import SQLiteStore
-from tests.reliability.harness import ServiceProcess, chavder_env, run_chavder
-from tests.support.pages import article_page, rss_feed
-from tests.support.polling import wait_for
+from testsupport.processes import ServiceProcess, chavder_env, run_chavder
+from testsupport.pages import article_page, rss_feed
+from testsupport.polling import wait_for
 
 
 def dead_port() -> int:
@@ -37,16 +38,8 @@ def write_config(tmp_path: Path, data: Path, sources_yaml: str, *, health_port: 
                  name: str = "chavder.yaml") -> Path:
     sources = tmp_path / "sources.yaml"
     sources.write_text(sources_yaml, encoding="utf-8")
-    config = tmp_path / name
-    config.write_text(textwrap.dedent(f"""\
-        data_dir: {data}
-        store: sqlite:///{data / 'chavder.db'}
-        sources: {sources}
-        alerts: {tmp_path / 'alerts.yaml'}
-        download_timeout: 3
-        health_port: {health_port}
-        """), encoding="utf-8")
-    return config
+    return write_chavder_yaml(tmp_path, name=name, data_dir=data, sources=sources,
+                              alerts=tmp_path / "alerts.yaml", health_port=health_port)
 
 
 def dead_source(sid: str, port: int, interval: str = "1h") -> str:

@@ -6,7 +6,7 @@ import urllib.request
 
 import pytest
 
-from crawler.fixtureweb import FixtureWeb
+from testsupport.fixtureweb import FixtureWeb
 
 
 @pytest.fixture
@@ -55,3 +55,48 @@ def test_conditional_get_routes_and_publish(web):
     web.unpublish("news", "/new.html")
     assert get(base + "/new.html")[0] == 404
     assert web.request_count("news", "/gone") == 1
+
+
+def test_demo_sample_web_is_shipped_and_the_fault_web_is_not(tmp_path):
+    """`chavder demo` serves its sample outlets with ``crawler.sampleweb`` (static files, the
+    outlet's own content types, validators); the fault-injecting fixture web is test support,
+    outside the wheel; nothing shipped imports test code, and benchmarks import
+    ``testsupport``, never ``tests``."""
+    import ast
+    import tomllib
+    from pathlib import Path
+
+    from setuptools import find_packages
+
+    from crawler.sampleweb import SampleWeb
+
+    site = tmp_path / "outlet"
+    site.mkdir()
+    (site / "index.html").write_text('<a href="http://outlet.fixture/x.html">الرقة</a>', "utf-8")
+    (site / "old.html").write_bytes("<p>الرقة</p>".encode("cp1256"))
+    (site / "_routes.yaml").write_text("/old.html: {content_type: text/html}\n", "utf-8")
+    with SampleWeb(tmp_path) as sample:
+        base = sample.base("outlet")
+        status, headers, body = get(base + "/")
+        assert (status, body.decode()) == (200, f'<a href="{base}/x.html">الرقة</a>')
+        assert get(base + "/", {"If-None-Match": headers["ETag"]})[0] == 304
+        assert get(base + "/old.html")[1]["Content-Type"] == "text/html"
+        assert get(base + "/x.html")[0] == 404
+
+    repo = Path(__file__).resolve().parent.parent
+    project = tomllib.loads((repo / "pyproject.toml").read_text(encoding="utf-8"))
+    shipped = find_packages(str(repo), **project["tool"]["setuptools"]["packages"]["find"])
+    assert "crawler" in shipped and not [p for p in shipped if p.split(".")[0] in
+                                         ("testsupport", "tests", "bench")]
+    assert not (repo / "crawler" / "fixtureweb.py").exists()
+    test_imports = []
+    for package, forbidden in (("crawler", ("testsupport", "tests", "bench")),
+                               ("scheduler", ("testsupport", "tests", "bench")),
+                               ("bench", ("tests",))):
+        for module in (repo / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+                names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                         [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+                test_imports += [f"{module.relative_to(repo)}: {n}" for n in names
+                                 if n.split(".")[0] in forbidden]
+    assert test_imports == []

@@ -8,8 +8,8 @@ from email.policy import default as default_policy
 import pytest
 
 from crawler.alerts import Matcher, Recipient, Rule
-from scheduler.mail import ArticleView, compose_alert
-from scheduler.mail.compose import MAX_SUBJECT
+from crawler.mail import ArticleView, compose_alert
+from crawler.mail.compose import MAX_SUBJECT
 
 RAQQA = Rule(name="raqqa", any=(("الرقة", "ڕەققە", "Reqa", "Raqqa"),),
              recipients=(Recipient("desk@example.org"),))

@@ -17,9 +17,9 @@ import pytest
 
 from crawler.alerts import Matcher, Recipient, Rule
 from crawler.config import MailSettings
-from scheduler.mail import (ArticleView, OutboxTransport, SMTPTransport, TransportError,
+from crawler.mail import (ArticleView, OutboxTransport, SMTPTransport, TransportError,
                             compose_alert, transport_from_settings)
-from tests.support.smtp_sink import SMTPSink
+from testsupport.smtp_sink import SMTPSink
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS"),
@@ -236,7 +236,7 @@ class _Hook(http.server.BaseHTTPRequestHandler):
 
 def test_apprise_delivers_subject_and_text_to_a_local_webhook():
     pytest.importorskip("apprise")
-    from scheduler.mail import AppriseTransport, transport_for
+    from crawler.mail import AppriseTransport, transport_for
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -257,7 +257,7 @@ def test_apprise_delivers_subject_and_text_to_a_local_webhook():
 def test_apprise_recipient_without_the_package_fails_permanently(monkeypatch: pytest.MonkeyPatch):
     import sys
 
-    from scheduler.mail import AppriseTransport
+    from crawler.mail import AppriseTransport
 
     monkeypatch.setitem(sys.modules, "apprise", None)        # as if it were not installed
     transport = AppriseTransport("tgram://123456:SECRET/-100")

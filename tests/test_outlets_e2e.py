@@ -12,8 +12,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from crawler.fixtureweb import FixtureWeb
-from tests.conftest import ChavderEnv
+from testsupport.fixtureweb import FixtureWeb
+from tests.conftest import CONTACT_URL, ChavderEnv
+from testsupport.config import write_config
 
 ROOT = Path(__file__).resolve().parent / "fixtures" / "outlets"
 
@@ -28,15 +29,9 @@ def outlets_web():
 @pytest.fixture(scope="module")
 def crawled(tmp_path_factory, outlets_web):
     tmp = tmp_path_factory.mktemp("outlets")
-    data = tmp / "data"
-    data.mkdir()
-    sources = outlets_web.write_sources(tmp / "sources.yaml", ROOT / "sources.yaml")
-    store_url = f"sqlite:///{data / 'chavder.db'}"
-    config = tmp / "chavder.yaml"
-    config.write_text(f"data_dir: {data}\nstore: {store_url}\nsources: {sources}\n"
-                      "download_timeout: 3.0\ncontact_url: https://example.org/chavder-tests\n",
-                      encoding="utf-8")
-    env = ChavderEnv(root=tmp, sources=sources, config=config, store_url=store_url)
+    env = ChavderEnv.create(tmp, outlets_web.write_sources(tmp / "sources.yaml",
+                                                           ROOT / "sources.yaml"),
+                            contact_url=CONTACT_URL)
     outlets_web.clear_log()
     first = env.crawl()
     headers = list(outlets_web.request_headers)
@@ -196,12 +191,8 @@ def test_a_challenged_source_backs_off_for_the_rest_of_the_crawl(tmp_path, outle
     allow_private: true
     interval: 1m
 """, encoding="utf-8")
-    data = tmp_path / "data"
-    config = tmp_path / "chavder.yaml"
-    config.write_text(f"data_dir: {data}\nstore: sqlite:///{data}/c.db\nsources: {sources}\n"
-                      "download_timeout: 3.0\nconcurrent_per_domain: 1\n", encoding="utf-8")
-    env = ChavderEnv(root=tmp_path, sources=sources, config=config,
-                     store_url=f"sqlite:///{data}/c.db")
+    env = ChavderEnv.create(tmp_path, sources, store=f"sqlite:///{tmp_path / 'data'}/c.db",
+                            concurrent_per_domain=1)
     outlets_web.clear_log()
     proc = env.crawl(check=False)
     fetched = [p for s, _m, p, _st in outlets_web.requests if s == "guarded" and
@@ -224,7 +215,7 @@ def test_the_service_backs_off_a_challenged_source_across_crawls(tmp_path, outle
     import os
     import time
 
-    from tests.support.polling import wait_for
+    from testsupport.polling import wait_for
 
     base = outlets_web.base("guarded")
     sources = tmp_path / "sources.yaml"
@@ -237,10 +228,8 @@ sources:
     kind: feed
     start_urls: [{base}/plain403/feed.xml]
 """, encoding="utf-8")
-    data = tmp_path / "data"
-    config = tmp_path / "chavder.yaml"
-    config.write_text(f"data_dir: {data}\nstore: sqlite:///{data}/c.db\nsources: {sources}\n"
-                      "download_timeout: 3.0\nhealth_port: 0\n", encoding="utf-8")
+    config = write_config(tmp_path, store=f"sqlite:///{tmp_path / 'data'}/c.db",
+                          sources=sources, health_port=0)
     log = tmp_path / "service.log"
     outlets_web.clear_log()
     with open(log, "w", encoding="utf-8") as handle:

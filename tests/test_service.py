@@ -10,10 +10,8 @@ import json
 import os
 import random
 import re
-import signal
 import subprocess
 import sys
-import textwrap
 import time
 import urllib.request
 from datetime import datetime, timedelta, timezone
@@ -22,11 +20,13 @@ from pathlib import Path
 import pytest
 
 from crawler.config import SourceConfig
-from crawler.fixtureweb import FixtureWeb
+from testsupport.config import feed_source, write_config
+from testsupport.fixtureweb import FixtureWeb
 from scheduler.service import classify_reason, first_run_times
-from tests.support.pages import article_page, rss_feed
-from tests.support.polling import wait_for
-from tests.support.smtp_sink import SMTPSink
+from testsupport.pages import article_page, rss_feed
+from testsupport.polling import wait_for
+from testsupport.processes import ServiceProcess
+from testsupport.smtp_sink import SMTPSink
 
 PARAS = [
     "أفادت مصادر محلية بأن خلايا تابعة لتنظيم داعش هاجمت نقطة عسكرية في ريف الرقة الشرقي "
@@ -45,34 +45,16 @@ KMR_PARAS = [
 
 
 
-class ServiceProc:
+class ServiceProc(ServiceProcess):
+    """`chavder run`, started once it says so; ``stop()`` also says how long shutdown took."""
+
     def __init__(self, config: Path, log: Path):
-        self.config, self.log = config, log
-        self.proc: subprocess.Popen | None = None
+        super().__init__(config, log, wait_started=30)
 
-    def start(self) -> "ServiceProc":
-        env = {**os.environ, "CHAVDER_CONFIG": str(self.config), "PYTHONUNBUFFERED": "1"}
-        self.handle = open(self.log, "a", encoding="utf-8")
-        self.proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", "run"],
-                                     cwd=self.config.parent, env=env, stdout=self.handle,
-                                     stderr=subprocess.STDOUT)
-        assert wait_for(lambda: "service started" in self.text(), 30), self.text()
-        return self
-
-    def text(self) -> str:
-        return self.log.read_text(encoding="utf-8") if self.log.exists() else ""
-
-    def health_url(self) -> str:
-        ports = re.findall(r"health (http://127\.0\.0\.1:\d+)/healthz", self.text())
-        return ports[-1]
-
-    def stop(self) -> tuple[int, float]:
-        assert self.proc is not None
-        started = time.monotonic()
-        self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(timeout=30)
-        self.handle.close()
-        return code, time.monotonic() - started
+    def stop(self, timeout: float = 30) -> tuple[int, float]:  # type: ignore[override]
+        began = time.monotonic()
+        code = super().stop(timeout)
+        return code, time.monotonic() - began
 
 
 @pytest.fixture
@@ -82,36 +64,13 @@ def setup(tmp_path):
     (root / "desk" / "feed.xml").write_text(rss_feed("desk", []), "utf-8")
     web = FixtureWeb(root).start()
     sink = SMTPSink().start()
-    data = tmp_path / "data"
     sources = tmp_path / "sources.yaml"
-    sources.write_text(web.substitute(textwrap.dedent("""\
-        sources:
-          - id: desk
-            name: Desk News
-            kind: feed
-            start_urls: ["http://desk.fixture/feed.xml"]
-            allow_private: true
-            allowed_domains: [127.0.0.1]
-            interval: 2s
-        """)), encoding="utf-8")
+    sources.write_text(web.substitute(feed_source(interval="2s")), encoding="utf-8")
     alerts = tmp_path / "alerts.yaml"
     alerts.write_text("rules:\n  - name: raqqa\n    any: [[الرقة, Reqa]]\n"
                       "    recipients: [desk@example.org]\n", encoding="utf-8")
-    config = tmp_path / "chavder.yaml"
-    config.write_text(textwrap.dedent(f"""\
-        data_dir: {data}
-        store: sqlite:///{data / 'chavder.db'}
-        sources: {sources}
-        alerts: {alerts}
-        download_timeout: 3
-        health_port: 0
-        alert_dispatch_seconds: 1
-        alert_retry_seconds: 0.5
-        mail:
-          smtp_host: 127.0.0.1
-          smtp_port: {sink.port}
-          security: none
-        """), encoding="utf-8")
+    config = write_config(tmp_path, sources=sources, alerts=alerts, health_port=0,
+                          alert_dispatch_seconds=1, alert_retry_seconds=0.5, smtp_port=sink.port)
     yield web, sink, config, tmp_path
     sink.stop()
     web.stop()

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from crawler.config import load_sources
-from crawler.fixtureweb import FixtureWeb
+from testsupport.config import write_config
+from testsupport.fixtureweb import FixtureWeb
 
 OUTLETS = Path(__file__).resolve().parent / "fixtures" / "outlets"
 
@@ -22,10 +23,9 @@ def webs(tmp_path_factory, fixture_web):
     try:
         outlet_sources = outlets.write_sources(tmp / "outlets.yaml", OUTLETS / "sources.yaml")
         news_sources = fixture_web.write_sources(tmp / "news.yaml")
-        config = tmp / "chavder.yaml"
-        config.write_text(f"data_dir: {tmp / 'data'}\nstore: sqlite:///{tmp / 'data' / 'c.db'}\n"
-                          f"sources: {outlet_sources}\ncontact_url: https://example.org/t\n",
-                          encoding="utf-8")
+        config = write_config(tmp, store=f"sqlite:///{tmp / 'data' / 'c.db'}",
+                              sources=outlet_sources, contact_url="https://example.org/t",
+                              download_timeout=None)
         yield {"tmp": tmp, "outlets": outlets, "news": fixture_web, "config": config,
                "news_sources": news_sources}
     finally:

@@ -2,7 +2,7 @@
 
 * ``sqlite`` — the embedded default;
 * ``elasticsearch`` — the ``elasticsearch://`` store on the real Elasticsearch 8 node the
-  session starts (``tests/support/engine_node.py``), through the ``elasticsearch`` client;
+  session starts (``testsupport/engine_node.py``), through the ``elasticsearch`` client;
 * ``opensearch`` — the ``opensearch://`` store on the real OpenSearch 2 node, through
   opensearch-py;
 * ``external-es`` — only when ``CHAVDER_TEST_ES_URL`` names another real cluster (e.g.

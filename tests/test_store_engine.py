@@ -1,5 +1,5 @@
 """The search backend on REAL engines: the Elasticsearch 8 and OpenSearch 2 nodes of
-``tests/support/engine_node.py`` (each test runs on both).
+``testsupport/engine_node.py`` (each test runs on both).
 
 What runs here needs the engine itself, not a protocol fake: the template and its analyzers,
 index creation and aliases, bulk writes with external versions, ``collapse`` and
@@ -9,7 +9,6 @@ middle of a crawl. The store URL is ``elasticsearch+http://127.0.0.1:<port>`` or
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -26,20 +25,13 @@ from crawler.store import SearchQuery, open_store
 from crawler.store.elasticsearch import (ElasticsearchStore, EsConfig, doc_id, make_client,
                                          reindex_from_sqlite, setup_indices)
 from crawler.store.sqlite import SQLiteStore
+from tests.conftest import CONTACT_URL
 from tests.test_store_contract import drop_engine_store, engine_store, with_params
+from testsupport.articles import numbered_article as art
+from testsupport.config import write_config
 
 REPO = Path(__file__).resolve().parent.parent
 KIBANA = REPO / "deploy" / "kibana" / "chavder.ndjson"
-
-
-def art(n: int, *, body: str | None = None, source: str = "rok", lang: str = "ar",
-        title: str | None = None) -> Article:
-    text = body or f"خبر رقم {n} عن مدينة الرقة والقوات."
-    return Article(source=source, url=f"https://example.org/{n}",
-                   canonical_url=f"https://example.org/{n}", title=title or f"عنوان {n}",
-                   body=text, language=lang, published_at="2017-06-01T10:00:00+03:00",
-                   content_hash=hashlib.sha1(text.encode()).hexdigest(),
-                   fetched_at="2017-06-01T08:00:00+00:00")
 
 
 @pytest.fixture
@@ -316,11 +308,7 @@ def crawl_setup(search_node, fixture_web, tmp_path: Path, **params: str) -> tupl
     url = with_params(search_node.store_url, alias=alias, alerts_alias=f"{alias}-alerts",
                       **params)
     sources = fixture_web.write_sources(tmp_path / "sources.yaml")
-    config = tmp_path / "chavder.yaml"
-    config.write_text(f"data_dir: {data}\nstore: {url}\nsources: {sources}\n"
-                      "download_timeout: 3.0\ncontact_url: https://example.org/chavder-tests\n",
-                      encoding="utf-8")
-    return config, url
+    return write_config(tmp_path, store=url, sources=sources, contact_url=CONTACT_URL), url
 
 
 def _stories(store: ElasticsearchStore) -> tuple[dict[str, set[str]], dict[str, set[str]]]:

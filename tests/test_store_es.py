@@ -3,7 +3,7 @@ client/server compatibility header, configuration and secrets, and the ``kibana`
 
 Everything a real engine can show runs on the real OpenSearch node instead
 (``tests/test_store_engine.py``, ``tests/test_store_contract.py``). The protocol fake
-``tests/support/fake_es.py`` stays for these tests only, and why:
+``testsupport/fake_es.py`` stays for these tests only, and why:
 
 * connection refused / timeouts / 429 / 503, per request and per bulk item
   (``test_connection_refused_…``, ``test_timeout_…``, ``test_bulk_rejected_with_429_or_503_…``,
@@ -14,13 +14,12 @@ Everything a real engine can show runs on the real OpenSearch node instead
 * a mapping rejection for one document (``test_rejected_mapping_…``) and the replay lock
   (``test_only_one_process_…``), which need to see every bulk item in order;
 * ``compatible-with=9`` refused as Elasticsearch 8 refuses it (``test_requests_pinned_…``):
-  no Elasticsearch 8 server can be assembled from Maven Central (tests/support/engine_node.py);
+  no Elasticsearch 8 server can be assembled from Maven Central (testsupport/engine_node.py);
 * the password on the wire but never in logs (``test_password_is_sent_…``): the fake records
   the Authorization header.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 import time
@@ -34,19 +33,10 @@ from crawler.store.elasticsearch import (ElasticsearchStore, EsConfig, doc_id,
                                          make_client)
 from crawler.store.spool import Spool
 from crawler.store.sqlite import SQLiteStore
-from tests.support.fake_es import FakeElasticsearch
+from testsupport.articles import numbered_article as art
+from testsupport.fake_es import FakeElasticsearch
 
 ALIAS = "chavder-articles"
-
-
-def art(n: int, *, body: str | None = None, source: str = "rok", lang: str = "ar",
-        title: str | None = None) -> Article:
-    text = body or f"خبر رقم {n} عن مدينة الرقة والقوات."
-    return Article(source=source, url=f"https://example.org/{n}",
-                   canonical_url=f"https://example.org/{n}", title=title or f"عنوان {n}",
-                   body=text, language=lang, published_at="2017-06-01T10:00:00+03:00",
-                   content_hash=hashlib.sha1(text.encode()).hexdigest(),
-                   fetched_at="2017-06-01T08:00:00+00:00")
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The systemd unit's hardening, exercised: a TLS crawl runs under an imitation of every directive.
 
 ``MemoryDenyWriteExecute=`` once shipped in the unit and broke every HTTPS fetch. There is no
-systemd here, so ``tests/support/sandbox.py`` builds the same restrictions with the kernel
+systemd here, so ``testsupport/sandbox.py`` builds the same restrictions with the kernel
 features systemd uses (namespaces, prctl, seccomp, an unprivileged user, the umask); a directive
 it cannot imitate fails the first test, so nothing in the unit goes unexercised.
 """
@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support.sandbox import UNPRIVILEGED, read_unit, unimitated
+from testsupport.config import write_config
+from testsupport.sandbox import UNPRIVILEGED, read_unit, unimitated
 
 REPO = Path(__file__).resolve().parent.parent
 UNIT = REPO / "deploy" / "systemd" / "chavder.service"
@@ -52,7 +53,7 @@ def hardened(state: Path, *argv: str, extra: str = "", timeout: float = 240,
     full_env = {**os.environ, **(env or {}), "PYTHONDONTWRITEBYTECODE": "1"}
     if extra:
         full_env["SANDBOX_EXTRA_DIRECTIVES"] = extra
-    return subprocess.run([sys.executable, "-m", "tests.support.sandbox", str(UNIT),
+    return subprocess.run([sys.executable, "-m", "testsupport.sandbox", str(UNIT),
                            json.dumps([str(state)]), "--", sys.executable, *argv],
                           cwd=REPO, env=full_env, capture_output=True, text=True,
                           timeout=timeout)
@@ -120,11 +121,8 @@ def _installation(state: Path, web, ca, ids: list[str]) -> dict[str, str]:
                       if s["id"] in ids]
     sources.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     shutil.copy(ca.ca_pem, state / "ca.pem")
-    data = state / "data"
-    data.mkdir()
-    config = state / "chavder.yaml"
-    config.write_text(f"data_dir: {data}\nstore: sqlite:///{data / 'chavder.db'}\n"
-                      f"sources: {sources}\ndownload_timeout: 8.0\n", encoding="utf-8")
+    (state / "data").mkdir()
+    config = write_config(state, sources=sources, download_timeout=8.0)
     _own(state)
     return {"CHAVDER_CONFIG": str(config)}
 

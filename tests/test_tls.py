@@ -14,9 +14,10 @@ import pytest
 import yaml
 
 from crawler.config import ConfigError, load_sources
-from crawler.fixtureweb import FixtureWeb, default_root
+from crawler.sampleweb import default_root
 from tests.conftest import ChavderEnv
-from tests.support.tls import FixtureCA, make_ca
+from testsupport.fixtureweb import FixtureWeb
+from testsupport.tls import FixtureCA, make_ca
 
 
 def tls_env(tmp_path: Path, web: FixtureWeb, ids: list[str], **fields) -> ChavderEnv:
@@ -25,13 +26,7 @@ def tls_env(tmp_path: Path, web: FixtureWeb, ids: list[str], **fields) -> Chavde
     doc = yaml.safe_load(sources.read_text(encoding="utf-8"))
     doc["sources"] = [{**s, **fields} for s in doc["sources"] if s["id"] in ids]
     sources.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
-    data = tmp_path / "data"
-    data.mkdir(exist_ok=True)
-    store_url = f"sqlite:///{data / 'chavder.db'}"
-    config = tmp_path / "chavder.yaml"
-    config.write_text(f"data_dir: {data}\nstore: {store_url}\nsources: {sources}\n"
-                      "download_timeout: 5.0\n", encoding="utf-8")
-    return ChavderEnv(root=tmp_path, sources=sources, config=config, store_url=store_url)
+    return ChavderEnv.create(tmp_path, sources, download_timeout=5.0)
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """Keyword alerts: rules from ``alerts.yaml`` and the matcher that applies them to articles.
 
 Framework-free; the pipeline calls ``Matcher.match`` per stored article and hands matches to
-the alert ledger, which composes mail with ``scheduler.mail``.
+the alert ledger, which composes mail with ``crawler.mail``.
 """
 from crawler.alerts.highlight import excerpt, highlight
 from crawler.alerts.matcher import Matcher, RuleMatch, TermHit

@@ -108,11 +108,10 @@ def outlet_lines(copies: list[dict], names: dict[str, str], zone: str = "UTC") -
             for source, when in outlet_times(copies)]
 
 
-def matching_story_times(store, rule, now: datetime) -> list[datetime]:
+def matching_story_times(store, matcher, now: datetime) -> list[datetime]:
     """When each story the rule matches in the 25 hours up to ``now`` was first reported (the
-    count condition's input), from the store's articles."""
-    from crawler.alerts.matcher import Matcher
-    matcher = Matcher([rule])
+    count condition's input), from the store's articles. ``matcher``: a ``Matcher`` of the rule
+    alone (the caller builds it, so this module stays below the matcher, which reads rules)."""
     first: dict[int, datetime] = {}
     for row in store.articles_since(now - timedelta(hours=25)):
         when = _when(row)
@@ -124,9 +123,10 @@ def matching_story_times(store, rule, now: datetime) -> list[datetime]:
     return list(first.values())
 
 
-def decide(store, rule, story_id: int, now: datetime) -> bool:
-    """Whether ``rule`` (mode: surge) fires for this story now (the dispatcher's one call)."""
+def decide(store, rule, story_id: int, now: datetime, matcher) -> bool:
+    """Whether ``rule`` (mode: surge) fires for this story now (the dispatcher's one call);
+    ``matcher``: a ``Matcher`` of ``rule`` alone."""
     story = store.story(story_id)
     copies = story["articles"] if story else []
-    times = matching_story_times(store, rule, now) if rule.surge.factor is not None else None
+    times = matching_story_times(store, matcher, now) if rule.surge.factor is not None else None
     return surging(rule.surge, copies, now, story_times=times)

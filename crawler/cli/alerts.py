@@ -165,13 +165,11 @@ def cmd_alerts_run(inv: Invocation, since: datetime, dry_run: bool, rule: str | 
               help="re-queue failed alerts too, with a fresh retry budget")
 @pass_invocation
 def cmd_alerts_retry(inv: Invocation, failed: bool) -> int:
-    from scheduler.alerting import utc_now
     with inv.app() as app:
         alerting = _alerting_of(app)
         if alerting is None:
             return 2
-        requeued = app.store.requeue_alerts(utc_now().isoformat(), failed=failed)
-        report = alerting.dispatch_due()
+        requeued, report = alerting.retry(failed=failed)
         counts = app.store.alert_counts()
     print(f"re-queued: {requeued.get('failed', 0)} failed, {requeued.get('pending', 0)} "
           f"waiting to retry; alerts: {report.sent} sent, {report.retrying} waiting to retry, "

@@ -119,7 +119,7 @@ def cmd_demo(directory: str | None, query: str) -> int:
 
     from crawler.app import Chavder
     from crawler.config import Settings, load_sources
-    from crawler.fixtureweb import FixtureWeb, default_root
+    from crawler.sampleweb import SampleWeb, default_root
     from crawler.store import SearchQuery
 
     root = default_root()
@@ -132,7 +132,7 @@ def cmd_demo(directory: str | None, query: str) -> int:
     alerts_file = workdir / "alerts.yaml"
     alerts_file.write_text("rules:\n  - name: raqqa\n    any: [[الرقة, ڕەققە, Reqa, Raqqa]]\n"
                            "    recipients: [desk@example.org]\n", encoding="utf-8")
-    with FixtureWeb(root) as web:
+    with SampleWeb(root) as web:
         sources_file = web.write_sources(workdir / "sources.yaml")
         sources = [s for s in load_sources(sources_file) if not s.id.startswith("hostile")]
         settings = Settings(data_dir=str(workdir), store=f"sqlite:///{workdir / 'demo.db'}",

@@ -28,7 +28,7 @@ def _store_options(func: Any) -> Any:
 
 def _open(inv: Invocation) -> tuple[Any, Any]:
     """(store, digests) — digests is None (and a message printed) when there is none."""
-    from scheduler.digest import Digests
+    from crawler.digests import Digests
     sources = inv.known_sources()
     store = inv.open_store()
     try:
@@ -157,5 +157,5 @@ def cmd_digest_list(inv: Invocation, recipient: str | None, limit: int, as_json:
 
 def _shown(recipient_key: str) -> str:
     """Apprise keys carry tokens: show only the scheme."""
-    from scheduler.digest import recipient_label
+    from crawler.digests import recipient_label
     return recipient_label(recipient_key)

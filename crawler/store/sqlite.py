@@ -20,7 +20,7 @@ from crawler.alerts.recipient_keys import ledger_key
 from crawler.models import Article
 from crawler.store.base import (KnownArticle, SearchHit, SearchQuery, UpsertResult,
                                 to_utc_iso, utc_now_iso)
-from crawler.store.claims import params, reclaimable
+from crawler.store import claims
 from crawler.store.faults import translating, unusable
 from crawler.store.migrate import Step, migrate
 from crawler.store.sqlite_digests import DigestLedgerMixin
@@ -177,7 +177,7 @@ MIGRATIONS: list[Step] = [
     CREATE INDEX articles_change_seq ON articles(change_seq);
     """,
     # v7 (delivery ledger): claims with an owner — ``sending`` rows carry who sends them
-    # (``claimed_by``, see scheduler/lease.py) and their lease expiry (``next_attempt_at``);
+    # (``claimed_by``, see crawler/delivery/lease.py) and their lease expiry (``next_attempt_at``);
     # ``last_attempt_at`` dates a failure for ``chavder status``. Recipients are stored by
     # their redacted key only: old raw Apprise URLs (bot tokens) are rewritten, with
     # secure_delete so the old bytes are zeroed, not left in free pages.
@@ -714,7 +714,7 @@ class SQLiteStore(DigestLedgerMixin):
                 "ORDER BY id", (_iso_utc(since),)).fetchall()
         return [dict(r) for r in rows]
 
-    # Delivery is claim → send → mark (see scheduler/alerting.py): ``claim_alert`` is the one
+    # Delivery is claim → send → mark (see crawler/alerting.py): ``claim_alert`` is the one
     # compare-and-set that decides which process sends a row; marks after it are conditional
     # on still holding the claim, except ``sent`` (a delivered message is a fact).
     def due_alerts(self, now: str, limit: int = 100, reclaim_from: Iterable[str] = ()
@@ -725,17 +725,14 @@ class SQLiteStore(DigestLedgerMixin):
             rows = self._db.execute(
                 "SELECT l.*, a.title, a.body, a.canonical_url, a.source, a.language, "
                 "a.published_at FROM alert_ledger l JOIN articles a ON a.id = l.article_id "
-                "WHERE (l.state = 'pending' AND l.next_attempt_at <= :now) OR "
-                f"(l.state = 'sending' AND {reclaimable(dead, 'l')}) ORDER BY l.id LIMIT :limit",
-                {"now": now, "limit": limit, **params(dead)}).fetchall()
+                f"WHERE {claims.due(dead, 'l')} ORDER BY l.id LIMIT :limit",
+                {"now": now, "limit": limit, **claims.params(dead)}).fetchall()
         return [dict(r) for r in rows]
 
     def alert_claim_owners(self, now: str) -> list[str]:
         """Owners holding an unexpired claim (the caller checks which of them are dead)."""
         with self._lock:
-            return [r[0] for r in self._db.execute(
-                "SELECT DISTINCT claimed_by FROM alert_ledger WHERE state='sending' AND "
-                "next_attempt_at > ? AND claimed_by IS NOT NULL", (now,))]
+            return claims.claim_owners(self._db, "alert_ledger", now)
 
     def claim_alert(self, alert_id: int, owner: str, now: str, lease_until: str,
                     message_id: str | None = None, reclaim_from: Iterable[str] = ()
@@ -743,27 +740,9 @@ class SQLiteStore(DigestLedgerMixin):
         """Compare-and-set a due ``pending`` or reclaimable ``sending`` row → ``sending`` by
         ``owner`` until ``lease_until`` (attempts + 1). Returns the attempt number, or None
         when another sender holds the row or it is no longer due."""
-        dead = list(reclaim_from)
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                cur = self._db.execute(
-                    "UPDATE alert_ledger SET state='sending', claimed_by=:owner, "
-                    "attempts=attempts+1, message_id=COALESCE(:mid, message_id), "
-                    "next_attempt_at=:lease, last_attempt_at=:now WHERE id=:id AND "
-                    f"((state='pending' AND next_attempt_at <= :now) OR (state='sending' AND "
-                    f"{reclaimable(dead)}))",
-                    {"owner": owner, "mid": message_id, "lease": lease_until, "now": now,
-                     "id": alert_id, **params(dead)})
-                attempts = None
-                if cur.rowcount == 1:
-                    attempts = int(self._db.execute("SELECT attempts FROM alert_ledger WHERE id=?",
-                                                    (alert_id,)).fetchone()[0])
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-        return attempts
+            return claims.claim(self._db, "alert_ledger", alert_id, owner, now, lease_until,
+                                message_id, reclaim_from, stamp=True)
 
     def mark_alert(self, alert_id: int, state: str, *, error: str | None = None,
                    next_attempt_at: str | None = None, owner: str | None = None) -> bool:
@@ -773,19 +752,9 @@ class SQLiteStore(DigestLedgerMixin):
         if state not in ("sent", "pending", "failed"):
             raise ValueError(f"mark_alert: unknown or unmarkable state {state!r} (a row becomes "
                              "'sending' only through claim_alert)")
-        now = utc_now_iso()
         with self._lock:
-            if state == "sent":
-                cur = self._db.execute("UPDATE alert_ledger SET state='sent', sent_at=?, "
-                                       "last_error=NULL WHERE id=?", (now, alert_id))
-            else:
-                held = " AND state='sending' AND claimed_by=?" if owner else ""
-                cur = self._db.execute(
-                    "UPDATE alert_ledger SET state=?, last_error=?, "
-                    f"next_attempt_at=COALESCE(?, next_attempt_at) WHERE id=?{held}",
-                    (state, (error or "")[:500], next_attempt_at, alert_id,
-                     *((owner,) if owner else ())))
-            return cur.rowcount == 1
+            return claims.mark(self._db, "alert_ledger", alert_id, state, utc_now_iso(),
+                               error=error, next_attempt_at=next_attempt_at, owner=owner)
 
     def requeue_alerts(self, now: str, *, failed: bool = False) -> dict[str, int]:
         """``chavder alerts retry``: rows waiting for a retry become due now; with ``failed``,

@@ -4,7 +4,7 @@ Uses ``self._db`` (sqlite3 connection, autocommit mode; use BEGIN IMMEDIATE/COMM
 multi-statement writes) and ``self._lock`` (RLock) of the store. Tables (schema v2):
 ``digest_items`` and ``digests`` — see crawler/store/sqlite.py MIGRATIONS.
 
-The ledger (see scheduler/digest.py for the design):
+The ledger (see crawler/digests/ for the design):
 
 * ``digests`` holds at most one row per (recipient, period_key); the unique key is what makes a
   digest exactly-once across restarts and across processes (``chavder run`` and
@@ -15,7 +15,7 @@ The ledger (see scheduler/digest.py for the design):
 * Delivery claims the row (``state='sending'``, the owner in ``claimed_by`` and a lease in
   ``next_attempt_at``) with a compare-and-set, so two processes never send the same digest
   concurrently; a crash while sending leaves ``sending`` with an expiring lease (taken over at
-  once when the owner is known dead, see scheduler/lease.py), and the retry reuses the
+  once when the owner is known dead, see crawler/delivery/lease.py), and the retry reuses the
   Message-ID.
 
 States: ``pending`` (opened, waiting to be sent or to retry), ``sending``, ``sent``,
@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 from typing import Iterable
 
-from crawler.store.claims import params, reclaimable
+from crawler.store import claims
 
 DIGEST_STATES = ("pending", "sending", "sent", "skipped", "missed", "failed")
 _OPEN_AGAIN = ("missed", "failed", "skipped")
@@ -88,16 +88,13 @@ class DigestLedgerMixin:
         dead = list(reclaim_from)
         with self._lock:
             return [dict(r) for r in self._db.execute(
-                "SELECT * FROM digests WHERE (state='pending' AND next_attempt_at <= :now) OR "
-                f"(state='sending' AND {reclaimable(dead)}) ORDER BY period_end, id "
-                "LIMIT :limit", {"now": now, "limit": limit, **params(dead)})]
+                f"SELECT * FROM digests WHERE {claims.due(dead)} ORDER BY period_end, id "
+                "LIMIT :limit", {"now": now, "limit": limit, **claims.params(dead)})]
 
     def digest_claim_owners(self, now: str) -> list[str]:
         """Owners holding an unexpired digest claim (the caller checks which are dead)."""
         with self._lock:
-            return [r[0] for r in self._db.execute(
-                "SELECT DISTINCT claimed_by FROM digests WHERE state='sending' AND "
-                "next_attempt_at > ? AND claimed_by IS NOT NULL", (now,))]
+            return claims.claim_owners(self._db, "digests", now)
 
     _ITEM_COLUMNS = (
         "i.id AS item_id, i.rule, i.story_id, i.article_id, i.matched_terms, i.matched_at, "
@@ -195,32 +192,16 @@ class DigestLedgerMixin:
         return cur.rowcount == 1
 
     def claim_digest_delivery(self, digest_id: int, now: str, lease_until: str,
-                              message_id: str, *, force: bool = False, owner: str | None = None,
-                              reclaim_from: Iterable[str] = ()) -> int | None:
+                              message_id: str | None, *, force: bool = False,
+                              owner: str | None = None, reclaim_from: Iterable[str] = ()
+                              ) -> int | None:
         """Compare-and-set ``pending``/reclaimable ``sending`` → ``sending`` by ``owner``
         (attempts + 1, lease until ``lease_until``). Returns the attempt number, or None if
         another process holds the row or it is no longer due. ``force``: ignore a pending
         row's retry time. ``reclaim_from``: owners known dead, whose claims may be taken."""
-        dead = list(reclaim_from)
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                cur = self._db.execute(
-                    "UPDATE digests SET state='sending', attempts=attempts+1, message_id=:mid, "
-                    "next_attempt_at=:lease, claimed_by=:owner WHERE id=:id AND "
-                    "((state='pending' AND (:force OR next_attempt_at <= :now)) OR "
-                    f"(state='sending' AND {reclaimable(dead)}))",
-                    {"mid": message_id, "lease": lease_until, "owner": owner, "id": digest_id,
-                     "force": 1 if force else 0, "now": now, **params(dead)})
-                attempts = None
-                if cur.rowcount == 1:
-                    attempts = self._db.execute("SELECT attempts FROM digests WHERE id=?",
-                                                (digest_id,)).fetchone()[0]
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-        return attempts
+            return claims.claim(self._db, "digests", digest_id, owner, now, lease_until,
+                                message_id, reclaim_from, force=force)
 
     def mark_digest(self, digest_id: int, state: str, *, now: str,
                     error: str | None = None, next_attempt_at: str | None = None,
@@ -232,19 +213,11 @@ class DigestLedgerMixin:
         if state not in DIGEST_STATES:
             raise ValueError(f"unknown digest state {state!r}")
         with self._lock:
-            if state == "sent":
-                self._db.execute("UPDATE digests SET state='sent', sent_at=?, last_error=NULL "
-                                 "WHERE id=?", (now, digest_id))
-                return
-            held = " AND state='sending' AND claimed_by=?" if owner else ""
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                cur = self._db.execute(
-                    "UPDATE digests SET state=?, last_error=?, "
-                    f"next_attempt_at=COALESCE(?, next_attempt_at) WHERE id=?{held}",
-                    (state, (error or "")[:500] or None, next_attempt_at, digest_id,
-                     *((owner,) if owner else ())))
-                if state == "failed" and cur.rowcount == 1:
+                changed = claims.mark(self._db, "digests", digest_id, state, now, error=error,
+                                      next_attempt_at=next_attempt_at, owner=owner)
+                if state == "failed" and changed:
                     self._db.execute("UPDATE digest_items SET digest_id=NULL WHERE digest_id=?",
                                      (digest_id,))
                 self._db.execute("COMMIT")

@@ -1,6 +1,6 @@
 """The hostile web: serves ``tests/fixtures/hostile/cases.yaml`` on 127.0.0.1, plus a canary.
 
-Why not ``crawler.fixtureweb``: some cases are about *how* bytes arrive (a body that never
+Why not ``testsupport.fixtureweb``: some cases are about *how* bytes arrive (a body that never
 ends, one byte per second, a Content-Length that lies), which needs a handler of its own.
 
 * ``http://127.0.0.1:P/c/<case>/…``: each case's resources (see the header of cases.yaml);

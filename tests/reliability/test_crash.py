@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import random
 import sqlite3
-import textwrap
 import threading
 import time
 from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from crawler.fixtureweb import FixtureWeb
-from tests.reliability.articles import story_page
-from tests.reliability.harness import ServiceProcess, chavder_env, scaled
-from tests.support.polling import wait_for
-from tests.support.pages import rss_feed
-from tests.support.smtp_sink import SMTPSink
+from testsupport.config import feed_source, write_config
+from testsupport.fixtureweb import FixtureWeb
+from testsupport.articles import story_page
+from tests.reliability.harness import scaled
+from testsupport.processes import ServiceProcess, chavder_env
+from testsupport.polling import wait_for
+from testsupport.pages import rss_feed
+from testsupport.smtp_sink import SMTPSink
 
 RECIPIENTS = ["desk@example.org", "night@example.org"]
 
@@ -70,34 +71,13 @@ def test_kill9_at_random_points_loses_and_duplicates_nothing(tmp_path: Path):
     db = data / "chavder.db"
     with FixtureWeb(root) as web, SMTPSink() as sink:
         sources = tmp_path / "sources.yaml"
-        sources.write_text(web.substitute(textwrap.dedent("""\
-            sources:
-              - id: desk
-                name: Desk News
-                kind: feed
-                start_urls: ["http://desk.fixture/feed.xml"]
-                allow_private: true
-                allowed_domains: [127.0.0.1]
-                interval: 1s
-            """)), encoding="utf-8")
+        sources.write_text(web.substitute(feed_source(interval="1s")), encoding="utf-8")
         alerts = tmp_path / "alerts.yaml"
         alerts.write_text("rules:\n  - name: raqqa\n    any: [الرقة]\n    recipients: ["
                           + ", ".join(RECIPIENTS) + "]\n", encoding="utf-8")
-        config = tmp_path / "chavder.yaml"
-        config.write_text(textwrap.dedent(f"""\
-            data_dir: {data}
-            store: sqlite:///{db}
-            sources: {sources}
-            alerts: {alerts}
-            download_timeout: 3
-            health_port: -1
-            alert_dispatch_seconds: 1
-            alert_retry_seconds: 0.5
-            mail:
-              smtp_host: 127.0.0.1
-              smtp_port: {sink.port}
-              security: none
-            """), encoding="utf-8")
+        config = write_config(tmp_path, store=f"sqlite:///{db}", sources=sources, alerts=alerts,
+                              health_port=-1, alert_dispatch_seconds=1, alert_retry_seconds=0.5,
+                              smtp_port=sink.port)
         log = tmp_path / "service.log"
         env = chavder_env(config)
         publisher = Publisher(web, gap=0.7, seed=7)

@@ -18,9 +18,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.reliability.harness import Finished, full_mode, run_chavder
+from tests.reliability.harness import full_mode
+from testsupport.config import write_config
+from testsupport.processes import Finished, run_chavder
 from tests.reliability.hostile_web import Case, HostileWeb, load_cases
-from tests.support.smtp_sink import ReceivedMessage, SMTPSink
+from testsupport.smtp_sink import ReceivedMessage, SMTPSink
 
 CASES = load_cases()
 RSS_LIMIT_MB = 600
@@ -48,14 +50,9 @@ def _config(tmp: Path, web: HostileWeb, smtp_port: int) -> Path:
     (tmp / "alerts.yaml").write_text(
         f"rules:\n  - name: raqqa\n    any: [الرقة]\n    recipients: [{RECIPIENT}]\n",
         encoding="utf-8")
-    config = tmp / "chavder.yaml"
-    config.write_text(
-        f"data_dir: {tmp / 'data'}\nstore: sqlite:///{tmp / 'data' / 'chavder.db'}\n"
-        f"sources: {tmp / 'sources.yaml'}\nalerts: {tmp / 'alerts.yaml'}\n"
-        "download_timeout: 3\nconcurrent_per_domain: 8\n"
-        f"mail:\n  smtp_host: 127.0.0.1\n  smtp_port: {smtp_port}\n  security: none\n"
-        "  sender: Chavder <alerts@chavder.test>\n", encoding="utf-8")
-    return config
+    return write_config(tmp, sources=tmp / "sources.yaml", alerts=tmp / "alerts.yaml",
+                        concurrent_per_domain=8, smtp_port=smtp_port,
+                        mail={"sender": "Chavder <alerts@chavder.test>"})
 
 
 @pytest.fixture(scope="module")

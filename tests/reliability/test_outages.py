@@ -29,11 +29,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from crawler.fixtureweb import FixtureWeb
-from tests.reliability.articles import story_page
-from tests.reliability.harness import reap, run_chavder, spawn
-from tests.support.polling import wait_for
-from tests.support.pages import rss_feed
+from testsupport.config import feed_source, write_config
+from testsupport.fixtureweb import FixtureWeb
+from testsupport.articles import story_page
+from testsupport.processes import reap, run_chavder, spawn
+from testsupport.polling import wait_for
+from testsupport.pages import rss_feed
 
 LOCK_SECONDS = 4.0      # how long another connection holds BEGIN EXCLUSIVE (the fault itself)
 
@@ -66,19 +67,8 @@ class Outlet:
 
 def make_config(tmp: Path, web: FixtureWeb) -> Path:
     sources = tmp / "sources.yaml"
-    sources.write_text(web.substitute(textwrap.dedent("""\
-        sources:
-          - id: desk
-            name: Desk News
-            kind: feed
-            start_urls: ["http://desk.fixture/feed.xml"]
-            allow_private: true
-            allowed_domains: [127.0.0.1]
-        """)), encoding="utf-8")
-    config = tmp / "chavder.yaml"
-    config.write_text(f"data_dir: {tmp / 'data'}\nstore: sqlite:///{tmp / 'data' / 'c.db'}\n"
-                      f"sources: {sources}\ndownload_timeout: 3\n", encoding="utf-8")
-    return config
+    sources.write_text(web.substitute(feed_source()), encoding="utf-8")
+    return write_config(tmp, store=f"sqlite:///{tmp / 'data' / 'c.db'}", sources=sources)
 
 
 def stored_paths(db: Path) -> Counter:

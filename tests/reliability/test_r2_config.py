@@ -32,12 +32,13 @@ from typing import Iterator
 import pytest
 
 from bench.alerts_check import write_rules
-from crawler.fixtureweb import FixtureWeb
-from tests.reliability.articles import story_page
-from tests.reliability.harness import ServiceProcess, chavder_env, run_chavder
-from tests.support.fake_es import FakeElasticsearch
-from tests.support.pages import rss_feed
-from tests.support.polling import wait_for
+from testsupport.config import feed_source, write_config
+from testsupport.fixtureweb import FixtureWeb
+from testsupport.articles import story_page
+from testsupport.processes import ServiceProcess, chavder_env, run_chavder
+from testsupport.fake_es import FakeElasticsearch
+from testsupport.pages import rss_feed
+from testsupport.polling import wait_for
 
 CRAWL = ("crawl", "--json", "--progress-interval", "0")
 ARTICLES = 6
@@ -59,25 +60,9 @@ def _outlet(root: Path, articles: int = ARTICLES) -> Iterator[FixtureWeb]:
 
 def _config(tmp: Path, web: FixtureWeb, store: str | None = None, extra: str = "") -> Path:
     sources = tmp / "sources.yaml"
-    sources.write_text(web.substitute(textwrap.dedent("""\
-        sources:
-          - id: desk
-            name: Desk News
-            kind: feed
-            start_urls: ["http://desk.fixture/feed.xml"]
-            allow_private: true
-            allowed_domains: [127.0.0.1]
-            interval: 1s
-        """)), encoding="utf-8")
-    config = tmp / "chavder.yaml"
-    settings = {"data_dir": tmp / "data", "store": store or f"sqlite:///{tmp / 'data' / 'c.db'}",
-                "sources": sources, "alerts": tmp / "alerts.yaml", "download_timeout": 3,
-                "health_port": -1}
-    for line in extra.splitlines():   # the setting under test replaces the default
-        key, _, value = line.partition(": ")
-        settings[key] = value
-    config.write_text("".join(f"{k}: {v}\n" for k, v in settings.items()), encoding="utf-8")
-    return config
+    sources.write_text(web.substitute(feed_source(interval="1s")), encoding="utf-8")
+    return write_config(tmp, store=store or f"sqlite:///{tmp / 'data' / 'c.db'}", sources=sources,
+                        alerts=tmp / "alerts.yaml", health_port=-1, extra=extra)
 
 
 def _stored(db: Path) -> int:
@@ -224,9 +209,8 @@ def test_yaml_alias_bombs_and_recursive_aliases_are_refused_with_file_and_line(
     else:
         text = wrap(block, use)
     target.write_text(text, encoding="utf-8")
-    config = tmp_path / "base.yaml"
-    config.write_text(f"data_dir: {tmp_path / 'data'}\nsources: {tmp_path / 'none.yaml'}\n",
-                      encoding="utf-8")
+    config = write_config(tmp_path, name="base.yaml", store=None, sources=tmp_path / "none.yaml",
+                          download_timeout=None)
     argv = [a.format(file=target) for a in args]
     result = run_chavder(config, *argv, timeout=60, preexec_fn=_limit_memory)
     assert result.returncode == 2, (result.returncode, result.output[-2000:])
@@ -309,8 +293,7 @@ def test_source_interval_below_the_politeness_floor_is_refused(tmp_path, interva
                        "sources:\n  - id: a\n    kind: feed\n"
                        f"    start_urls: [https://example.org/feed]\n    interval: {interval}\n",
                        encoding="utf-8")
-    config = tmp_path / "chavder.yaml"
-    config.write_text(f"data_dir: {tmp_path / 'data'}\n", encoding="utf-8")
+    config = write_config(tmp_path, store=None, download_timeout=None)
     result = run_chavder(config, "sources", "check", str(sources))
     if ok:
         assert result.returncode == 0, result.output
@@ -325,9 +308,8 @@ def test_source_interval_below_the_politeness_floor_is_refused(tmp_path, interva
 def test_alerts_check_of_17940_rules_completes_in_bounded_memory(tmp_path):
     rules = tmp_path / "alerts.yaml"
     write_rules(rules, 17940)
-    config = tmp_path / "chavder.yaml"
-    config.write_text(f"data_dir: {tmp_path / 'data'}\nsources: {tmp_path / 'none.yaml'}\n",
-                      encoding="utf-8")
+    config = write_config(tmp_path, store=None, sources=tmp_path / "none.yaml",
+                          download_timeout=None)
     result = run_chavder(config, "alerts", "check", str(rules), timeout=120)
     assert result.returncode == 0, result.output[-2000:]
     assert result.stdout.strip() == f"{rules}: 17940 rules OK, 47 recipients"

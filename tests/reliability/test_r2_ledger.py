@@ -32,15 +32,16 @@ from urllib.parse import quote
 import apprise  # noqa: F401 - item 9 needs the real library; a missing one fails the test
 import pytest
 
-from crawler.fixtureweb import FixtureWeb
+from testsupport.config import write_config as write_chavder_yaml
+from testsupport.fixtureweb import FixtureWeb
 from crawler.models import Article
 from crawler.store.sqlite import MIGRATIONS, SQLiteStore
-from tests.reliability.articles import story_page
-from tests.reliability.harness import Finished, chavder_env, run_chavder, spawn
-from tests.support.fake_es import FakeElasticsearch
-from tests.support.pages import rss_feed
-from tests.support.polling import wait_for
-from tests.support.smtp_sink import SMTPSink
+from testsupport.articles import story_page
+from testsupport.processes import Finished, chavder_env, run_chavder, spawn
+from testsupport.fake_es import FakeElasticsearch
+from testsupport.pages import rss_feed
+from testsupport.polling import wait_for
+from testsupport.smtp_sink import SMTPSink
 
 STORIES = 10
 SENDERS = 4
@@ -76,10 +77,9 @@ def write_config(tmp: Path, *, store: str, mail: str = "", extra: str = "",
     (tmp / "alerts.yaml").write_text(
         f"rules:\n  - name: raqqa\n    any: [الرقة]\n    mode: {mode}\n"
         f"    recipients: {recipients}\n", "utf-8")
-    config = tmp / "chavder.yaml"
-    config.write_text(f"data_dir: {data}\nstore: '{store}'\nsources: {tmp / 'sources.yaml'}\n"
-                      f"alerts: {tmp / 'alerts.yaml'}\nhealth_port: -1\n{extra}{mail}", "utf-8")
-    return config
+    return write_chavder_yaml(tmp, store=store, sources=tmp / "sources.yaml",
+                              alerts=tmp / "alerts.yaml", health_port=-1,
+                              download_timeout=None, extra=extra + mail)
 
 
 def smtp_mail(port: int) -> str:

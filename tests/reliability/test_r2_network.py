@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
-from tests.reliability.harness import Finished, run_chavder
-from tests.support.pages import article_page
+from testsupport.config import write_config as write_chavder_yaml
+from testsupport.processes import Finished, run_chavder
+from testsupport.pages import article_page
 
 # Names under .test (reserved, RFC 2606) resolve to 127.0.0.1 in the child; nothing else changes.
 PRELUDE = textwrap.dedent("""\
@@ -178,11 +179,8 @@ class Crawl:
 
 def write_config(tmp: Path, sources: str) -> Path:
     (tmp / "sources.yaml").write_text(textwrap.dedent(sources), encoding="utf-8")
-    config = tmp / "chavder.yaml"
-    config.write_text(f"data_dir: {tmp / 'data'}\nstore: sqlite:///{tmp / 'data' / 'c.db'}\n"
-                      f"sources: {tmp / 'sources.yaml'}\ndownload_timeout: 5\n",
-                      encoding="utf-8")
-    return config
+    return write_chavder_yaml(tmp, store=f"sqlite:///{tmp / 'data' / 'c.db'}",
+                              sources=tmp / "sources.yaml", download_timeout=5)
 
 
 def crawl(tmp: Path, sources: str, prelude: str = PRELUDE) -> Crawl:

@@ -28,12 +28,14 @@ from pathlib import Path
 
 import pytest
 
-from crawler.fixtureweb import FixtureWeb
+from testsupport.config import write_config
+from testsupport.fixtureweb import FixtureWeb
 from crawler.store.sqlite import MIGRATIONS
-from tests.reliability.articles import VOCABULARY
-from tests.reliability.harness import reap, run_chavder, scaled, spawn
-from tests.support.fake_es import FakeElasticsearch
-from tests.support.pages import article_page, rss_feed
+from testsupport.articles import VOCABULARY
+from tests.reliability.harness import scaled
+from testsupport.processes import reap, run_chavder, spawn
+from testsupport.fake_es import FakeElasticsearch
+from testsupport.pages import article_page, rss_feed
 
 STORIES = 10
 TRIALS = scaled(2, 5)            # concurrent crawl pairs (item 5); old code: 15–16 stories
@@ -44,7 +46,7 @@ def go_at_prelude(instant: float) -> str:
     """Child prelude: import everything a command needs, then wait until ``instant``."""
     return textwrap.dedent(f"""\
         import time
-        import crawler.cli, crawler.crawl, crawler.store, crawler.pipelines, scheduler.alerting
+        import crawler.cli, crawler.crawl, crawler.store, crawler.pipelines, crawler.alerting
         time.sleep(max(0.0, {instant!r} - time.time()))
         """)
 
@@ -102,12 +104,8 @@ def _install(tmp: Path, web: FixtureWeb, store: str | None = None) -> Path:
     alerts = tmp / "alerts.yaml"
     alerts.write_text("rules:\n  - name: raqqa\n    any: [[الرقة]]\n"
                       "    recipients: [desk@example.org]\n", encoding="utf-8")
-    config = tmp / "chavder.yaml"
-    store = store or f"sqlite:///{tmp / 'data' / 'c.db'}"
-    config.write_text(f"data_dir: {tmp / 'data'}\nstore: '{store}'\n"
-                      f"sources: {sources}\nalerts: {alerts}\ndownload_timeout: 5\n",
-                      encoding="utf-8")
-    return config
+    return write_config(tmp, store=store or f"sqlite:///{tmp / 'data' / 'c.db'}",
+                        sources=sources, alerts=alerts, download_timeout=5)
 
 
 def _crawl_together(config: Path, tmp: Path, *source_ids: str) -> list[tuple[int, str]]:
@@ -192,13 +190,11 @@ def test_fresh_database_opened_by_several_processes_at_once(tmp_path, backend):
         else:
             files = {tmp / "data" / "chavder.db": MIGRATIONS, tmp / "data" / "es-spool.db": None}
             store = f"http://127.0.0.1:{_closed_port()}/"
-        config = tmp / "chavder.yaml"
         rules = tmp / "alerts.yaml"
         rules.write_text("rules:\n  - name: raqqa\n    any: [[الرقة]]\n"
                          "    recipients: [desk@example.org]\n", encoding="utf-8")
-        config.write_text(f"data_dir: {tmp / 'data'}\nstore: '{store}'\n"
-                          f"sources: {tmp / 'sources.yaml'}\nalerts: {rules}\n",
-                          encoding="utf-8")
+        config = write_config(tmp, store=store, sources=tmp / "sources.yaml", alerts=rules,
+                              download_timeout=None)
         prelude = go_at_prelude(time.time() + 3.0)
         procs = []
         for n in range(OPENERS):
@@ -258,10 +254,8 @@ def stored(tmp_path_factory):
             "sources:\n  - {id: desk, name: Desk, kind: feed, allow_private: true, "
             "allowed_domains: [127.0.0.1], start_urls: ['http://desk.fixture/feed.xml']}\n"),
             encoding="utf-8")
-        config = tmp / "chavder.yaml"
-        config.write_text(f"data_dir: {tmp / 'data'}\nstore: sqlite:///{tmp / 'data' / 'c.db'}\n"
-                          f"sources: {sources}\nalerts: {tmp / 'none.yaml'}\n"
-                          "download_timeout: 5\n", encoding="utf-8")
+        config = write_config(tmp, store=f"sqlite:///{tmp / 'data' / 'c.db'}", sources=sources,
+                              alerts=tmp / "none.yaml", download_timeout=5)
         first = run_chavder(config, "crawl", "--json", "--progress-interval", "0", tmp=tmp)
         assert first.returncode == 0, first.output[-3000:]
         assert not (tmp / "data" / "c.db-wal").exists() or \
@@ -318,10 +312,8 @@ COMMANDS = {"search": ("search", "الرقة"), "status": ("status",),
 def test_damaged_store_gives_one_line_and_exit_2(stored, tmp_path, damage):
     stored_dir, sources = stored
     db = _damaged_copy(stored_dir, tmp_path / "data", damage)
-    config = tmp_path / "chavder.yaml"
-    config.write_text(f"data_dir: {tmp_path / 'data'}\nstore: sqlite:///{db}\n"
-                      f"sources: {sources}\nalerts: {tmp_path / 'none.yaml'}\n"
-                      "download_timeout: 5\n", encoding="utf-8")
+    config = write_config(tmp_path, store=f"sqlite:///{db}", sources=sources,
+                          alerts=tmp_path / "none.yaml", download_timeout=5)
     advice = "permissions" if damage == "read-only" else "integrity_check"
     for name, args in COMMANDS.items():
         done = run_chavder(config, *args, tmp=tmp_path, timeout=120,

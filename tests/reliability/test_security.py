@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import secrets
-import textwrap
 import threading
 from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,11 +21,12 @@ from pathlib import Path
 
 import pytest
 
-from crawler.fixtureweb import FixtureWeb
-from tests.reliability.harness import Finished, ServiceProcess, chavder_env, run_chavder
-from tests.support.pages import article_page, rss_feed
-from tests.support.polling import wait_for
-from tests.support.smtp_sink import SMTPSink
+from testsupport.config import feed_source, write_config
+from testsupport.fixtureweb import FixtureWeb
+from testsupport.processes import Finished, ServiceProcess, chavder_env, run_chavder
+from testsupport.pages import article_page, rss_feed
+from testsupport.polling import wait_for
+from testsupport.smtp_sink import SMTPSink
 
 
 class Canary:
@@ -74,10 +74,8 @@ def test_private_start_urls_without_allow_private_are_refused_at_config_time(tmp
         sources.write_text("sources:\n" + "".join(
             f'  - {{id: sneaky-{n}, kind: feed, start_urls: ["{url}"]}}\n'
             for n, url in enumerate(urls)), encoding="utf-8")
-        config = tmp_path / "chavder.yaml"
-        config.write_text(f"data_dir: {tmp_path / 'data'}\nstore: sqlite:///"
-                          f"{tmp_path / 'data' / 'c.db'}\nsources: {sources}\n"
-                          "download_timeout: 3\n", encoding="utf-8")
+        config = write_config(tmp_path, store=f"sqlite:///{tmp_path / 'data' / 'c.db'}",
+                              sources=sources)
         check = run_chavder(config, "sources", "check")
         crawl = run_chavder(config, "crawl", "--progress-interval", "0")
     assert check.returncode == 2 and crawl.returncode == 2, (check.output, crawl.output)
@@ -129,38 +127,16 @@ def outlet(tmp_path):
 
 def _config(tmp: Path, web: FixtureWeb, port: int, password: str) -> Path:
     sources = tmp / "sources.yaml"
-    sources.write_text(web.substitute(textwrap.dedent(f"""\
-        sources:
-          - id: wire
-            name: "{EVIL_NAME}"
-            kind: feed
-            start_urls: ["http://wire.fixture/feed.xml"]
-            allow_private: true
-            allowed_domains: [127.0.0.1]
-            interval: 1s
-        """)), encoding="utf-8")
+    sources.write_text(web.substitute(feed_source("wire", name=f'"{EVIL_NAME}"', interval="1s")),
+                       encoding="utf-8")
     alerts = tmp / "alerts.yaml"
     alerts.write_text('rules:\n  - name: "raqqa\\r\\nBcc: evil@example.org"\n'
                       "    any: [الرقة]\n    recipients: [desk@example.org]\n", encoding="utf-8")
-    how = (f"  password_file: {tmp / 'smtp-password'}" if password == "file"
-           else "  password_env: CHAVDER_TEST_SMTP_PASSWORD")
-    config = tmp / "chavder.yaml"
-    config.write_text(textwrap.dedent(f"""\
-        data_dir: {tmp / 'data'}
-        store: sqlite:///{tmp / 'data' / 'c.db'}
-        sources: {sources}
-        alerts: {alerts}
-        download_timeout: 3
-        health_port: -1
-        alert_dispatch_seconds: 1
-        alert_retry_seconds: 0.5
-        mail:
-          smtp_host: 127.0.0.1
-          smtp_port: {port}
-          security: none
-          username: {USER}
-        """) + how + "\n", encoding="utf-8")
-    return config
+    how = ({"password_file": tmp / "smtp-password"} if password == "file"
+           else {"password_env": "CHAVDER_TEST_SMTP_PASSWORD"})
+    return write_config(tmp, store=f"sqlite:///{tmp / 'data' / 'c.db'}", sources=sources,
+                        alerts=alerts, health_port=-1, alert_dispatch_seconds=1,
+                        alert_retry_seconds=0.5, smtp_port=port, mail={"username": USER, **how})
 
 
 @pytest.mark.parametrize("password", ["env", "file"])

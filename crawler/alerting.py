@@ -7,48 +7,36 @@ Exactly-once design (see README "Alerts: delivery semantics"):
    the revision again; a crash after it leaves the alerts queued.
 2. The ledger holds at most one row per (rule, story, recipient): syndicated copies and updates
    of an alerted story never alert twice.
-3. Delivery *claims* a row before handing the message to the transport: one compare-and-set
-   moves it from due ``pending`` to ``sending`` with an owner (this process) and a lease
-   (``SEND_LEASE``), so any number of senders at once (``chavder alerts send`` while the
-   service runs, two crawls) deliver each row once. It is marked ``sent`` after. A crash in
+3. Delivery goes through the one delivery state machine (crawler/delivery/machine.py), as
+   digests do: a row is *claimed* before the message goes to the transport — one
+   compare-and-set moves it from due ``pending`` to ``sending`` with an owner (this process) and
+   a lease (``SEND_LEASE``), so any number of senders at once (``chavder alerts send`` while
+   the service runs, two crawls) deliver each row once — and marked ``sent`` after. A crash in
    between is the only duplicate window: the row is taken over when its lease expires, or at
-   once when its owner is known dead (scheduler/lease.py), and resent with the *same*
+   once when its owner is known dead (crawler/delivery/lease.py), and resent with the *same*
    Message-ID (an outbox file is simply rewritten; mail clients and Mailpit thread/dedupe by
    Message-ID). Temporary failures (SMTP down, a local I/O error) retry with backoff across
    restarts; permanent ones, or retries exhausted, are ``failed`` with the reason —
-   ``chavder alerts retry --failed`` queues them again.
+   ``chavder alerts retry --failed`` (:meth:`Alerting.retry`) queues them again.
 """
 from __future__ import annotations
 
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Iterable
 
 from crawler.alerts import surge
 from crawler.alerts.matcher import Matcher
 from crawler.alerts.rules import Recipient, Rule, load_rules
-from crawler.backoff import doubling
 from crawler.config import Settings, SourceConfig
-from scheduler.lease import dead_owners, process_owner
-from scheduler.mail.compose import ArticleView, alert_message_id, compose_alert
-from scheduler.mail.transport import (Transport, TransportError, transport_for,
-                                      transport_from_settings)
+from crawler.delivery import (AlertClaims, Clock, RetryPolicy, dead_claimants, deliver, iso,
+                              utc_now)
+from crawler.mail.compose import ArticleView, alert_message_id, compose_alert
+from crawler.mail.transport import Transport, transport_for, transport_from_settings
 
 log = logging.getLogger("chavder.alerts")
-
-Clock = Callable[[], datetime]
-#: How long a claimed row is reserved for its sender: longer than one delivery can take (SMTP
-#: allows 30 s per step: connect, EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA), so a slow send is
-#: never taken over while it runs. A sender that died on this host is taken over at once
-#: (scheduler/lease.py); the lease only bounds the wait for one on another host.
-SEND_LEASE = timedelta(minutes=10)
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
 
 
 def rules_from_settings(settings: Settings, sources: list[SourceConfig],
@@ -104,9 +92,8 @@ class Alerting:
         self.sender = sender
         self.source_names = source_names or {}
         self.clock = clock
-        self.max_attempts = max_attempts
-        self.backoff = backoff_seconds
-        self.max_backoff = max_backoff_seconds
+        self.policy = RetryPolicy(max_attempts, backoff_seconds, max_backoff_seconds)
+        self.ledger = AlertClaims(store)
 
     @classmethod
     def from_settings(cls, settings: Settings, store, sources: Iterable[SourceConfig],
@@ -147,8 +134,8 @@ class Alerting:
                                                language=row["language"], source=row["source"]):
             terms = group.matched_terms          # the same for every rule of the group
             for rule in group.rules:
-                if rule.surge is not None and not surge.decide(self.store, rule,
-                                                               row["story_id"], self.clock()):
+                if rule.surge is not None and not surge.decide(
+                        self.store, rule, row["story_id"], self.clock(), Matcher([rule])):
                     continue                  # a surge rule waits for its story to surge
                 for rec in rule.recipients:
                     if rule.instant:
@@ -165,11 +152,18 @@ class Alerting:
     # ------------------------------------------------------------------ delivery
     def dispatch_due(self, limit: int = 200) -> DispatchReport:
         report = DispatchReport()
-        stamp = self.clock().isoformat()
-        dead = dead_owners(self.store.alert_claim_owners(stamp))
-        for row in self.store.due_alerts(stamp, limit, reclaim_from=dead):
+        now = self.clock()
+        dead = dead_claimants(self.ledger, now)
+        for row in self.store.due_alerts(iso(now), limit, reclaim_from=dead):
             self._deliver(row, report, dead)
         return report
+
+    def retry(self, *, failed: bool = False) -> tuple[dict[str, int], DispatchReport]:
+        """``chavder alerts retry [--failed]``: alerts waiting for a retry become due now (with
+        ``failed``, failed ones too, with a fresh attempt budget); then deliver what is due.
+        Returns (re-queued per former state, the delivery report)."""
+        requeued = self.store.requeue_alerts(iso(self.clock()), failed=failed)
+        return requeued, self.dispatch_due()
 
     def _deliver(self, row: dict, report: DispatchReport, dead: list[str]) -> None:
         rule = self.rules_by_name.get(row["rule"])
@@ -186,48 +180,30 @@ class Alerting:
                                           self.sender)
             except ValueError as exc:
                 problem = str(exc)
-        # Claim first, compose after: of several senders, only the one that wins does the work.
-        owner, now = process_owner(), self.clock()      # a fresh lease for each message
-        attempt = self.store.claim_alert(row["id"], owner, now.isoformat(),
-                                         (now + SEND_LEASE).isoformat(), msg_id,
-                                         reclaim_from=dead)
-        if attempt is None:
+
+        def compose():              # its Message-ID is msg_id: the same three inputs
+            if problem is not None or rule is None or recipient is None:
+                raise ValueError(problem)
+            return self._compose(rule, recipient, row)
+
+        outcome = deliver(
+            self.ledger, row, now=self.clock(), message_id=msg_id, compose=compose,
+            send=lambda message: transport_for(recipient, self.mail_transport).send(message),
+            policy=self.policy, reclaim_from=dead, log=log,
+            subject=f"alert {row['rule']} → {label}",
+            give_up_hint=lambda n: (f" (after {n} attempt{'' if n == 1 else 's'}; "
+                                    "'chavder alerts retry --failed' queues it again)"))
+        if outcome.state == "busy":
             report.busy += 1        # another sender claimed it since due_alerts: it sends it
-            return
-        if row["state"] == "sending" and row.get("claimed_by") in dead:
-            log.warning("alert %s → %s: its sender %s died while sending; sending it again "
-                        "(same Message-ID)", row["rule"], label, row["claimed_by"])
-        message = None
-        if problem is None and rule is not None and recipient is not None:
-            try:                    # (its Message-ID is msg_id: the same three inputs)
-                message = self._compose(rule, recipient, row)
-            except ValueError as exc:
-                problem = str(exc)
-        if message is None or recipient is None:
-            self.store.mark_alert(row["id"], "failed", error=problem, owner=owner)
+        elif outcome.state == "sent":
+            report.sent += 1
+            log.info("alert sent: %s → %s: %s", row["rule"], label, row["title"][:80])
+        elif outcome.state == "retrying":
+            report.retrying += 1
+        else:
             report.failed += 1
-            log.error("alert %s for %s not sent: %s", row["rule"], label, problem)
-            return
-        try:
-            transport_for(recipient, self.mail_transport).send(message)
-        except TransportError as exc:
-            if exc.temporary and attempt < self.max_attempts:
-                delay = doubling(self.backoff, attempt, self.max_backoff)
-                self.store.mark_alert(row["id"], "pending", error=str(exc), owner=owner,
-                                      next_attempt_at=(now + timedelta(seconds=delay)).isoformat())
-                report.retrying += 1
-                log.warning("alert %s → %s: %s; retry in %.0f s", row["rule"], label, exc, delay)
-            else:
-                self.store.mark_alert(row["id"], "failed", error=str(exc), owner=owner)
-                report.failed += 1
-                log.error("alert %s → %s failed for good: %s (after %d attempt%s; "
-                          "'chavder alerts retry --failed' queues it again)", row["rule"],
-                          label, exc, attempt, "" if attempt == 1 else "s")
-            report.errors.append(str(exc))
-            return
-        self.store.mark_alert(row["id"], "sent")
-        report.sent += 1
-        log.info("alert sent: %s → %s: %s", row["rule"], label, row["title"][:80])
+        if outcome.error and outcome.message is not None:     # the transport refused it
+            report.errors.append(outcome.error)
 
     def _compose(self, rule: Rule, recipient: Recipient, row: dict):
         others = [s for s in self.store.story_sources(row["story_id"]) if s != row["source"]]

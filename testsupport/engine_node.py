@@ -16,7 +16,7 @@ killed mid-crawl starts again on the same data. Everything is resolved into the 
 ``build/engines/`` (by ``make engines``, or on first use here).
 ``CHAVDER_TEST_ES_URL`` adds an external Elasticsearch to the contract suite.
 
-``python -m tests.support.engine_node --build`` resolves and compiles (what ``make engines``
+``python -m testsupport.engine_node --build`` resolves and compiles (what ``make engines``
 runs); ``--serve [elasticsearch|opensearch]`` starts a node and prints its store URL.
 """
 from __future__ import annotations
@@ -36,7 +36,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 ENGINES_SRC = REPO / "tests" / "engines"
 BUILD = REPO / "build" / "engines"
 #: ≤ 1 GB as the suite's budget asks; 512 MB holds the test indices comfortably.

@@ -1,6 +1,6 @@
 """Daily digest e-mails: the stories that matched a recipient's digest rules in one period.
 
-Same rules as alert mail (``scheduler/mail/compose.py``, whose helpers this reuses): everything
+Same rules as alert mail (``crawler/mail/compose.py``, whose helpers this reuses): everything
 that comes from an article is untrusted — headers go through :func:`header_safe` (no CR/LF can
 reach a header), HTML through Jinja2 autoescape, only http(s) URLs become links, and each
 article block carries ``lang``/``dir`` so Arabic, Sorani and Persian text reads right to left
@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
 from crawler.alerts.rules import Recipient, email_problem
-from scheduler.mail.compose import (SUBJECT_PREFIX, _recipient, _sender, clean_line,
+from crawler.mail.compose import (SUBJECT_PREFIX, _recipient, _sender, clean_line,
                                     clean_text, environment, header_safe, message_id,
                                     new_message, published_label, safe_url,
                                     text_direction)
@@ -94,6 +94,12 @@ def digest_subject(period: DigestPeriod, stories: int, lead_title: str | None) -
 
 def digest_message_id(recipient_key: str, period_key: str, domain: str) -> str:
     return message_id(DIGEST_ID_TAG, period_key, recipient_key, domain)
+
+
+def digest_message_id_for(recipient: str | Recipient, period_key: str, sender: str) -> str:
+    """The Message-ID :func:`compose_digest` gives this digest, without composing it (the
+    ledger records it when the delivery is claimed). ValueError for an unusable sender."""
+    return digest_message_id(_recipient(recipient).key, period_key, _sender(sender)[1])
 
 
 def render_digest(groups: list[tuple[str, list[DigestEntry]]], period: DigestPeriod, *,

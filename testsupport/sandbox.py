@@ -366,14 +366,14 @@ def apply(box: Sandbox) -> None:
 
 
 def main() -> None:
-    """``python -m tests.support.sandbox UNIT RW_PATHS_JSON -- COMMAND…``
+    """``python -m testsupport.sandbox UNIT RW_PATHS_JSON -- COMMAND…``
 
     Extra directives (e.g. ``MemoryDenyWriteExecute=yes``) may be added, one per line, in
     ``SANDBOX_EXTRA_DIRECTIVES``.
     """
     unit_path, rw_json, sep, *command = sys.argv[1:]
     if sep != "--" or not command:
-        sys.exit("usage: python -m tests.support.sandbox UNIT RW_PATHS_JSON -- COMMAND…")
+        sys.exit("usage: python -m testsupport.sandbox UNIT RW_PATHS_JSON -- COMMAND…")
     unit = read_unit(Path(unit_path))
     extra = os.environ.pop("SANDBOX_EXTRA_DIRECTIVES", "")
     unit.update(dict(line.split("=", 1) for line in extra.splitlines() if "=" in line))

@@ -2,9 +2,9 @@
 
 Framework-free; the alert ledger decides *when* to send and retries on temporary failures.
 """
-from scheduler.mail.compose import (ArticleView, alert_subject, compose_alert, header_safe,
+from crawler.mail.compose import (ArticleView, alert_subject, compose_alert, header_safe,
                                     message_id)
-from scheduler.mail.transport import (AppriseTransport, OutboxTransport, SMTPTransport, Transport,
+from crawler.mail.transport import (AppriseTransport, OutboxTransport, SMTPTransport, Transport,
                                       TransportError, apprise_available, transport_for,
                                       transport_from_settings)
 

@@ -1,9 +1,34 @@
-"""Generated news articles for the reliability tests: distinct stories that match a rule."""
+"""News articles for tests and benchmarks: a report that matches the الرقة rule, numbered stored
+articles, and generated distinct stories (the reliability tests and bench/store_writers.py)."""
 from __future__ import annotations
 
+import hashlib
 import random
 
-from tests.support.pages import article_page
+from crawler.models import Article
+from testsupport.pages import article_page
+
+#: Three paragraphs of one Arabic report on الرقة (alert and digest end-to-end tests).
+RAQQA_REPORT = [
+    "قالت مصادر محلية إن اشتباكات عنيفة اندلعت صباح اليوم بين قوات سوريا الديمقراطية وخلايا "
+    "تابعة لتنظيم داعش في ريف الرقة الشمالي، وأسفرت عن مقتل عدد من المسلحين.",
+    "وأضافت المصادر أن طائرات التحالف الدولي حلقت في سماء المنطقة طوال ساعات الاشتباك، فيما "
+    "نزحت عشرات العائلات من القرى القريبة باتجاه مدينة الرقة.",
+    "وأكد مسؤول عسكري أن العملية تهدف إلى تأمين الطريق الواصل بين الرقة ودير الزور بعد سلسلة "
+    "هجمات استهدفت نقاط المراقبة خلال الأسبوع الماضي.",
+]
+
+
+def numbered_article(n: int, *, body: str | None = None, source: str = "rok", lang: str = "ar",
+                     title: str | None = None) -> Article:
+    """Stored article ``n`` (https://example.org/n) for store tests: mentions الرقة unless
+    ``body`` says otherwise."""
+    text = body or f"خبر رقم {n} عن مدينة الرقة والقوات."
+    return Article(source=source, url=f"https://example.org/{n}",
+                   canonical_url=f"https://example.org/{n}", title=title or f"عنوان {n}",
+                   body=text, language=lang, published_at="2017-06-01T10:00:00+03:00",
+                   content_hash=hashlib.sha1(text.encode()).hexdigest(),
+                   fetched_at="2017-06-01T08:00:00+00:00")
 
 # Word salad from a fixed vocabulary: every article is its own story (no shared 4-word
 # shingles), so every article must produce its own alerts.

@@ -1,4 +1,4 @@
-"""Builders for small test outlets served by crawler.fixtureweb (pages and feeds)."""
+"""Builders for small test outlets served by testsupport.fixtureweb (pages and feeds)."""
 from __future__ import annotations
 
 from html import escape

@@ -1,185 +1,30 @@
-"""Daily digests: per recipient, at a local time, the stories that matched their digest rules.
+"""Digests: open the periods that are due, deliver them, and ``digest send --now``/``preview``.
 
-Design (README "Daily digests"):
-
-* **Periods.** A recipient's digest is due at ``digest_time`` in their ``timezone`` (per
-  recipient, else per rule, else 07:00 UTC). The period of the digest sent on local date D runs
-  from the digest time of D-1 to the digest time of D; its key is ``D`` (``YYYY-MM-DD``). Keys are
-  local dates, so a DST change (a 23 h or 25 h period) or a changed digest_time never produces
-  two digests for one day. A digest time that does not exist on a DST day (02:30 during a
-  spring-forward gap) is read with the offset before the change; an ambiguous one is the first.
-* **Ledger.** ``digests`` has one row per (recipient, period key): exactly one digest per
-  recipient and period across restarts and processes. Opening a period claims its matched
-  stories (``digest_items``) in the same transaction, so each story is in exactly one digest.
-* **Catch-up.** Every ``digest_check_seconds`` (and 2 s after start-up) each recipient's periods
-  that ended since their last ledger row are examined: a period that ended at most
-  ``digest_grace_hours`` ago is sent now; an older one is recorded as ``missed`` and logged, and
-  its stories go into the next digest. A recipient with no history starts with the latest period
-  if it is within grace, else with the next one.
-* **Empty periods.** ``digest_empty_policy``: ``skip`` records the period as ``skipped`` and
-  sends nothing; ``nothing-new`` sends a short "nothing new" message.
-* **Delivery** as for alerts: the row is claimed (``sending``, with an owner and a lease: one
-  compare-and-set, so concurrent senders send it once; a dead owner's claim is taken over)
-  before the message goes to the transport, ``sent`` after; temporary failures retry with
-  backoff, permanent ones (or ``alert_max_attempts`` exhausted) are ``failed`` and release
-  their stories to the next digest. The Message-ID is derived from (recipient, period), so
-  the one duplicate window (a crash after the server accepted, before ``sent``) resends the
-  *same* message.
-* **Clock.** Everything takes ``now`` from an injectable clock. ``CHAVDER_CLOCK_OFFSET``
-  (seconds, may be negative) shifts the digest clock of ``chavder run``/``chavder digest`` —
-  a test hook, logged as a warning when set.
+The design (periods, ledger, catch-up, empty periods, delivery, clock) is in
+crawler/digests/__init__.py; delivery is the shared state machine of crawler/delivery/.
 """
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Callable, Iterable
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta, timezone
+from typing import Iterable
 
-from crawler.alerts.recipient_keys import APPRISE_PREFIX, apprise_key, ledger_key
-from crawler.alerts.rules import Recipient, Rule
-from crawler.backoff import doubling
+from crawler.alerting import rules_from_settings
+from crawler.alerts.recipient_keys import APPRISE_PREFIX, apprise_key
+from crawler.alerts.rules import Rule
 from crawler.config import ConfigError, Settings, SourceConfig
-from scheduler.alerting import SEND_LEASE, rules_from_settings, utc_now
-from scheduler.lease import dead_owners, process_owner
-from scheduler.mail.digest_compose import DigestEntry, DigestPeriod, compose_digest
-from scheduler.mail.transport import (Transport, TransportError, transport_for,
-                                      transport_from_settings)
+from crawler.delivery import (Clock, DigestClaims, RetryPolicy, dead_claimants, deliver, iso,
+                              utc_now)
+from crawler.digests.periods import (clock_from_env, latest_period, next_period, period_for,
+                                     recent_periods)
+from crawler.digests.recipients import DigestRecipient, digest_recipients, recipient_label
+from crawler.mail.digest_compose import (DigestEntry, DigestPeriod, compose_digest,
+                                         digest_message_id_for)
+from crawler.mail.transport import Transport, transport_for, transport_from_settings
 
 log = logging.getLogger("chavder.digests")
-
-Clock = Callable[[], datetime]
 EMPTY_POLICIES = ("skip", "nothing-new")
-CLOCK_OFFSET_ENV = "CHAVDER_CLOCK_OFFSET"
-LOOKBACK_PERIODS = 7          # at most this many past periods are examined per check
-
-
-def iso(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).replace(microsecond=0).isoformat()
-
-
-def clock_from_env(environ: dict | None = None) -> Clock:
-    """The real UTC clock, shifted by ``$CHAVDER_CLOCK_OFFSET`` seconds if set (tests)."""
-    raw = (os.environ if environ is None else environ).get(CLOCK_OFFSET_ENV, "").strip()
-    if not raw:
-        return utc_now
-    try:
-        offset = timedelta(seconds=float(raw))
-    except ValueError:
-        raise ConfigError([f"${CLOCK_OFFSET_ENV}={raw!r} is not a number of seconds — unset "
-                           "it (it only exists for tests)"]) from None
-    log.warning("digest clock shifted by %s s ($%s, a test setting)", raw, CLOCK_OFFSET_ENV)
-    return lambda: utc_now() + offset
-
-
-# ---------------------------------------------------------------------------- periods
-
-@dataclass(frozen=True)
-class Period:
-    key: str              # recipient-local date of the digest, YYYY-MM-DD
-    start: datetime       # UTC, the previous digest time
-    end: datetime         # UTC, this digest time
-
-    def view(self, tz: str, end: datetime | None = None) -> DigestPeriod:
-        return DigestPeriod(self.key, self.start, end or self.end, tz)
-
-
-def _hhmm(digest_time: str) -> time:
-    hours, minutes = digest_time.split(":")
-    return time(int(hours), int(minutes))
-
-
-def digest_instant(day: date, digest_time: str, tz: str) -> datetime:
-    """The UTC instant of ``digest_time`` on local ``day`` in ``tz`` (fold=0: in a DST gap the
-    offset before the change applies; of an ambiguous time, the first occurrence)."""
-    local = datetime.combine(day, _hhmm(digest_time), tzinfo=ZoneInfo(tz))
-    return local.astimezone(timezone.utc)
-
-
-def period_for(day: date, digest_time: str, tz: str) -> Period:
-    return Period(day.isoformat(), digest_instant(day - timedelta(days=1), digest_time, tz),
-                  digest_instant(day, digest_time, tz))
-
-
-def latest_period(now: datetime, digest_time: str, tz: str) -> Period:
-    """The period whose digest time is the latest one at or before ``now``."""
-    today = now.astimezone(ZoneInfo(tz)).date()
-    for delta in (1, 0, -1, -2):
-        day = today + timedelta(days=delta)
-        if digest_instant(day, digest_time, tz) <= now:
-            return period_for(day, digest_time, tz)
-    raise AssertionError("unreachable: a digest time within two days before now")
-
-
-def next_period(now: datetime, digest_time: str, tz: str) -> Period:
-    """The period in progress at ``now`` (its digest time is after ``now``)."""
-    latest = latest_period(now, digest_time, tz)
-    return period_for(date.fromisoformat(latest.key) + timedelta(days=1), digest_time, tz)
-
-
-def recent_periods(now: datetime, digest_time: str, tz: str,
-                   count: int = LOOKBACK_PERIODS) -> list[Period]:
-    """The ``count`` latest periods that ended at or before ``now``, oldest first."""
-    latest = date.fromisoformat(latest_period(now, digest_time, tz).key)
-    return [period_for(latest - timedelta(days=n), digest_time, tz)
-            for n in range(count - 1, -1, -1)]
-
-
-# ---------------------------------------------------------------------------- recipients
-
-@dataclass
-class DigestRecipient:
-    """One recipient's digest: when, where, and which rules feed it (in alerts.yaml order)."""
-
-    recipient: Recipient
-    rules: list[str] = field(default_factory=list)
-
-    @property
-    def key(self) -> str:
-        return self.recipient.key
-
-    @property
-    def timezone(self) -> str:
-        return self.recipient.timezone
-
-    @property
-    def digest_time(self) -> str:
-        return self.recipient.digest_time
-
-    def label(self) -> str:
-        return recipient_label(self.recipient)
-
-
-def recipient_label(rec: Recipient | str) -> str:
-    """How logs and the CLI name a recipient or ledger key: its key, which for Apprise is
-    ``apprise:<scheme>://…#<hash>`` (a raw URL of an old ledger row is redacted the same way)."""
-    return ledger_key(rec.key if isinstance(rec, Recipient) else rec) or ""
-
-
-def digest_recipients(rules: Iterable[Rule]) -> dict[str, DigestRecipient]:
-    """Recipient key → its digest, from the enabled rules in mode digest/both. A recipient
-    listed in several rules with different times or zones gets one digest, at the time of the
-    first rule listing it (a warning says so)."""
-    out: dict[str, DigestRecipient] = {}
-    for rule in rules:
-        if not rule.enabled or not rule.digest:
-            continue
-        for rec in rule.recipients:
-            entry = out.get(rec.key)
-            if entry is None:
-                out[rec.key] = DigestRecipient(rec, [rule.name])
-                continue
-            if (rec.timezone, rec.digest_time) != (entry.timezone, entry.digest_time):
-                log.warning("recipient %s: rule '%s' asks for a digest at %s %s, but rule '%s' "
-                            "already set %s %s; one digest is sent, at the first time",
-                            recipient_label(rec), rule.name, rec.digest_time, rec.timezone,
-                            entry.rules[0], entry.digest_time, entry.timezone)
-            if rule.name not in entry.rules:
-                entry.rules.append(rule.name)
-    return out
-
 
 # ---------------------------------------------------------------------------- reports
 
@@ -260,9 +105,8 @@ class Digests:
         self.clock = clock
         self.grace = timedelta(hours=grace_hours)
         self.empty_policy = empty_policy
-        self.max_attempts = max(1, max_attempts)
-        self.backoff = backoff_seconds
-        self.max_backoff = max_backoff_seconds
+        self.policy = RetryPolicy(max(1, max_attempts), backoff_seconds, max_backoff_seconds)
+        self.ledger = DigestClaims(store)
 
     @classmethod
     def from_settings(cls, settings: Settings, store, sources: Iterable[SourceConfig],
@@ -313,7 +157,7 @@ class Digests:
                 self._plan(entry, now, report)
             except Exception:  # noqa: BLE001 - one recipient must not stop the others
                 log.exception("digest planning for %s failed; will retry", entry.label())
-        dead = dead_owners(self.store.digest_claim_owners(iso(now)))
+        dead = dead_claimants(self.ledger, now)
         for row in self.store.due_digests(iso(now), reclaim_from=dead):
             try:
                 self._deliver(row, now, report, reclaim_from=dead)
@@ -398,50 +242,42 @@ class Digests:
             self.store.mark_digest(row["id"], "skipped", now=stamp, error="no new stories")
             return report.add(DigestOutcome(label, row["period_key"], "skipped",
                                             detail="no new stories"))
-        groups = self._groups(entry, rows)
-        try:
-            message = compose_digest(groups, self._period_view(entry, row), sender=self.sender,
-                                     recipient=entry.recipient, now=now)
-        except ValueError as exc:
-            self.store.mark_digest(row["id"], "failed", now=stamp, error=str(exc))
-            log.error("digest %s for %s not sent: %s", row["period_key"], label, exc)
-            return report.add(DigestOutcome(label, row["period_key"], "failed",
-                                            detail=str(exc)))
         stories = len({r["story_id"] for r in rows})
-        owner = process_owner()
         if reclaim_from is None:            # a single delivery (send --now): check its owner
-            reclaim_from = dead_owners(self.store.digest_claim_owners(stamp))
-        attempt = self.store.claim_digest_delivery(row["id"], stamp, iso(now + SEND_LEASE),
-                                                   str(message["Message-ID"]), force=force,
-                                                   owner=owner, reclaim_from=reclaim_from)
-        if attempt is None:
+            reclaim_from = dead_claimants(self.ledger, now)
+        outcome = deliver(
+            self.ledger, row, now=now, force=force, reclaim_from=reclaim_from,
+            message_id=self._message_id(entry, row["period_key"]),
+            compose=lambda: compose_digest(self._groups(entry, rows),
+                                           self._period_view(entry, row), sender=self.sender,
+                                           recipient=entry.recipient, now=now),
+            send=lambda message: transport_for(entry.recipient, self.mail_transport).send(
+                message),
+            policy=self.policy, log=log, subject=f"digest {row['period_key']} → {label}",
+            give_up_hint=lambda n: "; its stories go into the next digest")
+        if outcome.state == "busy":
             return DigestOutcome(label, row["period_key"], "busy", stories,
                                  "another process is sending it")
-        if row.get("state") == "sending" and row.get("claimed_by") in reclaim_from:
-            log.warning("digest %s for %s: its sender %s died while sending; sending it again "
-                        "(same Message-ID)", row["period_key"], label, row["claimed_by"])
+        if outcome.state == "sent":
+            log.info("digest sent: %s → %s: %d stor%s", row["period_key"], label, stories,
+                     "y" if stories == 1 else "ies")
+            return report.add(DigestOutcome(label, row["period_key"], "sent", stories,
+                                            message_id=str(outcome.message["Message-ID"])))
+        if outcome.message is None:         # composing failed: nothing went out
+            return report.add(DigestOutcome(label, row["period_key"], "failed",
+                                            detail=outcome.error or ""))
+        detail = outcome.error or ""
+        if outcome.state == "retrying":
+            detail += f"; retry in {outcome.delay:.0f} s"
+        return report.add(DigestOutcome(label, row["period_key"], outcome.state, stories, detail))
+
+    def _message_id(self, entry: DigestRecipient, period_key: str) -> str | None:
+        """The Message-ID of this digest; None when the sender is unusable (composing then
+        fails and says why)."""
         try:
-            transport_for(entry.recipient, self.mail_transport).send(message)
-        except TransportError as exc:
-            if exc.temporary and attempt < self.max_attempts:
-                delay = doubling(self.backoff, attempt, self.max_backoff)
-                self.store.mark_digest(row["id"], "pending", now=stamp, error=str(exc),
-                                       next_attempt_at=iso(now + timedelta(seconds=delay)),
-                                       owner=owner)
-                log.warning("digest %s → %s: %s; retry in %.0f s", row["period_key"], label,
-                            exc, delay)
-                return report.add(DigestOutcome(label, row["period_key"], "retrying", stories,
-                                                f"{exc}; retry in {delay:.0f} s"))
-            self.store.mark_digest(row["id"], "failed", now=stamp, error=str(exc), owner=owner)
-            log.error("digest %s → %s failed for good: %s; its stories go into the next "
-                      "digest", row["period_key"], label, exc)
-            return report.add(DigestOutcome(label, row["period_key"], "failed", stories,
-                                            str(exc)))
-        self.store.mark_digest(row["id"], "sent", now=stamp)
-        log.info("digest sent: %s → %s: %d stor%s", row["period_key"], label, stories,
-                 "y" if stories == 1 else "ies")
-        return report.add(DigestOutcome(label, row["period_key"], "sent", stories,
-                                        message_id=str(message["Message-ID"])))
+            return digest_message_id_for(entry.recipient, period_key, self.sender)
+        except ValueError:
+            return None
 
     # ------------------------------------------------------------------ CLI
     def send_now(self, address: str, now: datetime | None = None) -> DigestOutcome:

@@ -32,7 +32,8 @@ from typing import Mapping, Protocol
 from crawler.alerts.recipient_keys import apprise_key, secret_fragments
 from crawler.alerts.rules import Recipient
 from crawler.config import MailSettings
-from scheduler.mail.library_logs import LIBRARY_LOG_REDACTOR
+from crawler.delivery.machine import DeliveryError
+from crawler.mail.library_logs import LIBRARY_LOG_REDACTOR
 
 log = logging.getLogger(__name__)
 
@@ -40,16 +41,8 @@ SECURITY_MODES = ("starttls", "ssl", "none")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._@+=-]")
 
 
-class TransportError(Exception):
-    """Delivery failed. ``temporary``: retry later with backoff; otherwise give up and report."""
-
-    def __init__(self, temporary: bool, reason: str):
-        super().__init__(temporary, reason)
-        self.temporary = temporary
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return f"{'temporary' if self.temporary else 'permanent'} delivery failure: {self.reason}"
+class TransportError(DeliveryError):
+    """A transport could not deliver (``temporary``: the delivery machine retries it)."""
 
 
 class Transport(Protocol):
