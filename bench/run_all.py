@@ -177,6 +177,18 @@ def rows_idle(d: dict) -> list[Row]:
     ]
 
 
+def rows_browser(d: dict) -> list[Row]:
+    n, m = d["pages"], d["browser_max_pages"]
+    return [
+        (f"render: browser, {n} pages: CPU per page, plain / browser",
+         f"{d['plain_cpu_ms_per_page']} / {d['browser_cpu_ms_per_page']}", "ms", "", None),
+        (f"render: browser, {n} pages: wall per page, plain / browser",
+         f"{d['plain_wall_ms_per_page']} / {d['browser_wall_ms_per_page']}", "ms", "", None),
+        (f"render: browser, {m} pages at once: peak memory of the process tree (PSS)",
+         d["browser_peak_tree_pss_mb"], "MB", "", None),
+    ]
+
+
 def rows_latency(d: dict) -> list[Row]:
     goal = d["interval_seconds"] + 10
     p95 = d["p95_seconds"]
@@ -355,6 +367,7 @@ BENCHES = [
     Bench("alert_crash", "alert_crash.py", [], ["--stories", "50", "--kills", "5"],
           rows_alert_crash),
     Bench("idle", "idle.py", [], ["--sources", "100"], rows_idle),
+    Bench("browser", "browser.py", ["--pages", "60"], ["--pages", "12"], rows_browser),
     Bench("search", "search_latency.py", ["--n", "1000000"], ["--n", "50000", "--rounds", "3"],
           rows_search, timeout_full=3600, timeout_quick=300),
     Bench("latency", "latency.py", ["--interval", "4"], ["--articles", "4", "--interval", "2"],
