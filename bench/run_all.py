@@ -333,6 +333,20 @@ def rows_es(d: dict) -> list[Row]:
     return out
 
 
+def rows_cli_startup(d: dict) -> list[Row]:
+    goal = d["goal_help_seconds"]
+    out: list[Row] = []
+    for r in d["results"]:
+        is_help = r["name"] == "--help"
+        heavy = ", ".join(r["heavy_imports"]) or "no Scrapy/Twisted"
+        out.append((f"{r['command']}: wall median / p95, CPU median ({heavy})",
+                    f"{r['median_seconds']:.3f} / {r['p95_seconds']:.3f}, "
+                    f"{r.get('median_cpu_seconds', float('nan')):.3f}", "s",
+                    f"≤ {goal:g}" if is_help else "",
+                    r["median_seconds"] <= goal if is_help else None))
+    return out
+
+
 BENCHES = [
     Bench("compare", "compare_newsplease.py",
           ["--articles", "2000", "--extract-pages", "300", "--rounds", "2"],
@@ -369,6 +383,7 @@ BENCHES = [
     Bench("robots", "robots_huge.py", [], ["--rules", "50000"], rows_robots),
     Bench("store_writers", "store_writers.py", ["--writers", "1", "2", "4"],
           ["--articles", "400", "--writers", "1", "2"], rows_store_writers),
+    Bench("cli_startup", "cli_startup.py", ["--runs", "30"], ["--runs", "10"], rows_cli_startup),
 ]
 
 
