@@ -177,6 +177,18 @@ def rows_idle(d: dict) -> list[Row]:
     ]
 
 
+def rows_browser(d: dict) -> list[Row]:
+    n, m = d["pages"], d["browser_max_pages"]
+    return [
+        (f"render: browser, {n} pages: CPU per page, plain / browser",
+         f"{d['plain_cpu_ms_per_page']} / {d['browser_cpu_ms_per_page']}", "ms", "", None),
+        (f"render: browser, {n} pages: wall per page, plain / browser",
+         f"{d['plain_wall_ms_per_page']} / {d['browser_wall_ms_per_page']}", "ms", "", None),
+        (f"render: browser, {m} pages at once: peak memory of the process tree (PSS)",
+         d["browser_peak_tree_pss_mb"], "MB", "", None),
+    ]
+
+
 def rows_latency(d: dict) -> list[Row]:
     goal = d["interval_seconds"] + 10
     p95 = d["p95_seconds"]
@@ -321,6 +333,20 @@ def rows_es(d: dict) -> list[Row]:
     return out
 
 
+def rows_cli_startup(d: dict) -> list[Row]:
+    goal = d["goal_help_seconds"]
+    out: list[Row] = []
+    for r in d["results"]:
+        is_help = r["name"] == "--help"
+        heavy = ", ".join(r["heavy_imports"]) or "no Scrapy/Twisted"
+        out.append((f"{r['command']}: wall median / p95, CPU median ({heavy})",
+                    f"{r['median_seconds']:.3f} / {r['p95_seconds']:.3f}, "
+                    f"{r.get('median_cpu_seconds', float('nan')):.3f}", "s",
+                    f"≤ {goal:g}" if is_help else "",
+                    r["median_seconds"] <= goal if is_help else None))
+    return out
+
+
 BENCHES = [
     Bench("compare", "compare_newsplease.py",
           ["--articles", "2000", "--extract-pages", "300", "--rounds", "2"],
@@ -341,6 +367,7 @@ BENCHES = [
     Bench("alert_crash", "alert_crash.py", [], ["--stories", "50", "--kills", "5"],
           rows_alert_crash),
     Bench("idle", "idle.py", [], ["--sources", "100"], rows_idle),
+    Bench("browser", "browser.py", ["--pages", "60"], ["--pages", "12"], rows_browser),
     Bench("search", "search_latency.py", ["--n", "1000000"], ["--n", "50000", "--rounds", "3"],
           rows_search, timeout_full=3600, timeout_quick=300),
     Bench("latency", "latency.py", ["--interval", "4"], ["--articles", "4", "--interval", "2"],
@@ -356,6 +383,7 @@ BENCHES = [
     Bench("robots", "robots_huge.py", [], ["--rules", "50000"], rows_robots),
     Bench("store_writers", "store_writers.py", ["--writers", "1", "2", "4"],
           ["--articles", "400", "--writers", "1", "2"], rows_store_writers),
+    Bench("cli_startup", "cli_startup.py", ["--runs", "30"], ["--runs", "10"], rows_cli_startup),
 ]
 
 

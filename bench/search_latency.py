@@ -11,7 +11,7 @@ three-word person names, organisations, topics, ~6 % unseen words), spread over 
 
 **How the database is built (the "bulk path").** The schema is created by ``SQLiteStore``
 itself (its migrations), then rows go in with the columns ``SQLiteStore._insert`` writes
-(``_article_columns``, one ``stories`` row per story, representative set) and the FTS5 rows
+(``article_columns``, one ``stories`` row per story, representative set) and the FTS5 rows
 ``SQLiteStore._index`` writes (``index_terms(title)``, ``index_terms(body)`` — the production
 analyser), in transactions of 5,000 rows, analysis spread over ``--workers`` processes. The
 only difference from ``upsert`` is batching: the same schema, same rows, same FTS index.
@@ -113,14 +113,14 @@ def make_article(i: int, n: int, rng: random.Random) -> dict:
 def make_chunk(args: tuple[int, int]) -> list[tuple]:
     """Rows for articles [start, start + CHUNK): (columns dict, fts title, fts body, copy_of)."""
     start, n = args
-    from crawler.store.sqlite import _article_columns
+    from crawler.store.sqlite.articles import article_columns
     from crawler.text import index_terms
     rng = random.Random(1000 + start // CHUNK)
     out = []
     for i in range(start, min(start + CHUNK, n)):
         item = make_article(i, n, rng)
         a = item["article"]
-        out.append((i, item["url_key"], _article_columns(a), index_terms(a.title, a.language),
+        out.append((i, item["url_key"], article_columns(a), index_terms(a.title, a.language),
                     index_terms(a.body, a.language), item["copy_of"]))
     return out
 

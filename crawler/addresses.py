@@ -105,3 +105,21 @@ def host_in_domains(host: str, domains: Iterable[str]) -> bool:
     if not wanted:
         return True
     return any(name == d or name.endswith("." + d) for d in wanted)
+
+
+class PrivateAddress(ValueError):
+    """Every address a host resolved to is private, and the source may not reach it."""
+
+
+def pick_address(host: str, addresses: list[IPAddress], allow_private: bool) -> IPAddress:
+    """The address to connect to for ``host`` (resolved to ``addresses``, not empty): the
+    first one the source may reach. One rule and one wording for the plain fetcher
+    (crawler/download.py) and the browser's proxy (crawler/browser_proxy.py)."""
+    allowed = [ip for ip in addresses if allow_private or not is_private_ip(ip)]
+    if allowed:
+        return allowed[0]
+    shown = normalize_host(host)
+    if shown == str(addresses[0]):
+        raise PrivateAddress(f"refused: {shown} is a private address (not allowed for this "
+                             "source)")
+    raise PrivateAddress(f"refused: {shown} resolves to private address {addresses[0]}")

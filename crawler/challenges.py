@@ -12,7 +12,7 @@ is not a challenge; the page must also look like one.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Mapping
 
 #: Bytes of the body looked at: challenge pages are small and say what they are early.
@@ -28,12 +28,17 @@ class Challenge:
     vendor: str          # "Cloudflare", "Sucuri", "Imperva/Incapsula", "DDoS-Guard", "generic"
     status: int
     evidence: str        # what gave it away (for logs and the doctor)
+    js_cookie: bool = False   # the page sets its cookie by script: a real browser may pass
 
     @property
     def reason(self) -> str:
         """The one-line problem text: what happened, then what to do."""
         what = f"{REASON_PREFIX} ({self.vendor}, HTTP {self.status}: {self.evidence})"
-        return f"{what} — the page was not stored; {ADVICE.get(self.vendor, ADVICE['generic'])}"
+        advice = ADVICE.get(self.vendor, ADVICE["generic"])
+        if self.js_cookie:
+            advice = (f"it sets a cookie by JavaScript, so it {NEEDS_BROWSER} (headless "
+                      f"Chromium may pass it); else {advice}")
+        return f"{what} — the page was not stored; {advice}"
 
 
 ADVICE = {
@@ -85,6 +90,13 @@ _GENERIC = re.compile(
     rb"checking your browser|enable javascript and cookies|captcha|too many requests|"
     rb"unusual traffic|automated (?:access|requests|queries)|security check", re.I)
 _BLOCK_STATUSES = (401, 403, 406, 429, 503)
+#: An empty app root or a "turn JavaScript on" notice: the page's text is written by script.
+_JS_SHELL = re.compile(rb'<div id="(?:root|app|__next|__nuxt)"\s*>\s*</div>|enable javascript|'
+                       rb"requires javascript|javascript is required", re.I)
+#: A challenge that sets its cookie by script and reloads: a real browser passes it.
+_JS_COOKIE = re.compile(rb"document\.cookie\s*=", re.I)
+#: What to do about a page only a browser can read.
+NEEDS_BROWSER = "needs render: browser"
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.I | re.S)
 
 
@@ -106,6 +118,13 @@ def classify(status: int, headers: Mapping[str, str], body: bytes) -> Challenge 
     """The challenge this response is, or None for an ordinary page (or an ordinary error).
 
     ``headers``: response headers, names in any case."""
+    challenge = _classify(status, headers, body)
+    if challenge is not None and sets_cookie_by_script(body):
+        return replace(challenge, js_cookie=True)
+    return challenge
+
+
+def _classify(status: int, headers: Mapping[str, str], body: bytes) -> Challenge | None:
     head = bytes(body[:SNIFF_BYTES])
     lowered_server = _header(headers, "server").lower()
     if _header(headers, "cf-mitigated").lower() == "challenge":
@@ -131,6 +150,19 @@ def classify(status: int, headers: Mapping[str, str], body: bytes) -> Challenge 
         if vendor == "Cloudflare" and status in (403, 503):
             return Challenge(vendor, status, "Cloudflare refused the request")
     return None
+
+
+def needs_browser(body: bytes) -> bool:
+    """True for a page without article text whose text is evidently written by JavaScript:
+    an empty app root, a "JavaScript is required" notice, or a page of scripts. Call it only
+    once extraction found no text (the doctor's JS-only verdict, the crawl's advice)."""
+    head = bytes(body[:65536])
+    return bool(_JS_SHELL.search(head)) or head.count(b"<script") >= 3
+
+
+def sets_cookie_by_script(body: bytes) -> bool:
+    """A challenge page that writes its cookie from JavaScript (and reloads)."""
+    return bool(_JS_COOKIE.search(bytes(body[:SNIFF_BYTES])))
 
 
 def page_title(body: bytes) -> str | None:

@@ -72,6 +72,9 @@ MIN_INTERVAL = 60.0
 #: polled faster, down to this.
 MIN_PRIVATE_INTERVAL = 1.0
 
+#: Most screens an infinite-scroll listing is scrolled (``scrolls:``, render: browser only).
+MAX_SCROLLS = 20
+
 #: Numeric fields of a sources.yaml entry (interval: see MIN_INTERVAL).
 SOURCE_RANGES: dict[str, Range] = {
     "interval": Range(MIN_INTERVAL, 30 * 86400, "seconds",
@@ -80,7 +83,13 @@ SOURCE_RANGES: dict[str, Range] = {
                       "to 1 s"),
     "max_pages": Range(1, 1000, "pages", "listing pagination bound: 1 reads the first page"),
     "max_articles": Range(1, 100_000, "articles", "articles fetched per crawl, newest first"),
+    "scrolls": Range(0, MAX_SCROLLS, "scrolls", "an infinite-scroll listing is read this many "
+                     "screens down; past a few screens the outlet's API or sitemap is the "
+                     "better source"),
 }
+#: What ``render:`` may say: ``browser`` fetches the source's pages through headless Chromium
+#: (crawler/browser.py); leave it out for plain HTTP.
+RENDER_CHOICES = ("browser",)
 
 #: Numeric settings of chavder.yaml. 0 never means "unlimited": a limit that can be switched
 #: off by accident (max_body_bytes: 0 buffered 650 MB) is not a limit.
@@ -106,6 +115,11 @@ SETTING_RANGES: dict[str, Range] = {
     "digest_grace_hours": Range(0, 168, "hours", "how late a digest missed while down is "
                                 "still sent"),
     "shutdown_timeout": Range(1, 3600, "seconds", "how long a stop waits for running crawls"),
+    "browser_max_pages": Range(1, 16, "pages", "pages rendered at once by headless Chromium "
+                               "(render: browser sources); 4 at once took ~650 MB "
+                               "(bench/browser.py)"),
+    "browser_page_timeout": Range(1, 300, "seconds", "how long one rendered page may take, "
+                                  "challenge and scrolling included"),
 }
 MAIL_RANGES: dict[str, Range] = {
     "smtp_port": Range(1, 65535, "", "the SMTP server's port: 587 (starttls), 465 (ssl) or 25"),
@@ -147,6 +161,8 @@ class SourceConfig:
     user_agent: str | None = None           # overrides chavder.yaml's user_agent
     ca_bundle: str | None = None            # PEM file of extra CAs to trust (crawler/tls.py)
     tls_verify: bool = True                 # False: accept any certificate (warned about)
+    render: str = ""                        # "browser": pages through headless Chromium
+    scrolls: int = 0                        # render: browser listings: screens scrolled down
     line: int = 0                           # where the entry starts in its file
 
     @property
@@ -296,7 +312,7 @@ def load_sources(path: str | Path, *, text: str | None = None,
     known_fields = {"id", "name", "kind", "start_urls", "languages", "timezone", "interval",
                     "selectors", "allowed_domains", "max_pages", "max_articles",
                     "allow_private", "verified", "enabled", "notes", "api", "headers",
-                    "user_agent", "ca_bundle", "tls_verify"}
+                    "user_agent", "ca_bundle", "tls_verify", "render", "scrolls"}
     seen: dict[str, int] = {}
     sources: list[SourceConfig] = []
     zones = available_timezones()
@@ -433,6 +449,19 @@ def load_sources(path: str | Path, *, text: str | None = None,
                 ca_bundle = str((Path(path).parent / ca_bundle).resolve())
                 if (problem := ca_bundle_problem(ca_bundle)):
                     err(line_of("ca_bundle"), f"source '{sid}': {problem}")
+        render = get("render", None)
+        if render is not None and render not in RENDER_CHOICES:
+            err(line_of("render"), f"source '{sid}': 'render' is {render!r} — write "
+                "'render: browser' (headless Chromium) or leave it out (plain HTTP)")
+            render = None
+        scrolls = get("scrolls", 0)
+        if (problem := number_problem(SOURCE_RANGES, "scrolls", scrolls, whole=True)):
+            err(line_of("scrolls"), f"source '{sid}': {problem}")
+            scrolls = 0
+        elif scrolls and (render != "browser" or kind != "listing"):
+            err(line_of("scrolls"), f"source '{sid}': 'scrolls' needs kind: listing and "
+                "render: browser — add both, or (better) use the outlet's API or sitemap")
+            scrolls = 0
         sources.append(SourceConfig(
             id=sid, name=str(get("name", sid)), kind=str(kind), start_urls=list(urls),
             languages=[str(x) for x in languages], timezone=tz, interval=interval,
@@ -447,7 +476,7 @@ def load_sources(path: str | Path, *, text: str | None = None,
             if isinstance(headers, dict) else {},
             user_agent=user_agent if isinstance(user_agent, str) else None,
             ca_bundle=ca_bundle, tls_verify=get("tls_verify", True) is not False,
-            line=item.line))
+            render=render or "", scrolls=int(scrolls), line=item.line))
     if problems:
         raise ConfigError(problems)
     if only_enabled:
@@ -495,6 +524,10 @@ class Settings:
     digest_grace_hours: float = builtin.DIGEST_GRACE_HOURS  # late sending of a missed digest
     digest_empty_policy: str = "skip"       # skip | nothing-new
     shutdown_timeout: float = builtin.SHUTDOWN_TIMEOUT
+    # headless Chromium for render: browser sources (crawler/browser.py)
+    browser_max_pages: int = builtin.BROWSER_MAX_PAGES
+    browser_page_timeout: float = builtin.BROWSER_PAGE_TIMEOUT
+    browser_executable: str = ""            # "": chromium found on PATH
     mail: MailSettings = field(default_factory=MailSettings)
     path: str | None = None                 # the file it came from, if any
 

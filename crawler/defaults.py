@@ -48,3 +48,8 @@ DIGEST_GRACE_HOURS = 6.0                 # a digest missed while down is still s
 SHUTDOWN_TIMEOUT = 10.0
 FIRST_RUN_STAGGER_SECONDS = 60.0         # overdue sources are spread over this window
 BATCH_WINDOW_SECONDS = 0.5               # sources due together share one crawler
+
+# --------------------------------------------------------------------------- browser rendering
+BROWSER_MAX_PAGES = 2                    # pages headless Chromium renders at once (per process)
+BROWSER_PAGE_TIMEOUT = 30.0              # seconds for one rendered page
+BROWSER_EXECUTABLES = ("chromium", "chromium-browser", "google-chrome")   # looked up on PATH

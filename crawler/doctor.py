@@ -23,7 +23,7 @@ from urllib.parse import urljoin, urlsplit
 from urllib.robotparser import RobotFileParser
 
 from crawler.addresses import is_private_host, parse_ip, is_private_ip, host_in_domains
-from crawler.challenges import Challenge, classify
+from crawler.challenges import Challenge, classify, needs_browser
 from crawler.config import Settings, SourceConfig
 from crawler.discovery import extract_listing_links, parse_feed, parse_sitemap
 from crawler.discovery.api import parse_api, page_url, resolve_path
@@ -37,8 +37,6 @@ _ALTERNATE = re.compile(rb"<link\b[^>]*>", re.I)
 _ATTR = re.compile(rb"""([a-zA-Z-]+)\s*=\s*["']([^"']*)["']""")
 _FEED_TYPES = (b"application/rss+xml", b"application/atom+xml", b"application/feed+json",
                b"application/rdf+xml")
-_JS_SHELL = re.compile(rb'<div id="(?:root|app|__next|__nuxt)"\s*>\s*</div>|enable javascript|'
-                       rb"requires javascript|javascript is required", re.I)
 
 
 @dataclass
@@ -223,8 +221,7 @@ def diagnose(fetched: Fetched, *, source: SourceConfig | None = None,
         return Diagnosis(url, "article page", detail=f"an article ({article.title!r}), not an "
                          "index")
     except ExtractionError as exc:
-        if exc.reason == "no-article-text" and (_JS_SHELL.search(body[:65536])
-                                                or body.count(b"<script") >= 3):
+        if exc.reason == "no-article-text" and needs_browser(body):
             return Diagnosis(url, "JS-only page", detail=str(exc))
         return Diagnosis(url, "HTML page", detail=f"{len(listing.articles)} article links; "
                          f"not an article ({exc.reason})")
@@ -342,8 +339,8 @@ NEXT_STEP = {
     "sitemap index": "use kind: sitemap (the index's children are followed)",
     "listing": "use kind: listing (check article_links and next_page selectors)",
     "JSON API": "use kind: api with the api: block below",
-    "JS-only page": ("the article text is written by JavaScript: it needs render: browser, "
-                     "which Chavder does not have yet — use the outlet's feed, sitemap or API"),
+    "JS-only page": ("the article text is written by JavaScript: it needs render: browser "
+                     "(headless Chromium), or better the outlet's feed, sitemap or API"),
     "article page": "give the section page, feed or sitemap instead of one article",
 }
 

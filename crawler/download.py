@@ -46,7 +46,9 @@ from twisted.web.client import Agent, ResponseFailed, ResponseNeverReceived, URI
 from twisted.web.iweb import IAgentEndpointFactory
 from zope.interface import implementer, provider
 
-from crawler.addresses import host_in_domains, is_private_ip, normalize_host
+from crawler.addresses import PrivateAddress, host_in_domains, pick_address
+from crawler.browser import PageRefused
+from crawler.rendering import RENDER_META, BrowserFetcher
 from crawler.tls import (SourceTLSPolicy, TLSUnavailable, policy_for_source, tls_failure_reason,
                          tls_unavailable)
 
@@ -131,14 +133,10 @@ class CheckedTCPEndpoint:
                 continue
         if not addresses:
             raise DNSLookupError(f"no address for {self._host}")
-        allowed = [ip for ip in addresses if self._allow_private or not is_private_ip(ip)]
-        if not allowed:
-            shown = normalize_host(self._host)
-            if shown == str(addresses[0]):
-                raise RefusedAddress(f"refused: {shown} is a private address (not allowed "
-                                     "for this source)")
-            raise RefusedAddress(f"refused: {shown} resolves to private address {addresses[0]}")
-        return allowed[0]
+        try:
+            return pick_address(self._host, addresses, self._allow_private)
+        except PrivateAddress as exc:
+            raise RefusedAddress(str(exc)) from None
 
     def _endpoint(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> Any:
         kind = TCP6ClientEndpoint if ip.version == 6 else TCP4ClientEndpoint
@@ -267,8 +265,20 @@ class CheckedHTTPDownloadHandler(HTTP11DownloadHandler):
         super().__init__(crawler)
         self._pool._factory = _BoundedHTTP11ClientFactory
         self._contextFactory = SourceTLSPolicy.from_crawler(crawler)
+        self._browser = BrowserFetcher(crawler)
+
+    async def close(self) -> None:
+        await super().close()
+        await self._browser.close()
 
     async def download_request(self, request: Request) -> Response:
+        if RENDER_META in request.meta:   # render: browser (crawler/rendering.py)
+            source = _source_of(self._crawler.spider, request)
+            if source is not None:
+                try:
+                    return await self._browser.fetch(request, source)
+                except PageRefused as exc:
+                    raise RefusedAddress(str(exc)) from None
         agent = _CheckedScrapyAgent(
             allow_private=may_reach_private(self._crawler.spider, request),
             tls_policy=policy_for_source(self._contextFactory,

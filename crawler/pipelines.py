@@ -12,6 +12,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from crawler.dedup.stories import Candidate
+from crawler.challenges import NEEDS_BROWSER, needs_browser
 from crawler.urls import url_key
 from crawler.extract import ExtractionError
 from crawler.extract.page import extract_page
@@ -67,7 +68,12 @@ class ExtractPipeline(_Base):
                                    from_index=item.extracted_from != "page")
         except ExtractionError as exc:
             self.crawler.stats.inc_value(f"chavder/extract_failed/{exc.reason}")
-            self.problem(item.source, item.url, f"not stored ({exc.reason}): {exc}")
+            why = f"not stored ({exc.reason}): {exc}"
+            if exc.reason == "no-article-text" and source.render != "browser" \
+                    and needs_browser(item.body):
+                why += (f" — the text is written by JavaScript: the source {NEEDS_BROWSER} "
+                        "(or use the outlet's feed, sitemap or API)")
+            self.problem(item.source, item.url, why)
             raise DropItem(f"{item.url}: {exc.reason}") from None
         finally:
             count(self.crawler, item.source, "seconds/extract", time.perf_counter() - started)

@@ -141,3 +141,33 @@ def test_cli_sources_check_reports_errors_with_exit_code(tmp_path):
     bad = write(tmp_path, "sources:\n  - id: a\n    kind: fed\n    start_urls: [https://x.org]\n")
     assert main(["sources", "check", str(bad)]) == 2
     assert main(["sources", "check", str(REPO / "sources.yaml")]) == 0
+
+
+@pytest.mark.parametrize("extra, line, fragment", [
+    ("    render: chrome\n", 5, "'render' is 'chrome' — write 'render: browser'"),
+    ("    render: browser\n    scrolls: 50\n", 6, "'scrolls' must be 0 or more and at most 20"),
+    ("    scrolls: 3\n", 5, "'scrolls' needs kind: listing and render: browser"),
+])
+def test_render_and_scrolls_are_checked(tmp_path, extra, line, fragment):
+    path = write(tmp_path, "sources:\n  - id: a\n    kind: listing\n    start_urls: "
+                 "[https://x.org/]\n" + extra)
+    found = problems(path)
+    assert len(found) == 1 and found[0].startswith(f"{path}:{line}: ") and fragment in found[0], \
+        found
+
+
+def test_render_browser_listing_with_scrolls_is_accepted(tmp_path):
+    path = write(tmp_path, "sources:\n  - id: a\n    kind: listing\n    start_urls: "
+                 "[https://x.org/]\n    render: browser\n    scrolls: 4\n")
+    (source,) = load_sources(path)
+    assert source.render == "browser" and source.scrolls == 4
+
+
+def test_browser_settings_have_ranges(tmp_path):
+    good = write(tmp_path, "browser_max_pages: 4\nbrowser_page_timeout: 20\n", "chavder.yaml")
+    settings = load_settings(good)
+    assert settings.browser_max_pages == 4 and settings.browser_page_timeout == 20.0
+    bad = write(tmp_path, "browser_max_pages: 0\n", "bad.yaml")
+    with pytest.raises(ConfigError) as info:
+        load_settings(bad)
+    assert f"{bad}:1: 'browser_max_pages' must be at least 1 and at most 16" in str(info.value)

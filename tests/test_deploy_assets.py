@@ -62,7 +62,7 @@ def _fields(template: dict) -> dict[str, dict]:
                                         (ALERTS_TEMPLATE, alerts_template)])
 def test_template_files_are_what_setup_installs(path, build):
     assert json.loads(path.read_text(encoding="utf-8")) == build(), (
-        f"{path.name} is stale: regenerate it from crawler/store/elasticsearch.py")
+        f"{path.name} is stale: regenerate it from crawler/store/elasticsearch/mapping.py")
 
 
 def test_article_template_fields_and_analyzers():

@@ -551,9 +551,9 @@ def cli_env(tmp_path, monkeypatch):
 
 
 def chavder(*argv: str) -> int:
-    from crawler.cli import build_parser
-    args = build_parser().parse_args(list(argv))
-    return int(args.func(args) or 0)
+    """``chavder ARGV`` in this process; exceptions propagate (``main`` would print them)."""
+    from crawler.cli import cli
+    return int(cli.main(list(argv), prog_name="chavder", standalone_mode=False) or 0)
 
 
 def test_cli_preview_send_list(cli_env, capsys):
@@ -611,13 +611,9 @@ def test_a_huge_digest_is_capped_per_rule_and_apprise_tokens_stay_hidden(tmp_pat
         text = msg.get_body(("plain",)).get_content()
         assert f'Rule "raqqa": {MAX_PER_RULE + 5} stories' in text
         assert text.count("\n* ") == MAX_PER_RULE and "… and 5 more not shown here." in text
-        import argparse
-
-        from crawler.digest_cli import cmd_digest_list
         store_url = f"sqlite:///{tmp_path / 'chavder.db'}"
-        for as_json in (False, True):
-            cmd_digest_list(argparse.Namespace(config=None, store=store_url, sources=None,
-                                               recipient=None, limit=10, json=as_json))
+        for as_json in ([], ["--json"]):
+            chavder("digest", "list", "--store", store_url, "--limit", "10", *as_json)
         out = capsys.readouterr().out
         assert "apprise:json://…" in out and "SECRET" not in out
     finally:

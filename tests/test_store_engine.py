@@ -338,7 +338,7 @@ def _stories(store: ElasticsearchStore) -> tuple[dict[str, set[str]], dict[str, 
     body = {"size": 0, "aggs": {"s": {"terms": {"field": "story_id", "size": 1000},
                                       "aggs": {"u": {"terms": {"field": "canonical_url",
                                                                "size": 100}}}}}}
-    from crawler.store.elasticsearch import _body
+    from crawler.store.elasticsearch import json_body as _body
     resp = _body(store.search_client.search(index=store.config.alias, body=body))
     index = {str(b["key"]): {u["key"] for u in b["u"]["buckets"]}
              for b in resp["aggregations"]["s"]["buckets"]}
@@ -414,7 +414,7 @@ def test_node_killed_mid_crawl_replays_everything_exactly_once(search_node, fixt
     """SIGKILL the engine's JVM while a crawl indexes into it, keep crawling into the spool,
     start the node again on the same data path: one document per article, versions equal to
     the sidecar's revisions, content hashes equal, written in spool order, nothing lost."""
-    from crawler.store.spool import Spool
+    from crawler.store.elasticsearch.spool import Spool
     config, url = crawl_setup(search_node, fixture_web, tmp_path, flush_interval="0.05",
                               batch_size="2")
     alias = url.split("alias=")[1].split("&")[0]

@@ -20,7 +20,6 @@ Everything a real engine can show runs on the real OpenSearch node instead
 """
 from __future__ import annotations
 
-import argparse
 import json
 import threading
 import time
@@ -32,7 +31,7 @@ import pytest
 from crawler.models import Article
 from crawler.store.elasticsearch import (ElasticsearchStore, EsConfig, doc_id,
                                          make_client)
-from crawler.store.spool import Spool
+from crawler.store.elasticsearch.spool import Spool
 from crawler.store.sqlite import SQLiteStore
 from testsupport.articles import numbered_article as art
 from testsupport.fake_es import FakeElasticsearch
@@ -305,17 +304,10 @@ def test_password_is_sent_but_never_logged(fake, tmp_path, caplog, monkeypatch):
 
 # ---------------------------------------------------------------------- commands
 
-def _parser() -> argparse.ArgumentParser:
-    from crawler.es_cli import register_commands
-    parser = argparse.ArgumentParser(prog="chavder")
-    parser.add_argument("--config")
-    register_commands(parser.add_subparsers(dest="command", required=True))
-    return parser
-
-
 def _run(*argv: str) -> int:
-    args = _parser().parse_args(list(argv))
-    return int(args.func(args))
+    """``chavder ARGV`` in this process; exceptions propagate (``main`` would print them)."""
+    from crawler.cli import cli
+    return int(cli.main(list(argv), prog_name="chavder", standalone_mode=False) or 0)
 
 
 

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from crawler.dedup.stories import Candidate, Decision, StoredCopy
+from crawler.dedup.stories import Candidate, Decision
+from crawler.store.roles import StoredCopy
 
 __all__ = ["MemoryStories", "StoredArticle", "Story"]
 

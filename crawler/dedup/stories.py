@@ -31,7 +31,7 @@ import contextlib
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Callable, ContextManager, Iterable, Literal, Protocol, TypeVar
+from typing import Callable, Iterable, Literal, TypeVar
 
 import numpy as np
 
@@ -39,11 +39,12 @@ from crawler.dedup.fingerprint import fingerprint_words, words
 from crawler.dedup.index import Match, NearDuplicateIndex
 from crawler.dedup.minhash import (NUM_PERM, SHINGLE_SIZE, SignatureError, Sketch,
                                    decode_signature, shingle_hashes, similarity, sketch_words)
+from crawler.store.roles import StoryLookup
 
 _NO_MINHASH = np.empty(0, dtype=np.uint32)   # verification reads the shingles only
 
-__all__ = ["Candidate", "StoredCopy", "Decision", "StoryLookup", "SharedStoryLookup",
-           "StoryResolver", "Prepared", "DedupConfig", "Verdict", "verify", "DecisionKind"]
+__all__ = ["Candidate", "Decision", "StoryResolver", "Prepared", "DedupConfig", "Verdict",
+           "verify", "DecisionKind"]
 
 DecisionKind = Literal["unchanged", "update", "duplicate", "join", "new"]
 
@@ -79,47 +80,6 @@ class Candidate:
     published_ts: float
     source: str = ""
     content_hash: str | None = None
-
-
-@dataclass(frozen=True)
-class StoredCopy:
-    """What the store returns about one stored article."""
-
-    article_id: int
-    story_id: int
-    fingerprint: str
-    content_hash: str | None = None
-    published_ts: float | None = None
-
-
-class StoryLookup(Protocol):
-    """What the resolver needs from the store (``memory.MemoryStories`` is the reference)."""
-
-    def by_url_key(self, url_key: str) -> StoredCopy | None:
-        """The article stored under this URL key (or an alias of it)."""
-
-    def by_fingerprint(self, fingerprint: str, since_ts: float) -> StoredCopy | None:
-        """An article with this body fingerprint published at or after ``since_ts`` (the
-        earliest one, so duplicates attach to the story's first copy)."""
-
-    def body_of(self, article_id: int) -> tuple[str, str | None] | None:
-        """``(body, language)`` of a stored article, for exact verification."""
-
-
-class SharedStoryLookup(StoryLookup, Protocol):
-    """A lookup that other processes write to as well (the SQLite store, the Elasticsearch
-    store's sidecar). Without these methods the resolver assumes it is the only writer."""
-
-    def story_transaction(self) -> ContextManager[Any]:
-        """The write transaction ``assign`` decides and stores in (one writer at a time)."""
-
-    def story_seq(self) -> int:
-        """The latest change number."""
-
-    def story_changes(self, after_seq: int) -> tuple[list[tuple[int, int, bytes | None, float]],
-                                                     int]:
-        """``(article_id, story_id, signature, published_ts)`` of articles stored or changed
-        after change ``after_seq``, and the latest change number."""
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from crawler.download import RefusedAddress
 from crawler.urls import url_key
 from crawler.text.dates import parse_iso
 from crawler.items import LinkHint, RawPage
+from crawler.rendering import render_meta
 from crawler.blocking import ChallengeBlocked
 from crawler.crawl import app_of
 from crawler.store.base import STORE_FAULT_PREFIX, utc_now_iso
@@ -147,10 +148,11 @@ class SourceSpider(scrapy.Spider):
     def index_request(self, url: str, **meta: Any) -> scrapy.Request:
         """A request for a feed/sitemap/listing page, made conditional on stored validators.
         ``meta`` must carry ``source``."""
+        render = render_meta(self.sources_by_id[meta["source"]], index=True)
         return scrapy.Request(safe_url_string(url), callback=self._index_response,
                               errback=self.on_error, dont_filter=True,
                               meta={"conditional": True, "handle_httpstatus_list": [304],
-                                    **meta})
+                                    **render, **meta})
 
     def _index_response(self, response: Response) -> Iterator[Any]:
         source = self.source_of(response)
@@ -197,7 +199,8 @@ class SourceSpider(scrapy.Spider):
         for key, hint in wanted[: source.max_articles]:
             yield scrapy.Request(safe_url_string(hint.url), callback=self.parse_article,
                                  errback=self.on_error,
-                                 meta={"hint": hint, "url_key": key, "source": source.id})
+                                 meta={"hint": hint, "url_key": key, "source": source.id,
+                                       **render_meta(source, index=False)})
 
     def _without_backed_off(self, wanted: list[tuple[str, LinkHint]],
                             source: SourceConfig) -> list[tuple[str, LinkHint]]:

@@ -6,6 +6,7 @@ from typing import Any, Iterable
 from scrapy.http import Response
 from w3lib.url import safe_url_string
 
+from crawler.challenges import NEEDS_BROWSER, needs_browser
 from crawler.discovery import extract_listing_links
 from crawler.config import SourceConfig
 from crawler.spiders.base import SourceSpider
@@ -30,11 +31,16 @@ class ListingSpider(SourceSpider):
         except ValueError as exc:  # an invalid selector in sources.yaml
             self.report_problem(response.url, f"cannot read listing page: {exc}", source_id=source.id)
             return
+        # no links on a page of scripts: the links are written by JavaScript
+        js = "" if result.articles or source.render == "browser" or not needs_browser(
+            response.body) else (f" — they are written by JavaScript: the source {NEEDS_BROWSER}"
+                                 " (or use the outlet's feed, sitemap or API)")
         for problem in result.problems:
-            self.report_problem(response.url, f"listing problem: {problem}", source_id=source.id)
+            self.report_problem(response.url, f"listing problem: {problem}{js}",
+                                source_id=source.id)
         if not result.articles and response.meta.get("page", 1) == 1 and not result.problems:
-            self.report_problem(response.url, "listing page has no article links — check the "
-                                              "source's 'article_links' selector", source_id=source.id)
+            self.report_problem(response.url, "listing page has no article links" + (
+                js or " — check the source's 'article_links' selector"), source_id=source.id)
         yield from self.follow_articles(result.articles, source)
         page = response.meta.get("page", 1)
         for url in result.next_pages[:1]:

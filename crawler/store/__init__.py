@@ -1,11 +1,12 @@
-"""Storage behind one interface: SQLite (embedded default) or Elasticsearch (production)."""
+"""Storage behind role interfaces (``roles``): SQLite (embedded default) or Elasticsearch."""
 from __future__ import annotations
 
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from crawler.store.base import KnownArticle, SearchHit, SearchQuery, Store, UpsertResult
+from crawler.store.base import KnownArticle, SearchHit, SearchQuery, UpsertResult
 from crawler.store.faults import StoreMissing, StoreUnusable
+from crawler.store.roles import Store
 from crawler.store.sqlite import SQLiteStore
 
 __all__ = ["open_store", "Store", "SQLiteStore", "SearchHit", "SearchQuery", "UpsertResult",

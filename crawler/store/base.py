@@ -1,15 +1,13 @@
-"""The store interface: the only seam that knows SQL (or, later, Elasticsearch queries).
+"""The values that cross the store seam (results, queries, known articles) and time helpers.
 
-Pipelines, spiders, the CLI and the service talk to a ``Store``; backends implement it.
+The interfaces themselves — one Protocol per role — are in ``crawler.store.roles``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Iterable, Protocol
 
 from crawler.text.dates import parse_iso
-from crawler.models import Article
 
 
 @dataclass
@@ -71,34 +69,13 @@ class SearchQuery:
 STORE_FAULT_PREFIX = "not stored: the store refused the write"
 
 
-class Store(Protocol):
-    """Backend-agnostic persistence for articles, stories and crawl state."""
-
-    def known(self, url_keys: Iterable[str]) -> dict[str, KnownArticle]: ...
-
-    def upsert(self, article: Article, url_key: str, aliases: Iterable[str] = (),
-               index_updated_at: str | None = None) -> UpsertResult: ...
-
-    def get_article(self, url_key: str) -> Article | None: ...
-
-    def search(self, query: SearchQuery) -> list[SearchHit]: ...
-
-    def http_validators(self, url: str) -> tuple[str | None, str | None]: ...
-
-    def save_http_validators(self, url: str, etag: str | None,
-                             last_modified: str | None) -> None: ...
-
-    def record_fetch_error(self, source: str, url: str, reason: str) -> None: ...
-
-    def recent_failures(self, urls: Iterable[str], since: str,
-                        ignore_prefix: str = "") -> dict[str, tuple[int, str]]: ...
-
-    def record_crawl(self, source: str, started_at: str, finished_at: str,
-                     counts: dict[str, int]) -> None: ...
-
-    def count_articles(self, source: str | None = None) -> int: ...
-
-    def close(self) -> None: ...
+def utc_iso(value: datetime | None) -> str | None:
+    """A datetime (naive means UTC) → UTC ISO string, whole seconds; None stays None."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).replace(microsecond=0).isoformat()
 
 
 def utc_now_iso() -> str:

@@ -1,37 +1,35 @@
-"""``chavder es …`` and ``chavder kibana …``: set up, backfill and inspect the Elasticsearch
-index, and load the Kibana saved objects. Registered on the main parser by
-``register_commands(subparsers)``."""
+"""``chavder es setup | reindex | status | flush`` and ``chavder kibana import``: set up,
+backfill and inspect the Elasticsearch index, and load the Kibana saved objects."""
 from __future__ import annotations
 
-import argparse
-import base64
 import json
 import os
 import sys
 import time
-import urllib.error
-import urllib.request
-import uuid
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
-from crawler.config import ConfigError, load_settings
+import click
+
+from crawler.cli.common import Invocation, pass_invocation, store_option
 from crawler.redact import redact_text, redact_url
 
 DEFAULT_KIBANA_URL = "http://localhost:5601"
+ES_STORE_HELP = ("Elasticsearch store URL (default: 'store:' of chavder.yaml), e.g. "
+                 "https://chavder@localhost:9200")
 
 
-def kibana_objects(args: argparse.Namespace) -> tuple[bytes, str]:
+def kibana_objects(inv: Invocation, file: str | None) -> tuple[bytes, str]:
     """The NDJSON to import and where it came from: ``--file`` as given, else built now from
     the configured alerts.yaml (so Kibana's saved searches are the rules in force)."""
-    if args.file:
-        path = Path(args.file)
+    if file:
+        path = Path(file)
         if not path.exists():
             raise FileNotFoundError(f"{path}: saved objects file not found")
         return path.read_bytes(), str(path)
     from crawler.alerts.rules import load_rules
     from crawler.kibana import render
-    alerts = load_settings(getattr(args, "config", None)).alerts
+    alerts = inv.settings.alerts
     if not Path(alerts).exists():
         raise FileNotFoundError(f"{alerts}: alert rules not found — saved searches are built "
                                 "from alerts.yaml (or give --file)")
@@ -40,10 +38,12 @@ def kibana_objects(args: argparse.Namespace) -> tuple[bytes, str]:
 
 # ---------------------------------------------------------------------------- helpers
 
-def _es_config(args: argparse.Namespace):
+def _es_config(inv: Invocation) -> Any:
+    """The Elasticsearch configuration of the settings' (or --store's) URL."""
+    from crawler.config import ConfigError
     from crawler.store.elasticsearch import EsConfig, is_elasticsearch_url
-    settings = load_settings(getattr(args, "config", None))
-    url = getattr(args, "store", None) or settings.store
+    settings = inv.settings
+    url = settings.store
     if not is_elasticsearch_url(url):
         raise ConfigError([f"store is {redact_url(url)!r}, not Elasticsearch — pass --store "
                            "https://user@host:9200 or set 'store:' in chavder.yaml"])
@@ -92,16 +92,27 @@ class _Progress:
 
 # ---------------------------------------------------------------------------- es commands
 
-def cmd_es_setup(args: argparse.Namespace) -> int:
+@click.group("es", help="Elasticsearch index: setup, reindex, status, flush")
+def es() -> None:
+    pass
+
+
+@es.command("setup", help="install the index template, first index and alias (idempotent)")
+@store_option(ES_STORE_HELP)
+@click.option("--wait", type=float, default=0, metavar="SECONDS",
+              help="wait this long for Elasticsearch to come up")
+@click.option("--print-template", is_flag=True, help="print the template and exit")
+@pass_invocation
+def cmd_es_setup(inv: Invocation, wait: float, print_template: bool) -> int:
     from crawler.store.elasticsearch import (SetupError, index_template, make_client,
                                              setup_indices)
-    if args.print_template:
+    if print_template:
         print(json.dumps(index_template(), ensure_ascii=False, indent=2))
         return 0
-    cfg = _es_config(args)
+    cfg = _es_config(inv)
     client = make_client(cfg, timeout=30, retries=2)
     try:
-        _wait_for(f"Elasticsearch at {cfg.safe_url}", client.info, args.wait)
+        _wait_for(f"Elasticsearch at {cfg.safe_url}", client.info, wait)
         for line in setup_indices(client, cfg.alias, cfg.alerts_alias):
             print(line)
     except SetupError as exc:
@@ -116,10 +127,21 @@ def cmd_es_setup(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_es_reindex(args: argparse.Namespace) -> int:
+@es.command("reindex", help="backfill the index from the embedded SQLite store")
+@store_option(ES_STORE_HELP)
+@click.option("--from", "source", default="sqlite", metavar="SOURCE", show_default=True,
+              help="'sqlite' (the sidecar), sqlite:///path.db or a file path")
+@click.option("--batch-size", type=int, default=500, show_default=True)
+@click.option("--progress-interval", type=float, default=2.0, metavar="SECONDS",
+              show_default=True)
+@click.option("--wait", type=float, default=0, metavar="SECONDS",
+              help="wait this long for Elasticsearch to come up")
+@click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
+@pass_invocation
+def cmd_es_reindex(inv: Invocation, source: str, batch_size: int, progress_interval: float,
+                   wait: float, as_json: bool) -> int:
     from crawler.store.elasticsearch import make_client, reindex_from_sqlite, setup_indices
-    cfg = _es_config(args)
-    source = args.source
+    cfg = _es_config(inv)
     if source == "sqlite":
         path = Path(cfg.sidecar)
     elif source.startswith("sqlite:"):
@@ -132,11 +154,11 @@ def cmd_es_reindex(args: argparse.Namespace) -> int:
         return 2
     client = make_client(cfg, timeout=60, retries=3)
     try:
-        _wait_for(f"Elasticsearch at {cfg.safe_url}", client.info, args.wait)
+        _wait_for(f"Elasticsearch at {cfg.safe_url}", client.info, wait)
         setup_indices(client, cfg.alias, cfg.alerts_alias)
         print(f"reindexing {path} into {cfg.alias} at {cfg.safe_url}", file=sys.stderr)
-        report = reindex_from_sqlite(client, path, cfg, batch_size=args.batch_size,
-                                     progress=_Progress("reindex", args.progress_interval))
+        report = reindex_from_sqlite(client, path, cfg, batch_size=batch_size,
+                                     progress=_Progress("reindex", progress_interval))
     except Exception as exc:  # noqa: BLE001
         print(f"error: {redact_text(str(exc))}", file=sys.stderr)
         return 1
@@ -144,21 +166,25 @@ def cmd_es_reindex(args: argparse.Namespace) -> int:
         client.close()
     summary = {"articles": report.articles, "alerts": report.alerts, "failed": report.failed,
                "seconds": round(report.seconds, 1), "errors": report.errors}
-    print(json.dumps(summary, ensure_ascii=False) if args.json else
+    print(json.dumps(summary, ensure_ascii=False) if as_json else
           f"indexed {report.articles} article(s) and {report.alerts} alert(s) in "
           f"{report.seconds:.1f} s; {report.failed} failed"
           + ("".join(f"\n  {e}" for e in report.errors)))
     return 0 if report.failed == 0 else 1
 
 
-def cmd_es_status(args: argparse.Namespace) -> int:
+@es.command("status", help="reachability, document count, spool size")
+@store_option(ES_STORE_HELP)
+@click.option("--json", "as_json", is_flag=True, help="print the status as JSON")
+@pass_invocation
+def cmd_es_status(inv: Invocation, as_json: bool) -> int:
     from crawler.store.elasticsearch import ElasticsearchStore
-    store = ElasticsearchStore(_es_config(args), background=False)
+    store = ElasticsearchStore(_es_config(inv), background=False)
     try:
         status = store.status()
     finally:
         store.close(timeout=0)
-    if args.json:
+    if as_json:
         print(json.dumps(status, ensure_ascii=False))
     else:
         for key, value in status.items():
@@ -166,12 +192,17 @@ def cmd_es_status(args: argparse.Namespace) -> int:
     return 0 if status.get("reachable") else 1
 
 
-def cmd_es_flush(args: argparse.Namespace) -> int:
+@es.command("flush", help="replay spooled index writes now")
+@store_option(ES_STORE_HELP)
+@click.option("--requeue-dead", is_flag=True,
+              help="retry writes Elasticsearch rejected (after fixing the template)")
+@pass_invocation
+def cmd_es_flush(inv: Invocation, requeue_dead: bool) -> int:
     """Replay the spool now (``chavder run`` does this continuously)."""
     from crawler.store.elasticsearch import ElasticsearchStore
-    store = ElasticsearchStore(_es_config(args), background=False)
+    store = ElasticsearchStore(_es_config(inv), background=False)
     try:
-        if args.requeue_dead:
+        if requeue_dead:
             print(f"re-queued {store.spool.requeue_dead()} dead letter(s)")
         report = store.flush()
     finally:
@@ -184,6 +215,7 @@ def cmd_es_flush(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------- kibana
 
 def _kibana_auth(user: str | None) -> dict[str, str]:
+    import base64
     api_key = os.environ.get("CHAVDER_KIBANA_API_KEY") or os.environ.get("CHAVDER_ES_API_KEY")
     if api_key:
         return {"Authorization": f"ApiKey {api_key}"}
@@ -198,6 +230,9 @@ def import_saved_objects(kibana_url: str, ndjson: bytes, *, headers: dict[str, s
                          space: str | None = None, overwrite: bool = True,
                          timeout: float = 60.0) -> dict:
     """POST the NDJSON to Kibana's saved objects import API; returns Kibana's JSON answer."""
+    import urllib.error
+    import urllib.request
+    import uuid
     boundary = f"chavder-{uuid.uuid4().hex}"
     body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
             f"filename=\"chavder.ndjson\"\r\nContent-Type: application/ndjson\r\n\r\n"
@@ -215,14 +250,36 @@ def import_saved_objects(kibana_url: str, ndjson: bytes, *, headers: dict[str, s
         raise RuntimeError(f"Kibana answered HTTP {exc.code}: {detail}") from None
 
 
-def cmd_kibana_import(args: argparse.Namespace) -> int:
+@click.group("kibana", help="Kibana saved objects (data views, dashboard)")
+def kibana() -> None:
+    pass
+
+
+@kibana.command("import", short_help="import data views, the dashboard and the rules' searches",
+                help="import data views, the dashboard and a saved search per alert rule "
+                "(built from alerts.yaml now) into Kibana")
+@click.option("--url", help=f"Kibana base URL (default $CHAVDER_KIBANA_URL or "
+              f"{DEFAULT_KIBANA_URL})")
+@click.option("--file", metavar="FILE", help="import this saved-objects NDJSON instead of "
+              "building it from alerts.yaml")
+@click.option("--user", envvar="CHAVDER_KIBANA_USER", default="elastic", show_default=True,
+              help="user for basic auth ($CHAVDER_KIBANA_USER); password from "
+              "CHAVDER_KIBANA_PASSWORD or CHAVDER_ES_PASSWORD (an API key in "
+              "CHAVDER_KIBANA_API_KEY wins)")
+@click.option("--space", help="Kibana space id (default: the default space)")
+@click.option("--wait", type=float, default=0, metavar="SECONDS",
+              help="wait this long for Kibana to come up")
+@pass_invocation
+def cmd_kibana_import(inv: Invocation, url: str | None, file: str | None, user: str,
+                      space: str | None, wait: float) -> int:
+    import urllib.request
     try:
-        ndjson, origin = kibana_objects(args)
+        ndjson, origin = kibana_objects(inv, file)
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    headers = _kibana_auth(args.user)
-    url = args.url or os.environ.get("CHAVDER_KIBANA_URL") or DEFAULT_KIBANA_URL
+    headers = _kibana_auth(user)
+    url = url or os.environ.get("CHAVDER_KIBANA_URL") or DEFAULT_KIBANA_URL
 
     def ready() -> None:
         req = urllib.request.Request(url.rstrip("/") + "/api/status", headers=headers)
@@ -231,9 +288,9 @@ def cmd_kibana_import(args: argparse.Namespace) -> int:
                 raise RuntimeError(f"HTTP {resp.status}")
 
     try:
-        if args.wait:
-            _wait_for(f"Kibana at {redact_url(url)}", ready, args.wait)
-        result = import_saved_objects(url, ndjson, headers=headers, space=args.space)
+        if wait:
+            _wait_for(f"Kibana at {redact_url(url)}", ready, wait)
+        result = import_saved_objects(url, ndjson, headers=headers, space=space)
     except Exception as exc:  # noqa: BLE001
         print(f"error: {redact_text(str(exc))}", file=sys.stderr)
         return 1
@@ -243,56 +300,3 @@ def cmd_kibana_import(args: argparse.Namespace) -> int:
     for e in errors:
         print(f"  {e.get('type')} {e.get('id')}: {json.dumps(e.get('error'))}", file=sys.stderr)
     return 0 if result.get("success") and not errors else 1
-
-
-# ---------------------------------------------------------------------------- parser
-
-def register_commands(subparsers: Any) -> None:
-    """Add ``es`` and ``kibana`` to the main ``chavder`` parser."""
-    def store_arg(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--store", help="Elasticsearch store URL (default: 'store:' of "
-                       "chavder.yaml), e.g. https://chavder@localhost:9200")
-
-    p = subparsers.add_parser("es", help="Elasticsearch index: setup, reindex, status, flush")
-    esub = p.add_subparsers(dest="es_command", required=True, metavar="ACTION")
-    q = esub.add_parser("setup", help="install the index template, first index and alias "
-                        "(idempotent)")
-    store_arg(q)
-    q.add_argument("--wait", type=float, default=0, metavar="SECONDS",
-                   help="wait this long for Elasticsearch to come up")
-    q.add_argument("--print-template", action="store_true", help="print the template and exit")
-    q.set_defaults(func=cmd_es_setup)
-    q = esub.add_parser("reindex", help="backfill the index from the embedded SQLite store")
-    store_arg(q)
-    q.add_argument("--from", dest="source", default="sqlite", metavar="SOURCE",
-                   help="'sqlite' (the sidecar), sqlite:///path.db or a file path")
-    q.add_argument("--batch-size", type=int, default=500)
-    q.add_argument("--progress-interval", type=float, default=2.0, metavar="SECONDS")
-    q.add_argument("--wait", type=float, default=0, metavar="SECONDS")
-    q.add_argument("--json", action="store_true")
-    q.set_defaults(func=cmd_es_reindex)
-    q = esub.add_parser("status", help="reachability, document count, spool size")
-    store_arg(q)
-    q.add_argument("--json", action="store_true")
-    q.set_defaults(func=cmd_es_status)
-    q = esub.add_parser("flush", help="replay spooled index writes now")
-    store_arg(q)
-    q.add_argument("--requeue-dead", action="store_true",
-                   help="retry writes Elasticsearch rejected (after fixing the template)")
-    q.set_defaults(func=cmd_es_flush)
-
-    p = subparsers.add_parser("kibana", help="Kibana saved objects (data views, dashboard)")
-    ksub = p.add_subparsers(dest="kibana_command", required=True, metavar="ACTION")
-    q = ksub.add_parser("import", help="import data views, the dashboard and a saved search "
-                        "per alert rule (built from alerts.yaml now) into Kibana")
-    q.add_argument("--url", help=f"Kibana base URL (default $CHAVDER_KIBANA_URL or "
-                   f"{DEFAULT_KIBANA_URL})")
-    q.add_argument("--file", help="import this saved-objects NDJSON instead of building it "
-                   "from alerts.yaml")
-    q.add_argument("--user", default=os.environ.get("CHAVDER_KIBANA_USER", "elastic"),
-                   help="user for basic auth; password from CHAVDER_KIBANA_PASSWORD or "
-                   "CHAVDER_ES_PASSWORD (an API key in CHAVDER_KIBANA_API_KEY wins)")
-    q.add_argument("--space", help="Kibana space id (default: the default space)")
-    q.add_argument("--wait", type=float, default=0, metavar="SECONDS",
-                   help="wait this long for Kibana to come up")
-    q.set_defaults(func=cmd_kibana_import)

@@ -1,8 +1,8 @@
-"""Digest ledger queries for the SQLite store (mixed into SQLiteStore).
+"""The digest ledger over the SQLite tables (the ``DigestLedger`` role).
 
-Uses ``self._db`` (sqlite3 connection, autocommit mode; use BEGIN IMMEDIATE/COMMIT for
-multi-statement writes) and ``self._lock`` (RLock) of the store. Tables (schema v2):
-``digest_items`` and ``digests`` — see crawler/store/sqlite.py MIGRATIONS.
+Uses the store's connection (autocommit mode; BEGIN IMMEDIATE/COMMIT for multi-statement
+writes) and its lock (see ``tables.Tables``). Tables (schema v2): ``digest_items`` and
+``digests`` — see crawler/store/sqlite/schema.py.
 
 The ledger (see crawler/digests/ for the design):
 
@@ -28,6 +28,7 @@ import json
 from typing import Iterable
 
 from crawler.store import claims
+from crawler.store.sqlite.tables import Tables
 
 DIGEST_STATES = ("pending", "sending", "sent", "skipped", "missed", "failed")
 _OPEN_AGAIN = ("missed", "failed", "skipped")
@@ -38,7 +39,7 @@ _COUNTS = ("(SELECT COUNT(*) FROM digest_items i WHERE i.digest_id = d.id) AS it
            "AS stories")
 
 
-class DigestLedgerMixin:
+class DigestTables(Tables):
     """Digest ledger: periods per recipient, the stories each digest contains, delivery state."""
 
     # ------------------------------------------------------------------ reads

@@ -1,0 +1,134 @@
+"""What every command shares: the settings prologue (``--config`` of the group, ``--store`` /
+``--sources`` of the command), opening the store, and the date parameters.
+
+Kept free of heavy imports: ``chavder --help`` and ``chavder search`` import this module, and
+the store package, Scrapy and the alert machinery are imported only by the commands that use
+them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
+
+import click
+
+from crawler import defaults
+
+if TYPE_CHECKING:
+    from crawler.app import Chavder
+    from crawler.config import Settings, SourceConfig
+    from crawler.store import Store
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+STORE_HELP = f"store URL (default {defaults.STORE_URL})"
+SOURCES_HELP = f"source list (default {defaults.SOURCES_FILE})"
+
+
+@dataclass
+class Invocation:
+    """One ``chavder …`` run: the options that choose the settings, and the settings they give
+    (read once, on first use)."""
+
+    config: str | None = None
+    store: str | None = None
+    sources: str | None = None
+
+    @cached_property
+    def settings(self) -> Settings:
+        """chavder.yaml (or --config / $CHAVDER_CONFIG), with --store / --sources applied."""
+        from crawler.config import load_settings
+        settings = load_settings(self.config)
+        if self.store:
+            settings.store = self.store
+        if self.sources:
+            settings.sources = self.sources
+        return settings
+
+    def app(self, *, write: bool = True, only_enabled: bool = False) -> Chavder:
+        """The application as these settings say (``write=False``: the store read only). It
+        builds what it owns on first use, so asking costs nothing until a command uses it."""
+        from crawler.app import Chavder
+        return Chavder.from_config(settings=self.settings, write=write,
+                                   only_enabled=only_enabled)
+
+    def open_store(self, write: bool = True) -> Store:
+        """The configured store, for the caller to close; ``write=False`` for commands that
+        only read it (a missing file is then ``StoreMissing``, not a new empty database). An
+        unusable file raises ``StoreUnusable``, which ``main`` prints as one line."""
+        return self.app(write=write).store
+
+    def known_sources(self) -> list[SourceConfig]:
+        """Every source of the settings' list, or none when the list does not exist (commands
+        that only use it for outlet names and rule checks work without one)."""
+        return self.app().known_sources()
+
+    def store_name(self) -> str:
+        """The configured store URL (secrets dropped), for a message about its file."""
+        try:
+            url = self.settings.store
+        except Exception:  # noqa: BLE001 - only for a message
+            return "(the configured store)"
+        return url.rpartition("@")[2] if "@" in url else url
+
+
+def _remember(field: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+        if value is not None:
+            setattr(ctx.ensure_object(Invocation), field, value)
+    return callback
+
+
+def store_option(help: str = STORE_HELP) -> Callable[[F], F]:  # noqa: A002 - click's name
+    """``--store URL``: recorded on the invocation, so ``inv.settings`` carries it."""
+    return click.option("--store", metavar="URL", help=help, expose_value=False,
+                        callback=_remember("store"))
+
+
+def sources_option(help: str = SOURCES_HELP) -> Callable[[F], F]:  # noqa: A002
+    """``--sources FILE``: recorded on the invocation, so ``inv.settings`` carries it."""
+    return click.option("--sources", metavar="FILE", help=help, expose_value=False,
+                        callback=_remember("sources"))
+
+
+def store_options(func: F) -> F:
+    """``--store`` and ``--sources``, as most commands take them."""
+    return store_option()(sources_option()(func))
+
+
+pass_invocation = click.make_pass_decorator(Invocation, ensure=True)
+
+
+class When(click.ParamType):
+    """``2017-05-31`` or a full ISO time; naive values are UTC."""
+
+    name = "DATE"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        from crawler.text.dates import parse_iso
+        parsed = parse_iso(value)
+        if parsed is None:
+            self.fail(f"{value!r} is not a date — use YYYY-MM-DD or an ISO 8601 time such as "
+                      "2017-05-31T12:00+03:00", param, ctx)
+        return parsed
+
+
+class Day(click.ParamType):
+    """A local calendar date, ``YYYY-MM-DD``."""
+
+    name = "D"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a date — use YYYY-MM-DD, the recipient's local date "
+                      "of the digest", param, ctx)

@@ -1,0 +1,52 @@
+"""The search query grammar and result snippets, shared by every backend.
+
+Words are ANDed, a "quoted phrase" keeps its words together, ``OR`` between words separates
+alternatives. Each backend renders the parsed groups in its own language (an FTS5 MATCH
+expression, an Elasticsearch bool query), so both answer the same query the same way.
+"""
+from __future__ import annotations
+
+import re
+
+from crawler.text import query_terms, tokens
+
+_PHRASE = re.compile(r'"([^"]+)"|(\S+)')
+_SNIPPET_WORDS = 14
+
+
+def query_groups(text: str, language: str | None = None) -> list[list[list[str]]]:
+    """User query → alternatives (split on ``OR``) of ANDed parts; each part is the analysed
+    keys of one word (one key) or of one quoted phrase (several). Words without a searchable
+    key are dropped, and so are empty alternatives."""
+    groups: list[list[list[str]]] = [[]]
+    for m in _PHRASE.finditer(text):
+        if m.group(2) == "OR":
+            if groups[-1]:
+                groups.append([])
+            continue
+        keys = [k for k in query_terms(m.group(1) or m.group(2), language) if k]
+        if keys:
+            groups[-1].append(keys)
+    return [g for g in groups if g]
+
+
+def make_snippet(body: str, query: str, language: str | None,
+                 mark: tuple[str, str] = ("«", "»")) -> str:
+    """A window of the original body around the first query hit, hits marked."""
+    keys = {k for k in query_terms(query.replace('"', " "), language) if k}
+    toks = tokens(body, language)
+    hit_index = next((i for i, t in enumerate(toks) if keys & set(t.keys)), None)
+    if hit_index is None:
+        first = " ".join(body.split()[:2 * _SNIPPET_WORDS])
+        return first + ("…" if len(body.split()) > 2 * _SNIPPET_WORDS else "")
+    lo = max(0, hit_index - _SNIPPET_WORDS)
+    hi = min(len(toks) - 1, hit_index + _SNIPPET_WORDS)
+    out: list[str] = []
+    cursor = toks[lo].start
+    for tok in toks[lo:hi + 1]:
+        out.append(body[cursor:tok.start])
+        out.append(f"{mark[0]}{tok.surface}{mark[1]}" if keys & set(tok.keys) else tok.surface)
+        cursor = tok.end
+    text = " ".join("".join(out).split())
+    return ("…" if lo > 0 else "") + text + ("…" if hi < len(toks) - 1 else "")
+

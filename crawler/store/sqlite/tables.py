@@ -1,0 +1,118 @@
+"""One SQLite connection shared by the store's role mixins, and its write transactions.
+
+Every role module (articles, search, crawl state, alert and digest ledgers) is a mixin over
+``Tables``: they must share one connection, because one transaction may span roles (matching
+an article marks it checked and queues its alerts together).
+"""
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Iterator
+
+from crawler.store.faults import unusable
+
+_BUSY_SECONDS = 30.0
+
+
+def connect(path: str | Path, synchronous: str = "NORMAL") -> sqlite3.Connection:
+    """An autocommit WAL connection usable from any thread (callers serialise with their own
+    lock), waiting up to 30 s for other writers; creates the parent directory."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(str(path), timeout=_BUSY_SECONDS, check_same_thread=False,
+                         isolation_level=None)
+    try:
+        _enter_wal(db)
+        db.execute(f"PRAGMA synchronous={synchronous}")
+        db.execute(f"PRAGMA busy_timeout={int(_BUSY_SECONDS * 1000)}")
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+
+def _enter_wal(db: sqlite3.Connection) -> None:
+    """``PRAGMA journal_mode=WAL``, retried while another process holds a lock: switching a
+    fresh file to WAL needs an exclusive lock and SQLite answers "database is locked" at once
+    instead of waiting (processes opening a new store together hit it). Once the file is in
+    WAL mode — it stays so — the pragma takes no lock."""
+    deadline = time.monotonic() + _BUSY_SECONDS
+    pause = 0.005
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            busy = getattr(exc, "sqlite_errorname", "") in ("SQLITE_BUSY", "SQLITE_LOCKED") \
+                or "locked" in str(exc)
+            if not busy or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(0.1, pause * 2)
+
+
+
+def raise_unusable(exc: sqlite3.Error, path: Path) -> None:
+    """Raise ``exc`` as ``StoreUnusable`` if it is that kind of fault (else return)."""
+    fault = unusable(exc, path)
+    if fault is not None and fault is not exc:
+        raise fault from exc
+
+
+class Tables:
+    """The connection, its lock and the write transaction the role mixins use."""
+
+    path: Path
+    _db: sqlite3.Connection
+    _lock: threading.RLock
+    _in_write: bool
+    _after_commit: list[Callable[[], None]]
+
+    @contextlib.contextmanager
+    def story_transaction(self) -> Iterator[None]:
+        """One write transaction (``BEGIN IMMEDIATE``: one writer at a time, across processes)
+        for deciding an article's story *and* storing it: what is read inside — other
+        processes' rows included (``story_changes``) — cannot change before the write commits.
+        ``upsert`` inside joins it; ``after_commit`` callbacks run once it committed."""
+        try:
+            with self._write():
+                yield
+        except sqlite3.Error as exc:
+            raise_unusable(exc, self.path)
+            raise
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run ``action`` when the current write transaction commits (now if there is none);
+        dropped if it rolls back. For side effects outside this file (the index spool)."""
+        with self._lock:
+            if self._in_write:
+                self._after_commit.append(action)
+                return
+        action()
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[None]:
+        with self._lock:
+            if self._in_write:           # nested: part of the enclosing transaction
+                yield
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            self._in_write = True
+            try:
+                yield
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._after_commit.clear()
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+            finally:
+                self._in_write = False
+            actions, self._after_commit = self._after_commit, []
+        for action in actions:
+            action()
