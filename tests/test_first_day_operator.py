@@ -96,3 +96,54 @@ def test_status_on_a_store_whose_service_was_killed_says_not_running(tmp_path):
     assert done.returncode == 0, done.output
     assert done.stdout.splitlines()[0] == "service: not running", done.stdout
     assert os.path.exists(lock)
+
+
+# ------------------------------------------------------------------ 2. alerts check warns
+
+def test_alerts_check_warns_about_placeholders_and_rules_that_cannot_fire(tmp_path):
+    config = one_source_config(tmp_path, health_port=-1)
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(sources.read_text(encoding="utf-8").replace(
+        "    interval: 1h\n", "    interval: 1h\n    languages: [ar, ckb]\n"), encoding="utf-8")
+    alerts = tmp_path / "alerts.yaml"
+    alerts.write_text(textwrap.dedent("""\
+        rules:
+          - name: raqqa
+            any: [[الرقة, ڕەققە]]
+            languages: [ar, ckb]
+            recipients:
+              - desk@newsroom.krd
+              - syria-desk@example.org
+              - email: analyst@mail.example.com
+              - ops@localhost
+              - root@127.0.0.1
+              - qa@example.test
+          - name: self-vetoing
+            any: ["داعش في الرقة"]
+            none: [داعش]
+            recipients: [desk@newsroom.krd]
+          - name: persian
+            any: [رقه]
+            languages: [fa]
+            recipients: [desk@newsroom.krd]
+        """), encoding="utf-8")
+    done = run_chavder(config, "alerts", "check", timeout=120, pipes=True)
+    assert done.returncode == 0, done.output
+    assert "3 rules OK" in done.stdout, done.stdout
+    assert "Traceback" not in done.stderr, done.stderr
+    warnings = [line for line in done.stderr.splitlines() if line.startswith("warning: ")]
+    by_line = {int(w.split(":")[2]): w for w in warnings}
+    for line, address in ((7, "syria-desk@example.org"), (8, "analyst@mail.example.com"),
+                          (9, "ops@localhost"), (10, "root@127.0.0.1"),
+                          (11, "qa@example.test")):
+        assert f"{alerts}:{line}:" in by_line.get(line, ""), (line, done.stderr)
+        assert address in by_line[line] and " — " in by_line[line], by_line[line]
+    assert "newsroom.krd" not in done.stderr, "a real address was flagged"
+    vetoed = [w for w in warnings if "'self-vetoing'" in w]
+    assert any("'داعش في الرقة'" in w and "'داعش'" in w for w in vetoed), done.stderr
+    assert any("can never fire" in w for w in vetoed), done.stderr
+    persian = [w for w in warnings if "'persian'" in w]
+    assert len(persian) == 1 and "'fa'" in persian[0] and "ar, ckb" in persian[0], done.stderr
+    assert f"{alerts}:16:" in persian[0], persian
+    assert not [w for w in warnings if "'raqqa'" in w and "language" in w], done.stderr
+    assert len(warnings) == 8, done.stderr
