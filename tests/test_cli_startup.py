@@ -75,7 +75,7 @@ def test_everyday_commands_import_neither_scrapy_nor_twisted(home, args, shows):
 
 
 def test_a_usage_error_is_one_message_and_exit_2(home):
-    proc, _ = chavder_importtime(home, "search", "--since", "yesterday", "الرقة")
+    proc, _ = chavder_importtime(home, "search", "--since", "lastweek", "الرقة")
     assert proc.returncode == 2
-    assert "'yesterday' is not a date — use YYYY-MM-DD" in proc.stderr
+    assert "'lastweek' is not a date — use YYYY-MM-DD" in proc.stderr
     assert "Traceback" not in proc.stderr

@@ -7,8 +7,9 @@ them.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
@@ -101,8 +102,28 @@ def store_options(func: F) -> F:
 pass_invocation = click.make_pass_decorator(Invocation, ensure=True)
 
 
+_AGO = re.compile(r"(\d+)\s*([mhdw])", re.I)
+_UNIT = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def relative_time(value: str, now: datetime) -> datetime | None:
+    """``24h``, ``7d``, ``30m``, ``2w`` (that long before ``now``), ``today`` and
+    ``yesterday`` (UTC midnight); None for anything else."""
+    word = value.strip().lower()
+    midnight = now.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    if word == "today":
+        return midnight
+    if word == "yesterday":
+        return midnight - timedelta(days=1)
+    m = _AGO.fullmatch(word)
+    if m:
+        return now - timedelta(**{_UNIT[m.group(2).lower()]: int(m.group(1))})
+    return None
+
+
 class When(click.ParamType):
-    """``2017-05-31`` or a full ISO time; naive values are UTC."""
+    """``2017-05-31``, a full ISO time (naive values are UTC), or a time relative to now:
+    ``24h``, ``7d``, ``yesterday``."""
 
     name = "DATE"
 
@@ -111,10 +132,10 @@ class When(click.ParamType):
         if isinstance(value, datetime):
             return value
         from crawler.text.dates import parse_iso
-        parsed = parse_iso(value)
+        parsed = relative_time(value, datetime.now(timezone.utc)) or parse_iso(value)
         if parsed is None:
-            self.fail(f"{value!r} is not a date — use YYYY-MM-DD or an ISO 8601 time such as "
-                      "2017-05-31T12:00+03:00", param, ctx)
+            self.fail(f"{value!r} is not a date — use YYYY-MM-DD, an ISO 8601 time such as "
+                      "2017-05-31T12:00+03:00, or 24h, 7d, yesterday", param, ctx)
         return parsed
 
 

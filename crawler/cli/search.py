@@ -13,21 +13,31 @@ from crawler.cli.common import Invocation, When, pass_invocation, store_options
 @click.command("search", help="full-text search of stored articles (or with an alert rule's "
                "terms: --rule NAME)")
 @store_options
-@click.argument("query", required=False)
+@click.argument("words", nargs=-1)
 @click.option("--rule", metavar="NAME",
               help="search with this alert rule's terms, variants and conditions")
 @click.option("--lang", metavar="CODE", help="only articles in this language (ar, ckb, kmr, …)")
 @click.option("--source", metavar="ID", help="only articles of this source")
-@click.option("--since", type=When(), help="oldest publication time (YYYY-MM-DD or ISO 8601)")
-@click.option("--until", type=When(), help="newest publication time (YYYY-MM-DD or ISO 8601)")
+@click.option("--since", type=When(),
+              help="oldest publication time (24h, 7d, yesterday, YYYY-MM-DD or ISO 8601)")
+@click.option("--until", type=When(),
+              help="newest publication time (24h, 7d, yesterday, YYYY-MM-DD or ISO 8601)")
+@click.option("--sort", type=click.Choice(["relevance", "newest"]), default="relevance",
+              show_default=True, help="best matches first, or newest first")
 @click.option("--limit", type=int, default=20, show_default=True)
 @click.option("--all", "all_copies", is_flag=True, help="list every copy, not one row per story")
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per line")
 @pass_invocation
-def cmd_search(inv: Invocation, query: str | None, rule: str | None, lang: str | None,
-               source: str | None, since: datetime | None, until: datetime | None, limit: int,
-               all_copies: bool, as_json: bool) -> int:
+def cmd_search(inv: Invocation, words: tuple[str, ...], rule: str | None, lang: str | None,
+               source: str | None, since: datetime | None, until: datetime | None, sort: str,
+               limit: int, all_copies: bool, as_json: bool) -> int:
     from crawler.store import SearchQuery
+    query = " ".join(words)     # several words are one query, as if quoted on the shell
+    if lang or source:
+        problem = _unknown_filter(inv, lang, source)
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
     if rule:
         return _search_rule(inv, rule, lang=lang, source=source, since=since, until=until,
                             limit=limit, all_copies=all_copies, as_json=as_json)
@@ -37,7 +47,8 @@ def cmd_search(inv: Invocation, query: str | None, rule: str | None, lang: str |
     store = inv.open_store(write=False)
     try:
         hits = store.search(SearchQuery(text=query, language=lang, source=source, since=since,
-                                        until=until, limit=limit, all_copies=all_copies))
+                                        until=until, limit=limit, all_copies=all_copies,
+                                        sort=sort))
     finally:
         store.close()
     if as_json:
@@ -56,6 +67,24 @@ def cmd_search(inv: Invocation, query: str | None, rule: str | None, lang: str |
         if hit.also_reported_by:
             print(f"   also reported by: {', '.join(hit.also_reported_by)}")
     return 0
+
+
+def _unknown_filter(inv: Invocation, lang: str | None, source: str | None) -> str | None:
+    """Why ``--lang``/``--source`` can match nothing (a value no stored article and no listed
+    source has), with the values that exist; None when both are known."""
+    store = inv.open_store(write=False)
+    try:
+        facets = store.search_facets()
+    finally:
+        store.close()
+    listed = inv.known_sources()
+    known = {"lang": set(facets["language"]) | {g for s in listed for g in s.languages},
+             "source": set(facets["source"]) | {s.id for s in listed}}
+    for option, value in (("lang", lang), ("source", source)):
+        if value is not None and value not in known[option]:
+            valid = ", ".join(sorted(known[option])) or "(none yet: the store is empty)"
+            return f"--{option} {value!r} matches nothing — valid values: {valid}"
+    return None
 
 
 def _search_rule(inv: Invocation, name: str, *, lang: str | None, source: str | None,

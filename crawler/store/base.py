@@ -62,6 +62,7 @@ class SearchQuery:
     until: datetime | None = None
     limit: int = 20
     all_copies: bool = False
+    sort: str = "relevance"        # or "newest": publication (else first-seen) time first
 
 
 #: How fetch errors caused by our own store (disk full, locked) begin: they say nothing about

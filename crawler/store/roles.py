@@ -113,6 +113,8 @@ class Search(Protocol):
 
     def count_stories(self) -> int: ...
 
+    def search_facets(self) -> dict[str, list[str]]: ...
+
 
 @runtime_checkable
 class CrawlState(Protocol):

@@ -63,8 +63,7 @@ def build_search(query: SearchQuery) -> dict | None:
               for lang in langs for f in ("title", "body")]
     body: dict[str, Any] = {
         "query": {"bool": {"must": [must], "filter": filters, "should": should}},
-        "sort": [{"_score": {"order": "desc"}},
-                 {"timeline_at": {"order": "desc", "missing": "_last"}}],
+        "sort": _sort(query.sort),
         "size": max(1, int(query.limit)),
         "track_total_hits": False,
         "_source": {"excludes": ["title_norm", "body_norm"]},
@@ -72,6 +71,13 @@ def build_search(query: SearchQuery) -> dict | None:
     if not query.all_copies:
         body["collapse"] = {"field": "story_id"}
     return body
+
+
+def _sort(sort: str) -> list[dict]:
+    """``relevance``: score, then newest; ``newest``: time, then score."""
+    score = {"_score": {"order": "desc"}}
+    when = {"timeline_at": {"order": "desc", "missing": "_last"}}
+    return [when, score] if sort == "newest" else [score, when]
 
 
 def story_sources_query(story_ids: list[int]) -> dict:

@@ -54,6 +54,9 @@ class SidecarRoles:
     def count_stories(self) -> int:
         return self.sidecar.count_stories()
 
+    def search_facets(self) -> dict[str, list[str]]:
+        return self.sidecar.search_facets()
+
     # ------------------------------------------------------------------ SharedStoryLookup
     # Story assignment is the sidecar's, through the same code path as the SQLite backend:
     # processes sharing a sidecar agree on stories (see SQLiteStore.story_transaction).

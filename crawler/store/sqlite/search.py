@@ -27,9 +27,11 @@ class SearchTables(Tables):
         if query.until:
             where.append("COALESCE(a.published_utc, a.first_seen) < ?")
             params.append(utc_iso(query.until))
+        when = "COALESCE(a.published_utc, a.first_seen) DESC"
+        order = f"{when}, score DESC" if query.sort == "newest" else f"score DESC, {when}"
         sql = (f"SELECT a.*, -bm25(articles_fts, 3.0, 1.0) AS score FROM articles_fts "
                f"JOIN articles a ON a.id = articles_fts.rowid WHERE {' AND '.join(where)} "
-               f"ORDER BY score DESC, COALESCE(a.published_utc, a.first_seen) DESC LIMIT ?")
+               f"ORDER BY {order} LIMIT ?")
         fetch = query.limit if query.all_copies else query.limit * 5
         with self._lock:
             rows = self._db.execute(sql, params + [fetch]).fetchall()
@@ -52,6 +54,14 @@ class SearchTables(Tables):
                 if len(hits) >= query.limit:
                     break
         return hits
+
+
+    def search_facets(self) -> dict[str, list[str]]:
+        """The languages and sources stored articles have, for checking ``--lang``/``--source``."""
+        with self._lock:
+            return {col: [r[0] for r in self._db.execute(
+                f"SELECT DISTINCT {col} FROM articles WHERE {col} IS NOT NULL ORDER BY {col}")]
+                for col in ("language", "source")}
 
 
 def fts_match_expression(text: str, language: str | None = None) -> str:
