@@ -159,7 +159,7 @@ def test_the_domain_never_imports_the_service():
 def test_the_service_package_is_only_the_service():
     """Alerts, digests, mail and delivery live in the domain; scheduler/ holds the service."""
     assert sorted(p.name for p in (ROOT / "scheduler").glob("*.py")) == [
-        "__init__.py", "jobs.py", "service.py"]
+        "__init__.py", "jobs.py", "runlock.py", "service.py"]
     assert not (ROOT / "scheduler" / "mail").exists()
 
 

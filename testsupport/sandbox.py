@@ -11,9 +11,10 @@ only), setuid/setgid and the umask. A directive the unit has and this module can
 error (:func:`unimitated`), so the test that runs the service under it fails rather than passing
 on a weaker sandbox.
 
-One deviation, stated: ProtectHome hides /root, /home and /run/user, but re-exposes the running
-interpreter's own prefix read-only when it lives there (this machine's Python is under
-/root/.pyenv; a systemd install uses /usr/bin/python3 or a venv under /opt).
+One deviation, stated: PrivateTmp and ProtectHome hide /tmp, /var/tmp, /root, /home and
+/run/user, but re-expose read-only what the command runs from when it lives there — the
+interpreter's prefix, the venv and the checkout (this machine's Python is under /root/.pyenv, a
+CI clone may sit under /tmp; a systemd install runs from /usr/bin/python3 and /opt/chavder).
 
 Needs root (to create the namespaces) and libseccomp (``pyseccomp``).
 """
@@ -116,11 +117,27 @@ class Sandbox:
                                                           "full")
 
     # mount namespace ---------------------------------------------------------------
+    def _hide(self, dirs: tuple[str, ...], mode: str) -> None:
+        """Mount an empty tmpfs over each of ``dirs``, then bring back, read-only, what the
+        command itself runs from when it lives there: the interpreter, the venv and the
+        checkout (a CI clone under /tmp, this machine's Python under /root). The originals are
+        reached through O_PATH descriptors opened before the tmpfs hides them."""
+        wanted = {os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, os.getcwd())}
+        keep = sorted(p for p in wanted if _under(p, list(dirs)))
+        keep = [p for p in keep if not any(p != q and _under(p, [q]) for q in keep)]
+        handles = {p: os.open(p, os.O_PATH | os.O_DIRECTORY) for p in keep}
+        for path in dirs:
+            if os.path.isdir(path):
+                _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, mode)
+        for path, fd in handles.items():
+            os.makedirs(path, exist_ok=True)
+            _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+            os.close(fd)
+        self.ro_roots += keep
+
     def private_tmp(self) -> None:
         if self.on("PrivateTmp"):
-            for path in ("/tmp", "/var/tmp"):
-                if os.path.isdir(path):
-                    _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
+            self._hide(("/tmp", "/var/tmp"), "mode=1777")
             self.keep_writable += ["/tmp", "/var/tmp"]
 
     def private_devices(self) -> None:
@@ -142,22 +159,9 @@ class Sandbox:
         os.rmdir(stash)
 
     def protect_home(self) -> None:
-        if not self.on("ProtectHome"):
-            return
-        keep = sys.base_prefix if _under(sys.base_prefix, ["/root", "/home"]) else None
-        stash = "/tmp/.sandbox-keep"
-        if keep:
-            os.makedirs(stash, exist_ok=True)
-            _mount(keep, stash, None, MS_BIND | MS_REC)
-        for path in ("/root", "/home", "/run/user"):
-            if os.path.isdir(path):
-                _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755")
-        if keep:
-            os.makedirs(keep, exist_ok=True)
-            _mount(stash, keep, None, MS_BIND | MS_REC)
-            _check(_libc.umount2(stash.encode(), MNT_DETACH), "umount stash")
-            os.rmdir(stash)
-        self.ro_roots += ["/root", "/home", "/run/user"]
+        if self.on("ProtectHome"):
+            self._hide(("/root", "/home", "/run/user"), "mode=755")
+            self.ro_roots += ["/root", "/home", "/run/user"]
 
     def protect_system(self) -> None:
         if self.unit.get("ProtectSystem", "").strip().lower() != "strict":
