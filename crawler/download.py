@@ -295,8 +295,6 @@ class CheckedHTTPDownloadHandler(HTTP11DownloadHandler):
                 logger.warning(get_dataloss_msg(request.url))
                 self._fail_on_dataloss_warned = True
             raise
-        except TLSUnavailable:
-            raise
         except RefusedAddress as exc:
             if request.meta.get("redirect_urls"):   # the line names the link; say where it went
                 raise RefusedAddress(f"{exc} (redirect to {request.url})") from None

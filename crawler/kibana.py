@@ -110,7 +110,6 @@ def _rule_search(rule: Rule) -> dict:
 
 def _slug(name: str) -> str:
     """Saved-object ids are URL path segments: keep them to [a-z0-9-]."""
-    import re
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "rule"
 
 

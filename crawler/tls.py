@@ -17,8 +17,8 @@ from typing import Any
 from OpenSSL import SSL
 from scrapy.core.downloader.contextfactory import _ScrapyClientContextFactory
 from scrapy.exceptions import IgnoreRequest
+from service_identity import VerificationError
 from twisted.internet import ssl as twisted_ssl
-from twisted.web.client import BrowserLikePolicyForHTTPS  # noqa: F401  (interface provider)
 
 UNAVAILABLE = ("TLS is unavailable in this process: pyOpenSSL cannot allocate write+execute "
                "memory for its callbacks ({error}) — the service runs with "
@@ -103,10 +103,6 @@ def policy_for_source(base: Any, source: Any) -> Any:
 
 def tls_failure_reason(error: Any) -> str | None:
     """One readable line for a TLS-layer failure of a download, or None if it is not one."""
-    try:
-        from service_identity import VerificationError
-    except ImportError:   # pragma: no cover - a Twisted TLS dependency
-        VerificationError = ()  # type: ignore[assignment]  # noqa: N806
     if isinstance(error, VerificationError):
         return ("TLS certificate is not valid for this host name "
                 f"({_first_line(error)}) — the outlet serves another site's certificate")

@@ -340,14 +340,19 @@ def _normalize_escapes(text: str, safe: str) -> str:
     return quote(text, safe=safe)
 
 
+def _utf8_of(run: str) -> str | None:
+    """The text a run of %XX escapes (all bytes >= 0x80) spells in UTF-8, or None."""
+    try:
+        return bytes.fromhex(run.replace("%", "")).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 def _decode_utf8_run(match: re.Match[str]) -> str:
     run = match.group()
-    try:
-        decoded = bytes.fromhex(run.replace("%", "")).decode("utf-8")
-    except UnicodeDecodeError:
-        return run.upper()
+    decoded = _utf8_of(run)
     # A decoded character that is itself "%" cannot occur (all bytes >= 0x80).
-    return decoded
+    return run.upper() if decoded is None else decoded
 
 
 def _ascii_escape(match: re.Match[str]) -> str:
@@ -370,9 +375,8 @@ def display_url(url: str | None) -> str:
 
 def _display_run(match: re.Match[str]) -> str:
     run = match.group()
-    try:
-        decoded = bytes.fromhex(run.replace("%", "")).decode("utf-8")
-    except UnicodeDecodeError:
+    decoded = _utf8_of(run)
+    if decoded is None:
         return run
     if any(unicodedata.category(ch)[0] in "CZ" for ch in decoded):
         return run          # a space, control or bidi mark would make the URL misleading
