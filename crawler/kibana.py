@@ -2,10 +2,16 @@
 
 Why generated: Kibana stores visualisation state as JSON *inside* JSON strings, which nobody
 should edit by hand, and the saved searches must use the same normalised keys as the index
-(``crawler.text.query_terms``), e.g. الرقة → الرقه. ``chavder kibana import`` builds them from
-the configured ``alerts.yaml`` at the moment it runs, so Kibana's saved searches are the rules
-as they are now; ``deploy/kibana/chavder.ndjson`` is the same output for the shipped example
-rules, for importing by hand.
+(``crawler.text.query_terms``), e.g. الرقة → الرقه, and accept the alert matcher's spelling
+variants of one-word terms as a regexp over those keys (Raqqa: /r+a+(k|q|ck)+a+h?/ finds Rakkah
+and Raqa; ``crawler.alerts.variants.spelling_pattern``). What a query cannot say: capitals (the
+fields are case-folded, so a ``case: sensitive`` ISIS also finds Isis); context (the matcher
+reads ڕەقە as Raqqa or "is hard", الرقة as Raqqa or "delicacy", from neighbouring words, so
+ڕەققە is searched without variants and الرقة finds both meanings); variants inside phrases
+(Lucene has no regexp in a phrase: Mazloum Abdi is searched as written). ``chavder kibana
+import`` builds them from the configured ``alerts.yaml`` at the moment it runs, so Kibana's
+saved searches are the rules as they are now; ``deploy/kibana/chavder.ndjson`` is the same
+output for the shipped example rules, for importing by hand.
 
 Objects (fixed ids, so re-importing overwrites instead of duplicating): data views
 ``chavder-articles`` (alias, time field ``timeline_at``) and ``chavder-alerts``; a saved search
@@ -16,9 +22,11 @@ the dashboard ``chavder-overview``.
 from __future__ import annotations
 
 import json
+import re
 from typing import Iterable
 
-from crawler.alerts.rules import Rule
+from crawler.alerts.rules import PLAIN, Rule, TermOptions
+from crawler.alerts.variants import blocked, spelling_pattern
 from crawler.text import query_terms
 
 ARTICLES, ALERTS = "chavder-articles", "chavder-alerts"
@@ -26,6 +34,7 @@ CORE = "8.8.0"
 TYPE_VERSIONS = {"index-pattern": "8.0.0", "search": "8.0.0", "visualization": "8.5.0",
                  "dashboard": "8.9.0"}
 INDEX_REF = "kibanaSavedObjectMeta.searchSourceJSON.index"
+_ARABIC_WORD = re.compile("[\u0620-\u064a]+")    # Arabic proper: one-word terms take ال too
 
 
 def _obj(type_: str, id_: str, attributes: dict, references: list[dict] | None = None) -> dict:
@@ -46,29 +55,42 @@ def _index_ref(data_view: str) -> list[dict]:
 
 # ---------------------------------------------------------------------- queries
 
-def _lucene_term(term: str) -> str | None:
+def _lucene_term(term: str, opts: TermOptions = PLAIN) -> str | None:
     keys = query_terms(term)
     if not keys:
         return None
     if len(keys) == 1:
+        # the matcher's spelling variants (Raqqa: Raqa, Rakkah …) as a regexp over the index's
+        # keys, unless the term is exact or a variant would reach a listed common word
+        # (ڕەقە "is hard": the matcher decides those from context, which a query cannot).
+        # Phrases keep their spelling: Lucene has no regexp inside a phrase.
+        pattern = None if opts.exact or blocked(tuple(keys)) else spelling_pattern(keys[0])
+        if pattern is not None:
+            alts = [f'"{keys[0]}"', f"/{pattern}/"]
+            if _ARABIC_WORD.fullmatch(keys[0]) and not keys[0].startswith("ال"):
+                alts.append(f"/(ال)?{pattern}/")
+                alts.pop(1)
+            return "(" + " OR ".join(alts) + ")"
         return f'"{keys[0]}"'
     # several keys per document token sit at successive positions: allow the same slack as
     # the search backends (4 positions per extra word)
     return f'"{" ".join(keys)}"~{4 * (len(keys) - 1)}'
 
 
-def _either_field(terms: list[str]) -> str | None:
-    group = " OR ".join(dict.fromkeys(t for t in (_lucene_term(x) for x in terms) if t))
+def _either_field(terms: list[str], rule: Rule) -> str | None:
+    group = " OR ".join(dict.fromkeys(
+        t for t in (_lucene_term(x, rule.term_options(x)) for x in terms) if t))
     return f"(title_norm:({group}) OR body_norm:({group}))" if group else None
 
 
 def rule_query(rule: Rule) -> str:
     """Lucene query over the normalised fields equivalent to the rule's terms: any of ``any``,
-    each ``all`` group, none of ``none`` (keys normalised exactly as the index's)."""
-    query = _either_field([t for group in rule.any for t in group]) or "*"
-    parts = [query] + [q for q in (_either_field(list(g)) for g in rule.all) if q]
+    each ``all`` group, none of ``none`` (keys normalised exactly as the index's; one-word
+    terms with their spelling variants, see :func:`_lucene_term`)."""
+    query = _either_field([t for group in rule.any for t in group], rule) or "*"
+    parts = [query] + [q for q in (_either_field(list(g), rule) for g in rule.all) if q]
     query = " AND ".join(parts) if len(parts) > 1 else query
-    veto = _either_field([t for group in rule.none for t in group])
+    veto = _either_field([t for group in rule.none for t in group], rule)
     return f"({query}) AND NOT {veto}" if veto else query
 
 

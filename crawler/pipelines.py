@@ -13,7 +13,7 @@ from scrapy.exceptions import DropItem
 
 from crawler.dedup.stories import Candidate
 from crawler.challenges import NEEDS_BROWSER, needs_browser
-from crawler.urls import url_key
+from crawler.urls import display_url, url_key
 from crawler.extract import ExtractionError
 from crawler.extract.page import extract_page
 from crawler.text.dates import parse_iso
@@ -38,7 +38,7 @@ class _Base:
         return cls(crawler)
 
     def problem(self, source: str, url: str, reason: str, level: int = logging.WARNING) -> None:
-        logger.log(level, "source=%s url=%s reason=%s", source, url, reason)
+        logger.log(level, "source=%s url=%s reason=%s", source, display_url(url), reason)
         count(self.crawler, source, "errors")
         try:
             self.app.store.record_fetch_error(source, url, reason)

@@ -35,6 +35,7 @@ from twisted.internet.threads import deferToThread
 
 from crawler import defaults
 from crawler.crawl import app_of
+from crawler.urls import display_url
 
 logger = logging.getLogger(__name__)
 
@@ -163,4 +164,4 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
         if report is not None:
             report(url, reason, source_id=request.meta.get("source"))
         else:
-            logger.warning("url=%s reason=%s", url, reason)
+            logger.warning("url=%s reason=%s", display_url(url), reason)

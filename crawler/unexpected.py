@@ -25,6 +25,7 @@ from twisted.python.failure import Failure
 from crawler.crawl import app_of
 from crawler.spiders.base import count
 from crawler.store.faults import StoreUnusable
+from crawler.urls import display_url
 
 logger = logging.getLogger("chavder.crawl")
 
@@ -97,7 +98,7 @@ class UnexpectedErrors:
         exc = exc_info[1] if exc_info else None
         reason = (f"unexpected error in {where}: {describe(exc) if exc else 'unknown'} — a bug "
                   "or a damaged store; run with -v for the traceback")
-        logger.error("source=%s url=%s reason=%s", source, url, reason)
+        logger.error("source=%s url=%s reason=%s", source, display_url(url), reason)
         if not scrapy_logged:
             logger.debug("traceback of the error above (source=%s url=%s)", source, url,
                          exc_info=exc_info)

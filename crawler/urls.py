@@ -26,7 +26,7 @@ from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 from w3lib.url import safe_url_string
 
 __all__ = ["clean_url", "is_absolute_http", "site_domains", "on_domains", "canonicalize_url",
-           "url_key", "same_site", "TRACKING_PARAMS"]
+           "url_key", "same_site", "TRACKING_PARAMS", "display_url"]
 
 # --------------------------------------------------------------------------- discovered links
 _CONTROL = re.compile(r"[\t\n\r]")
@@ -355,3 +355,25 @@ def _ascii_escape(match: re.Match[str]) -> str:
     if char in _UNRESERVED:
         return char
     return "%" + match.group(1).upper()
+
+
+# --------------------------------------------------------------------------- display
+def display_url(url: str | None) -> str:
+    """``url`` as a reader wants it in a log line or a mail: percent-encoded UTF-8 (Arabic and
+    Kurdish slugs) decoded; ASCII escapes (``%2F``, ``%20``, ``%3F`` …), invalid UTF-8 and
+    escapes of invisible or direction-changing characters kept as they are. For display only:
+    never store or request the result."""
+    if not url or "%" not in url:
+        return url or ""
+    return _UTF8_ESCAPES.sub(_display_run, url)
+
+
+def _display_run(match: re.Match[str]) -> str:
+    run = match.group()
+    try:
+        decoded = bytes.fromhex(run.replace("%", "")).decode("utf-8")
+    except UnicodeDecodeError:
+        return run
+    if any(unicodedata.category(ch)[0] in "CZ" for ch in decoded):
+        return run          # a space, control or bidi mark would make the URL misleading
+    return decoded

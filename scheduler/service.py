@@ -26,15 +26,15 @@ import random
 import signal
 import time
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 from crawler import defaults
 from crawler.app import Chavder
-from crawler.config import Settings, SourceConfig
+from crawler.config import SourceConfig
 from crawler.text.dates import parse_iso
 from crawler.redact import redact_url
 from scheduler import jobs
+from scheduler.runlock import ServiceRefused, record_run, take_run_lock
 
 log = logging.getLogger("chavder.service")
 
@@ -83,49 +83,6 @@ def classify_reason(reason: str) -> str:
     return "other"
 
 
-class ServiceRefused(Exception):
-    """``chavder run`` cannot start as configured (health port taken, another service on the
-    same store); the message is one line saying what to change."""
-
-
-def run_lock_path(settings: Settings) -> Path:
-    """The lock file of the service on this store: next to a SQLite file (so two configs with
-    different data_dirs but one database still meet), else in ``data_dir``."""
-    url = settings.store
-    if url.startswith("sqlite:") or "://" not in url:
-        path = url[len("sqlite:"):] if url.startswith("sqlite:") else url
-        path = path[3:] if path.startswith("///") else path[2:] if path.startswith("//") else path
-        if path and path != ":memory:":
-            return Path(path).with_name(Path(path).name + ".run.lock")
-    return Path(settings.data_dir) / "chavder.run.lock"
-
-
-def take_run_lock(settings: Settings) -> Any:
-    """An exclusive ``flock`` held for the life of the service (the open file is returned and
-    must stay referenced). The OS drops it when the process dies, even by kill -9, so a crash
-    never leaves a stale lock; a second ``chavder run`` on the same store is refused."""
-    import fcntl
-    import os
-    path = run_lock_path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path, "a+", encoding="utf-8")
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.seek(0)
-        holder = handle.read().strip() or "?"
-        handle.close()
-        raise ServiceRefused(
-            f"another `chavder run` (pid {holder}) is already running on store "
-            f"{redact_url(settings.store)} — stop it first, or give this one its own store "
-            f"(lock: {path})") from None
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"{os.getpid()}\n")
-    handle.flush()
-    return handle
-
-
 class Service:
     """The scheduler process over one application object (``crawler.app.Chavder``: its store,
     alerting and digests). ``start()`` wires everything; ``run()`` blocks in the reactor."""
@@ -165,6 +122,7 @@ class Service:
         self.reactor = reactor
         self._run_lock = take_run_lock(self.settings)
         self._start_health_server()   # before anything runs: a taken port refuses the start
+        record_run(self._run_lock, health_url=self.health_url())
         self.store = self.app.store
         self.alerting = self.app.alerting
         self.digests = self.app.digests
@@ -302,6 +260,14 @@ class Service:
                 f"({exc.socketError}) — another program (or another `chavder run`) has it; "
                 "set health_port in chavder.yaml or pass --health-port (0 = any free port, "
                 "-1 = off)") from None
+
+    def health_url(self) -> str | None:
+        """Where /healthz answers (the port actually bound), or None when it is off."""
+        if self.http_port is None:
+            return None
+        host = self.settings.health_host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.http_port.getHost().port}/healthz"
 
     def health(self) -> dict:
         ok = not self._stopping and self.scheduler is not None and self.scheduler.running

@@ -298,6 +298,28 @@ def test_kibana_fields_exist_in_the_real_mapping_and_saved_queries_parse(search_
     assert [h["_id"] for h in hits] == [doc_id(art(1).url)], "the raqqa search finds الرقة"
 
 
+def test_kibana_rule_search_finds_the_spellings_the_matcher_accepts(search_node, estore):
+    """A rule's saved search carries the matcher's spelling variants of one-word terms, so
+    Kibana and the alert agree on which articles are the rule's — run on the real node."""
+    from crawler.alerts import Matcher, Rule
+    from crawler.kibana import rule_query
+    rule = Rule(name="watch", any=(("Raqqa", "داعش", "Daesh"),))
+    texts = {1: ("Shelling near Rakkah overnight", "en"), 2: ("Fighting in Raqa again", "en"),
+             3: ("Da’esh cells attacked a checkpoint", "en"), 4: ("قصف مواقع الداعش قرب القرية", "ar"),
+             5: ("He broke his racket in the final", "en"), 6: ("تعزيز الرقابة والدعم", "ar"),
+             7: ("The RAQQAH council met", "en")}
+    for n, (text, lang) in texts.items():
+        estore.upsert(art(n, title=f"t{n}", body=text, lang=lang), art(n).url)
+    assert estore.flush().ok
+    search_node.request("POST", f"/{estore.config.alias}/_refresh")
+    hits = search_node.request("POST", f"/{estore.config.alias}/_search", {
+        "size": 20, "query": {"query_string": {"query": rule_query(rule)}}})["hits"]["hits"]
+    matcher = Matcher([rule])
+    fired = {n for n, (text, lang) in texts.items() if matcher.match("", text, language=lang)}
+    assert fired == {1, 2, 3, 4, 7}
+    assert {h["_id"] for h in hits} == {doc_id(art(n).url) for n in fired}
+
+
 # ---------------------------------------------------------------------- crawls
 
 def crawl_setup(search_node, fixture_web, tmp_path: Path, **params: str) -> tuple[Path, str]:

@@ -134,3 +134,28 @@ def test_normalize_keeps_text_shape():
 def test_index_terms_are_the_keys_of_tokens_in_order(text, lang):
     from crawler.text.analysis import index_terms, tokens
     assert index_terms(text, lang) == " ".join(" ".join(t.keys) for t in tokens(text, lang))
+
+
+@pytest.mark.parametrize("text,lang,want", [
+    ("Da'esh claimed it", "en", ["Da'esh", "claimed", "it"]),            # ʿayn as an apostrophe
+    ("Da’esh, Daʿesh, Ba'ath", "en", ["Da’esh", "Daʿesh", "Ba'ath"]),
+    ("Raqqa's council", "en", ["Raqqa", "s", "council"]),                # a suffix still splits
+    ("Rakka'daki ve IŞİD'lilerin", "tr", ["Rakka", "daki", "ve", "IŞİD", "lilerin"]),
+    ("Reqa'yê û DAİŞ'ê", "kmr", ["Reqa", "yê", "û", "DAİŞ", "ê"]),
+])
+def test_apostrophe_joins_a_word_unless_it_sets_off_a_suffix(text: str, lang: str, want: list):
+    assert [t.surface for t in tokens(text, lang)] == want
+
+
+def test_joined_words_are_one_key_for_query_index_and_fts():
+    """Da'esh, Da’esh and Daʿesh are the key ``daesh`` on both sides (search and FTS agree)."""
+    for spelling in ("Da'esh", "Da’esh", "Daʿesh", "Daesh"):
+        assert query_terms(spelling) == ["daesh"]
+        assert index_terms(f"fighters of {spelling} fled", "en").split() == [
+            "fighters", "of", "daesh", "fled"]
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE VIRTUAL TABLE t USING fts5(body, tokenize='unicode61 remove_diacritics 0')")
+    db.execute("INSERT INTO t(rowid, body) VALUES (1, ?)",
+               (index_terms("Da’esh cells attacked a checkpoint", "en"),))
+    (key,) = query_terms("Daesh")
+    assert db.execute("SELECT rowid FROM t WHERE t MATCH ?", (f'"{key}"',)).fetchall() == [(1,)]

@@ -9,8 +9,9 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
+from crawler.alerts.context import Context, contexts
 from crawler.alerts.rules import TermOptions
-from crawler.alerts.variants import skeleton
+from crawler.alerts.variants import COLLISIONS, skeleton
 from crawler.text import tokens
 
 __all__ = ["Check"]
@@ -26,24 +27,32 @@ def _cased(text: str) -> str:
 class Check:
     """Verifies a hit of a term with options against the article's characters."""
 
-    __slots__ = ("words", "alts", "opts", "surfaces", "blocked")
+    __slots__ = ("words", "alts", "opts", "surfaces", "blocked", "contexts", "own")
 
     def __init__(self, term: str, words: tuple[str, ...], alts: tuple[tuple[str, ...], ...],
-                 opts: TermOptions, block: frozenset[str]):
+                 opts: TermOptions, block: frozenset[str], own: Context | None = None):
         self.words, self.alts, self.opts = words, alts, opts
+        self.own = own              # the term is itself a listed word with context cues
         self.blocked = block        # listed words (or phrases) no variant may match
+        known = contexts(COLLISIONS)  # … unless the words around them make them the name
+        self.contexts: dict[str, Context] = {w: known[w] for w in block if w in known}
         surfaces = [t.surface for t in tokens(term)]
         self.surfaces = tuple(map(_cased, surfaces)) if len(surfaces) == len(words) else None
 
     def passes(self, field: Any, first: int, last: int) -> bool:
+        if self.own is not None and first == last and not self.own.is_name(field, first):
+            return False        # بمنتهى الرقة: the common word spelled like the term
         if self.blocked:        # a listed word reached only through a variant: not this term
             if first == last:
                 keys = field.stream[first]
                 # the listed word as written or behind proclitics (بالجنة), not before a
                 # suffix (ڕەقەدا is "in Raqqa", not "is hard")
-                if self.words[0] not in keys and any(
-                        k in self.blocked and keys[0].endswith(k) for k in keys):
-                    return False
+                if self.words[0] not in keys:
+                    for k in keys:
+                        if k in self.blocked and keys[0].endswith(k):
+                            context = self.contexts.get(k)
+                            if context is None or not context.is_name(field, first):
+                                return False
             elif " ".join(k[0] for k in field.stream[first:last + 1] if k) in self.blocked:
                 return False
         k = 0

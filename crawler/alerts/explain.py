@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
-from crawler.alerts.matcher import Matcher, tokenize
+from crawler.alerts.context import contexts
+from crawler.alerts.matcher import Matcher, _Field, tokenize
 from crawler.alerts.rules import Rule
-from crawler.alerts.variants import skeleton
+from crawler.alerts.variants import COLLISIONS, alternatives, blocked, homograph, skeleton
 from crawler.text import query_terms
 
 __all__ = ["Explanation", "TermMatch", "explain"]
@@ -40,6 +41,7 @@ class Explanation:
     vetoed_by: list[str] = field(default_factory=list)     # 'none' terms found
     missing: list[str] = field(default_factory=list)       # any/all groups with no term found
     filtered: str | None = None                            # language/source filter reason
+    readings: list[str] = field(default_factory=list)      # look-alikes decided by context
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -52,6 +54,7 @@ class Explanation:
         for m in self.matches:
             out.append(f"  {m.part} term {m.term!r} matched {m.surface!r} ({m.field} "
                        f"{m.start}-{m.end}) {'; '.join(m.how)}")
+        out.extend(f"  {reading}" for reading in self.readings)
         for term in self.vetoed_by:
             out.append(f"  vetoed by 'none' term {term!r}")
         for group in self.missing:
@@ -101,9 +104,47 @@ def explain(rule: Rule, title: str, body: str, *, language: str | None,
             result.matches.append(TermMatch(
                 hit.term, parts[hit.term], hit.field, hit.start, hit.end, hit.surface,
                 _how(texts[hit.field], hit.start, hit.end, hit.term, language)))
+    result.readings = _readings(rule, texts, language)
     result.vetoed_by = [t for g in rule.none for t in g if t in found]
     groups = [("any", g) for g in rule.any] if not any(t in found for g in rule.any for t in g) \
         else []
     groups += [("all", g) for g in rule.all if not any(t in found for t in g)]
     result.missing = [f"'{part}' group {list(g)}" for part, g in groups]
     return result
+
+
+def _readings(rule: Rule, texts: dict[str, str], language: str | None) -> list[str]:
+    """How each look-alike of a one-word term was read (crawler/alerts/context.py): a listed
+    word a variant reaches (ڕەقە for ڕەققە), or the term's own spelling if it is a listed
+    homograph (الرقة), with the cue that decided."""
+    out: list[str] = []
+    terms = dict.fromkeys(t for groups in (rule.any, rule.all, rule.none) for g in groups
+                          for t in g)
+    for term in terms:
+        opts = rule.term_options(term)
+        words = tuple(query_terms(term, language))
+        if len(words) != 1:
+            continue
+        own = homograph(words)
+        listed = blocked(words) if len(alternatives(term, words, variants=not opts.exact)[0]) > 1 \
+            else frozenset()
+        if own is None and not listed:
+            continue
+        for name, text in texts.items():
+            fld = _Field(name, text, language)
+            for i, keys in enumerate(fld.stream):
+                word = words[0] if own is not None and words[0] in keys else next(
+                    (k for k in keys if k in listed and keys[0].endswith(k)), None)
+                if word is None or word != words[0] and words[0] in keys:
+                    continue
+                context = own if word == words[0] else contexts(COLLISIONS).get(word)
+                start, end = fld.span(i)
+                if context is None:
+                    out.append(f"{term!r}: {text[start:end]!r} ({name} {start}-{end}) is the "
+                               f"listed common word {word!r}")
+                    continue
+                is_name, why = context.decide(fld, i)
+                reading = "the name" if is_name else "the common word"
+                out.append(f"{term!r}: {text[start:end]!r} ({name} {start}-{end}) read as "
+                           f"{reading} ({why})")
+    return out

@@ -27,8 +27,9 @@ text layer promises to be consistent with ``tokens(text, lang)``.
 Spelling variants (crawler/alerts/variants.py) stay inside this scheme: every token also carries
 its keys' spelling skeletons, and a term word is a small set of alternative keys (itself, its
 skeleton, the Arabic article form), so a one-word phrase is several dict entries and a longer
-one several trie paths. Terms with options (``case: sensitive``, ``exact``, ``whole_word``) and
-terms whose variants could reach a listed common word are *checked*: their hits are verified
+one several trie paths. Terms with options (``case: sensitive``, ``exact``, ``whole_word``),
+terms whose variants could reach a listed common word and terms spelled like a listed homograph
+with context cues (crawler/alerts/context.py) are *checked*: their hits are verified
 against the article's characters after the scan — only when their keys occur at all, so the
 cost follows those hits, not the number of rules.
 
@@ -48,7 +49,7 @@ from typing import Iterable
 from crawler.alerts.checks import Check
 from crawler.alerts.highlight import highlight
 from crawler.alerts.rules import PLAIN as _PLAIN, Rule, TermOptions
-from crawler.alerts.variants import alternatives, blocked, document_keys
+from crawler.alerts.variants import alternatives, blocked, document_keys, homograph
 from crawler.text import query_terms, tokens
 
 __all__ = ["Matcher", "MatchGroup", "RuleMatch", "TermHit", "highlight", "tokenize"]
@@ -246,8 +247,8 @@ class _FieldHits:
         ranges = self._multi.get(pid)
         if ranges is None:
             alts = self._single_key[pid]
-            ranges = self._multi[pid] = [(i, i) for i, keys in enumerate(self._keys)
-                                         if not alts.isdisjoint(keys)]
+            at = list(compress(count(), map(not_, map(alts.isdisjoint, self._keys))))
+            ranges = self._multi[pid] = list(zip(at, at))
         return ranges
 
 
@@ -284,7 +285,8 @@ class _Compiled:
                 continue
             alts = alternatives(term, words, variants=not opts.exact)
             block = blocked(words) if len(alts[0]) > 1 else frozenset()
-            checked = opts.checked or bool(block)
+            own = homograph(words)
+            checked = opts.checked or bool(block) or own is not None
             ident = (alts, term, opts) if checked else (alts,)
             pid = phrase_ids.get(ident)
             if pid is None:
@@ -300,7 +302,7 @@ class _Compiled:
                             node = node.setdefault(key, {})
                         node.setdefault(None, []).append(pid)
                 if checked:
-                    self.checks[pid] = Check(term, words, alts, opts, block)
+                    self.checks[pid] = Check(term, words, alts, opts, block, own)
             tp.append(pid)
         self.single: dict[str, tuple[int, ...]] = {k: tuple(v) for k, v in single.items()}
 

@@ -73,6 +73,7 @@ class Recipient:
     timezone: str = DEFAULT_TIMEZONE
     digest_time: str = DEFAULT_DIGEST_TIME
     name: str | None = None         # display name for the To: header
+    line: int = field(default=0, compare=False)   # where alerts.yaml lists it
 
     @property
     def key(self) -> str:
@@ -373,7 +374,8 @@ def _recipients(loc: Located, rule: str, tz: str, dt: str, zones: set[str],
                 chk.err(line, f"rule '{rule}': Apprise recipient {problem} — write "
                         "'apprise:' followed by an Apprise URL")
                 continue
-        rec = Recipient(address=raw, kind=kind, timezone=r_tz, digest_time=r_dt, name=name)
+        rec = Recipient(address=raw, kind=kind, timezone=r_tz, digest_time=r_dt, name=name,
+                        line=line)
         if rec.key in keys:
             chk.err(line, f"rule '{rule}': recipient listed twice — keep one")
             continue

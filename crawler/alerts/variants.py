@@ -21,7 +21,9 @@ than four letters (Sham → sam), and a word listed in ``collisions.txt`` whose 
 term word's skeleton is *blocked* for that term: a document token written exactly like it never
 matches through a variant (اللجنة → الجنه, but الجنة is "paradise"; ڕەققە → ڕەقە, but ڕەقە is
 also "is hard"; Bashar → basar, Turkish başar), while other variants (ڕەقەدا, in Raqqa) still
-do. A term written with ``exact: true`` gets no variants at all.
+do — unless the listed word has *cues* there and the words around it make it the name
+(بە ڕەقە, "to Raqqa", but not زۆر ڕەقە, "very hard": crawler/alerts/context.py). A term written
+with ``exact: true`` gets no variants at all.
 """
 from __future__ import annotations
 
@@ -29,9 +31,11 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+from crawler.alerts.context import Context, contexts
 from crawler.text import query_terms
 
-__all__ = ["skeleton", "document_keys", "alternatives", "blocked", "too_short", "MIN_SKELETON"]
+__all__ = ["skeleton", "document_keys", "alternatives", "blocked", "homograph", "too_short",
+           "spelling_pattern", "MIN_SKELETON"]
 
 MIN_SKELETON = 4             # shorter skeletons are too easily another word
 COLLISIONS = Path(__file__).with_name("collisions.txt")
@@ -67,6 +71,8 @@ def _listed() -> dict[str, frozenset[str]]:
     """Skeleton → normalised listed words/phrases with that skeleton."""
     out: dict[str, set[str]] = {}
     for line in COLLISIONS.read_text("utf-8").splitlines():
+        if line[:1].isspace():
+            continue                        # a cue line (crawler/alerts/context.py)
         line = line.split("#", 1)[0].strip()
         if line:
             words = query_terms(line)
@@ -84,6 +90,12 @@ def blocked(words: tuple[str, ...]) -> frozenset[str]:
     ``words`` would otherwise match, and listed phrases for a phrase."""
     others = _listed().get(" ".join(map(skeleton, words)), frozenset())
     return others - {" ".join(words)}
+
+
+def homograph(words: tuple[str, ...]) -> Context | None:
+    """The context cues of a one-word term spelled exactly like a listed word that has cues
+    (الرقة, also "delicacy"): its own occurrences are then decided by context as well."""
+    return contexts(COLLISIONS).get(words[0]) if len(words) == 1 else None
 
 
 _ARABIC = re.compile("[\u0620-\u064a]+")     # letters of Arabic proper (no Sorani/Persian ones)
@@ -104,3 +116,24 @@ def alternatives(term: str, words: tuple[str, ...], *,
         out.append(tuple(alts))
     return tuple(out)
 
+
+
+# what each skeleton letter of a Latin key may have been written as (the inverse of _LATIN_RULES)
+_LATIN_SOURCES = {"k": "(k|q|ck)", "u": "(u|ou|oo)", "i": "(i|ee)", "s": "(s|sh|ch|sch)",
+                  "f": "(f|ph)", "j": "(j|dj)"}
+
+
+def spelling_pattern(word: str) -> str | None:
+    """A regular expression (Lucene regexp syntax, whole key) for the normalised keys whose
+    skeleton is ``word``'s — the spellings the matcher accepts for a one-word term: each letter
+    once or doubled, the Latin sources of k/u/i/s/f/j, a final h after a vowel. For search
+    back-ends that have only the text layer's keys (Kibana over ``body_norm``). None when the
+    word has no variants (too short, or not letters)."""
+    skel = skeleton(word)
+    if len(skel) < MIN_SKELETON or not skel.isalpha():
+        return None
+    latin = skel.isascii()
+    parts = [(_LATIN_SOURCES.get(c, c) if latin else c) + "+" for c in skel]
+    if latin and skel[-1] in "aeiou":
+        parts.append("h?")
+    return "".join(parts)

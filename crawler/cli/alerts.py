@@ -57,9 +57,16 @@ def alerts() -> None:
 @click.argument("file", required=False)
 @pass_invocation
 def cmd_alerts_check(inv: Invocation, file: str | None) -> int:
+    from crawler.alerts.lint import rule_warnings
     rules = rules_of(inv, file)
+    path = file or inv.settings.alerts
+    languages = None
+    if Path(inv.settings.sources).exists():
+        languages = {s.id: tuple(s.languages) for s in inv.known_sources() if s.enabled}
+    for line in rule_warnings(path, rules, languages):
+        print(f"warning: {line}", file=sys.stderr)
     recipients = {r.key for rule in rules for r in rule.recipients}
-    print(f"{file or inv.settings.alerts}: {len(rules)} rules OK, {len(recipients)} recipients")
+    print(f"{path}: {len(rules)} rules OK, {len(recipients)} recipients")
     return 0
 
 

@@ -18,7 +18,8 @@ from crawler.redact import redact_data, redact_text
               "-1 = off)")
 @pass_invocation
 def cmd_run(inv: Invocation, health_port: int | None) -> int:
-    from scheduler.service import Service, ServiceRefused
+    from scheduler.runlock import ServiceRefused
+    from scheduler.service import Service
     settings = inv.settings
     if health_port is not None:
         from crawler.config import SETTING_RANGES
@@ -34,14 +35,17 @@ def cmd_run(inv: Invocation, health_port: int | None) -> int:
         return 2
 
 
-@click.command("status", help="per source: last success, next run, last error")
+@click.command("status", help="whether the service runs; per source: last success, next run, "
+               "last error")
 @store_options
 @click.option("--json", "as_json", is_flag=True, help="print the status as one JSON object")
 @pass_invocation
 def cmd_status(inv: Invocation, as_json: bool) -> int:
     from crawler.cli.alerts import failed_alert_lines, failed_alerts
+    from scheduler.runlock import service_state
     sources = inv.known_sources()
     store = inv.open_store(write=False)
+    service = service_state(inv.settings)
     try:
         status = store.source_status()
         schedule = store.schedule_state()
@@ -54,12 +58,14 @@ def cmd_status(inv: Invocation, as_json: bool) -> int:
     ids = [s.id for s in sources] + sorted(set(status) - {s.id for s in sources})
     if as_json:
         print(json.dumps(redact_data(
-            {"sources": {i: {**status.get(i, {}), "next_run": schedule.get(i, {}).get("next_run")}
+            {"service": service.as_dict(),
+             "sources": {i: {**status.get(i, {}), "next_run": schedule.get(i, {}).get("next_run")}
                          for i in ids}, "alerts": alerts, "digests": digests,
              "failed_alerts": failed, "index_spool": spool}), ensure_ascii=False, default=str))
         return 0
     from crawler.challenges import explain
     short = lambda v: (v or "-")[:19].replace("T", " ")  # noqa: E731
+    print(service.line() + "\n")
     print(f"{'source':<18} {'last success':<19}  {'next run':<19}  {'24h':>5}  last error")
     for sid in ids:
         st = status.get(sid, {})

@@ -24,7 +24,7 @@ from crawler.addresses import host_in_domains, is_private_host, normalize_host
 from crawler.backoff import doubling
 from crawler.config import SourceConfig
 from crawler.download import RefusedAddress
-from crawler.urls import url_key
+from crawler.urls import display_url, url_key
 from crawler.text.dates import parse_iso
 from crawler.items import LinkHint, RawPage
 from crawler.rendering import render_meta
@@ -272,7 +272,7 @@ class SourceSpider(scrapy.Spider):
             return
         source = self.source_of(request)
         logger.info("source=%s url=%s storing the index item's full text instead (%s)",
-                    source.id, hint.url, why)
+                    source.id, display_url(hint.url), why)
         count(self.crawler, source.id, "from_feed")
         yield RawPage(source=source.id, url=hint.url, requested_url=hint.url,
                       url_key=request.meta["url_key"], body=index_item_html(hint),
@@ -291,7 +291,7 @@ class SourceSpider(scrapy.Spider):
             sid = source.id if source else self.source_ids[0]
             count(self.crawler, sid, "blocked")
             if request is not None and "url_key" in request.meta:
-                logger.debug("source=%s url=%s skipped: %s", sid, url, reason)
+                logger.debug("source=%s url=%s skipped: %s", sid, display_url(url), reason)
                 self.mark_incomplete(sid)
                 yield from self.page_from_index(request, "the site challenges this crawler")
             else:   # an index page: the source yields nothing from it, say so
@@ -300,13 +300,14 @@ class SourceSpider(scrapy.Spider):
         if reason == "Forbidden by robots.txt":
             # Politeness working as intended: a skip, not an error.
             sid = source.id if source else self.source_ids[0]
-            logger.info("source=%s url=%s skipped: robots.txt disallows it", sid, url)
+            logger.info("source=%s url=%s skipped: robots.txt disallows it", sid,
+                        display_url(url))
             count(self.crawler, sid, "robots_forbidden")
             return
         if getattr(failure.value, "quiet", False):
             # An article link to another site: Scrapy's offsite filter always skipped these.
             sid = source.id if source else self.source_ids[0]
-            logger.debug("source=%s url=%s skipped: %s", sid, url, reason)
+            logger.debug("source=%s url=%s skipped: %s", sid, display_url(url), reason)
             count(self.crawler, sid, "offsite")
             return
         if source is not None and request is not None and "url_key" in request.meta:
@@ -321,7 +322,7 @@ class SourceSpider(scrapy.Spider):
                        source_id: str | None = None) -> None:
         """One log line naming source, URL and reason; counted and kept in the store."""
         sid = source_id or self.source_ids[0]
-        logger.log(level, "source=%s url=%s reason=%s", sid, url, reason)
+        logger.log(level, "source=%s url=%s reason=%s", sid, display_url(url), reason)
         count(self.crawler, sid, "errors")
         self.store.record_fetch_error(sid, url, reason)
 

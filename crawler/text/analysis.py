@@ -21,11 +21,17 @@ Rules per document language (Arabic-script and Latin tokens are treated by scrip
   Arabic names inside Sorani text keep only the article forms (بالرقة → الرقة).
 * ``fa``: light plural/ezafe stripping (-ها -های -ی) and the Arabic article forms.
 * ``kmr``/``ku``: Kurmanji case and ezafe endings -ê -a -an -ên -ya -yê -yan -yên -î -ekî …,
-  on the diacritic-folded form so Reqayê and Reqaye behave alike. Apostrophes split words,
-  so Reqa'yê and DAIŞ'ê are found through their first part.
+  on the diacritic-folded form so Reqayê and Reqaye behave alike. An apostrophe before a
+  suffix splits the word, so Reqa'yê and DAIŞ'ê are found through their first part.
 * any other Latin-script language (en, tr, …): nothing is stripped — no guessing of English or
   Turkish suffixes, so Sinjari stays distinct from Sinjar; Raqqa's and Rakka'da are found
-  because the apostrophe splits the word.
+  because the apostrophe before the suffix splits the word.
+
+Apostrophes between Latin letters (' ’ ‘ `): one that *sets off a suffix* (English 's 're 'll,
+Turkish case and plural endings 'da 'nın 'daki 'lılar, Kurmanji 'yê 'an) splits the word;
+any other is part of the word and dropped from its keys, as transliterations write ʿayn and
+hamza (Da'esh = Daesh, Ba'ath = Baath). The test is :func:`_sets_off_suffix` on the letters
+after the apostrophe; query and document go through the same tokeniser, so they agree.
 
 Stems shorter than three letters are never emitted.
 """
@@ -44,10 +50,28 @@ _MARKS = ("\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u06
           "\u06d6-\u06dc\u06df-\u06e8\u06ea-\u06ed\u08d3-\u08ff\u1ab0-\u1aff\u1dc0-\u1dff"
           "\u20d0-\u20ff\ufe20-\ufe2f")
 _PIECE = rf"(?:[^\W_]|[{_MARKS}\u200c\u200d])+"
-# a word: letters/digits/marks/tatweel/joiners. Apostrophes, hyphens and all punctuation
-# separate words (Raqqa's → Raqqa + s, Reqa'yê → Reqa + yê, al-Raqqa → al + Raqqa), as in
-# SQLite's unicode61 tokenizer, so highlights cover the name itself.
+# a word: letters/digits/marks/tatweel/joiners. Hyphens and punctuation separate words
+# (al-Raqqa → al + Raqqa), as in SQLite's unicode61 tokenizer, so highlights cover the name
+# itself; so does an apostrophe before a suffix (Raqqa's → Raqqa + s, Reqa'yê → Reqa + yê),
+# while one inside a word joins it (Da'esh): see _words.
 _WORD = re.compile(_PIECE)
+_APOSTROPHES = "'\u2019\u2018`"
+_HAS_APOSTROPHE = re.compile(f"[{_APOSTROPHES}]")
+_LATIN_L = "A-Za-z\u00c0-\u024f"
+# pieces joined by single apostrophes between Latin letters: Da'esh, Rakka'daki, Qur'an
+_APOS_WORD = re.compile(
+    rf"{_PIECE}((?:(?<=[{_LATIN_L}])[{_APOSTROPHES}](?=[{_LATIN_L}]){_PIECE})+)?")
+# suffixes an apostrophe sets off (folded: ı→i, ü→u, ş→s, ê→e): English, Turkish case/plural/
+# possessive/derivational endings, Kurmanji case and ezafe endings; up to four in a chain
+_MORPHEMES = sorted({
+    "s", "d", "ll", "re", "ve", "m", "t",                                    # English
+    "i", "u", "a", "e", "yi", "yu", "ya", "ye", "in", "un", "nin", "nun", "n", "na", "ne",
+    "ni", "nu", "da", "de", "ta", "te", "dan", "den", "tan", "ten", "nda", "nde", "ndan",
+    "nden", "ki", "la", "le", "yla", "yle", "lar", "ler", "si", "su", "li", "lu", "lik",
+    "luk", "ca", "ce", "dir", "dur", "tir", "tur", "miz", "muz", "niz", "nuz", "k", "y",
+    "an", "en", "yan", "yen", "ek", "eke", "eki", "eka", "ekan", "ine",     # Kurmanji
+}, key=len, reverse=True)
+_SUFFIX_CHAIN = re.compile("(?:{0})(?:{0})?(?:{0})?(?:{0})?".format("|".join(_MORPHEMES)))
 _JOINERS = "\u200c\u200d"
 _ARABIC_LETTER = re.compile("[\u0620-\u064a\u066e-\u06d3\u06d5\u06fa-\u06ff\u0750-\u077f"
                             "\u08a0-\u08c7\ufb50-\ufdff\ufe70-\ufefc]")
@@ -157,6 +181,9 @@ _MAX_KEYS = 6          # full form + up to 5 stems: bounds the FTS index size
 @lru_cache(maxsize=1 << 17)
 def _keys(surface: str, group: str) -> tuple[str, ...]:
     full = normalize(surface)
+    if _HAS_APOSTROPHE.search(full):        # a joined word (Da'esh): its letters only
+        surface = _HAS_APOSTROPHE.sub("", surface)
+        full = normalize(surface)
     if not full:
         return ()
     keys = [full]
@@ -180,6 +207,30 @@ def token_keys(word: str, lang: str | None = None) -> tuple[str, ...]:
     return _keys(word, _group(lang))
 
 
+@lru_cache(maxsize=1 << 14)
+def _sets_off_suffix(piece: str) -> bool:
+    """Whether the letters after an apostrophe are a suffix chain ('s, 'daki, 'yê), so the
+    apostrophe splits the word, rather than part of the word (Da'esh)."""
+    return _SUFFIX_CHAIN.fullmatch(normalize(piece)) is not None
+
+
+def _words(text: str) -> Iterable[tuple[int, int]]:
+    """Offsets of the words of ``text`` (before trimming joiners): :data:`_WORD` matches,
+    with pieces joined across an apostrophe that does not set off a suffix."""
+    for m in _APOS_WORD.finditer(text):
+        start, end = m.span()
+        if m.group(1) is None:           # no apostrophe inside: one word
+            yield start, end
+            continue
+        pieces = [p.span() for p in _WORD.finditer(text, start, end)]
+        first = start
+        for (_, prev_end), (p_start, p_end) in zip(pieces, pieces[1:]):
+            if _sets_off_suffix(text[p_start:p_end]):
+                yield first, prev_end
+                first = p_start
+        yield first, end
+
+
 def tokens(text: str, lang: str | None = None) -> list[Token]:
     """Tokenise ``text`` keeping offsets into the original string.
 
@@ -187,8 +238,9 @@ def tokens(text: str, lang: str | None = None) -> list[Token]:
     same tokens (the alert matcher relies on that)."""
     group = _group(lang)
     out: list[Token] = []
-    for m in _WORD.finditer(text):
-        start, end = m.start(), m.end()
+    spans = (map(re.Match.span, _WORD.finditer(text)) if _HAS_APOSTROPHE.search(text) is None
+             else _words(text))
+    for start, end in spans:
         while start < end and text[start] in _JOINERS:
             start += 1
         while end > start and text[end - 1] in _JOINERS:
@@ -208,7 +260,17 @@ def index_terms(text: str, lang: str | None = None) -> str:
     group = _group(lang)
     keys_of = _keys
     out: list[str] = []
-    for surface in _WORD.findall(text):
+    if _HAS_APOSTROPHE.search(text) is None:
+        words = _WORD.findall(text)
+    else:                                   # only words with an apostrophe inside are split
+        words = []
+        for m in _APOS_WORD.finditer(text):
+            if m.group(1) is None:
+                words.append(m.group())
+            else:
+                word = m.group()
+                words.extend(word[a:b] for a, b in _words(word))
+    for surface in words:
         surface = surface.strip(_JOINERS)
         if surface:
             out.extend(keys_of(surface, group))
@@ -219,8 +281,8 @@ def query_terms(query: str, lang: str | None = None) -> list[str]:
     """One key per query word: the normalised word itself (the query is the lemma)."""
     del lang
     out: list[str] = []
-    for m in _WORD.finditer(query):
-        key = normalize(m.group())
+    for start, end in _words(query):
+        key = _HAS_APOSTROPHE.sub("", normalize(query[start:end]))     # Da'esh → daesh
         if key:
             out.append(key)
     return out

@@ -10,7 +10,8 @@ without a language hint gets exactly the keys a document of a known language get
 
 Steps: NFKD (presentation forms and ligatures such as ﻻ become plain letters, precomposed Latin
 letters and hamza/madda carriers split into base + mark), delete every combining mark (tashkeel,
-Latin diacritics, hamza above/below), tatweel, zero-width and bidi controls and soft hyphens,
+Latin diacritics, hamza above/below), tatweel, zero-width and bidi controls, soft hyphens and the modifier letters ʻ ʼ ʾ ʿ that
+transliterations write for ʿayn and hamza (Daʿesh = Daesh),
 then a one-to-one letter table (alef forms, yeh/kaf/heh variants, Sorani letters, all decimal
 digits to ASCII) and case folding (ı and İ → i). Punctuation and spaces are kept.
 """
@@ -33,7 +34,8 @@ def _build_tables() -> tuple[dict[int, str | None], set[str]]:
                 "\u00ad"            # soft hyphen
                 "\u061c\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"   # ALM, ZW*, LRM/RLM, WJ, BOM
                 "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"  # bidi embeddings
-                "\u0674")           # high hamza
+                "\u0674"            # high hamza
+                "\u02bb\u02bc\u02be\u02bf")  # ʻ ʼ ʾ ʿ: ʿayn/hamza in transliterations (Daʿesh)
     for ch in controls:
         table[ord(ch)] = None
         deleted.add(ch)

@@ -72,7 +72,7 @@ FORMS: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 ["daîmî", "daxuyanî", "dawî", "daîre", "daristan", "Îslamî"]),
         "en": (["ISIS", "Daesh", "Daech", "ISIS's", "Islamic State", "the Islamic State group",
                 "ISIL", "Islamic State's", "ISIS-linked", "DAESH", "Daesh,", "so-called Islamic State",
-                "Da'esh"],
+                "Da'esh", "Da’esh", "Daʿesh"],
                ["Isis", "the goddess Isis", "the River Isis", "Isis Valverde", "the temple of Isis",
                 "an Islamic state", "Islamic states", "crisis", "Isisford"]),
         "tr": (["IŞİD", "IŞID", "Işid", "DEAŞ", "DAEŞ", "DAİŞ", "IŞİD'in", "DEAŞ'a", "IŞİD'li",
@@ -143,6 +143,28 @@ SENTENCES = [
     ("raqqa", "ckb", "ڕێککەوتنەکە دوێنێ واژۆ کرا."),
     ("raqqa", "ckb", "ئەم بڕیارە بۆ جوتیاران زۆر ڕەقە."),          # ڕەقە "is hard", not Raqqa
     ("raqqa", "ckb", "زەوییەکە لەم وەرزەدا ڕەقە و ئاو هەڵناگرێت."),
+    # ڕەقە "is hard" as a predicate: clause-final, after a degree adverb, before a conjunction
+    ("raqqa", "ckb", "نانەکە دوای دوو ڕۆژ ڕەقە."),
+    ("raqqa", "ckb", "ئەم یاسایە هێندە ڕەقە کە کەس ناتوانێت جێبەجێی بکات."),
+    ("raqqa", "ckb", "دڵی ڕەقە وەک بەرد و بەزەیی نییە."),
+    ("raqqa", "ckb", "مامۆستاکەمان زۆر ڕەقە بەڵام دادپەروەرە."),
+    ("raqqa", "ckb", "زەوییەکە ڕەقە و کێڵانی ئاستەمە."),
+    ("raqqa", "ckb", "هەڵوێستی حکومەت بەرامبەر ناڕەزاییەکان تەواو ڕەقە."),
+    ("raqqa", "ckb", "ئەم کورسییە تۆزێک رەقە."),
+    ("raqqa", "ckb", "سزاکان ڕەقە یان نا؟"),
+    ("raqqa", "ckb", "گۆشتەکە ڕەقە چونکە کەم کوڵاوە."),
+    ("raqqa", "ckb", "ژیان لێرە ڕەقە؟"),
+    ("raqqa", "ckb", "ئەم ماددەیە ڕەق و توندە."),
+    # الرقة "delicacy, gentleness": with a degree word, coordinated with another quality, or
+    # free (the last one only semantics can tell)
+    ("raqqa", "ar", "تتميز أوراق هذا النبات بالرقة والنعومة."),
+    ("raqqa", "ar", "عزفت الفرقة المقطوعة بمنتهى الرقة."),
+    ("raqqa", "ar", "جاءت كلمات الأغنية شديدة الرقة والعذوبة."),
+    ("raqqa", "ar", "تحدثت الكاتبة عن الرقة في التعامل مع الأطفال."),
+    # apostrophes: a possessive of the goddess, Iraq's
+    ("isis", "en", "Visitors queued to see the statue of Isis's son Horus."),
+    ("raqqa", "en", "Iraq's parliament approved the budget on Sunday."),
+    ("raqqa", "tr", "Irak'ın kuzeyinde yeni bir petrol sahası bulundu."),
     ("mazloum", "ar", "قال المتحدث إن الشعب السوري مظلوم منذ سنوات طويلة."),
     ("mazloum", "ar", "رفع المواطن شكوى قائلاً إنه مظلوم في هذه القضية."),
     ("mazloum", "ar", "زار الوزير أحمد عبدي المستشفى الجديد."),
@@ -155,6 +177,31 @@ SENTENCES = [
     ("mazloum", "en", "Footballer Ahmed Abdi scored twice in the second half."),
     ("mazloum", "ckb", "خەڵکی مەزڵووم داوای دادپەروەری دەکەن."),
     ("mazloum", "ckb", "عەبدوڵڵا گۆران شاعیرێکی ناسراوە."),
+]
+
+# hand-written positives as whole sentences: real patterns the frames do not produce
+POSITIVE_SENTENCES = [
+    # bare ڕەقە/رەقە for the city: after a preposition or place noun, in quotes, as a subject
+    ("raqqa", "ckb", "هێزەکان بەرەو ڕەقە پێشڕەوییان کرد."),
+    ("raqqa", "ckb", "خەڵکی ڕەقە دوای ساڵانێک گەڕانەوە ماڵەکانیان."),
+    ("raqqa", "ckb", "ڕەقە، دێرەزوور و حەسەکە لە ژێر کۆنترۆڵی هەسەدەدان."),
+    ("raqqa", "ckb", "پارێزگای رەقە دوێنێ شایەتی تەقینەوەیەک بوو."),
+    ("raqqa", "ckb", "دەورووبەری ڕەقە بۆردومان کرا."),
+    ("raqqa", "ckb", "«ڕەقە» ناوی فیلمێکی بەڵگەنامەیی نوێیە."),
+    ("raqqa", "ckb", "ڕێگای نێوان ڕەقە و حەلەب داخرا."),
+    ("raqqa", "ckb", "کۆبوونەوەکە لە ڕەقە ئەنجامدرا."),
+    ("raqqa", "ckb", "ڕەقە و دێرەزوور دوو پارێزگای سەرەکیی باکووری سووریان."),
+    ("raqqa", "ckb", "گەڕانەوەی ئاوارەکان بۆ رەقە دەستی پێکرد."),
+    ("raqqa", "ckb", "ئەمڕۆ لە رەقە خۆپیشاندان کرا."),
+    # الرقة coordinated with other places, as a subject, after a preposition
+    ("raqqa", "ar", "وصلت تعزيزات عسكرية إلى الرقة والحسكة صباح اليوم."),
+    ("raqqa", "ar", "قالت مصادر إن الرقة ودير الزور شهدتا احتجاجات."),
+    ("raqqa", "ar", "عاد آلاف النازحين إلى الرقة بعد انتهاء المعارك."),
+    ("raqqa", "ar", "يعاني سكان الرقة من نقص في مياه الشرب."),
+    # Da'esh with the ʿayn written as an apostrophe, in a sentence of its own
+    ("isis", "en", "Iraqi forces said Da’esh cells attacked a checkpoint near Kirkuk."),
+    ("isis", "en", "The Daʿesh attack killed three soldiers, officials said."),
+    ("isis", "tr", "Irak ordusu, Da'esh militanlarına yönelik operasyon başlattı."),
 ]
 
 
@@ -171,6 +218,8 @@ def build() -> list[dict]:
                                       "form": form, "text": text})
     for rule, lang, text in SENTENCES:
         cases.append({"rule": rule, "lang": lang, "expect": False, "form": "", "text": text})
+    for rule, lang, text in POSITIVE_SENTENCES:
+        cases.append({"rule": rule, "lang": lang, "expect": True, "form": "", "text": text})
     return cases
 
 
