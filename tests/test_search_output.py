@@ -91,3 +91,46 @@ def test_sort_newest_and_relevance(filled):
     assert best == _titles(filled.run("search", "--json", "الرقة"))  # still the default
     proc = filled.run("search", "--sort", "oldest", "الرقة", check=False)
     assert proc.returncode == 2
+
+
+def _on_terminal(env, *args: str) -> str:
+    """``chavder ARGS`` with stdout a pseudo-terminal, as a user at a shell sees it."""
+    import os
+    import pty
+    import subprocess
+    import sys
+    from testsupport.processes import chavder_env
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", *args], cwd=env.root,
+                            env=chavder_env(env.config), stdout=slave, stderr=subprocess.PIPE)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=120)
+    os.close(master)
+    assert proc.returncode == 0, proc.stderr.read()
+    return b"".join(chunks).decode("utf-8")
+
+
+def test_hits_are_bold_on_a_terminal_and_plain_otherwise(filled):
+    tty = _on_terminal(filled, "search", "ڕەققە")
+    assert "\x1b[1;4mڕەققە\x1b[22;24m" in tty
+    piped = filled.run("search", "ڕەققە").stdout
+    assert "ڕەققە" in piped and "\x1b" not in piped
+    assert "«" not in piped and "»" not in piped
+
+
+def test_json_gives_spans_not_markers(filled):
+    rows = [json.loads(line) for line in filled.run("search", "--json", "الرقة").stdout.splitlines()]
+    assert any(row["spans"] for row in rows)   # (a title-only hit has an excerpt without one)
+    for row in rows:
+        assert "«" not in row["snippet"]
+        for start, end in row["spans"]:
+            assert row["snippet"][start:end] == "الرقة"

@@ -58,14 +58,8 @@ def cmd_search(inv: Invocation, words: tuple[str, ...], rule: str | None, lang: 
     if not hits:
         print(f"no results for {query!r}")
         return 0
-    for n, hit in enumerate(hits, 1):
-        print(f"{n}. {hit.title}")
-        print(f"   {hit.source} · {hit.published_at or 'undated'} · {hit.language or '?'}"
-              f" · score {hit.score:.2f}")
-        print(f"   {hit.url}")
-        print(f"   {hit.snippet}")
-        if hit.also_reported_by:
-            print(f"   also reported by: {', '.join(hit.also_reported_by)}")
+    from crawler.cli.results import print_results
+    print_results(hits, sys.stdout)
     return 0
 
 

@@ -42,14 +42,23 @@ class SearchHit:
     source: str
     language: str | None
     published_at: str | None
-    snippet: str
+    excerpt: str                   # the body around the first hit, unmarked
     score: float
     also_reported_by: list[str] = field(default_factory=list)
+    spans: list[tuple[int, int]] = field(default_factory=list)   # the hits, offsets in excerpt
+
+    @property
+    def snippet(self) -> str:
+        """The excerpt with hits in «», for plain text that cannot mark them otherwise."""
+        from crawler.store.query_text import mark_spans
+        return mark_spans(self.excerpt, self.spans, "«", "»")
 
     def to_json(self) -> dict:
+        """The JSON row: ``snippet`` unmarked, ``spans`` the hits' [start, end) offsets in it."""
         return {"url": self.url, "title": self.title, "source": self.source,
                 "language": self.language, "published_at": self.published_at,
-                "snippet": self.snippet, "score": round(self.score, 4),
+                "snippet": self.excerpt, "spans": [list(s) for s in self.spans],
+                "score": round(self.score, 4),
                 "story_id": self.story_id, "also_reported_by": self.also_reported_by}
 
 

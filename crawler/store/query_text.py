@@ -12,6 +12,7 @@ from crawler.text import query_terms, tokens
 
 _PHRASE = re.compile(r'"([^"]+)"|(\S+)')
 _SNIPPET_WORDS = 14
+_SPACES = re.compile(r"\s+")
 
 
 def query_groups(text: str, language: str | None = None) -> list[list[list[str]]]:
@@ -30,23 +31,36 @@ def query_groups(text: str, language: str | None = None) -> list[list[list[str]]
     return [g for g in groups if g]
 
 
-def make_snippet(body: str, query: str, language: str | None,
-                 mark: tuple[str, str] = ("«", "»")) -> str:
-    """A window of the original body around the first query hit, hits marked."""
+def make_snippet(body: str, query: str,
+                 language: str | None) -> tuple[str, list[tuple[int, int]]]:
+    """A window of the original body around the first query hit (whitespace runs made one
+    space), and the ``(start, end)`` offsets of the hits in it — marking them is the reader's
+    choice (terminal bold, HTML ``<mark>``, JSON spans)."""
     keys = {k for k in query_terms(query.replace('"', " "), language) if k}
     toks = tokens(body, language)
     hit_index = next((i for i, t in enumerate(toks) if keys & set(t.keys)), None)
     if hit_index is None:
         first = " ".join(body.split()[:2 * _SNIPPET_WORDS])
-        return first + ("…" if len(body.split()) > 2 * _SNIPPET_WORDS else "")
+        return first + ("…" if len(body.split()) > 2 * _SNIPPET_WORDS else ""), []
     lo = max(0, hit_index - _SNIPPET_WORDS)
     hi = min(len(toks) - 1, hit_index + _SNIPPET_WORDS)
-    out: list[str] = []
+    text = "…" if lo > 0 else ""
+    spans: list[tuple[int, int]] = []
     cursor = toks[lo].start
     for tok in toks[lo:hi + 1]:
-        out.append(body[cursor:tok.start])
-        out.append(f"{mark[0]}{tok.surface}{mark[1]}" if keys & set(tok.keys) else tok.surface)
+        text += _SPACES.sub(" ", body[cursor:tok.start])
+        surface = _SPACES.sub(" ", tok.surface)
+        if keys & set(tok.keys):
+            spans.append((len(text), len(text) + len(surface)))
+        text += surface
         cursor = tok.end
-    text = " ".join("".join(out).split())
-    return ("…" if lo > 0 else "") + text + ("…" if hi < len(toks) - 1 else "")
+    return text + ("…" if hi < len(toks) - 1 else ""), spans
 
+
+def mark_spans(text: str, spans: list[tuple[int, int]], before: str, after: str) -> str:
+    """``text`` with every span between ``before`` and ``after``."""
+    out, pos = [], 0
+    for start, end in spans:
+        out += [text[pos:start], before, text[start:end], after]
+        pos = end
+    return "".join(out) + text[pos:]

@@ -104,12 +104,13 @@ def search_hits(hits: list[dict], query: SearchQuery,
     for h in hits:
         src = h["_source"]
         story = int(src["story_id"])
+        excerpt, spans = make_snippet(src.get("body", ""), query.text, src.get("language"))
         out.append(SearchHit(
             article_id=int(src["article_id"]), story_id=story,
             url=src.get("canonical_url") or src.get("url"), title=src.get("title", ""),
             source=src["source"], language=src.get("language"),
             published_at=src.get("published_at"),
-            snippet=make_snippet(src.get("body", ""), query.text, src.get("language")),
+            excerpt=excerpt, spans=spans,
             score=float(h.get("_score") or 0.0),
             also_reported_by=[s for s in outlets.get(story, []) if s != src["source"]]))
     return out

@@ -45,11 +45,12 @@ class SearchTables(Tables):
                 others = [] if query.all_copies else [r[0] for r in self._db.execute(
                     "SELECT DISTINCT source FROM articles WHERE story_id=? AND source<>? "
                     "ORDER BY source", (row["story_id"], row["source"]))]
+                excerpt, spans = make_snippet(row["body"], query.text, row["language"])
                 hits.append(SearchHit(
                     article_id=row["id"], story_id=row["story_id"], url=row["canonical_url"],
                     title=row["title"], source=row["source"], language=row["language"],
                     published_at=row["published_at"],
-                    snippet=make_snippet(row["body"], query.text, row["language"]),
+                    excerpt=excerpt, spans=spans,
                     score=float(row["score"]), also_reported_by=others))
                 if len(hits) >= query.limit:
                     break
