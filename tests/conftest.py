@@ -116,6 +116,21 @@ def opensearch_node():
     node.close()
 
 
+@pytest.fixture(scope="session")
+def redis_node():
+    """One real Redis server (Debian's redis-server) on a loopback port for the whole session;
+    fails the tests that need it, with the reason, if it cannot start."""
+    from testsupport.redis_node import RedisError, RedisNode
+    node = RedisNode()
+    try:
+        node.start()
+    except RedisError as exc:
+        node.close()
+        pytest.fail(f"the real Redis test server could not start: {exc}", pytrace=False)
+    yield node
+    node.close()
+
+
 @pytest.fixture(params=["elasticsearch", "opensearch"])
 def search_node(request):
     """Each real engine in turn (the session's node of that engine)."""

@@ -70,6 +70,7 @@ class SearchQuery:
     since: datetime | None = None
     until: datetime | None = None
     limit: int = 20
+    offset: int = 0                # results to skip (pagination), applied after story grouping
     all_copies: bool = False
     sort: str = "relevance"        # or "newest": publication (else first-seen) time first
 

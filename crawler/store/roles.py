@@ -18,7 +18,8 @@ from crawler.store.base import KnownArticle, SearchHit, SearchQuery, UpsertResul
 
 __all__ = ["StoredCopy", "ArticleWriter", "ArticleReader", "StoryLookup", "SharedStoryLookup",
            "StorySignatures", "Search", "CrawlState", "ServiceSchedule", "AlertLedger",
-           "DigestLedger", "Admin", "SpooledIndex", "Store", "ROLES"]
+           "DigestLedger", "Admin", "SpooledIndex", "AttentionBucket", "Attention",
+           "ArticleRevision", "Revisions", "Store", "ROLES"]
 
 
 @dataclass(frozen=True)
@@ -249,6 +250,50 @@ class SpooledIndex(Protocol):
     def flush(self, *, max_batches: int | None = None, refresh: bool | None = None) -> Any: ...
 
     def status(self) -> dict: ...
+
+
+@dataclass(frozen=True)
+class AttentionBucket:
+    """Matching stories in one time bucket (one split key): a bar of the attention chart."""
+
+    start: datetime             # bucket start, UTC (a day at 00:00, or an hour)
+    key: str | None             # the language or source code when split, else None
+    stories: int                # distinct stories matching, counted once per bucket
+
+
+@runtime_checkable
+class Attention(Protocol):
+    """The web interface: how attention to a query moves over time, and each source's output."""
+
+    def attention(self, query: SearchQuery, *, interval: str = "day",
+                  split: str | None = None) -> list[AttentionBucket]:
+        """Stories matching ``query`` (its filters and date range; ``limit``/``offset`` ignored)
+        per ``interval`` ("day" or "hour", by publication else first-seen time, UTC), split by
+        ``"language"``, ``"source"`` or not at all; empty buckets are left out, sorted by start."""
+        ...
+
+    def source_activity(self, days: int, now: datetime) -> dict[str, list[int]]:
+        """Articles first seen per UTC day for each source over the last ``days`` days ending
+        ``now``'s day, oldest first (a sparkline per source; sources with none get zeros)."""
+        ...
+
+
+@dataclass(frozen=True)
+class ArticleRevision:
+    """One stored version of an article: the story page shows what changed between them."""
+
+    revision: int
+    seen_at: str                # UTC ISO time this version was stored
+    title: str
+    body: str | None            # None once older than the store keeps text for
+    content_hash: str | None
+
+
+@runtime_checkable
+class Revisions(Protocol):
+    """The story page: an article's earlier versions with their text (bounded), newest first."""
+
+    def article_revisions(self, article_id: int) -> list[ArticleRevision]: ...
 
 
 @runtime_checkable
