@@ -524,6 +524,7 @@ class Settings:
     digest_grace_hours: float = builtin.DIGEST_GRACE_HOURS  # late sending of a missed digest
     digest_empty_policy: str = "skip"       # skip | nothing-new
     shutdown_timeout: float = builtin.SHUTDOWN_TIMEOUT
+    redis_url: str = builtin.REDIS_URL      # scale-out frontier (crawler/scaleout); "": none
     # headless Chromium for render: browser sources (crawler/browser.py)
     browser_max_pages: int = builtin.BROWSER_MAX_PAGES
     browser_page_timeout: float = builtin.BROWSER_PAGE_TIMEOUT
@@ -541,6 +542,11 @@ class Settings:
 
 
 _CHOICES = {"digest_empty_policy": ("skip", "nothing-new")}
+
+
+def _redis_url_problem(value: object) -> str | None:
+    from crawler.scaleout.connection import redis_url_problem
+    return redis_url_problem(value)
 
 
 def load_settings(path: str | Path | None = None) -> Settings:
@@ -583,6 +589,9 @@ def load_settings(path: str | Path | None = None) -> Settings:
                 value = expected(value)
             if not isinstance(value, expected):
                 problems.append(f"{candidate}:{loc.line}: '{key}' must be a {expected.__name__}")
+                continue
+            if key == "redis_url" and (problem := _redis_url_problem(value)):
+                problems.append(f"{candidate}:{loc.line}: {problem}")
                 continue
             if key in _CHOICES and value not in _CHOICES[key]:
                 problems.append(f"{candidate}:{loc.line}: '{key}' is {value!r} — use one of: "
