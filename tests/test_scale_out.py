@@ -139,3 +139,25 @@ def test_controller_and_two_workers_into_elasticsearch(tmp_path, fixture_web, re
     assert settle(lambda: indexed() == want, 30), indexed()
     found = result["env"].run("search", "الرقة", "--json", check=False)
     assert found.returncode == 0, found.stderr
+
+
+def test_redis_url_is_checked_and_a_worker_needs_it(tmp_path, chavder):
+    from crawler.config import ConfigError, load_settings
+    from testsupport.config import write_config
+    for bad, says in (("http://127.0.0.1:6379", "use redis://HOST:PORT/DB"),
+                      ("redis://", "names no host"), ("redis://h:x/0", "port is not a number"),
+                      ("redis://h:6379/zero", "database after the port must be a number")):
+        config = write_config(tmp_path, extra=f"redis_url: {bad}\n")
+        try:
+            load_settings(config)
+        except ConfigError as exc:
+            line = next(n for n, text in enumerate(config.read_text().splitlines(), 1)
+                        if text.startswith("redis_url"))
+            assert f"{config}:{line}: " in str(exc) and says in str(exc), str(exc)
+        else:
+            raise AssertionError(f"redis_url {bad!r} was accepted")
+    assert load_settings(write_config(tmp_path, redis_url="redis://127.0.0.1:6379/2")
+                         ).redis_url == "redis://127.0.0.1:6379/2"
+    assert load_settings(write_config(tmp_path)).redis_url == ""   # embedded default: none
+    worker = chavder.run("worker", check=False, timeout=60)
+    assert worker.returncode == 2 and "set redis_url in" in worker.stderr, worker.stderr
