@@ -29,6 +29,7 @@ from crawler.crawl import app_of
 from crawler.items import LinkHint
 from crawler.rendering import render_meta
 from crawler.scaleout.frontier import Entry
+from crawler.settings import EXTENSIONS
 from crawler.spiders import SPIDERS_BY_KIND
 from crawler.spiders.base import SourceSpider
 
@@ -100,6 +101,9 @@ class FrontierArticles(SourceSpider):
 
     name = "frontier"
     kind = ""
+    #: no crawl-run record per source at exit: a worker's article crawler is not one source's
+    #: crawl (the index crawls record theirs)
+    custom_settings = {"EXTENSIONS": {**EXTENSIONS, "crawler.extensions.CrawlReport": None}}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> "FrontierArticles":
