@@ -264,7 +264,7 @@ def test_the_service_package_is_only_the_service():
     assert not (ROOT / "scheduler" / "mail").exists()
 
 
-def test_the_service_commands_named_by_path_are_the_service_s():
+def test_the_commands_named_by_path_load():
     """What the command line names by path loads, and is the command it names."""
     import click
 
@@ -273,6 +273,7 @@ def test_the_service_commands_named_by_path_are_the_service_s():
     ctx = click.Context(cli)
     assert cli.get_command(ctx, "run") is cmd_run
     assert cli.get_command(ctx, "status") is cmd_status
+    assert cli.commands["run"].help == cmd_run.help        # and the stand-in reads as it
 
 
 # --------------------------------------------------------------------------- the checker

@@ -14,8 +14,22 @@ import sys
 import click
 
 
+def _delegated(attribute: str) -> property:
+    """An attribute read from the real command (``click.Command.__init__``'s own assignment of
+    it is ignored)."""
+    return property(lambda self: getattr(self.load(), attribute), lambda self, value: None)
+
+
 class NamedCommand(click.Command):
-    """A command that lives in another package: ``target`` is ``"module:attribute"``."""
+    """A command that lives in another package: ``target`` is ``"module:attribute"``. Its
+    help, options and callback are the real command's, so it also works where it is used
+    directly (``cli.commands["run"]``), not only through the group."""
+
+    help = _delegated("help")
+    short_help = _delegated("short_help")
+    epilog = _delegated("epilog")
+    params = _delegated("params")
+    callback = _delegated("callback")
 
     def __init__(self, name: str, target: str):
         super().__init__(name)
