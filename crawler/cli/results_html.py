@@ -44,7 +44,7 @@ _PAGE = """\
 {% for h in hits %}
 <article id="article-{{ h.id }}"{% if h.lang %} lang="{{ h.lang }}"{% endif %} dir="{{ h.dir }}">
 <h2>{% if h.href %}<a href="{{ h.href }}">{{ h.title }}</a>{% else %}{{ h.title }}{% endif %}</h2>
-<p class="meta" dir="ltr"><bdi>{{ h.source }}</bdi> · {{ h.published }} · {{ h.lang or "?" }} · score {{ h.score }} · article {{ h.id }} · story {{ h.story }}</p>
+<p class="meta" dir="ltr"><bdi>{{ h.outlet }}</bdi>{% if h.outlet != h.source %} ({{ h.source }}){% endif %} · {{ h.published }} · {{ h.lang or "?" }} · score {{ h.score }} · article {{ h.id }} · story {{ h.story }}</p>
 <p class="url" dir="ltr">{% if h.href %}<a href="{{ h.href }}">{{ h.url }}</a>{% else %}{{ h.url }}{% endif %}</p>
 <p class="excerpt">{{ h.excerpt }}</p>
 {% if h.also %}<p class="meta">also reported by: {% for name in h.also %}<bdi>{{ name }}</bdi>{% if not loop.last %}, {% endif %}{% endfor %}</p>{% endif %}
@@ -61,10 +61,13 @@ _ENV = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=True,
 
 
 def results_page(query: str, hits: list[SearchHit], *, store: str,
-                 now: datetime | None = None) -> str:
-    """The HTML page of ``hits`` for ``query`` (``store``: the store they came from)."""
+                 outlets: dict[str, str] | None = None, now: datetime | None = None) -> str:
+    """The HTML page of ``hits`` for ``query`` (``store``: the store they came from;
+    ``outlets``: source id → outlet name, shown with the id)."""
     now = now or datetime.now(timezone.utc)
+    outlets = outlets or {}
     rows = [{"id": h.article_id, "story": h.story_id, "title": h.title, "source": h.source,
+             "outlet": outlets.get(h.source) or h.source,
              "lang": h.language, "dir": text_direction(h.language),
              "published": h.published_at or "undated", "score": f"{h.score:.2f}",
              "href": safe_url(h.url), "url": display_url(h.url),

@@ -71,7 +71,8 @@ def cmd_search(inv: Invocation, words: tuple[str, ...], rule: str | None, lang: 
     with output_to(output) as out:
         if fmt == "html":
             from crawler.cli.results_html import results_page
-            out.write(results_page(query, hits, store=inv.store_name()))
+            outlets = {s.id: s.name for s in inv.known_sources()}
+            out.write(results_page(query, hits, store=inv.store_name(), outlets=outlets))
         elif as_json:
             for hit in hits:
                 print(json.dumps(hit.to_json(), ensure_ascii=False), file=out)
