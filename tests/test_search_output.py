@@ -155,7 +155,7 @@ def test_result_lines_are_isolated_on_a_terminal(filled):
 
 def test_isolates_only_where_they_help(filled):
     piped = filled.run("search", "ڕەققە").stdout
-    assert not any(c in piped for c in ISOLATES)               # less/grep see plain text
+    assert not any(c in piped for c in ISOLATES)               # scripts and grep see plain text
     forced = filled.run("search", "--bidi", "ڕەققە").stdout
     assert f"1. {RLI}هێزەکان لە ڕەققە{PDI}" in forced
     as_json = filled.run("search", "--json", "--bidi", "ڕەققە").stdout

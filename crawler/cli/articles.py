@@ -12,8 +12,9 @@ from crawler.cli.common import Invocation, When, bidi_option, output_to, pass_in
     store_options, unknown_filter
 
 
-@click.command("show", short_help="print the stored text of one article", help="print the stored text of one article (ID: `article N` in search "
-               "and story output, `id` in --json)")
+@click.command("show", short_help="print the stored text of one article",
+               help="print the stored text of one article (ID: `article N` in search and story "
+               "output, `id` in --json)")
 @store_options
 @click.argument("article_id", type=int)
 @click.option("--json", "as_json", is_flag=True, help="the article as one JSON object (the "

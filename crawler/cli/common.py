@@ -133,7 +133,7 @@ def unknown_filter(inv: Invocation, lang: str | None, source: str | None) -> str
 
 def bidi_option(func: F) -> F:
     """``--bidi/--no-bidi``: wrap each line's text in directional isolates (default: when
-    stdout is a terminal; piped, the invisible marks would only trouble ``less`` and ``grep``)."""
+    stdout is a terminal; piped, invisible marks inside a title would break ``grep -x``)."""
     return click.option("--bidi/--no-bidi", default=None,
                         help="isolate right-to-left text on each line (default: on a "
                         "terminal)")(func)

@@ -21,8 +21,8 @@ LRI, RLI, FSI, PDI = "\u2066", "\u2067", "\u2068", "\u2069"
 
 class Isolator:
     """Wraps text in a directional isolate (RLI/LRI by language, FSI when it is unknown), or
-    leaves it as it is (``enabled=False``: piped output, where the marks are noise to
-    ``less`` and ``grep``). An isolate is closed on the same line it opens: a terminal resets
+    leaves it as it is (``enabled=False``: piped output, where invisible marks would
+    break exact matches). An isolate is closed on the same line it opens: a terminal resets
     the embedding at every line end."""
 
     def __init__(self, enabled: bool) -> None:

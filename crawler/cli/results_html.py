@@ -38,16 +38,23 @@ _PAGE = """\
 </head>
 <body>
 <header>
-<h1>Search <bdi>{{ query }}</bdi> · {{ hits | length }} result{{ "" if hits | length == 1 else "s" }}</h1>
+<h1>Search <bdi>{{ query }}</bdi> · {{ hits | length }} result{{ "" if hits | length == 1
+  else "s" }}</h1>
 <p class="meta">{{ store }} · {{ generated }}</p>
 </header>
 {% for h in hits %}
 <article id="article-{{ h.id }}"{% if h.lang %} lang="{{ h.lang }}"{% endif %} dir="{{ h.dir }}">
 <h2>{% if h.href %}<a href="{{ h.href }}">{{ h.title }}</a>{% else %}{{ h.title }}{% endif %}</h2>
-<p class="meta" dir="ltr"><bdi>{{ h.outlet }}</bdi>{% if h.outlet != h.source %} ({{ h.source }}){% endif %} · {{ h.published }} · {{ h.lang or "?" }} · score {{ h.score }} · article {{ h.id }} · story {{ h.story }}</p>
-<p class="url" dir="ltr">{% if h.href %}<a href="{{ h.href }}">{{ h.url }}</a>{% else %}{{ h.url }}{% endif %}</p>
+<p class="meta" dir="ltr"><bdi>{{ h.outlet }}</bdi>
+{%- if h.outlet != h.source %} ({{ h.source }}){% endif %} · {{ h.published }}
+ · {{ h.lang or "?" }} · score {{ h.score }} · article {{ h.id }} · story {{ h.story }}</p>
+<p class="url" dir="ltr">
+{%- if h.href %}<a href="{{ h.href }}">{{ h.url }}</a>{% else %}{{ h.url }}{% endif %}</p>
 <p class="excerpt">{{ h.excerpt }}</p>
-{% if h.also %}<p class="meta">also reported by: {% for name in h.also %}<bdi>{{ name }}</bdi>{% if not loop.last %}, {% endif %}{% endfor %}</p>{% endif %}
+{% if h.also %}
+<p class="meta">also reported by: {% for name in h.also %}<bdi>{{ name }}</bdi>
+{%- if not loop.last %}, {% endif %}{% endfor %}</p>
+{% endif %}
 </article>
 {% else %}
 <article><p>No results.</p></article>

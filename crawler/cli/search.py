@@ -119,8 +119,9 @@ def _search_rule(inv: Invocation, name: str, *, lang: str | None, source: str | 
     return 0
 
 
-@click.command("story", short_help="show a story cluster: its copies and outlets", help="show a story cluster: its copies and outlets (--text: and the "
-               "stored text of its first copy)")
+@click.command("story", short_help="show a story cluster: its copies and outlets",
+               help="show a story cluster: its copies and outlets (--text: and the stored text "
+               "of its first copy)")
 @store_options
 @click.argument("story_id", type=int)
 @click.option("--json", "as_json", is_flag=True, help="print the story as one JSON object")
