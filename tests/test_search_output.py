@@ -216,6 +216,10 @@ def test_result_urls_are_decoded(desk):
     out = env.run("search", "الرقة").stdout
     url_line = next(line for line in out.splitlines() if "://" in line).strip()
     assert url_line.endswith(DESK_PATH), url_line
+    tty = _on_terminal(env, "search", "الرقة")
+    shown = "/".join(f"{FSI}{seg}{PDI}" if seg and not seg.isascii() else seg
+                     for seg in DESK_PATH.split("/"))
+    assert f"{LRI}http://127.0.0.1:" in tty and shown + PDI in tty   # segments stay in order
     rule_free_json = json.loads(env.run("search", "--json", "الرقة").stdout.splitlines()[0])
     assert rule_free_json["url"].isascii()   # --json keeps the stored, requestable form
 
@@ -264,7 +268,9 @@ def test_html_page_is_self_contained_escaped_and_directional(desk, tmp_path):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html      # the title, shown as text
     assert parsed.articles == [{"id": parsed.articles[0]["id"], "lang": "ar", "dir": "rtl"}]
     assert parsed.marks and set(parsed.marks) == {"الرقة"}
-    assert f">http://" in html and DESK_PATH + "</a>" in html   # shown decoded …
+    shown = "/".join(f"<bdi>{seg}</bdi>" if seg and not seg.isascii() else seg
+                     for seg in DESK_PATH.split("/"))
+    assert shown + "</a>" in html   # decoded, each Arabic segment isolated, in URL order …
     assert all(link.isascii() and link.startswith("http://127.0.0.1:") for link in parsed.links)
     assert "<bdi>مكتب الرقة — Raqqa desk</bdi> (desk)" in html   # the outlet, isolated
     assert not any(tag in parsed.tags for tag in ("link", "img", "iframe"))   # self-contained

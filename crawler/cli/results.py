@@ -6,6 +6,8 @@ implements bidi, without reordering the numbers and dates around it."""
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from typing import TextIO
 
 from crawler.store.base import SearchHit
@@ -17,6 +19,7 @@ HIT_ON = "\x1b[1;4m"     # bold, underlined
 HIT_OFF = "\x1b[22;24m"  # neither (other attributes stay)
 
 LRI, RLI, FSI, PDI = "\u2066", "\u2067", "\u2068", "\u2069"
+_URL_SEPARATORS = re.compile(r"([/?&=#])")
 
 
 class Isolator:
@@ -35,12 +38,28 @@ class Isolator:
         return opener + text + PDI
 
     def ltr(self, text: str) -> str:
-        """Text that reads left to right whatever it contains (a URL with an Arabic path)."""
+        """Text that reads left to right whatever it contains."""
         return LRI + text + PDI if self.enabled and text else text
+
+    def url(self, url: str) -> str:
+        """A decoded URL, left to right, each right-to-left path segment isolated on its own:
+        otherwise bidi joins ``هەواڵ/2017/06/هەسەدە`` into one right-to-left run and shows
+        the segments in reverse order."""
+        if not self.enabled or not url:
+            return url
+        return LRI + "".join(FSI + part + PDI if rtl else part
+                             for part, rtl in url_parts(url)) + PDI
 
     def each(self, names: list[str], sep: str = ", ") -> str:
         """A list of names (outlets: Arabic and Latin mixed), each isolated on its own."""
         return sep.join(self(name) for name in names)
+
+
+def url_parts(url: str) -> list[tuple[str, bool]]:
+    """``url`` cut at every ``/``, ``?``, ``&``, ``=`` and ``#`` into (piece, has right-to-left
+    letters) pairs, separators on their own; joined, the pieces are ``url`` again."""
+    return [(part, any(unicodedata.bidirectional(ch) in ("R", "AL") for ch in part))
+            for part in _URL_SEPARATORS.split(url) if part]
 
 
 def result_lines(n: int, hit: SearchHit, *, terminal: bool,
@@ -51,7 +70,7 @@ def result_lines(n: int, hit: SearchHit, *, terminal: bool,
     lines = [f"{n}. {iso(hit.title, hit.language)}",
              f"   {iso(hit.source)} · {hit.published_at or 'undated'} · {hit.language or '?'}"
              f" · score {hit.score:.2f} · article {hit.article_id}",
-             f"   {iso.ltr(display_url(hit.url))}",
+             f"   {iso.url(display_url(hit.url))}",
              f"   {iso(excerpt, hit.language)}"]
     if hit.also_reported_by:
         lines.append(f"   also reported by: {iso.each(hit.also_reported_by)}")
@@ -77,7 +96,7 @@ def article_lines(row: dict, *, outlet: str, isolate: Isolator) -> list[str]:
     lines = [iso(row["title"], lang),
              f"{iso(outlet)} ({row['source']}) · {when} · {lang or '?'} · article {row['id']}"
              f" · story {row['story_id']} · rev {row.get('revision', 1)}",
-             iso.ltr(display_url(row.get("canonical_url") or row.get("url")))]
+             iso.url(display_url(row.get("canonical_url") or row.get("url")))]
     authors = json.loads(row.get("authors") or "[]")
     if authors:
         lines.append(f"by {iso.each([str(a) for a in authors])}")

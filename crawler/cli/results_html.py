@@ -8,8 +8,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from jinja2 import Environment, StrictUndefined
+from markupsafe import Markup, escape
 
 from crawler.alerts.highlight import highlight
+from crawler.cli.results import url_parts
 from crawler.mail.compose import safe_url
 from crawler.store.base import SearchHit
 from crawler.text.direction import text_direction
@@ -77,9 +79,16 @@ def results_page(query: str, hits: list[SearchHit], *, store: str,
              "outlet": outlets.get(h.source) or h.source,
              "lang": h.language, "dir": text_direction(h.language),
              "published": h.published_at or "undated", "score": f"{h.score:.2f}",
-             "href": safe_url(h.url), "url": display_url(h.url),
+             "href": safe_url(h.url), "url": url_markup(display_url(h.url)),
              "excerpt": highlight(h.excerpt, h.spans), "also": h.also_reported_by}
             for h in hits]
     return _ENV.from_string(_PAGE).render(
         query=query, hits=rows, store=store,
         generated=now.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+
+
+def url_markup(url: str) -> Markup:
+    """A decoded URL as escaped HTML, each right-to-left path segment in its own ``<bdi>`` (so
+    ``هەواڵ/2017/06/هەسەدە`` keeps its segments in order); copied, it is the URL's text."""
+    return Markup("".join(f"<bdi>{escape(part)}</bdi>" if rtl else str(escape(part))
+                          for part, rtl in url_parts(url)))

@@ -113,7 +113,7 @@ def _search_rule(inv: Invocation, name: str, *, lang: str | None, source: str | 
             print(f"{n}. {iso(row['title'], row['language'])}\n   {iso(row['source'])} · "
                   f"{row['published_at'] or 'undated'} · {row['language'] or '?'} · "
                   f"{iso.each(row['matched_terms'])}\n"
-                  f"   {iso.ltr(display_url(row['canonical_url']))}", file=out)
+                  f"   {iso.url(display_url(row['canonical_url']))}", file=out)
         if not rows and not as_json:
             print(f"no stored article matches rule {name!r}", file=out)
     return 0
@@ -154,7 +154,7 @@ def cmd_story(inv: Invocation, story_id: int, as_json: bool, with_text: bool,
     for a in story["articles"]:
         marker = "*" if a["id"] == story["representative_id"] else " "
         print(f"  {marker} [{iso(a['source'])}] {a['published_at'] or 'undated'} rev "
-              f"{a['revision']} article {a['id']} {iso.ltr(display_url(a['canonical_url']))}")
+              f"{a['revision']} article {a['id']} {iso.url(display_url(a['canonical_url']))}")
     if row is not None:
         from crawler.cli.results import article_lines
         print()
