@@ -182,7 +182,8 @@ HOSTILE_TITLE = "هجوم <script>alert(1)</script> في ريف الرقة"
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory):
     """A fixture outlet whose article URLs are Arabic (percent-encoded in its feed, as real
-    sites send them), one of them gone (404), crawled once with ``chavder crawl``."""
+    sites send them), one of them gone (404), crawled once with ``chavder crawl``; served
+    while the module's tests run."""
     from urllib.parse import quote
 
     from tests.conftest import ChavderEnv
@@ -206,9 +207,9 @@ def desk(tmp_path_factory):
             "    allowed_domains: [127.0.0.1]\n    languages: [ar]\n    interval: 1h\n"), "utf-8")
         env = ChavderEnv.create(tmp, sources)
         crawl = env.crawl(check=False)
+        yield env, crawl
     finally:
         web.stop()
-    return env, crawl
 
 
 def test_result_urls_are_decoded(desk):
@@ -229,6 +230,13 @@ def test_log_lines_print_urls_decoded(desk):
     lines = [line for line in crawl.stderr.splitlines() if "خبر-محذوف" in line]
     assert len(lines) == 1 and "404" in lines[0], crawl.stderr
     assert "%D8" not in crawl.stderr.upper(), crawl.stderr
+
+
+def test_sources_doctor_prints_urls_decoded(desk):
+    env, _ = desk
+    out = env.run("sources", "doctor", "desk").stdout
+    assert f"{GONE_PATH}: not extracted (HTTP 404)" in out, out   # the gone one, by URL
+    assert "%D8" not in out.upper(), out
 
 
 def test_html_page_is_self_contained_escaped_and_directional(desk, tmp_path):
