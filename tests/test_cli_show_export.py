@@ -197,3 +197,31 @@ def test_on_a_missing_store_says_so_and_creates_nothing(tmp_path, fixture_web, c
     assert "chavder crawl" in lines[0] and "CHAVDER_CONFIG" in lines[0]
     assert not (tmp_path / "not-yet").exists(), "a reader created the store's folders"
     assert not out.exists() and proc.stdout == ""
+
+
+# ------------------------------------------------------------------ the Elasticsearch store
+
+def test_show_and_export_on_an_elasticsearch_store(elasticsearch_node, fixture_web, tmp_path):
+    """The same commands on the production store: ids from the engine's search results lead
+    to the stored text, and the export holds every crawled article."""
+    from tests.test_store_engine import drop_alias, fresh_alias
+    from tests.test_store_contract import with_params
+    alias = fresh_alias()
+    url = with_params(elasticsearch_node.store_url, alias=alias, alerts_alias=f"{alias}-alerts",
+                      flush_interval="0.05")
+    env = ChavderEnv.create(tmp_path, fixture_web.write_sources(tmp_path / "sources.yaml"),
+                            store=url)
+    try:
+        env.crawl("sorani")
+        env.run("es", "flush")
+        article = _raqqa_id(env)
+        out = env.run("show", str(article)).stdout
+        assert out.splitlines()[0] == RAQQA["title"]
+        assert all(phrase in out for phrase in RAQQA["body_contains"])
+        rows = [json.loads(x) for x in env.run("export", "--lang", "ckb").stdout.splitlines()]
+        assert sorted(r["title"] for r in rows) == sorted(
+            w["title"] for w in EXPECTED["sorani"].values())
+        page = env.run("search", "--format", "html", "ڕەققە").stdout
+        assert f'id="article-{article}"' in page and 'dir="rtl"' in page
+    finally:
+        drop_alias(elasticsearch_node, alias)
