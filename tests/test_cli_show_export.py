@@ -154,6 +154,13 @@ def test_export_csv_to_a_file_round_trips_bodies(crawled, tmp_path):
     assert not list(tmp_path.glob(".*.part")), "the temporary file was left behind"
 
 
+def test_export_to_a_folder_that_does_not_exist_says_so(crawled, tmp_path):
+    target = tmp_path / "no" / "such" / "dir" / "out.csv"
+    proc = crawled.run("export", "-o", str(target), check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert str(target) in proc.stderr and "No such file or directory" in proc.stderr
+
+
 def test_export_into_a_closed_pipe_ends_quietly(crawled):
     read_end, write_end = os.pipe()
     os.close(read_end)              # `head` already left: every write meets EPIPE

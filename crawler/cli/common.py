@@ -149,7 +149,11 @@ def output_to(path: str | None) -> Iterator[TextIO]:
     target = Path(path)
     tmp = target.with_name(f".{target.name}.part")
     try:
-        with open(tmp, "w", encoding="utf-8", newline="") as out:
+        out = open(tmp, "w", encoding="utf-8", newline="")
+    except OSError as exc:              # no such folder, no permission: one line, exit 1
+        raise click.FileError(path, hint=exc.strerror or str(exc)) from None
+    try:
+        with out:
             yield out
         os.replace(tmp, target)
     finally:
