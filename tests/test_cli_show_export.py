@@ -92,6 +92,8 @@ def test_story_text_prints_the_representatives_body(crawled):
     assert RAQQA_PATH in plain                           # the copies' URLs, decoded
     assert all(phrase in with_text for phrase in RAQQA["body_contains"])
     assert not any(phrase in plain for phrase in RAQQA["body_contains"])
+    as_json = json.loads(crawled.run("story", str(story), "--text", "--json").stdout)
+    assert all(phrase in as_json["text"] for phrase in RAQQA["body_contains"])
 
 
 # ------------------------------------------------------------------ export
