@@ -40,10 +40,16 @@ def _search(env: ChavderEnv, *words: str) -> list[dict]:
     return [json.loads(x) for x in env.run("search", "--json", *words).stdout.splitlines()]
 
 
-def _raqqa_id(env: ChavderEnv) -> int:
+def _raqqa_hit(env: ChavderEnv) -> dict:
+    """The search result (``--json``) of the fixture's Raqqa report: the ids a user passes on."""
     hits = [h for h in _search(env, "ڕەققە") if h["title"] == RAQQA["title"]]
     assert len(hits) == 1, hits
-    return hits[0]["id"]
+    return hits[0]
+
+
+@pytest.fixture(scope="module")
+def raqqa(crawled) -> dict:
+    return _raqqa_hit(crawled)
 
 
 def _expected_count() -> int:
@@ -52,8 +58,8 @@ def _expected_count() -> int:
 
 # ------------------------------------------------------------------ show / story --text
 
-def test_show_prints_the_stored_text_title_outlet_time_and_decoded_url(crawled):
-    article = _raqqa_id(crawled)
+def test_show_prints_the_stored_text_title_outlet_time_and_decoded_url(crawled, raqqa):
+    article = raqqa["id"]
     # the id is what search prints for the user to pass on
     assert f"article {article}" in crawled.run("search", "ڕەققە").stdout
     out = crawled.run("show", str(article)).stdout
@@ -69,8 +75,8 @@ def test_show_prints_the_stored_text_title_outlet_time_and_decoded_url(crawled):
     assert "\u2068" not in out and "\u2067" not in out     # piped: no isolates
 
 
-def test_show_json_is_the_exported_article(crawled):
-    article = _raqqa_id(crawled)
+def test_show_json_is_the_exported_article(crawled, raqqa):
+    article = raqqa["id"]
     row = json.loads(crawled.run("show", str(article), "--json").stdout)
     assert set(row) == set(FIELDS)
     assert row["id"] == article and row["title"] == RAQQA["title"]
@@ -84,8 +90,8 @@ def test_show_of_an_unknown_id_says_so(crawled):
     assert "Traceback" not in proc.stderr
 
 
-def test_story_text_prints_the_representatives_body(crawled):
-    story = next(h["story_id"] for h in _search(crawled, "ڕەققە") if h["title"] == RAQQA["title"])
+def test_story_text_prints_the_representatives_body(crawled, raqqa):
+    story = raqqa["story_id"]
     plain = crawled.run("story", str(story)).stdout
     with_text = crawled.run("story", str(story), "--text").stdout
     assert with_text.startswith(plain)
@@ -239,7 +245,7 @@ def test_show_and_export_on_an_elasticsearch_store(elasticsearch_node, fixture_w
     try:
         env.crawl("sorani")
         env.run("es", "flush")
-        article = _raqqa_id(env)
+        article = _raqqa_hit(env)["id"]
         out = env.run("show", str(article)).stdout
         assert out.splitlines()[0] == RAQQA["title"]
         assert all(phrase in out for phrase in RAQQA["body_contains"])
