@@ -214,25 +214,34 @@ def attention_calls() -> list[tuple[str, Callable[[Any], Any]]]:
     ]
 
 
-def timed(calls: list[tuple[str, Callable[[], Any]]], rounds: int) -> tuple[dict, dict]:
-    """One untimed pass, then ``rounds`` timed ones: (seconds per label, first results)."""
+def timed(calls: list[tuple[str, Callable[[], Any]]], rounds: int
+          ) -> tuple[dict, dict, dict]:
+    """One untimed pass, then ``rounds`` timed ones: (wall seconds per label, CPU seconds per
+    label, first results). CPU time is this process's: on a machine others load, it shows
+    what a call costs when wall time shows what it waited."""
     first = {label: call() for label, call in calls}
-    times: dict[str, list[float]] = {label: [] for label, _ in calls}
+    wall: dict[str, list[float]] = {label: [] for label, _ in calls}
+    cpu: dict[str, list[float]] = {label: [] for label, _ in calls}
     for _ in range(rounds):
         for label, call in calls:
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             call()
-            times[label].append(time.perf_counter() - started)
-    return times, first
+            wall[label].append(time.perf_counter() - started)
+            cpu[label].append(time.process_time() - cpu_started)
+    return wall, cpu, first
 
 
-def summary(times: dict[str, list[float]]) -> dict:
+def summary(times: dict[str, list[float]], cpu: dict[str, list[float]]) -> dict:
     ms = lambda v: round(1000 * v, 2)  # noqa: E731
     every = [t for v in times.values() for t in v]
+    every_cpu = [t for v in cpu.values() for t in v]
     return {"timed": len(every), "p50_ms": ms(percentile(every, 0.5)),
             "p95_ms": ms(percentile(every, 0.95)), "max_ms": ms(max(every)),
             "mean_ms": ms(statistics.mean(every)),
-            "by_query": {k: {"p50_ms": ms(percentile(v, 0.5)), "p95_ms": ms(percentile(v, 0.95))}
+            "cpu_p50_ms": ms(percentile(every_cpu, 0.5)),
+            "cpu_p95_ms": ms(percentile(every_cpu, 0.95)),
+            "by_query": {k: {"p50_ms": ms(percentile(v, 0.5)), "p95_ms": ms(percentile(v, 0.95)),
+                             "cpu_p50_ms": ms(percentile(cpu[k], 0.5))}
                          for k, v in times.items()}}
 
 
@@ -244,24 +253,30 @@ def run(path: Path, rounds: int) -> dict:
         queries = [(label, SearchQuery(limit=20, **kw)) for label, kw in search_queries()]
         page_calls = [(label, lambda q=q: (store.search(q), store.search_total(q)))
                       for label, q in queries]
-        page_times, pages = timed(page_calls, rounds)
-        search_times, _ = timed([(label, lambda q=q: store.search(q)) for label, q in queries],
-                                rounds)
-        total_times, _ = timed([(label, lambda q=q: store.search_total(q))
-                                for label, q in queries], rounds)
+        page = timed(page_calls, rounds)
+        search = timed([(label, lambda q=q: store.search(q)) for label, q in queries], rounds)
+        total = timed([(label, lambda q=q: store.search_total(q)) for label, q in queries],
+                      rounds)
         att_calls = [(label, lambda f=f: f(store)) for label, f in attention_calls()]
-        att_times, charts = timed(att_calls, rounds)
+        att = timed(att_calls, rounds)
     finally:
         store.close()
     return {
-        "search_page": summary(page_times), "search_only": summary(search_times),
-        "search_total_only": summary(total_times), "attention": summary(att_times),
-        "results": {label: {"hits": len(hits), "total": total}
-                    for label, (hits, total) in pages.items()},
+        "search_page": summary(*page[:2]), "search_only": summary(*search[:2]),
+        "search_total_only": summary(*total[:2]), "attention": summary(*att[:2]),
+        "results": {label: {"hits": len(hits), "total": count}
+                    for label, (hits, count) in page[2].items()},
         "schema_version": schema,
         "charts": {label: (len(v) if isinstance(v, (list, dict)) else v)
-                   for label, v in charts.items()},
+                   for label, v in att[2].items()},
     }
+
+
+def _loadavg() -> list[float]:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return []
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -278,8 +293,10 @@ def main(argv: list[str] | None = None) -> dict:
                                    ).fetchone()
     db.close()
     size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
+    load_before = _loadavg()
     result = run(path, args.rounds)
-    result.update(n=args.n, articles=articles, stories=stories, rounds=args.rounds,
+    result.update(loadavg_before=load_before, loadavg_after=_loadavg(),
+                  n=args.n, articles=articles, stories=stories, rounds=args.rounds,
                   db_mb=round(size / 2**20, 1), build_seconds=meta["build_seconds"],
                   cached=meta["cached"], goals=GOALS,
                   met={"search": result["search_page"]["p95_ms"] <= GOALS["search_p95_ms"],
@@ -291,12 +308,16 @@ def main(argv: list[str] | None = None) -> dict:
         s = result[name]
         target = f" (goal p95 ≤ {goal:g} ms)" if goal else ""
         print(f"{name:<18} {s['timed']:>4} timed: p50 {s['p50_ms']} ms, p95 {s['p95_ms']} ms, "
-              f"max {s['max_ms']} ms{target}")
+              f"max {s['max_ms']} ms{target}; CPU p50 {s['cpu_p50_ms']} ms, "
+              f"p95 {s['cpu_p95_ms']} ms")
     for name in ("search_page", "attention"):
         for label, v in result[name]["by_query"].items():
             extra = result["results"].get(label) if name == "search_page" else None
             more = f"  ({extra['hits']} rows of {extra['total']:,} stories)" if extra else ""
-            print(f"  {label:<28} p50 {v['p50_ms']:>8} ms  p95 {v['p95_ms']:>8} ms{more}")
+            print(f"  {label:<28} p50 {v['p50_ms']:>8} ms  p95 {v['p95_ms']:>8} ms  "
+                  f"CPU p50 {v['cpu_p50_ms']:>7} ms{more}")
+    print(f"load average before / after: {result['loadavg_before']} / {result['loadavg_after']}"
+          f" ({os.cpu_count()} CPUs)")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, indent=2, ensure_ascii=False))
