@@ -20,7 +20,10 @@ class SearchTables(Tables):
             return []
         limit, offset = max(0, int(query.limit)), max(0, int(query.offset))
         with self._lock:
-            page = self._top_page(query, limit, offset) if _ranked_only(query) else None
+            if query.sort == "newest":
+                page = self._newest_page(query, limit, offset)
+            else:
+                page = self._top_page(query, limit, offset) if _ranked_only(query) else None
             if page is None:
                 page = self._grouped_page(query, matched, limit, offset)
             rows = {r["id"]: r for r in self._db.execute(
@@ -81,6 +84,37 @@ class SearchTables(Tables):
                     best.append((article_id, score))
             if len(best) >= need or len(rows) < k:      # enough stories, or every match
                 return best[offset:need]
+            k *= 4
+        return None
+
+    def _newest_page(self, query: SearchQuery, limit: int,
+                     offset: int) -> list[tuple[int, float]] | None:
+        """The page of a newest-first search: the newest ``k`` matching copies, unscored (a
+        story whose newest copy is not among them is older than every story that has one),
+        then bm25 for the page's rows only. None: ``k`` would grow past 4096."""
+        matched = self._matches(query, scored=False)
+        if matched is None:
+            return []
+        sql, params = matched
+        need = offset + limit
+        k = max(64, 4 * need)
+        while k <= 4096:
+            rows = self._db.execute(f"SELECT m.id, m.story_id FROM ({sql}) m "
+                                    f"ORDER BY m.at DESC, m.id DESC LIMIT ?",
+                                    params + [k]).fetchall()
+            seen: set[int] = set()
+            ids: list[int] = []
+            for article_id, story_id in rows:
+                if query.all_copies or story_id not in seen:
+                    seen.add(story_id)
+                    ids.append(article_id)
+            if len(ids) >= need or len(rows) < k:
+                ids = ids[offset:need]
+                scores = dict(self._db.execute(
+                    "SELECT rowid, -bm25(articles_fts, 3.0, 1.0) FROM articles_fts WHERE "
+                    f"articles_fts MATCH ? AND rowid IN ({','.join('?' * len(ids))})",
+                    [params[0], *ids])) if ids else {}
+                return [(i, scores.get(i, 0.0)) for i in ids]
             k *= 4
         return None
 
@@ -148,11 +182,11 @@ def _ranked_only(query: SearchQuery) -> bool:
 
 
 def _order(sort: str, prefix: str = "") -> str:
-    """``relevance``: score (ties: the later article id); ``newest``: time, then score, then
-    id. A total order, so pages are stable and the top-scored shortcut (``_top_page``) picks
-    what the full grouping picks."""
+    """``relevance``: score, ``newest``: time; ties to the later article id. A total order,
+    so pages are stable and the shortcuts (``_top_page``, ``_newest_page``) pick what the
+    full grouping picks."""
     if sort == "newest":
-        return f"{prefix}at DESC, {prefix}score DESC, {prefix}id DESC"
+        return f"{prefix}at DESC, {prefix}id DESC"
     return f"{prefix}score DESC, {prefix}id DESC"
 
 
