@@ -318,15 +318,21 @@ def run_http(path: Path, rounds: int) -> dict | None:
             if base is None:
                 raise RuntimeError("chavder web did not start")
 
-            def get(url: str) -> Callable[[], int]:
+            server_cpu: dict[str, list[float]] = {label: [] for label, _ in HTTP_PAGES}
+
+            def get(label: str, url: str) -> Callable[[], int]:
                 quoted = base + urllib.parse.quote(url, safe="/?=&")
+
                 def call() -> int:
+                    before = _process_cpu(proc.pid)
                     with urllib.request.urlopen(quoted, timeout=30) as resp:
                         resp.read()
-                        return resp.status
+                        status = resp.status
+                    server_cpu[label].append(_process_cpu(proc.pid) - before)
+                    return status
                 return call
 
-            calls = [(label, get(url)) for label, url in HTTP_PAGES]
+            calls = [(label, get(label, url)) for label, url in HTTP_PAGES]
             wall, _cpu, first = timed(calls, rounds)
         finally:
             proc.terminate()
@@ -337,12 +343,26 @@ def run_http(path: Path, rounds: int) -> dict | None:
     ms = lambda v: round(1000 * v, 2)  # noqa: E731
     every = [t for v in wall.values() for t in v]
     search = [t for k, v in wall.items() if k.startswith("search") for t in v]
+    search_cpu = [t for k, v in server_cpu.items() if k.startswith("search") for t in v[1:]]
     return {"statuses": first, "timed": len(every),
             "p50_ms": ms(percentile(every, 0.5)), "p95_ms": ms(percentile(every, 0.95)),
             "search_pages_p50_ms": ms(percentile(search, 0.5)),
             "search_pages_p95_ms": ms(percentile(search, 0.95)),
-            "by_page": {k: {"p50_ms": ms(percentile(v, 0.5)), "p95_ms": ms(percentile(v, 0.95))}
+            "search_pages_server_cpu_p50_ms": ms(percentile(search_cpu, 0.5)),
+            "search_pages_server_cpu_p95_ms": ms(percentile(search_cpu, 0.95)),
+            "by_page": {k: {"p50_ms": ms(percentile(v, 0.5)), "p95_ms": ms(percentile(v, 0.95)),
+                            "server_cpu_p50_ms": ms(percentile(server_cpu[k][1:], 0.5))}
                         for k, v in wall.items()}}
+
+
+def _process_cpu(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (Linux /proc; 0 elsewhere), at
+    the kernel's clock-tick resolution (10 ms): medians over several requests are meaningful."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _loadavg() -> list[float]:
@@ -398,10 +418,12 @@ def main(argv: list[str] | None = None) -> dict:
     else:
         print(f"HTTP via chavder web, {http['timed']} requests: p50 {http['p50_ms']} ms, p95 "
               f"{http['p95_ms']} ms; search pages (results + attention chart) p50 "
-              f"{http['search_pages_p50_ms']} ms, p95 {http['search_pages_p95_ms']} ms")
+              f"{http['search_pages_p50_ms']} ms, p95 {http['search_pages_p95_ms']} ms; "
+              f"server CPU p50 {http['search_pages_server_cpu_p50_ms']} ms, p95 "
+              f"{http['search_pages_server_cpu_p95_ms']} ms")
         for label, v in http["by_page"].items():
             print(f"  {label:<32} p50 {v['p50_ms']:>8} ms  p95 {v['p95_ms']:>8} ms  "
-                  f"(HTTP {http['statuses'][label]})")
+                  f"server CPU p50 {v['server_cpu_p50_ms']:>6} ms (HTTP {http['statuses'][label]})")
     print(f"load average before / after: {result['loadavg_before']} / {result['loadavg_after']}"
           f" ({os.cpu_count()} CPUs)")
     if args.json:
