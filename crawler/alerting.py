@@ -35,6 +35,7 @@ from crawler.delivery import (AlertClaims, Clock, RetryPolicy, dead_claimants, d
                               utc_now)
 from crawler.mail.compose import ArticleView, alert_message_id, compose_alert
 from crawler.mail.transport import Transport, transport_for, transport_from_settings
+from crawler.urls import display_url
 
 log = logging.getLogger("chavder.alerts")
 
@@ -52,11 +53,23 @@ def rules_from_settings(settings: Settings, sources: list[SourceConfig],
 
 @dataclass
 class DispatchReport:
+    """What deliveries did. One report may span several dispatches (the sweeps during a crawl
+    and the one after it): each ledger row counts once, in its latest state."""
+
     sent: int = 0
     retrying: int = 0
     failed: int = 0
     busy: int = 0          # claimed by another sender meanwhile (it delivers them)
     errors: list[str] = field(default_factory=list)
+    states: dict[object, str] = field(default_factory=dict)   # ledger row id → latest state
+
+    def record(self, row_id: object, state: str) -> None:
+        """Count ``state`` for this row, replacing what an earlier dispatch counted for it."""
+        previous = self.states.get(row_id)
+        if previous is not None:
+            setattr(self, previous, getattr(self, previous) - 1)
+        self.states[row_id] = state
+        setattr(self, state, getattr(self, state) + 1)
 
 
 class _MatchView:
@@ -146,12 +159,14 @@ class Alerting:
                                            instant, digest)
         if queued:
             log.info("alert queued: %d message(s) for story %s (%s)", queued, row["story_id"],
-                     row["canonical_url"])
+                     display_url(row["canonical_url"]))
         return queued
 
     # ------------------------------------------------------------------ delivery
-    def dispatch_due(self, limit: int = 200) -> DispatchReport:
-        report = DispatchReport()
+    def dispatch_due(self, limit: int = 200,
+                     report: DispatchReport | None = None) -> DispatchReport:
+        """Deliver the due alerts; counted into ``report`` when given (one crawl's total)."""
+        report = report if report is not None else DispatchReport()
         now = self.clock()
         dead = dead_claimants(self.ledger, now)
         for row in self.store.due_alerts(iso(now), limit, reclaim_from=dead):
@@ -193,15 +208,11 @@ class Alerting:
             subject=f"alert {row['rule']} → {label}",
             give_up_hint=lambda n: (f" (after {n} attempt{'' if n == 1 else 's'}; "
                                     "'chavder alerts retry --failed' queues it again)"))
-        if outcome.state == "busy":
-            report.busy += 1        # another sender claimed it since due_alerts: it sends it
-        elif outcome.state == "sent":
-            report.sent += 1
+        # busy: another sender claimed it since due_alerts, and it sends it
+        report.record(row["id"], outcome.state if outcome.state in (
+            "busy", "sent", "retrying") else "failed")
+        if outcome.state == "sent":
             log.info("alert sent: %s → %s: %s", row["rule"], label, row["title"][:80])
-        elif outcome.state == "retrying":
-            report.retrying += 1
-        else:
-            report.failed += 1
         if outcome.error and outcome.message is not None:     # the transport refused it
             report.errors.append(outcome.error)
 

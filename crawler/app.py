@@ -59,6 +59,8 @@ class Chavder:
         self._alerting: Any = _UNBUILT
         self._digests: Any = _UNBUILT
         self._robots: Any = None
+        #: the deliveries of the crawl in progress (:meth:`crawl`): its sweeps count into it
+        self.crawl_alerts: "DispatchReport | None" = None
 
     @classmethod
     def from_config(cls, settings_path: str | Path | None = None,
@@ -163,24 +165,33 @@ class Chavder:
         """Crawl ``sources`` (default: every enabled one) once, then deliver the alerts that
         are due — what ``chavder crawl`` and ``chavder demo`` do. Blocks until done (it runs
         the Twisted reactor, so once per process). A store that became unusable during the
-        crawl is raised (``StoreUnusable``) after the crawl."""
+        crawl is raised (``StoreUnusable``) after the crawl. Alerts go out during the crawl
+        (``alert_sweep_seconds`` after their article is stored, crawler/pipelines.py); the
+        summary counts those and the ones delivered after it."""
+        from crawler.alerting import DispatchReport
         from crawler.crawl import run_crawl
-        summary = run_crawl(self, list(self.select() if sources is None else sources),
-                            {"CHAVDER_PROGRESS_INTERVAL": progress_interval,
-                             **(overrides or {})})
-        if summary.store_fault is not None:
-            raise summary.store_fault
-        summary.alerts = self.dispatch_alerts()
+        self.crawl_alerts = DispatchReport()
+        try:
+            summary = run_crawl(self, list(self.select() if sources is None else sources),
+                                {"CHAVDER_PROGRESS_INTERVAL": progress_interval,
+                                 "CHAVDER_DELIVER_ALERTS": True, **(overrides or {})})
+            if summary.store_fault is not None:
+                raise summary.store_fault
+            summary.alerts = self.dispatch_alerts(self.crawl_alerts)
+        finally:
+            self.crawl_alerts = None
         return summary
 
-    def dispatch_alerts(self) -> "DispatchReport | None":
+    def dispatch_alerts(self, report: "DispatchReport | None" = None
+                        ) -> "DispatchReport | None":
         """Queue the alerts of articles not matched yet, then deliver the due ones (after a
-        crawl, on the service's timer, ``chavder alerts send``). None when alerts are off."""
+        crawl, on the service's timer, ``chavder alerts send``), counted into ``report`` if
+        given. None when alerts are off."""
         alerting = self.alerting
         if alerting is None:
             return None
         alerting.check_pending()
-        return alerting.dispatch_due()
+        return alerting.dispatch_due(report=report)
 
     # ------------------------------------------------------------------ life cycle
     def close(self) -> None:

@@ -148,36 +148,51 @@ def _timestamp(value: str | None) -> float | None:
 
 
 class AlertPipeline(_Base):
-    """Match new and changed articles against the alert rules and queue alerts in the ledger.
+    """Match new and changed articles against the alert rules, queue their alerts in the
+    ledger and — in ``chavder crawl``/``demo`` and the service (``CHAVDER_DELIVER_ALERTS``) —
+    deliver them while the crawl goes on: an alert goes out about ``alert_sweep_seconds``
+    after its article is stored, not when the slowest source of the batch is done.
 
     Matching is a sweep over unchecked article revisions (see crawler/alerting.py), so an
-    article stored just before a crash is still matched by the next sweep.
+    article stored just before a crash is still matched by the next sweep. A sweep is
+    scheduled (once) when an article is stored and runs that many seconds later: one store
+    query per stored article was a tenth of a crawl's time, and a burst of articles shares
+    one sweep.
     """
 
-    #: Sweep at most this often: one store query per stored article was a tenth of a crawl's
-    #: time, and a second of delay is nothing next to a poll interval.
-    SWEEP_EVERY = 1.0
+    #: without delivery (a plain ``scrapy crawl``, or ``alert_sweep_seconds: 0``), match at
+    #: most this often
+    MATCH_EVERY = 1.0
 
     def __init__(self, crawler: Crawler):
         super().__init__(crawler)
-        self._last_sweep = float("-inf")
+        every = float(self.app.settings.alert_sweep_seconds)
+        self.deliver = crawler.settings.getbool("CHAVDER_DELIVER_ALERTS") and every > 0
+        self.delay = every if self.deliver else self.MATCH_EVERY
+        self._call: Any = None
         self.app.alerting   # noqa: B018 - the rules are read (and a bad file refused) up front
 
     def process_item(self, item: Any) -> Any:
-        if isinstance(item, Article) and time.monotonic() - self._last_sweep >= self.SWEEP_EVERY:
-            self.sweep()
+        if isinstance(item, Article) and self.app.alerting is not None \
+                and (self._call is None or not self._call.active()):
+            from twisted.internet import reactor
+            self._call = reactor.callLater(self.delay, self.sweep)
         return item
 
     def close_spider(self, spider: Any = None) -> None:
+        if self._call is not None and self._call.active():
+            self._call.cancel()
         self.sweep()
 
     def sweep(self) -> None:
+        self._call = None
         alerting = self.app.alerting
         if alerting is None:
             return
-        self._last_sweep = time.monotonic()
         try:
             queued = alerting.check_pending()
+            if self.deliver:
+                alerting.dispatch_due(report=self.app.crawl_alerts)
         except StoreUnusable as exc:   # the crawl stops and reports it (StoreGuard)
             store_unusable(self.crawler, exc)
             return

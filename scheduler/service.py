@@ -126,7 +126,8 @@ class Service:
         self.store = self.app.store
         self.alerting = self.app.alerting
         self.digests = self.app.digests
-        self.driver = CrawlDriver(self.app, overrides={"CHAVDER_PROGRESS_INTERVAL": 0},
+        self.driver = CrawlDriver(self.app, overrides={"CHAVDER_PROGRESS_INTERVAL": 0,
+                                                        "CHAVDER_DELIVER_ALERTS": True},
                                   max_concurrent=max(1, self.settings.max_concurrent_crawls))
         self.scheduler = TwistedScheduler(reactor=reactor, timezone="UTC", job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": None})

@@ -28,6 +28,7 @@ from crawler.alerts.highlight import excerpt, highlight
 from crawler.alerts.matcher import RuleMatch
 from crawler.alerts.rules import Recipient, email_problem
 from crawler.text.dates import parse_iso
+from crawler.urls import display_url
 
 TEMPLATES = Path(__file__).parent / "templates"
 RTL_LANGUAGES = frozenset({"ar", "ckb", "fa", "ur", "ps", "he", "yi", "arz", "apc", "acm",
@@ -112,6 +113,12 @@ def safe_url(url: str | None) -> str | None:
         return None
     parts = urlsplit(url)
     return url if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def link_text(url: str | None) -> str:
+    """How a link reads in a mail: Arabic and Kurdish paths decoded (crawler/urls.py
+    ``display_url``); the href keeps the encoded URL, which is what works in every client."""
+    return display_url(url) if url else ""
 
 
 def _parse_time(value: str | datetime | None) -> datetime | None:
@@ -240,6 +247,7 @@ def compose_alert(match: RuleMatch, article_view: ArticleView, *, sender: str,
         "excerpt": body_excerpt,
         "excerpt_html": highlight(body_excerpt, body_spans),
         "link": safe_url(view.url),
+        "link_text": link_text(safe_url(view.url)),
         "source_name": clean_line(view.source_name, 120) or clean_line(view.source),
         "published": published_label(view.published_at, local_tz),
         "lang": lang or "",
