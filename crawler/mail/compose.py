@@ -181,7 +181,8 @@ def _sender(sender: str) -> tuple[Address, str]:
     name, addr = parseaddr(clean_line(sender))
     problem = email_problem(addr) if addr else "is empty"
     if problem:
-        raise ValueError(f"sender address {addr!r} {problem} — set mail.sender in chavder.yaml")
+        raise ValueError(f"sender address {addr + ' ' if addr else ''}{problem} — set "
+                         "mail.sender in chavder.yaml")
     local, _, domain = addr.rpartition("@")
     id_domain = domain if domain.isascii() and re.fullmatch(r"[A-Za-z0-9.-]+", domain) \
         else "chavder.localhost"
@@ -227,7 +228,7 @@ def compose_alert(match: RuleMatch, article_view: ArticleView, *, sender: str,
     if rec.kind == "email":
         problem = email_problem(rec.address)
         if problem:
-            raise ValueError(f"recipient {rec.address!r} {problem}")
+            raise ValueError(f"recipient {rec.address} {problem}")
     from_addr, id_domain = _sender(sender)
     view = article_view
     rule_name = clean_line(match.rule.name)

@@ -169,7 +169,7 @@ def compose_digest(groups: list[tuple[str, list[DigestEntry]]], period: DigestPe
     if rec.kind == "email":
         problem = email_problem(rec.address)
         if problem:
-            raise ValueError(f"recipient {rec.address!r} {problem}")
+            raise ValueError(f"recipient {rec.address} {problem}")
     from_addr, id_domain = _sender(sender)
     context = render_digest(groups, period,
                             recipient_tz=rec.timezone if isinstance(recipient, Recipient)
