@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -89,7 +90,8 @@ class _MatchView:
 
 
 class Alerting:
-    """Rules + store + transports. Thread-compatible: call from one thread at a time."""
+    """Rules + store + transports. Matching and delivery take a lock: a crawl's sweep thread
+    and the service's timer never work in it at once."""
 
     def __init__(self, store, rules: Iterable[Rule], mail_transport: Transport, *,
                  sender: str, source_names: dict[str, str] | None = None,
@@ -107,6 +109,7 @@ class Alerting:
         self.clock = clock
         self.policy = RetryPolicy(max_attempts, backoff_seconds, max_backoff_seconds)
         self.ledger = AlertClaims(store)
+        self.lock = threading.RLock()
 
     @classmethod
     def from_settings(cls, settings: Settings, store, sources: Iterable[SourceConfig],
@@ -125,6 +128,10 @@ class Alerting:
     # ------------------------------------------------------------------ matching
     def check_pending(self, limit: int = 500) -> int:
         """Match every unchecked article revision; returns instant alerts newly queued."""
+        with self.lock:
+            return self._check_pending(limit)
+
+    def _check_pending(self, limit: int) -> int:
         queued = 0
         while True:
             batch = self.store.articles_to_check(limit)
@@ -167,6 +174,10 @@ class Alerting:
                      report: DispatchReport | None = None) -> DispatchReport:
         """Deliver the due alerts; counted into ``report`` when given (one crawl's total)."""
         report = report if report is not None else DispatchReport()
+        with self.lock:
+            return self._dispatch_due(limit, report)
+
+    def _dispatch_due(self, limit: int, report: DispatchReport) -> DispatchReport:
         now = self.clock()
         dead = dead_claimants(self.ledger, now)
         for row in self.store.due_alerts(iso(now), limit, reclaim_from=dead):
