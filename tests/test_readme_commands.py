@@ -106,8 +106,8 @@ def test_every_command_of_the_readme_table_runs_on_the_demo_store(demo_dir, tmp_
     (tmp_path / "page.html").write_bytes(page.read_bytes())
     values = {"ID": str(story), "ADDR": "desk@example.org", "RULE": "raqqa", "NAME": "raqqa",
               "D": "2017-06-02", "FILE": str(tmp_path / "out.file"), "N": "5",
-              "DIR": str(demo_dir), "https://…": "https://rok.example/2017/06/a/",
-              "…": "الرقة"}
+              "DIR": str(demo_dir), "PORT": "0", "LANG": "ar", "QUERY": "الرقة",
+              "https://…": "https://rok.example/2017/06/a/", "…": "الرقة"}
     env = {**os.environ, "CHAVDER_CONFIG": str(demo_dir / "chavder.yaml"),
            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     writers = ("chavder alerts run", "chavder alerts send", "chavder alerts retry",
