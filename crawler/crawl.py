@@ -47,7 +47,7 @@ class CrawlSummary:
     timings: dict[str, dict[str, float]] = field(default_factory=dict)  # seconds per stage
     unexpected_errors: int = 0   # exceptions Scrapy caught (crawler.unexpected): exit status 1
     store_fault: Exception | None = None   # StoreUnusable that stopped the crawl, if any
-    alerts: "DispatchReport | None" = None  # delivery after the crawl (Chavder.crawl)
+    alerts: "DispatchReport | None" = None  # delivery during and after it (Chavder.crawl)
 
     @property
     def totals(self) -> dict[str, int]:
