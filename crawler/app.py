@@ -59,6 +59,8 @@ class Chavder:
         self._alerting: Any = _UNBUILT
         self._digests: Any = _UNBUILT
         self._robots: Any = None
+        #: the deliveries of the crawl in progress (:meth:`crawl`): its sweeps count into it
+        self.crawl_alerts: "DispatchReport | None" = None
 
     @classmethod
     def from_config(cls, settings_path: str | Path | None = None,
@@ -158,15 +160,16 @@ class Chavder:
                            f"{', '.join(sorted(by_id))}")
         return [by_id[sid] for sid in ids]
 
-    def dispatch_alerts(self) -> "DispatchReport | None":
+    def dispatch_alerts(self, report: "DispatchReport | None" = None
+                        ) -> "DispatchReport | None":
         """Queue the alerts of articles not matched yet, then deliver the due ones (after a
         crawl — ``crawler.crawl.crawl_once`` —, on the service's timer, ``chavder alerts
-        send``). None when alerts are off."""
+        send``), counted into ``report`` if given. None when alerts are off."""
         alerting = self.alerting
         if alerting is None:
             return None
         alerting.check_pending()
-        return alerting.dispatch_due()
+        return alerting.dispatch_due(report=report)
 
     # ------------------------------------------------------------------ life cycle
     def close(self) -> None:

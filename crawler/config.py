@@ -94,6 +94,8 @@ SETTING_RANGES: dict[str, Range] = {
                                  "(it doubles)"),
     "article_retry_seconds": Range(0, 7 * 86400, "seconds", "first retry delay of a failed "
                                    "article (it doubles); 0 retries on every poll"),
+    "alert_sweep_seconds": Range(0, 3600, "seconds", "how soon during a crawl a matched "
+                                 "alert is sent; 0 sends them when the crawl is over"),
     "alert_max_attempts": Range(1, 100, "attempts", "deliveries tried before an alert is "
                                 "marked failed"),
     "health_port": Range(-1, 65535, "", "a TCP port; 0 picks a free one, -1 turns the health "
@@ -424,6 +426,7 @@ class Settings:
     alert_retry_seconds: float = builtin.ALERT_RETRY_SECONDS      # first retry; doubles
     article_retry_seconds: float = builtin.ARTICLE_RETRY_SECONDS  # first retry; doubles
     alert_max_attempts: int = builtin.ALERT_MAX_ATTEMPTS
+    alert_sweep_seconds: float = builtin.ALERT_SWEEP_SECONDS      # 0: after the crawl
     # the service (chavder run)
     health_host: str = builtin.HEALTH_HOST
     health_port: int = builtin.HEALTH_PORT  # /healthz and /metrics; -1 turns it off

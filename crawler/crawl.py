@@ -36,7 +36,7 @@ class CrawlSummary:
     timings: dict[str, dict[str, float]] = field(default_factory=dict)  # seconds per stage
     unexpected_errors: int = 0   # exceptions Scrapy caught (crawler.unexpected): exit status 1
     store_fault: Exception | None = None   # StoreUnusable that stopped the crawl, if any
-    alerts: "DispatchReport | None" = None  # delivery after the crawl (crawl_once)
+    alerts: "DispatchReport | None" = None  # delivery during and after it (crawl_once)
 
     @property
     def totals(self) -> dict[str, int]:
@@ -186,12 +186,22 @@ def crawl_once(app: Chavder, sources: Sequence[SourceConfig] | None = None, *,
     that are due — what ``chavder crawl`` and ``chavder demo`` do. Blocks until done (it runs
     the Twisted reactor, so once per process). A store that became unusable during the crawl
     is raised (``StoreUnusable``) after the crawl. (Here, not a method of the application: the
-    application is below the driver, which assembles the components that read it.)"""
-    summary = run_crawl(app, list(app.select() if sources is None else sources),
-                        {"CHAVDER_PROGRESS_INTERVAL": progress_interval, **(overrides or {})})
-    if summary.store_fault is not None:
-        raise summary.store_fault
-    summary.alerts = app.dispatch_alerts()
+    application is below the driver, which assembles the components that read it.)
+
+    Alerts go out during the crawl too (``alert_sweep_seconds`` after their article is stored,
+    crawler/pipelines.py ``AlertPipeline``); the summary counts those and the ones delivered
+    after it, each once (``app.crawl_alerts``)."""
+    from crawler.alerting import DispatchReport
+    app.crawl_alerts = DispatchReport()
+    try:
+        summary = run_crawl(app, list(app.select() if sources is None else sources),
+                            {"CHAVDER_PROGRESS_INTERVAL": progress_interval,
+                             "CHAVDER_DELIVER_ALERTS": True, **(overrides or {})})
+        if summary.store_fault is not None:
+            raise summary.store_fault
+        summary.alerts = app.dispatch_alerts(app.crawl_alerts)
+    finally:
+        app.crawl_alerts = None
     return summary
 
 

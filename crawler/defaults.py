@@ -35,6 +35,7 @@ DEDUP_WINDOW_DAYS = 30.0                 # older stories are no longer candidate
 # --------------------------------------------------------------------------- alerts and mail
 ALERT_RETRY_SECONDS = 30.0               # first retry delay of a failed alert; doubles
 ALERT_MAX_ATTEMPTS = 10
+ALERT_SWEEP_SECONDS = 1.0               # during a crawl, matched alerts go out this soon
 SMTP_PORT = 587
 SMTP_PASSWORD_ENV = "CHAVDER_SMTP_PASSWORD"
 MAIL_SENDER = "Chavder <chavder@localhost>"

@@ -84,6 +84,9 @@ CHAVDER_CONFIG = _defaults.CONFIG_FILE
 CHAVDER_STORE = None
 CHAVDER_SOURCES = None
 CHAVDER_PROGRESS_INTERVAL = _defaults.PROGRESS_INTERVAL
+# deliver instant alerts during the crawl (chavder crawl/demo and the service set it; a plain
+# ``scrapy crawl`` only matches them — ``chavder alerts send`` delivers)
+CHAVDER_DELIVER_ALERTS = False
 
 LOG_LEVEL = "INFO"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -11,7 +11,8 @@ Scheduling rules:
   ``max_concurrent_crawls`` crawls at once; missed runs are coalesced into one;
 * the next run of every source is kept in the store, so after a restart a source that is not due
   waits, and overdue sources are spread over the first minute instead of all firing at once;
-* instant alerts are dispatched after every crawl and every ``alert_dispatch_seconds`` (retries);
+* instant alerts are dispatched during a crawl (the alert pipeline's sweeps), after every crawl and
+  every ``alert_dispatch_seconds`` (retries);
   digests are checked every ``digest_check_seconds`` (the ledger makes that idempotent).
 
 SIGTERM/SIGINT: stop scheduling, stop running crawls (in-flight items finish their pipeline
@@ -126,7 +127,8 @@ class Service:
         self.store = self.app.store
         self.alerting = self.app.alerting
         self.digests = self.app.digests
-        self.driver = CrawlDriver(self.app, overrides={"CHAVDER_PROGRESS_INTERVAL": 0},
+        self.driver = CrawlDriver(self.app, overrides={"CHAVDER_PROGRESS_INTERVAL": 0,
+                                                        "CHAVDER_DELIVER_ALERTS": True},
                                   max_concurrent=max(1, self.settings.max_concurrent_crawls))
         self.scheduler = TwistedScheduler(reactor=reactor, timezone="UTC", job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": None})

@@ -29,6 +29,7 @@ from crawler.alerts.matcher import RuleMatch
 from crawler.alerts.rules import Recipient, email_problem
 from crawler.text.dates import parse_iso
 from crawler.text.direction import RTL_LANGUAGES, text_direction  # noqa: F401 - re-exported
+from crawler.urls import display_url
 
 TEMPLATES = Path(__file__).parent / "templates"
 SUBJECT_PREFIX = "[Chavder]"
@@ -107,6 +108,12 @@ def safe_url(url: str | None) -> str | None:
     return url if parts.scheme in ("http", "https") and parts.netloc else None
 
 
+def link_text(url: str | None) -> str:
+    """How a link reads in a mail: Arabic and Kurdish paths decoded (crawler/urls.py
+    ``display_url``); the href keeps the encoded URL, which is what works in every client."""
+    return display_url(url) if url else ""
+
+
 def _parse_time(value: str | datetime | None) -> datetime | None:
     """A stored time (naive ones are UTC, as everywhere in the store) or a datetime as is."""
     return value if isinstance(value, datetime) else parse_iso(value)
@@ -167,7 +174,8 @@ def _sender(sender: str) -> tuple[Address, str]:
     name, addr = parseaddr(clean_line(sender))
     problem = email_problem(addr) if addr else "is empty"
     if problem:
-        raise ValueError(f"sender address {addr!r} {problem} — set mail.sender in chavder.yaml")
+        raise ValueError(f"sender address {addr + ' ' if addr else ''}{problem} — set "
+                         "mail.sender in chavder.yaml")
     local, _, domain = addr.rpartition("@")
     id_domain = domain if domain.isascii() and re.fullmatch(r"[A-Za-z0-9.-]+", domain) \
         else "chavder.localhost"
@@ -213,7 +221,7 @@ def compose_alert(match: RuleMatch, article_view: ArticleView, *, sender: str,
     if rec.kind == "email":
         problem = email_problem(rec.address)
         if problem:
-            raise ValueError(f"recipient {rec.address!r} {problem}")
+            raise ValueError(f"recipient {rec.address} {problem}")
     from_addr, id_domain = _sender(sender)
     view = article_view
     rule_name = clean_line(match.rule.name)
@@ -233,6 +241,7 @@ def compose_alert(match: RuleMatch, article_view: ArticleView, *, sender: str,
         "excerpt": body_excerpt,
         "excerpt_html": highlight(body_excerpt, body_spans),
         "link": safe_url(view.url),
+        "link_text": link_text(safe_url(view.url)),
         "source_name": clean_line(view.source_name, 120) or clean_line(view.source),
         "published": published_label(view.published_at, local_tz),
         "lang": lang or "",
