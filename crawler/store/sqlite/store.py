@@ -11,6 +11,7 @@ from crawler.store.migrate import migrate
 from crawler.store.roles import Store
 from crawler.store.sqlite.alerts import AlertTables
 from crawler.store.sqlite.articles import ArticleTables
+from crawler.store.sqlite.attention import AttentionTables
 from crawler.store.sqlite.crawl_state import CrawlStateTables
 from crawler.store.sqlite.digests import DigestTables
 from crawler.store.sqlite.schema import MIGRATIONS
@@ -27,7 +28,7 @@ def _ledger_key(recipient: str) -> str:
 
 @translating
 class SQLiteStore(ArticleTables, SearchTables, CrawlStateTables, AlertTables, DigestTables,
-                  Store):
+                  AttentionTables, Store):
     """Store backend over one SQLite file: every role of ``Store``, one mixin per role module.
     Thread-safe through one connection and a lock.
 
