@@ -108,7 +108,8 @@ class Chavder:
         if self._store is None:
             from crawler.store import open_store
             self._store = open_store(self.settings.store, self.settings.data_dir,
-                                     write=self._write)
+                                     write=self._write,
+                                     revision_text_keep=self.settings.revision_text_keep)
         return self._store
 
     @property

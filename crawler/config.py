@@ -122,6 +122,9 @@ SETTING_RANGES: dict[str, Range] = {
                                "(bench/browser.py)"),
     "browser_page_timeout": Range(1, 300, "seconds", "how long one rendered page may take, "
                                   "challenge and scrolling included"),
+    "revision_text_keep": Range(0, 1000, "revisions", "earlier revisions of an article whose "
+                                "text is kept (older ones keep their hash and time); 0 keeps "
+                                "hashes only"),
 }
 MAIL_RANGES: dict[str, Range] = {
     "smtp_port": Range(1, 65535, "", "the SMTP server's port: 587 (starttls), 465 (ssl) or 25"),
@@ -534,6 +537,7 @@ class Settings:
     browser_max_pages: int = builtin.BROWSER_MAX_PAGES
     browser_page_timeout: float = builtin.BROWSER_PAGE_TIMEOUT
     browser_executable: str = ""            # "": chromium found on PATH
+    revision_text_keep: int = builtin.REVISION_TEXT_KEEP   # earlier revisions keeping text
     mail: MailSettings = field(default_factory=MailSettings)
     path: str | None = None                 # the file it came from, if any
 

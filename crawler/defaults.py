@@ -15,6 +15,7 @@ STORE_URL = "sqlite:///data/chavder.db"
 SOURCES_FILE = "sources.yaml"
 ALERTS_FILE = "alerts.yaml"
 OUTBOX_DIR = "outbox"                    # relative to the data directory
+REVISION_TEXT_KEEP = 5                   # earlier revisions of an article that keep their text
 
 # --------------------------------------------------------------------------- fetching
 CONTACT_URL = "https://github.com/chavder/chavder"

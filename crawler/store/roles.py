@@ -104,7 +104,13 @@ class StorySignatures(Protocol):
 class Search(Protocol):
     """``chavder search``/``story``/``status``, alerts and digests: stories and their outlets."""
 
-    def search(self, query: SearchQuery) -> list[SearchHit]: ...
+    def search(self, query: SearchQuery) -> list[SearchHit]:
+        """One page (``offset``, ``limit``) of the matching stories, or copies with
+        ``all_copies``."""
+
+    def search_total(self, query: SearchQuery) -> int:
+        """How many stories (copies with ``all_copies``) match ``query``, whatever its page:
+        what ``search`` pages through."""
 
     def story(self, story_id: int) -> dict | None: ...
 

@@ -13,7 +13,7 @@ from typing import Any, ContextManager, Iterable
 
 from crawler.models import Article
 from crawler.store.base import KnownArticle
-from crawler.store.roles import StoredCopy
+from crawler.store.roles import ArticleRevision, StoredCopy
 from crawler.store.sqlite import SQLiteStore
 
 
@@ -56,6 +56,11 @@ class SidecarRoles:
 
     def search_facets(self) -> dict[str, list[str]]:
         return self.sidecar.search_facets()
+
+    # ------------------------------------------------------------------ Revisions
+    def article_revisions(self, article_id: int) -> list[ArticleRevision]:
+        """Earlier versions live in the sidecar: it stores every update first."""
+        return self.sidecar.article_revisions(article_id)
 
     # ------------------------------------------------------------------ SharedStoryLookup
     # Story assignment is the sidecar's, through the same code path as the SQLite backend:

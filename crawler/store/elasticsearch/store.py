@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
+from crawler.defaults import REVISION_TEXT_KEEP
 from crawler.models import Article
 from crawler.store.base import SearchHit, SearchQuery, UpsertResult
 from crawler.store.elasticsearch.client import client_errors, json_body, make_client, short_error
@@ -42,8 +43,8 @@ from crawler.store.elasticsearch.config import EsConfig
 from crawler.store.elasticsearch.documents import (alert_doc_id, alert_document,
                                                    article_document, doc_id)
 from crawler.store.elasticsearch.mapping import SetupError, setup_indices
-from crawler.store.elasticsearch.queries import (build_search, search_hits, story_outlets,
-                                                 story_sources_query)
+from crawler.store.elasticsearch.queries import (build_search, build_total, search_hits,
+                                                 story_outlets, story_sources_query, total_of)
 from crawler.store.elasticsearch.replay import ReplayReport, replay
 from crawler.store.elasticsearch.sidecar import SidecarRoles
 from crawler.store.roles import SpooledIndex, Store
@@ -168,6 +169,21 @@ class ElasticsearchStore(SidecarRoles, Store, SpooledIndex):
             return self.sidecar.search(query)
         self.last_search_backend = self.config.engine
         return search_hits(hits, query, others)
+
+    def search_total(self, query: SearchQuery) -> int:
+        """Stories matching ``query`` (a cardinality count, exact up to 40,000 stories); the
+        sidecar's count when Elasticsearch cannot answer, like ``search``."""
+        body = build_total(query)
+        if body is None:
+            return 0
+        try:
+            resp = self.search_client.search(index=self.config.alias, body=body)
+            return total_of(json_body(resp), query)
+        except client_errors() as exc:
+            log.warning("Elasticsearch count failed (%s); answering from the local store",
+                        short_error(exc))
+            self.last_search_backend = "sqlite-fallback"
+            return self.sidecar.search_total(query)
 
     def _also_reported_by(self, hits: list[dict]) -> dict[int, list[str]]:
         ids = sorted({int(h["_source"]["story_id"]) for h in hits})
@@ -303,8 +319,10 @@ class ElasticsearchStore(SidecarRoles, Store, SpooledIndex):
         return out
 
 
-def open_elasticsearch_store(url: str, data_dir: str | Path = "data", *,
-                             write: bool = True) -> ElasticsearchStore:
+def open_elasticsearch_store(url: str, data_dir: str | Path = "data", *, write: bool = True,
+                             revision_text_keep: int = REVISION_TEXT_KEEP
+                             ) -> ElasticsearchStore:
     """``open_store`` entry point for Elasticsearch URLs."""
     cfg = EsConfig.from_url(url, data_dir)
-    return ElasticsearchStore(cfg, sidecar=SQLiteStore(cfg.sidecar, write=write))
+    return ElasticsearchStore(cfg, sidecar=SQLiteStore(cfg.sidecar, write=write,
+                                                       revision_text_keep=revision_text_keep))

@@ -178,4 +178,19 @@ MIGRATIONS: list[Step] = [
     """
     ALTER TABLE articles ADD COLUMN extracted_from TEXT NOT NULL DEFAULT 'page';
     """,
+    # v9: the text of earlier revisions, bounded (``revision_text_keep``; older ones keep their
+    # hash and time only, ``body`` NULL), and when the current revision was stored
+    # (``revised_at``; NULL: first_seen), for the story page's "what changed".
+    """
+    ALTER TABLE articles ADD COLUMN revised_at TEXT;
+    CREATE TABLE article_revisions (
+        article_id INTEGER NOT NULL,
+        revision INTEGER NOT NULL,
+        seen_at TEXT NOT NULL,
+        title TEXT NOT NULL,
+        body TEXT,
+        content_hash TEXT NOT NULL,
+        PRIMARY KEY (article_id, revision)
+    ) WITHOUT ROWID;
+    """,
 ]

@@ -10,38 +10,29 @@ class SearchTables(Tables):
     """``search`` over ``articles_fts``: one hit per story unless all copies are asked."""
 
     def search(self, query: SearchQuery) -> list[SearchHit]:
-        match = fts_match_expression(query.text, query.language)
-        if not match:
+        """The page ``offset``…``offset + limit`` of matching stories (or copies), best first.
+
+        Stories are grouped in SQL (a window over the matches keeps each story's best copy),
+        so a page is exact however many copies a story has and pages never overlap; the
+        Elasticsearch store's ``collapse`` picks the same copy."""
+        matched = self._matches(query)
+        if matched is None:
             return []
-        where = ["articles_fts MATCH ?"]
-        params: list = [match]
-        if query.language:
-            where.append("a.language = ?")
-            params.append(query.language)
-        if query.source:
-            where.append("a.source = ?")
-            params.append(query.source)
-        if query.since:
-            where.append("COALESCE(a.published_utc, a.first_seen) >= ?")
-            params.append(utc_iso(query.since))
-        if query.until:
-            where.append("COALESCE(a.published_utc, a.first_seen) < ?")
-            params.append(utc_iso(query.until))
-        when = "COALESCE(a.published_utc, a.first_seen) DESC"
-        order = f"{when}, score DESC" if query.sort == "newest" else f"score DESC, {when}"
-        sql = (f"SELECT a.*, -bm25(articles_fts, 3.0, 1.0) AS score FROM articles_fts "
-               f"JOIN articles a ON a.id = articles_fts.rowid WHERE {' AND '.join(where)} "
-               f"ORDER BY {order} LIMIT ?")
-        fetch = query.limit if query.all_copies else query.limit * 5
+        sql, params = matched
+        order = _order(query.sort, "m.")
+        if query.all_copies:
+            sql = f"SELECT m.* FROM ({sql}) m ORDER BY {order} LIMIT ? OFFSET ?"
+        else:
+            sql = (f"SELECT m.* FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY story_id "
+                   f"ORDER BY {_order(query.sort)}) AS best FROM ({sql})) m WHERE m.best = 1 "
+                   f"ORDER BY {order} LIMIT ? OFFSET ?")
+        sql = (f"SELECT a.*, p.score FROM ({sql}) p JOIN articles a ON a.id = p.id "
+               f"ORDER BY {_order(query.sort, 'p.')}")
+        page = [max(0, int(query.limit)), max(0, int(query.offset))]
         with self._lock:
-            rows = self._db.execute(sql, params + [fetch]).fetchall()
+            rows = self._db.execute(sql, params + page).fetchall()
             hits: list[SearchHit] = []
-            seen_stories: set[int] = set()
             for row in rows:
-                if not query.all_copies:
-                    if row["story_id"] in seen_stories:
-                        continue
-                    seen_stories.add(row["story_id"])
                 others = [] if query.all_copies else [r[0] for r in self._db.execute(
                     "SELECT DISTINCT source FROM articles WHERE story_id=? AND source<>? "
                     "ORDER BY source", (row["story_id"], row["source"]))]
@@ -52,10 +43,31 @@ class SearchTables(Tables):
                     published_at=row["published_at"],
                     excerpt=excerpt, spans=spans,
                     score=float(row["score"]), also_reported_by=others))
-                if len(hits) >= query.limit:
-                    break
         return hits
 
+    def search_total(self, query: SearchQuery) -> int:
+        """How many stories (copies with ``all_copies``) match: the pages' total."""
+        matched = self._matches(query)
+        if matched is None:
+            return 0
+        sql, params = matched
+        what = "COUNT(*)" if query.all_copies else "COUNT(DISTINCT story_id)"
+        with self._lock:
+            return int(self._db.execute(f"SELECT {what} FROM ({sql})", params).fetchone()[0])
+
+    def _matches(self, query: SearchQuery) -> tuple[str, list] | None:
+        """``(sql, params)`` of the matching copies (id, story_id, score, at), None when the
+        query has no searchable word. Filters, not the page, apply here."""
+        match = fts_match_expression(query.text, query.language)
+        if not match:
+            return None
+        where, params = match_filters(query)
+        sql = ("SELECT a.id AS id, a.story_id AS story_id, "
+               "-bm25(articles_fts, 3.0, 1.0) AS score, "
+               "COALESCE(a.published_utc, a.first_seen) AS at FROM articles_fts "
+               "JOIN articles a ON a.id = articles_fts.rowid "
+               f"WHERE articles_fts MATCH ?{''.join(' AND ' + w for w in where)}")
+        return sql, [match, *params]
 
     def search_facets(self) -> dict[str, list[str]]:
         """The languages and sources stored articles have, for checking ``--lang``/``--source``."""
@@ -63,6 +75,36 @@ class SearchTables(Tables):
             return {col: [r[0] for r in self._db.execute(
                 f"SELECT DISTINCT {col} FROM articles WHERE {col} IS NOT NULL ORDER BY {col}")]
                 for col in ("language", "source")}
+
+
+def match_filters(query: SearchQuery, table: str = "a") -> tuple[list[str], list]:
+    """SQL conditions (on ``table``, the articles) and their parameters for a query's
+    language, source and date range; time is publication, else first-seen time."""
+    where: list[str] = []
+    params: list = []
+    if query.language:
+        where.append(f"{table}.language = ?")
+        params.append(query.language)
+    if query.source:
+        where.append(f"{table}.source = ?")
+        params.append(query.source)
+    when = f"COALESCE({table}.published_utc, {table}.first_seen)"
+    if query.since:
+        where.append(f"{when} >= ?")
+        params.append(utc_iso(query.since))
+    if query.until:
+        where.append(f"{when} < ?")
+        params.append(utc_iso(query.until))
+    return where, params
+
+
+def _order(sort: str, prefix: str = "") -> str:
+    """``relevance``: score, then newest; ``newest``: time, then score; id breaks ties so
+    pages are stable."""
+    when = f"{prefix}at DESC"
+    score = f"{prefix}score DESC"
+    first = f"{when}, {score}" if sort == "newest" else f"{score}, {when}"
+    return f"{first}, {prefix}id DESC"
 
 
 def fts_match_expression(text: str, language: str | None = None) -> str:
