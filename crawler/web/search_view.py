@@ -21,7 +21,7 @@ RTL = frozenset({"ar", "ckb", "fa"})
 LTR = frozenset({"kmr", "en", "tr", "de", "fr"})
 RANGES = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 SORTS = ("relevance", "newest")
-SPLITS = ("language", "source", "")
+SPLITS = ("language", "source", "none")
 INTERVALS = ("auto", "day", "hour")
 
 
@@ -73,7 +73,7 @@ class SearchForm:
     sort: str = "relevance"
     offset: int = 0
     limit: int = defaults.WEB_PAGE_SIZE
-    split: str = "language"
+    split: str = "language"         # language | source | none
     interval: str = "auto"
     problems: list[str] = field(default_factory=list)
 
@@ -189,7 +189,7 @@ class AttentionChart:
 
 def attention_chart(store: Any, form: SearchForm, now: datetime) -> AttentionChart:
     """The attention chart of the form's query (hours when it spans at most 3 days)."""
-    split = form.split or ""
+    split = "" if form.split == "none" else form.split
     if not hasattr(store, "attention"):
         return AttentionChart("day", split, [], [], Markup(""), available=False)
     query = form.query(now)

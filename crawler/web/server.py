@@ -66,6 +66,7 @@ class WebServer:
 
     server: Any
     sock: socket.socket
+    app: Any = None                 # the Chavder it reads (closed by stop)
     thread: threading.Thread | None = None
 
     @property
@@ -76,6 +77,8 @@ class WebServer:
         self.server.should_exit = True
         if self.thread is not None:
             self.thread.join(timeout)
+        if self.app is not None:
+            self.app.close()
 
 
 def build(settings: "Settings", host: str, port: int, *, access_log: bool = False) -> WebServer:
@@ -94,7 +97,7 @@ def build(settings: "Settings", host: str, port: int, *, access_log: bool = Fals
         raise
     config = uvicorn.Config(create_app(app, creds), log_config=None, access_log=access_log,
                             server_header=False, proxy_headers=False, lifespan="off")
-    return WebServer(uvicorn.Server(config), sock)
+    return WebServer(uvicorn.Server(config), sock, app)
 
 
 def serve(web: WebServer) -> None:

@@ -48,7 +48,7 @@ def api_search(request: Request, q: str = _Q, lang: str = _LANG, source: str = _
             "source")
 def api_attention(request: Request, q: str = _Q, lang: str = _LANG, source: str = _SOURCE,
                   range: str = _RANGE, since: str = _SINCE, until: str = _UNTIL,  # noqa: A002
-                  split: str = Query("language", description="language, source or empty"),
+                  split: str = Query("language", description="language, source or none"),
                   interval: str = Query("auto", description="auto, day or hour")) -> dict:
     app = chavder_of(request)
     form = _form(q, lang, source, range, since, until, split=split, interval=interval)
