@@ -304,12 +304,13 @@ class Revisions(Protocol):
 
 @runtime_checkable
 class Store(ArticleWriter, ArticleReader, SharedStoryLookup, StorySignatures, Search,
-            CrawlState, ServiceSchedule, AlertLedger, DigestLedger, Admin, Protocol):
+            CrawlState, ServiceSchedule, AlertLedger, DigestLedger, Attention, Revisions, Admin,
+            Protocol):
     """Every role: what ``open_store`` returns and each backend implements."""
 
 
 #: The roles every backend implements (``Store`` is their union).
 ROLES: tuple[type, ...] = (ArticleWriter, ArticleReader, StoryLookup, SharedStoryLookup,
                            StorySignatures, Search, CrawlState, ServiceSchedule, AlertLedger,
-                           DigestLedger, Admin)
+                           DigestLedger, Attention, Revisions, Admin)
 

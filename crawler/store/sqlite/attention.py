@@ -1,8 +1,9 @@
-"""Attention over time on the SQLite tables (the ``Attention`` role): matching stories per
-day or hour, and each source's articles per day — what the web interface charts.
+"""Attention over time and each source's output (the ``Attention`` role) over SQLite.
 
-Counted in SQL (``GROUP BY`` over the ISO time prefix, ``COUNT(DISTINCT story_id)``), so a
-chart of a 100,000-article store never loads its rows into Python.
+A bar counts the distinct stories with a matching copy in its time bucket — a story carried
+by five outlets is one story that day; split by source, it is one story for each outlet that
+carried it. Time is publication, else first-seen time, in UTC (the ISO strings the store
+keeps sort and cut as text: a day is their first 10 characters, an hour their first 13).
 """
 from __future__ import annotations
 
@@ -10,84 +11,68 @@ from datetime import datetime, timedelta, timezone
 
 from crawler.store.base import SearchQuery, utc_iso
 from crawler.store.roles import AttentionBucket
-from crawler.store.sqlite.search import fts_match_expression
-from crawler.store.sqlite.tables import Tables
+from crawler.store.sqlite.search import SearchTables
 
-#: Length of the UTC ISO time prefix that names a bucket ("2017-06-01", "2017-06-01T14").
-_PREFIX = {"day": 10, "hour": 13}
-_SPLIT = {"language": "a.language", "source": "a.source"}
-_WHEN = "COALESCE(a.published_utc, a.first_seen)"
+#: Characters of a UTC ISO time that name its bucket.
+INTERVALS = {"day": 10, "hour": 13}
+#: What a split groups by (an article without a language counts as ``und``).
+SPLITS = {"language": "COALESCE(a.language, 'und')", "source": "a.source"}
 
 
-class AttentionTables(Tables):
-    """``attention`` and ``source_activity`` over ``articles`` (and ``articles_fts``)."""
+def check_attention_args(interval: str, split: str | None) -> None:
+    if interval not in INTERVALS:
+        raise ValueError(f"attention: interval {interval!r} — use 'day' or 'hour'")
+    if split is not None and split not in SPLITS:
+        raise ValueError(f"attention: split {split!r} — use 'language', 'source' or None")
+
+
+def bucket_start(text: str, interval: str) -> datetime:
+    """``2017-06-01`` or ``2017-06-01T07`` → that UTC day or hour."""
+    if interval == "day":
+        return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+    return datetime.strptime(text, "%Y-%m-%dT%H").replace(tzinfo=timezone.utc)
+
+
+def activity_days(days: int, now: datetime) -> list[str]:
+    """The ``days`` UTC dates (ISO) ending with ``now``'s, oldest first."""
+    now = now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+    last = now.astimezone(timezone.utc).date()
+    return [(last - timedelta(days=n)).isoformat() for n in range(max(0, days) - 1, -1, -1)]
+
+
+class AttentionTables(SearchTables):
+    """Attention charts over the same matches as ``search``."""
 
     def attention(self, query: SearchQuery, *, interval: str = "day",
                   split: str | None = None) -> list[AttentionBucket]:
-        if interval not in _PREFIX:
-            raise ValueError(f"interval {interval!r}: use day or hour")
-        if split is not None and split not in _SPLIT:
-            raise ValueError(f"split {split!r}: use language, source or nothing")
-        where, params, join = _filters(query)
-        if where is None:
+        check_attention_args(interval, split)
+        matched = self._matches(query)
+        if matched is None:
             return []
-        width = _PREFIX[interval]
-        key = _SPLIT[split] if split else "NULL"
-        sql = (f"SELECT substr({_WHEN}, 1, {width}) AS bucket, {key} AS k, "
-               f"COUNT(DISTINCT a.story_id) FROM {join} "
-               f"{'WHERE ' + ' AND '.join(where) if where else ''} GROUP BY bucket, k "
-               f"ORDER BY bucket, k")
+        sql, params = matched
+        width = INTERVALS[interval]
+        key = SPLITS[split] if split else "NULL"
+        # the matching copies, then their buckets: one row per (bucket, key, story)
+        sql = (f"SELECT substr(m.at, 1, {width}) AS bucket, {key} AS k, "
+               f"COUNT(DISTINCT m.story_id) FROM ({sql}) m JOIN articles a ON a.id = m.id "
+               f"GROUP BY bucket, k ORDER BY bucket, k")
         with self._lock:
             rows = self._db.execute(sql, params).fetchall()
-        return [AttentionBucket(_bucket_start(row[0]), row[1], int(row[2])) for row in rows
-                if row[0]]
+        return [AttentionBucket(bucket_start(r[0], interval), r[1], int(r[2])) for r in rows]
 
     def source_activity(self, days: int, now: datetime) -> dict[str, list[int]]:
-        last = now.astimezone(timezone.utc).date()
-        first = last - timedelta(days=max(1, days) - 1)
+        """Articles first seen per UTC day of every source with stored articles."""
+        dates = activity_days(days, now)
         with self._lock:
             sources = [r[0] for r in self._db.execute(
                 "SELECT DISTINCT source FROM articles ORDER BY source")]
             rows = self._db.execute(
                 "SELECT source, substr(first_seen, 1, 10) AS day, COUNT(*) FROM articles "
-                "WHERE first_seen >= ? AND first_seen < ? GROUP BY source, day",
-                (first.isoformat(), (last + timedelta(days=1)).isoformat())).fetchall()
-        out = {source: [0] * max(1, days) for source in sources}
+                "WHERE first_seen >= ? GROUP BY source, day",
+                (dates[0] if dates else utc_iso(now),)).fetchall() if dates else []
+        index = {d: i for i, d in enumerate(dates)}
+        out = {s: [0] * len(dates) for s in sources}
         for source, day, count in rows:
-            index = (datetime.fromisoformat(day).date() - first).days
-            if 0 <= index < len(out.setdefault(source, [0] * max(1, days))):
-                out[source][index] = int(count)
+            if day in index:
+                out[source][index[day]] = int(count)
         return out
-
-
-def _filters(query: SearchQuery) -> tuple[list[str] | None, list, str]:
-    """The WHERE terms, parameters and FROM clause of ``query``; ``None`` terms when its text
-    can match nothing. An empty text counts every article (the filters still apply)."""
-    where: list[str] = []
-    params: list = []
-    join = "articles a"
-    if query.text.strip():
-        match = fts_match_expression(query.text, query.language)
-        if not match:
-            return None, [], join
-        join = "articles_fts JOIN articles a ON a.id = articles_fts.rowid"
-        where.append("articles_fts MATCH ?")
-        params.append(match)
-    for column, value in (("a.language", query.language), ("a.source", query.source)):
-        if value:
-            where.append(f"{column} = ?")
-            params.append(value)
-    if query.since:
-        where.append(f"{_WHEN} >= ?")
-        params.append(utc_iso(query.since))
-    if query.until:
-        where.append(f"{_WHEN} < ?")
-        params.append(utc_iso(query.until))
-    return where, params, join
-
-
-def _bucket_start(prefix: str) -> datetime:
-    """"2017-06-01" or "2017-06-01T14" → that day's or hour's start, UTC."""
-    if len(prefix) > 10:
-        return datetime.fromisoformat(prefix + ":00:00").replace(tzinfo=timezone.utc)
-    return datetime.fromisoformat(prefix).replace(tzinfo=timezone.utc)

@@ -29,8 +29,8 @@ def _ledger_key(recipient: str) -> str:
 
 
 @translating
-class SQLiteStore(ArticleTables, SearchTables, CrawlStateTables, AlertTables, DigestTables,
-                  RevisionTables, AttentionTables, Store):
+class SQLiteStore(ArticleTables, AttentionTables, SearchTables, CrawlStateTables, AlertTables,
+                  DigestTables, RevisionTables, Store):
     """Store backend over one SQLite file: every role of ``Store``, one mixin per role module.
     Thread-safe through one connection and a lock.
 
