@@ -57,16 +57,20 @@ class SourceRow:
         return data
 
 
-def backoff(errors: Iterable[dict], now: datetime, base_seconds: float) -> Backoff:
+def backoff(errors: Iterable[dict], now: datetime, base_seconds: float,
+            polled: Iterable[str] = ()) -> Backoff:
     """The failed-article back-off of the spiders, recomputed from the fetch errors: the n-th
-    failure of a URL in the last 7 days waits ``base × 2^(n-1)`` (at most a day)."""
+    failure of a URL in the last 7 days waits ``base × 2^(n-1)`` (at most a day). ``polled``:
+    the source's feeds and index pages, fetched on every run whatever they answered."""
     if base_seconds <= 0:
         return Backoff()
     since = now - FAILURE_WINDOW
+    skip = set(polled)
     per_url: dict[str, tuple[int, datetime]] = {}
     for row in errors:
         at = parse_iso(row.get("at"))
-        if at is None or at < since or str(row.get("reason", "")).startswith(STORE_FAULT_PREFIX):
+        if at is None or at < since or row["url"] in skip \
+                or str(row.get("reason", "")).startswith(STORE_FAULT_PREFIX):
             continue
         n, last = per_url.get(row["url"], (0, at))
         per_url[row["url"]] = (n + 1, max(last, at))
@@ -108,7 +112,8 @@ def source_rows(app: Any, now: datetime, days: int = defaults.WEB_SPARK_DAYS) ->
             st.get("last_success"), st.get("last_crawl"), schedule.get(sid, {}).get("next_run"),
             int(st.get("articles_24h", 0)), store.count_articles(sid),
             _error(st.get("last_error")),
-            backoff(store.fetch_errors(sid), now, base) if st.get("last_error") else Backoff(),
+            backoff(store.fetch_errors(sid), now, base, src.start_urls if src else ())
+            if st.get("last_error") else Backoff(),
             counts, sparkline_svg(counts, title=f"{sid}: {sum(counts)} articles in the last "
                                                 f"{len(counts)} days")))
     return rows
