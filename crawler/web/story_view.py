@@ -46,7 +46,16 @@ def _words(text: str) -> list[str]:
 
 
 def _join(words: list[str]) -> str:
-    return str(escape(" ".join(words))).replace(" ¶ ", "<br>").replace("¶", "<br>")
+    """Escaped words, a paragraph mark as a line break."""
+    out: list[str] = []
+    for word in words:
+        if word == "¶":
+            out.append("<br>")
+            continue
+        if out and out[-1] != "<br>":
+            out.append(" ")
+        out.append(str(escape(word)))
+    return "".join(out)
 
 
 @dataclass
