@@ -28,7 +28,7 @@ def test_run_serves_the_web_interface_on_web_port(tmp_path):
     (root / "desk" / "feed.xml").write_text(rss_feed("desk", [(TITLE, "/a1.html")]), "utf-8")
     with FixtureWeb(root) as web:
         sources = tmp_path / "sources.yaml"
-        sources.write_text(web.substitute(feed_source(interval="2s")), encoding="utf-8")
+        sources.write_text(web.substitute(feed_source(interval="1s")), encoding="utf-8")
         config = write_config(tmp_path, sources=sources, alerts=tmp_path / "none.yaml",
                               health_port=-1, web_port=0)
         svc = ServiceProcess(config, tmp_path / "service.log", wait_started=30).start()
@@ -37,10 +37,10 @@ def test_run_serves_the_web_interface_on_web_port(tmp_path):
             assert found, svc.text()
             url = found.group(1)
             sources_page = urllib.request.urlopen(url + "sources", timeout=10).read().decode()
-            assert 'data-source="desk"' in sources_page
+            assert 'data-source="desk"' in sources_page, "the listed source, before any crawl"
             assert wait_for(lambda: TITLE in urllib.request.urlopen(
                 url + "?q=%D8%A7%D9%84%D8%B1%D9%82%D8%A9", timeout=10).read().decode(), 20), \
-                svc.text()
+                svc.text()   # the crawl's article, stored by the service meanwhile
         finally:
             began = time.monotonic()
             code = svc.stop()

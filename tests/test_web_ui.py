@@ -197,7 +197,7 @@ def site(request, tmp_path_factory):
             f"<published>{T1}</published><updated>{T1}</updated></entry><entry><title>report",
             f"<published>{T1}</published><updated>2017-06-01T18:00:00+03:00</updated></entry>"
             "<entry><title>report")))
-        env.crawl(check=False)
+        env.crawl("wire", check=False)
     server = WebProcess(env)
     yield env, server.url, request.param
     server.stop()
@@ -381,7 +381,7 @@ def test_read_only_with_a_csp_and_no_script(site):
     assert font[0] == 200 and font[2][:4] == b"wOF2"
 
 
-def test_other_addresses_need_a_token(site):
+def test_other_addresses_need_a_token(site, monkeypatch):
     env, url, backend = site
     if backend != "sqlite":
         pytest.skip("the bind rule does not depend on the store")
@@ -391,13 +391,16 @@ def test_other_addresses_need_a_token(site):
                           text=True, timeout=60)
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "CHAVDER_WEB_TOKEN" in proc.stderr, proc.stderr
-    guarded = WebProcess(env, extra_env={"CHAVDER_WEB_TOKEN": "s3cret-token"})
+    monkeypatch.setenv("CHAVDER_WEB_TOKEN", "s3cret-token")
+    from crawler.config import load_settings
+    from crawler.web.server import start_thread
+    guarded = start_thread(load_settings(env.config), "127.0.0.1", 0)   # in process: faster
+    base = guarded.url.rstrip("/")
     try:
-        assert get(guarded.url + "/")[0] == 401
+        assert get(base + "/")[0] == 401
         login = base64.b64encode(b"analyst:s3cret-token").decode()
-        assert get(guarded.url + "/", {"Authorization": f"Basic {login}"})[0] == 200
-        assert get(guarded.url + "/api/sources", {"Authorization": "Bearer s3cret-token"})[0] \
-            == 200
-        assert get(guarded.url + "/", {"Authorization": "Bearer wrong"})[0] == 401
+        assert get(base + "/", {"Authorization": f"Basic {login}"})[0] == 200
+        assert get(base + "/api/sources", {"Authorization": "Bearer s3cret-token"})[0] == 200
+        assert get(base + "/", {"Authorization": "Bearer wrong"})[0] == 401
     finally:
         guarded.stop()
