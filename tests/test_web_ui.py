@@ -269,6 +269,25 @@ def test_search_shows_each_language_in_its_direction(site, page):
     shoot(page, "search", backend)
 
 
+def test_search_filters_dates_and_pages(site, page):
+    env, url, backend = site
+    q = quote("الرقة")
+    page.goto(f"{url}/?q={q}&since=2017-06-02&until=2017-06-02")
+    langs = page.locator("li.result").evaluate_all("els => els.map(e => e.lang)")
+    assert sorted(langs) == ["ckb", "kmr"], "the 'to' date includes its whole day"
+    page.goto(f"{url}/?q={q}&range=24h")
+    assert page.locator("li.result").count() == 0, "nothing of 2017 in the last 24 hours"
+    page.goto(f"{url}/?q={q}&lang=kmr")
+    assert page.locator("li.result h2").all_inner_texts() == [KURMANJI_TITLE]
+    page.goto(f"{url}/?q={q}&limit=2&sort=newest")
+    first = page.locator("li.result h2").all_inner_texts()
+    page.click("a[rel=next]")
+    second = page.locator("li.result h2").all_inner_texts()
+    assert len(first) == len(second) == 2 and not set(first) & set(second)
+    assert "Stories 3–4 of 5" in page.locator("main").inner_text()
+    assert "sort=newest" in page.url and "offset=2" in page.url
+
+
 def test_attention_chart_counts_stories_per_day(site, page):
     env, url, backend = site
     page.goto(f"{url}/?q={quote('الرقة')}&interval=day")
