@@ -46,7 +46,7 @@ class AttentionTables(SearchTables):
     def attention(self, query: SearchQuery, *, interval: str = "day",
                   split: str | None = None) -> list[AttentionBucket]:
         check_attention_args(interval, split)
-        matched = self._matches(query)
+        matched = self._matches(query, scored=False)
         if matched is None:
             return []
         sql, params = matched

@@ -193,4 +193,13 @@ MIGRATIONS: list[Step] = [
         PRIMARY KEY (article_id, revision)
     ) WITHOUT ROWID;
     """,
+    # v10: the web interface's reads. A covering index of what search, its total and the
+    # attention charts read for each FTS match (story, language, source, times), so SQLite
+    # need not step over every matching row's body to reach them (bench/web.py: a search
+    # total 30 → 6 ms at 100,000 articles); and articles first seen per source and day.
+    """
+    CREATE INDEX articles_search ON articles(id, story_id, language, source, published_utc,
+                                             first_seen);
+    CREATE INDEX articles_source_seen ON articles(source, first_seen);
+    """,
 ]

@@ -47,7 +47,7 @@ class SearchTables(Tables):
 
     def search_total(self, query: SearchQuery) -> int:
         """How many stories (copies with ``all_copies``) match: the pages' total."""
-        matched = self._matches(query)
+        matched = self._matches(query, scored=False)
         if matched is None:
             return 0
         sql, params = matched
@@ -55,15 +55,17 @@ class SearchTables(Tables):
         with self._lock:
             return int(self._db.execute(f"SELECT {what} FROM ({sql})", params).fetchone()[0])
 
-    def _matches(self, query: SearchQuery) -> tuple[str, list] | None:
+    def _matches(self, query: SearchQuery, *, scored: bool = True) -> tuple[str, list] | None:
         """``(sql, params)`` of the matching copies (id, story_id, score, at), None when the
-        query has no searchable word. Filters, not the page, apply here."""
+        query has no searchable word. Filters, not the page, apply here; ``scored=False``
+        skips bm25 (counts and charts need no ranking)."""
         match = fts_match_expression(query.text, query.language)
         if not match:
             return None
         where, params = match_filters(query)
+        score = "-bm25(articles_fts, 3.0, 1.0)" if scored else "0"
         sql = ("SELECT a.id AS id, a.story_id AS story_id, "
-               "-bm25(articles_fts, 3.0, 1.0) AS score, "
+               f"{score} AS score, "
                "COALESCE(a.published_utc, a.first_seen) AS at FROM articles_fts "
                "JOIN articles a ON a.id = articles_fts.rowid "
                f"WHERE articles_fts MATCH ?{''.join(' AND ' + w for w in where)}")
