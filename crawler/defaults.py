@@ -57,6 +57,7 @@ WEB_CLI_PORT = 9420                      # `chavder web` without --port (0 = any
 WEB_PAGE_SIZE = 20                       # search results per page
 WEB_SPARK_DAYS = 14                      # days of the sources page's sparklines
 WEB_RECENT = 20                          # recent articles per source, alerts, feed entries
+WEB_FACETS_SECONDS = 60.0                # the search filters' stored languages/sources, cached
 
 # --------------------------------------------------------------------------- browser rendering
 BROWSER_MAX_PAGES = 2                    # pages headless Chromium renders at once (per process)
