@@ -312,6 +312,8 @@ def test_story_page_has_copies_and_the_revision(site, page):
     outlets = page.locator("table.copies tbody tr").evaluate_all(
         "els => els.map(e => e.dataset.source)")
     assert sorted(outlets) == ["mirror", "wire"]
+    wire_url = page.locator("table.copies tr[data-source=wire] span.url").inner_text()
+    assert f"/{RAQQA_SLUG}/" in wire_url and "%D8" not in wire_url, "the URL decoded to read"
     body = page.locator("article.story .body")
     assert UPDATE in body.inner_text()
     assert page.evaluate("getComputedStyle(document.querySelector('.body')).direction") == "rtl"
@@ -395,6 +397,8 @@ def test_read_only_with_a_csp_and_no_script(site):
     assert "default-src 'none'" in headers["content-security-policy"]
     assert b"<script" not in body
     assert get(url + "/", method="POST")[0] == 405
+    head = get(url + "/?q=x", method="HEAD")
+    assert head[0] == 200 and head[2] == b""
     assert get(url + "/openapi.json")[0] == 200
     font = get(url + "/static/fonts/noto-naskh-arabic-arabic-400-normal.woff2")
     assert font[0] == 200 and font[2][:4] == b"wOF2"

@@ -24,7 +24,7 @@ def not_found(request: Request, what: str) -> Response:
     return render(request, "error.html", 404, title="Not found", message=what)
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def search_page(request: Request) -> Response:
     """The search form, the attention chart of the query and one page of story rows."""
     app = chavder_of(request)
@@ -48,7 +48,7 @@ def _colours(chart: search_view.AttentionChart) -> list[tuple[str, str]]:
     return [("all" if k is None else k, c) for k, c in colours(chart.keys).items()]
 
 
-@router.get("/story/{story_id}", response_class=HTMLResponse)
+@router.api_route("/story/{story_id}", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def story_page(request: Request, story_id: int) -> Response:
     app = chavder_of(request)
     story = story_view.story_page(app.store, story_id, source_names(app))
@@ -57,7 +57,7 @@ def story_page(request: Request, story_id: int) -> Response:
     return render(request, "story.html", story=story)
 
 
-@router.get("/alerts", response_class=HTMLResponse)
+@router.api_route("/alerts", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def alerts_page(request: Request) -> Response:
     """Rules, the rule test form (GET: it changes nothing), recent alerts, digest previews."""
     app = chavder_of(request)
@@ -78,14 +78,14 @@ def alerts_page(request: Request) -> Response:
                   digests=alerts_view.digest_previews(app) if rules else [])
 
 
-@router.get("/sources", response_class=HTMLResponse)
+@router.api_route("/sources", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def sources_page(request: Request) -> Response:
     app = chavder_of(request)
     return render(request, "sources.html", rows=sources_view.source_rows(app, utc_now()),
                   days=defaults.WEB_SPARK_DAYS)
 
 
-@router.get("/sources/{source_id}", response_class=HTMLResponse)
+@router.api_route("/sources/{source_id}", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def source_page(request: Request, source_id: str) -> Response:
     app = chavder_of(request)
     rows = [r for r in sources_view.source_rows(app, utc_now()) if r.id == source_id]
