@@ -105,3 +105,44 @@ def test_revision_text_keep_is_a_validated_setting(tmp_path):
         assert [(r.revision, r.body) for r in s.article_revisions(1)] == [(2, "ثاني"), (1, None)]
     finally:
         s.close()
+
+
+def test_sqlite_pages_from_the_top_matches_equal_the_full_grouping(tmp_path):
+    """An unfiltered relevance search pages from the best-scored matches only, newest first
+    from the newest matches only; a filter that keeps everything takes the grouping over every
+    match. They must give the same pages, also when a few stories have so many copies that
+    the top matches hold too few stories."""
+    from datetime import datetime
+    s = open_store(f"sqlite:///{tmp_path / 'top.db'}")
+    try:
+        n = 0
+        for k in range(12):
+            story = None
+            for copy in range(1 if k % 3 else 30):     # every third story has 30 copies
+                n += 1
+                filler = " ".join(["تقرير"] * ((n * 7) % 23))
+                a = article(n, title=f"خبر {k}", body=f"مدينة الرقة {filler} نسخة {copy}",
+                            source=SOURCES[copy % 3],
+                            published=f"2017-06-{1 + (n * 5) % 28:02d}T10:00:00+00:00")
+                story = s.upsert(a, f"example.org/{n}", story_id=story).story_id
+        everything = datetime(1900, 1, 1)
+        for all_copies in (False, True):
+            for offset in (0, 3, 10, 11, 40, 200):
+                q = SearchQuery("الرقة", limit=5, offset=offset, all_copies=all_copies)
+                full = SearchQuery("الرقة", limit=5, offset=offset, all_copies=all_copies,
+                                   since=everything)
+                assert [h.article_id for h in s.search(q)] == \
+                       [h.article_id for h in s.search(full)], (all_copies, offset)
+        assert s.search_total(SearchQuery("الرقة")) == 12
+        assert len(s.search(SearchQuery("الرقة", limit=20))) == 12
+        # newest first pages from the newest copies only: each story at its newest copy
+        newest: dict[int, tuple[str, int]] = {}
+        for row in s.iter_articles():
+            key = (row["published_utc"] or row["first_seen"], row["id"])
+            newest[row["story_id"]] = max(newest.get(row["story_id"], key), key)
+        order = [i for _, i in sorted(newest.values(), reverse=True)]
+        for offset in (0, 3, 10, 11):
+            q = SearchQuery("الرقة", limit=5, offset=offset, sort="newest")
+            assert [h.article_id for h in s.search(q)] == order[offset:offset + 5], offset
+    finally:
+        s.close()

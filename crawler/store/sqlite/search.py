@@ -12,27 +12,26 @@ class SearchTables(Tables):
     def search(self, query: SearchQuery) -> list[SearchHit]:
         """The page ``offset``…``offset + limit`` of matching stories (or copies), best first.
 
-        Stories are grouped in SQL (a window over the matches keeps each story's best copy),
-        so a page is exact however many copies a story has and pages never overlap; the
-        Elasticsearch store's ``collapse`` picks the same copy."""
+        Stories are grouped exactly (each story's best copy by the query's order), so a page
+        is right however many copies a story has and pages never overlap; the Elasticsearch
+        store's ``collapse`` does the same."""
         matched = self._matches(query)
         if matched is None:
             return []
-        sql, params = matched
-        order = _order(query.sort, "m.")
-        if query.all_copies:
-            sql = f"SELECT m.* FROM ({sql}) m ORDER BY {order} LIMIT ? OFFSET ?"
-        else:
-            sql = (f"SELECT m.* FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY story_id "
-                   f"ORDER BY {_order(query.sort)}) AS best FROM ({sql})) m WHERE m.best = 1 "
-                   f"ORDER BY {order} LIMIT ? OFFSET ?")
-        sql = (f"SELECT a.*, p.score FROM ({sql}) p JOIN articles a ON a.id = p.id "
-               f"ORDER BY {_order(query.sort, 'p.')}")
-        page = [max(0, int(query.limit)), max(0, int(query.offset))]
+        limit, offset = max(0, int(query.limit)), max(0, int(query.offset))
         with self._lock:
-            rows = self._db.execute(sql, params + page).fetchall()
+            if query.sort == "newest":
+                page = self._newest_page(query, limit, offset)
+            else:
+                page = self._top_page(query, limit, offset) if _ranked_only(query) else None
+            if page is None:
+                page = self._grouped_page(query, matched, limit, offset)
+            rows = {r["id"]: r for r in self._db.execute(
+                f"SELECT * FROM articles WHERE id IN ({','.join('?' * len(page))})",
+                [i for i, _ in page])} if page else {}
             hits: list[SearchHit] = []
-            for row in rows:
+            for article_id, score in page:
+                row = rows[article_id]
                 others = [] if query.all_copies else [r[0] for r in self._db.execute(
                     "SELECT DISTINCT source FROM articles WHERE story_id=? AND source<>? "
                     "ORDER BY source", (row["story_id"], row["source"]))]
@@ -42,8 +41,82 @@ class SearchTables(Tables):
                     title=row["title"], source=row["source"], language=row["language"],
                     published_at=row["published_at"],
                     excerpt=excerpt, spans=spans,
-                    score=float(row["score"]), also_reported_by=others))
+                    score=float(score), also_reported_by=others))
         return hits
+
+    def _grouped_page(self, query: SearchQuery, matched: tuple[str, list], limit: int,
+                      offset: int) -> list[tuple[int, float]]:
+        """``(id, score)`` of the page, from every match: a window keeps each story's best
+        copy, then the stories are ordered and cut."""
+        sql, params = matched
+        order = _order(query.sort, "m.")
+        if query.all_copies:
+            sql = f"SELECT m.id, m.score FROM ({sql}) m ORDER BY {order} LIMIT ? OFFSET ?"
+        else:
+            sql = (f"SELECT m.id, m.score FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY "
+                   f"story_id ORDER BY {_order(query.sort)}) AS best FROM ({sql})) m "
+                   f"WHERE m.best = 1 ORDER BY {order} LIMIT ? OFFSET ?")
+        return [(r[0], r[1]) for r in self._db.execute(sql, params + [limit, offset])]
+
+    def _top_page(self, query: SearchQuery, limit: int,
+                  offset: int) -> list[tuple[int, float]] | None:
+        """The page of an unfiltered relevance search from the best-scored matches only.
+
+        A story whose best copy is not among the top ``k`` copies ranks below every story
+        that has one there, so once the top ``k`` hold ``offset + limit`` stories the page is
+        exact — without reading the story of every match (the common word of a 100,000-article
+        store matches ~15 % of it). Otherwise ``k`` grows; None: use every match."""
+        match = fts_match_expression(query.text, query.language)
+        need = offset + limit
+        k = max(64, 4 * need)
+        while k <= 4096:
+            rows = self._db.execute(
+                "SELECT t.id, a.story_id, t.score FROM (SELECT rowid AS id, "
+                "-bm25(articles_fts, 3.0, 1.0) AS score FROM articles_fts WHERE articles_fts "
+                "MATCH ? ORDER BY score DESC, rowid DESC LIMIT ?) t "
+                "JOIN articles a ON a.id = t.id ORDER BY t.score DESC, t.id DESC",
+                (match, k)).fetchall()
+            seen: set[int] = set()
+            best: list[tuple[int, float]] = []
+            for article_id, story_id, score in rows:
+                if query.all_copies or story_id not in seen:
+                    seen.add(story_id)
+                    best.append((article_id, score))
+            if len(best) >= need or len(rows) < k:      # enough stories, or every match
+                return best[offset:need]
+            k *= 4
+        return None
+
+    def _newest_page(self, query: SearchQuery, limit: int,
+                     offset: int) -> list[tuple[int, float]] | None:
+        """The page of a newest-first search: the newest ``k`` matching copies, unscored (a
+        story whose newest copy is not among them is older than every story that has one),
+        then bm25 for the page's rows only. None: ``k`` would grow past 4096."""
+        matched = self._matches(query, scored=False)
+        if matched is None:
+            return []
+        sql, params = matched
+        need = offset + limit
+        k = max(64, 4 * need)
+        while k <= 4096:
+            rows = self._db.execute(f"SELECT m.id, m.story_id FROM ({sql}) m "
+                                    f"ORDER BY m.at DESC, m.id DESC LIMIT ?",
+                                    params + [k]).fetchall()
+            seen: set[int] = set()
+            ids: list[int] = []
+            for article_id, story_id in rows:
+                if query.all_copies or story_id not in seen:
+                    seen.add(story_id)
+                    ids.append(article_id)
+            if len(ids) >= need or len(rows) < k:
+                ids = ids[offset:need]
+                scores = dict(self._db.execute(
+                    "SELECT rowid, -bm25(articles_fts, 3.0, 1.0) FROM articles_fts WHERE "
+                    f"articles_fts MATCH ? AND rowid IN ({','.join('?' * len(ids))})",
+                    [params[0], *ids])) if ids else {}
+                return [(i, scores.get(i, 0.0)) for i in ids]
+            k *= 4
+        return None
 
     def search_total(self, query: SearchQuery) -> int:
         """How many stories (copies with ``all_copies``) match: the pages' total."""
@@ -100,13 +173,21 @@ def match_filters(query: SearchQuery, table: str = "a") -> tuple[list[str], list
     return where, params
 
 
+def _ranked_only(query: SearchQuery) -> bool:
+    """A relevance search without filters: its page can come from the top-scored matches.
+    (With one, the top matches may hold few that pass it, and each retry costs a scan: a
+    language filter also narrows the MATCH expression itself, which is cheap already.)"""
+    return (query.sort != "newest" and not query.language and not query.source
+            and query.since is None and query.until is None)
+
+
 def _order(sort: str, prefix: str = "") -> str:
-    """``relevance``: score, then newest; ``newest``: time, then score; id breaks ties so
-    pages are stable."""
-    when = f"{prefix}at DESC"
-    score = f"{prefix}score DESC"
-    first = f"{when}, {score}" if sort == "newest" else f"{score}, {when}"
-    return f"{first}, {prefix}id DESC"
+    """``relevance``: score, ``newest``: time; ties to the later article id. A total order,
+    so pages are stable and the shortcuts (``_top_page``, ``_newest_page``) pick what the
+    full grouping picks."""
+    if sort == "newest":
+        return f"{prefix}at DESC, {prefix}id DESC"
+    return f"{prefix}score DESC, {prefix}id DESC"
 
 
 def fts_match_expression(text: str, language: str | None = None) -> str:
