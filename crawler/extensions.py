@@ -9,7 +9,8 @@ from scrapy.crawler import Crawler
 from twisted.internet import task
 
 from crawler import defaults
-from crawler.crawl import app_of, source_counts
+from crawler.appref import app_of
+from crawler.counters import source_counts
 from crawler.store.base import utc_now_iso
 from crawler.unexpected import store_fault_of
 

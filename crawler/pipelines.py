@@ -19,10 +19,10 @@ from crawler.extract.page import extract_page
 from crawler.text.dates import parse_iso
 from crawler.items import RawPage
 from crawler.models import Article
-from crawler.crawl import app_of
+from crawler.appref import app_of
 from crawler.store.base import STORE_FAULT_PREFIX, UpsertResult
 from crawler.store.faults import StoreUnusable
-from crawler.spiders.base import count
+from crawler.counters import count
 from crawler.unexpected import store_unusable
 
 logger = logging.getLogger("chavder.crawl")

@@ -79,7 +79,7 @@ EXTENSIONS = {
 # Chavder's own settings. Plain ``scrapy crawl <kind>`` (no Chavder driver) builds the application
 # from CHAVDER_CONFIG: a path, relative to this project's scrapy.cfg; $CHAVDER_CONFIG wins over
 # the default. CHAVDER_STORE / CHAVDER_SOURCES, when set (``-s``), replace the file's
-# ``store:`` / ``sources:``. See ``crawler.crawl.app_of``.
+# ``store:`` / ``sources:``. See ``crawler.appref.app_of``.
 CHAVDER_CONFIG = _defaults.CONFIG_FILE
 CHAVDER_STORE = None
 CHAVDER_SOURCES = None

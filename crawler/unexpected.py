@@ -22,8 +22,8 @@ from scrapy.http import Response
 from scrapy.utils.log import failure_to_exc_info
 from twisted.python.failure import Failure
 
-from crawler.crawl import app_of
-from crawler.spiders.base import count
+from crawler.appref import app_of
+from crawler.counters import count
 from crawler.store.faults import StoreUnusable
 from crawler.urls import display_url
 

@@ -205,7 +205,7 @@ class Service:
             d.addBoth(self._crawl_done, ids, crawler, started)
 
     def _crawl_done(self, result: Any, ids: list[str], crawler: Any, started: datetime) -> None:
-        from crawler.crawl import source_counts
+        from crawler.counters import source_counts
         stats = crawler.stats.get_stats() if crawler.stats else {}
         took = (_utc() - started).total_seconds()
         for sid in ids:

@@ -43,6 +43,13 @@ class _Commands(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(self.commands)
 
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """A command named by module path (the service's, ``crawler/cli/service.py``) is
+        loaded here, when it is listed or run."""
+        command = super().get_command(ctx, cmd_name)
+        load = getattr(command, "load", None)
+        return load() if load is not None else command
+
     def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
         try:                                  # --help is printed while parsing
             return super().make_context(*args, **kwargs)

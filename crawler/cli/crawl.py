@@ -28,6 +28,7 @@ log = logging.getLogger("chavder")
 def cmd_crawl(inv: Invocation, source_ids: tuple[str, ...], as_json: bool,
               progress_interval: float) -> int:
     from crawler.app import UnknownSource
+    from crawler.crawl import crawl_once
     app = inv.app()
     try:
         sources = app.select(source_ids)
@@ -40,7 +41,7 @@ def cmd_crawl(inv: Invocation, source_ids: tuple[str, ...], as_json: bool,
     with app:
         app.store   # noqa: B018 - an unusable store is one line before anything is said
         log.info("crawling %d source(s) into %s", len(sources), redact_url(app.settings.store))
-        summary = app.crawl(sources, progress_interval=progress_interval)
+        summary = crawl_once(app, sources, progress_interval=progress_interval)
     report = summary.alerts
     alerts = None if report is None else {"sent": report.sent, "retrying": report.retrying,
                                           "failed": report.failed}
@@ -119,6 +120,7 @@ def cmd_demo(directory: str | None, query: str) -> int:
 
     from crawler.app import Chavder
     from crawler.config import Settings, load_sources
+    from crawler.crawl import crawl_once
     from crawler.sampleweb import SampleWeb, default_root
     from crawler.store import SearchQuery
 
@@ -141,8 +143,8 @@ def cmd_demo(directory: str | None, query: str) -> int:
         print(f"demo: serving {len(web.sites)} sample outlets on 127.0.0.1; "
               f"store {workdir / 'demo.db'}")
         with Chavder(settings, sources) as app:
-            summary = app.crawl(sources, progress_interval=0,
-                                overrides={"AUTOTHROTTLE_ENABLED": False})
+            summary = crawl_once(app, sources, progress_interval=0,
+                                 overrides={"AUTOTHROTTLE_ENABLED": False})
             print(summary.table())
             sent = summary.alerts.sent if summary.alerts is not None else 0
             print(f"\nalerts: {sent} e-mail(s) for rule 'raqqa' written to "
