@@ -4,12 +4,12 @@
 reading), the Jinja2 templates (autoescaped), the static files (CSS and the bundled fonts), and
 the guard every request passes: read-only methods, credentials when they are required, and the
 security headers (CSP without any script) on every answer. The pages, the JSON API and the
-feeds are routers of their own (``crawler/web/routes/``).
+feeds are routers of their own (``page_routes``, ``api_routes``, ``feed_routes``).
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Awaitable, Callable
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI
@@ -51,7 +51,7 @@ def templates() -> Jinja2Templates:
 
 def create_app(chavder: "Chavder", credentials: Credentials | None = None) -> FastAPI:
     """The web interface of ``chavder`` (its store is used for reading only)."""
-    from crawler.web.routes import api, feeds, pages
+    from crawler.web import api_routes, feed_routes, page_routes
     app = FastAPI(title="Chavder", version="1",
                   description="Search, stories, attention over time, alerts and source health "
                               "of a Chavder store (read-only).",
@@ -60,9 +60,9 @@ def create_app(chavder: "Chavder", credentials: Credentials | None = None) -> Fa
     app.state.templates = templates()
     app.state.credentials = credentials or Credentials()
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    app.include_router(pages.router)
-    app.include_router(api.router)
-    app.include_router(feeds.router)
+    app.include_router(page_routes.router)
+    app.include_router(api_routes.router)
+    app.include_router(feed_routes.router)
 
     @app.middleware("http")
     async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]
@@ -88,8 +88,3 @@ def _refusal(request: Request) -> Response | None:
         return PlainTextResponse("credentials required\n", status_code=401,
                                  headers={"WWW-Authenticate": 'Basic realm="Chavder"'})
     return None
-
-
-def chavder_of(request: Request) -> Any:
-    """The application object behind a request."""
-    return request.app.state.chavder

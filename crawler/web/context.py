@@ -36,3 +36,8 @@ def filter_choices(app: Any) -> dict[str, list[str]]:
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def chavder_of(request: Any) -> Any:
+    """The application object behind a request (``create_app`` puts it on the app's state)."""
+    return request.app.state.chavder

@@ -6,8 +6,7 @@ from starlette.requests import Request
 
 from crawler import defaults
 from crawler.web import search_view, sources_view, story_view
-from crawler.web.app import chavder_of
-from crawler.web.context import source_names, utc_now
+from crawler.web.context import chavder_of, source_names, utc_now
 
 router = APIRouter(prefix="/api", tags=["api"])
 

@@ -9,8 +9,7 @@ from crawler import defaults
 from crawler.store.base import SearchQuery
 from crawler.urls import display_url
 from crawler.web import alerts_view
-from crawler.web.app import chavder_of
-from crawler.web.context import source_names
+from crawler.web.context import chavder_of, source_names
 from crawler.web.feeds import MEDIA_TYPE, Entry, atom
 
 router = APIRouter(prefix="/feeds", tags=["feeds"])

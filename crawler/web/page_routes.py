@@ -9,8 +9,7 @@ from starlette.responses import HTMLResponse, Response
 
 from crawler import defaults
 from crawler.web import alerts_view, search_view, sources_view, story_view
-from crawler.web.app import chavder_of
-from crawler.web.context import filter_choices, source_names, utc_now
+from crawler.web.context import chavder_of, filter_choices, source_names, utc_now
 
 router = APIRouter(include_in_schema=False)
 

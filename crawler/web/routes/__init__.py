@@ -1,1 +1,0 @@
-"""The web interface's routers: the HTML pages, the JSON API behind them, the Atom feeds."""
