@@ -397,6 +397,8 @@ def test_read_only_with_a_csp_and_no_script(site):
     assert "default-src 'none'" in headers["content-security-policy"]
     assert b"<script" not in body
     assert get(url + "/", method="POST")[0] == 405
+    assert get(url + "/", {"Host": "rebound.example:80"})[0] == 400, "DNS rebinding refused"
+    assert get(url + "/", {"Host": "localhost"})[0] == 200
     head = get(url + "/?q=x", method="HEAD")
     assert head[0] == 200 and head[2] == b""
     paths = json.loads(get(url + "/openapi.json")[2])["paths"]

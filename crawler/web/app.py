@@ -19,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from crawler.web.search_view import direction
-from crawler.web.security import HEADERS, READ_METHODS, Credentials
+from crawler.web.security import HEADERS, READ_METHODS, Credentials, is_loopback
 
 if TYPE_CHECKING:
     from crawler.app import Chavder
@@ -77,13 +77,28 @@ def create_app(chavder: "Chavder", credentials: Credentials | None = None) -> Fa
     return app
 
 
+def _host_name(host: str | None) -> str:
+    """The name of a Host header without its port (``[::1]:9420`` → ``::1``)."""
+    host = (host or "").strip()
+    if host.startswith("["):
+        return host[1:host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
 def _refusal(request: Request) -> Response | None:
     """The answer to a request that may not proceed: a method that would change something
-    (the interface is read-only), or missing credentials."""
+    (the interface is read-only), a foreign Host on an open loopback server, or missing
+    credentials."""
     if request.method not in READ_METHODS:
         return PlainTextResponse("read-only: only GET and HEAD\n", status_code=405,
                                  headers={"Allow": "GET, HEAD"})
     credentials: Credentials = request.app.state.credentials
+    if not credentials.required and not is_loopback(_host_name(request.headers.get("host"))):
+        # open on loopback only: a page of another site whose name was re-pointed to
+        # 127.0.0.1 (DNS rebinding) reaches this server with its own name as Host
+        return PlainTextResponse("unexpected Host header: without credentials this interface "
+                                 "answers only to 127.0.0.1, ::1 or localhost\n",
+                                 status_code=400)
     if not credentials.accepts(request.headers.get("authorization")):
         return PlainTextResponse("credentials required\n", status_code=401,
                                  headers={"WWW-Authenticate": 'Basic realm="Chavder"'})
