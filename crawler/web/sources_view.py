@@ -133,9 +133,12 @@ class RecentArticle:
 
 def recent_articles(store: Any, source: str, limit: int = defaults.WEB_RECENT
                     ) -> list[RecentArticle]:
-    """The source's latest articles by first-seen time."""
-    rows = heapq.nlargest(limit, store.iter_articles(source),
-                          key=lambda r: (r.get("first_seen") or "", r.get("id") or 0))
+    """The source's latest articles by first-seen time (``recent_articles`` where the store
+    has it, else a scan of the source's rows)."""
+    recent = getattr(store, "recent_articles", None)
+    rows = recent(source, limit) if recent is not None else heapq.nlargest(
+        limit, store.iter_articles(source),
+        key=lambda r: (r.get("first_seen") or "", r.get("id") or 0))
     return [RecentArticle(r["id"], r["story_id"], r["title"], display_url(r["canonical_url"]),
                           r.get("language"), direction(r.get("language")), r.get("published_at"),
                           r.get("first_seen") or "") for r in rows]
