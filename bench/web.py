@@ -22,7 +22,10 @@ search_latency.py's bulk path writes (schema from ``SQLiteStore``'s migrations, 
   common words (الرقة, داعش, ڕەققە, Reqa), a phrase, OR, language and source filters, "last
   24 h" / "last 7 days", newest-first, and page 2 (``offset`` 20);
 * *attention*: ``attention(q)`` per day over the 90 days, split by language and by source, per
-  hour over the last 7 days; and ``source_activity(30, END)`` (the sources page's sparklines).
+  hour over the last 7 days; and ``source_activity(30, END)`` (the sources page's sparklines);
+* *HTTP* (when the web interface, ``crawler.web``, is installed; ``--no-http`` skips it): the
+  same store served by ``chavder web`` in a child process, pages fetched from loopback — the
+  search page with its attention chart, page 2, newest, filters, the JSON API, the sources page.
 
 Goals (issue 19): search page p95 ≤ 150 ms, attention ≤ 300 ms.
 """
@@ -272,6 +275,96 @@ def run(path: Path, rounds: int) -> dict:
     }
 
 
+HTTP_PAGES = [
+    ("search الرقة (results + chart)", "/?q=الرقة"),
+    ("search داعش page 2", "/?q=داعش&offset=20"),
+    ("search الرقة newest", "/?q=الرقة&sort=newest"),
+    ("search الرقة lang=ar", "/?q=الرقة&lang=ar"),
+    ("search Reqa by source", "/?q=Reqa&split=source"),
+    ("search ڕەققە", "/?q=ڕەققە"),
+    ("API search داعش", "/api/search?q=داعش"),
+    ("API attention الرقة", "/api/attention?q=الرقة"),
+    ("sources page", "/sources"),
+]
+
+
+def run_http(path: Path, rounds: int) -> dict | None:
+    """The same store through ``chavder web`` (crawler/web, when installed): each page's
+    HTTP response time from a client on loopback. None when there is no web interface."""
+    import importlib.util
+    import re
+    import subprocess
+    import tempfile
+    import urllib.parse
+    import urllib.request
+    if importlib.util.find_spec("crawler.web") is None:
+        return None
+    with tempfile.TemporaryDirectory(prefix="chavder-web-bench-") as tmp:
+        env = {**os.environ, "CHAVDER_CONFIG": str(Path(tmp) / "none.yaml")}
+        (Path(tmp) / "none.yaml").write_text(f"data_dir: {tmp}\nstore: sqlite:///{path}\n")
+        proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", "web", "--host",
+                                 "127.0.0.1", "--port", "0"], cwd=tmp, env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            base = None
+            deadline = time.monotonic() + 60
+            assert proc.stdout is not None
+            while base is None and time.monotonic() < deadline:
+                line = proc.stdout.readline()
+                if not line:
+                    break
+                found = re.search(r"(http://127\.0\.0\.1:\d+)", line)
+                base = found.group(1) if found else None
+            if base is None:
+                raise RuntimeError("chavder web did not start")
+
+            server_cpu: dict[str, list[float]] = {label: [] for label, _ in HTTP_PAGES}
+
+            def get(label: str, url: str) -> Callable[[], int]:
+                quoted = base + urllib.parse.quote(url, safe="/?=&")
+
+                def call() -> int:
+                    before = _process_cpu(proc.pid)
+                    with urllib.request.urlopen(quoted, timeout=30) as resp:
+                        resp.read()
+                        status = resp.status
+                    server_cpu[label].append(_process_cpu(proc.pid) - before)
+                    return status
+                return call
+
+            calls = [(label, get(label, url)) for label, url in HTTP_PAGES]
+            wall, _cpu, first = timed(calls, rounds)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    ms = lambda v: round(1000 * v, 2)  # noqa: E731
+    every = [t for v in wall.values() for t in v]
+    search = [t for k, v in wall.items() if k.startswith("search") for t in v]
+    search_cpu = [t for k, v in server_cpu.items() if k.startswith("search") for t in v[1:]]
+    return {"statuses": first, "timed": len(every),
+            "p50_ms": ms(percentile(every, 0.5)), "p95_ms": ms(percentile(every, 0.95)),
+            "search_pages_p50_ms": ms(percentile(search, 0.5)),
+            "search_pages_p95_ms": ms(percentile(search, 0.95)),
+            "search_pages_server_cpu_p50_ms": ms(percentile(search_cpu, 0.5)),
+            "search_pages_server_cpu_p95_ms": ms(percentile(search_cpu, 0.95)),
+            "by_page": {k: {"p50_ms": ms(percentile(v, 0.5)), "p95_ms": ms(percentile(v, 0.95)),
+                            "server_cpu_p50_ms": ms(percentile(server_cpu[k][1:], 0.5))}
+                        for k, v in wall.items()}}
+
+
+def _process_cpu(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (Linux /proc; 0 elsewhere), at
+    the kernel's clock-tick resolution (10 ms): medians over several requests are meaningful."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _loadavg() -> list[float]:
     try:
         return [round(x, 2) for x in os.getloadavg()]
@@ -285,6 +378,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--rounds", type=int, default=5, help="timed passes")
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--rebuild", action="store_true", help="ignore the cached store")
+    parser.add_argument("--no-http", action="store_true",
+                        help="skip timing the pages through chavder web")
     parser.add_argument("--json", help="write results to this JSON file")
     args = parser.parse_args(argv)
     path, meta = ensure_db(args.n, args.workers, args.rebuild)
@@ -295,6 +390,7 @@ def main(argv: list[str] | None = None) -> dict:
     size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
     load_before = _loadavg()
     result = run(path, args.rounds)
+    result["http"] = None if args.no_http else run_http(path, args.rounds)
     result.update(loadavg_before=load_before, loadavg_after=_loadavg(),
                   n=args.n, articles=articles, stories=stories, rounds=args.rounds,
                   db_mb=round(size / 2**20, 1), build_seconds=meta["build_seconds"],
@@ -316,6 +412,18 @@ def main(argv: list[str] | None = None) -> dict:
             more = f"  ({extra['hits']} rows of {extra['total']:,} stories)" if extra else ""
             print(f"  {label:<28} p50 {v['p50_ms']:>8} ms  p95 {v['p95_ms']:>8} ms  "
                   f"CPU p50 {v['cpu_p50_ms']:>7} ms{more}")
+    http = result["http"]
+    if http is None:
+        print("HTTP: not timed (no crawler.web here, or --no-http)")
+    else:
+        print(f"HTTP via chavder web, {http['timed']} requests: p50 {http['p50_ms']} ms, p95 "
+              f"{http['p95_ms']} ms; search pages (results + attention chart) p50 "
+              f"{http['search_pages_p50_ms']} ms, p95 {http['search_pages_p95_ms']} ms; "
+              f"server CPU p50 {http['search_pages_server_cpu_p50_ms']} ms, p95 "
+              f"{http['search_pages_server_cpu_p95_ms']} ms")
+        for label, v in http["by_page"].items():
+            print(f"  {label:<32} p50 {v['p50_ms']:>8} ms  p95 {v['p95_ms']:>8} ms  "
+                  f"server CPU p50 {v['server_cpu_p50_ms']:>6} ms (HTTP {http['statuses'][label]})")
     print(f"load average before / after: {result['loadavg_before']} / {result['loadavg_after']}"
           f" ({os.cpu_count()} CPUs)")
     if args.json:

@@ -122,17 +122,19 @@ def test_sqlite_pages_from_the_top_matches_equal_the_full_grouping(tmp_path):
                 n += 1
                 filler = " ".join(["تقرير"] * ((n * 7) % 23))
                 a = article(n, title=f"خبر {k}", body=f"مدينة الرقة {filler} نسخة {copy}",
-                            source=SOURCES[copy % 3],
+                            source=SOURCES[copy % 3], lang="ckb" if n % 4 == 0 else "ar",
                             published=f"2017-06-{1 + (n * 5) % 28:02d}T10:00:00+00:00")
                 story = s.upsert(a, f"example.org/{n}", story_id=story).story_id
         everything = datetime(1900, 1, 1)
         for all_copies in (False, True):
             for offset in (0, 3, 10, 11, 40, 200):
-                q = SearchQuery("الرقة", limit=5, offset=offset, all_copies=all_copies)
-                full = SearchQuery("الرقة", limit=5, offset=offset, all_copies=all_copies,
-                                   since=everything)
-                assert [h.article_id for h in s.search(q)] == \
-                       [h.article_id for h in s.search(full)], (all_copies, offset)
+                for lang in (None, "ar", "ckb"):
+                    q = SearchQuery("الرقة", limit=5, offset=offset, all_copies=all_copies,
+                                    language=lang)
+                    full = SearchQuery("الرقة", limit=5, offset=offset, language=lang,
+                                       all_copies=all_copies, since=everything)
+                    assert [h.article_id for h in s.search(q)] == \
+                           [h.article_id for h in s.search(full)], (all_copies, offset, lang)
         assert s.search_total(SearchQuery("الرقة")) == 12
         assert len(s.search(SearchQuery("الرقة", limit=20))) == 12
         # newest first pages from the newest copies only: each story at its newest copy

@@ -60,31 +60,37 @@ class SearchTables(Tables):
 
     def _top_page(self, query: SearchQuery, limit: int,
                   offset: int) -> list[tuple[int, float]] | None:
-        """The page of an unfiltered relevance search from the best-scored matches only.
+        """The page of a relevance search from the best-scored matches only.
 
         A story whose best copy is not among the top ``k`` copies ranks below every story
-        that has one there, so once the top ``k`` hold ``offset + limit`` stories the page is
-        exact — without reading the story of every match (the common word of a 100,000-article
-        store matches ~15 % of it). Otherwise ``k`` grows; None: use every match."""
+        that has one there, so once the top ``k`` (those in the query's language) hold
+        ``offset + limit`` stories the page is exact — without reading the
+        story of every match (the common word of a 100,000-article store matches ~15 % of
+        it). Otherwise ``k`` grows as far as the share that passed suggests; None when that
+        is past 4096 copies (then every match is grouped)."""
         match = fts_match_expression(query.text, query.language)
+        where, fparams = match_filters(query)
+        keep = " AND ".join(where) or "1"
         need = offset + limit
         k = max(64, 4 * need)
         while k <= 4096:
             rows = self._db.execute(
-                "SELECT t.id, a.story_id, t.score FROM (SELECT rowid AS id, "
+                f"SELECT t.id, a.story_id, t.score, ({keep}) FROM (SELECT rowid AS id, "
                 "-bm25(articles_fts, 3.0, 1.0) AS score FROM articles_fts WHERE articles_fts "
                 "MATCH ? ORDER BY score DESC, rowid DESC LIMIT ?) t "
                 "JOIN articles a ON a.id = t.id ORDER BY t.score DESC, t.id DESC",
-                (match, k)).fetchall()
+                [*fparams, match, k]).fetchall()
             seen: set[int] = set()
             best: list[tuple[int, float]] = []
-            for article_id, story_id, score in rows:
-                if query.all_copies or story_id not in seen:
+            for article_id, story_id, score, kept in rows:
+                if kept and (query.all_copies or story_id not in seen):
                     seen.add(story_id)
                     best.append((article_id, score))
             if len(best) >= need or len(rows) < k:      # enough stories, or every match
                 return best[offset:need]
-            k *= 4
+            if not best:
+                return None
+            k = max(4 * k, int(1.5 * k * need / len(best)))
         return None
 
     def _newest_page(self, query: SearchQuery, limit: int,
@@ -174,11 +180,11 @@ def match_filters(query: SearchQuery, table: str = "a") -> tuple[list[str], list
 
 
 def _ranked_only(query: SearchQuery) -> bool:
-    """A relevance search without filters: its page can come from the top-scored matches.
-    (With one, the top matches may hold few that pass it, and each retry costs a scan: a
-    language filter also narrows the MATCH expression itself, which is cheap already.)"""
-    return (query.sort != "newest" and not query.language and not query.source
-            and query.since is None and query.until is None)
+    """A relevance search at most filtered by language: its page can come from the
+    top-scored matches. Narrower filters (a source, a date range) leave few matches to group
+    — cheap already — and may keep none of the top ones (measured in bench/web.py)."""
+    return (query.sort != "newest" and not query.source and query.since is None
+            and query.until is None)
 
 
 def _order(sort: str, prefix: str = "") -> str:
