@@ -12,7 +12,8 @@ The server is the real one (``crawler.web.server``: uvicorn, FastAPI, Jinja2) in
   per hour for "last 7 days") and the rendered HTML of 20 story rows — for the queries of
   ``bench/web.py`` (date filters as from–to dates of its store, which ends on 2026-12-01);
 * *attention API*: ``GET /api/attention`` per day, by language and by source;
-* *search API*: ``GET /api/search``; and the *sources page* (health table and sparklines).
+* *search API*: ``GET /api/search``; the *sources page* (health table and sparklines) and two
+  *source pages* (``/sources/ID``: health and the 20 newest articles).
 
 Wall time and CPU time (of this process: the server's threads and the client) per request;
 on a shared machine the CPU time is the steadier figure, and the load average is printed.
@@ -66,11 +67,12 @@ def pages() -> dict[str, list[tuple[str, dict[str, str]]]]:
     return {"search_page": [(k, v) for k, v in search],
             "search_api": [(k, v) for k, v in search[:6]],
             "attention_api": attention,
-            "sources_page": [("sources", {})]}
+            "sources_page": [("sources", {})],
+            "source_page": [("anf-kmr", {}), ("rudaw-ar", {})]}
 
 
 PATHS = {"search_page": "/", "search_api": "/api/search", "attention_api": "/api/attention",
-         "sources_page": "/sources"}
+         "sources_page": "/sources", "source_page": "/sources/"}
 
 
 def run(db: Path, rounds: int) -> dict:
@@ -85,7 +87,9 @@ def run(db: Path, rounds: int) -> dict:
     out: dict = {}
     try:
         for group, calls in pages().items():
-            urls = [(label, f"{base}{PATHS[group]}?{urlencode(params)}") for label, params in calls]
+            path = PATHS[group]
+            urls = [(label, f"{base}{path}{label if path.endswith('/') and path != '/' else ''}"
+                            f"?{urlencode(params)}") for label, params in calls]
             sizes = {}
             for label, url in urls:                   # untimed: warm caches, check answers
                 with urllib.request.urlopen(url, timeout=60) as r:
@@ -133,7 +137,7 @@ def main(argv: list[str] | None = None) -> dict:
                        <= GOALS["attention_p95_ms"]})
     print(f"{args.n:,}-article store ({'cached' if meta.get('cached') else 'just built'}), "
           f"{args.rounds} rounds, over HTTP on 127.0.0.1")
-    for group in ("search_page", "search_api", "attention_api", "sources_page"):
+    for group in ("search_page", "search_api", "attention_api", "sources_page", "source_page"):
         s = result[group]
         print(f"{group:<14} {s['timed']:>4} timed: p50 {s['p50_ms']} ms, p95 {s['p95_ms']} ms, "
               f"max {s['max_ms']} ms; CPU (this process) p50 {s['cpu_p50_ms']} ms, p95 "
