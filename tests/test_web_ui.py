@@ -201,6 +201,13 @@ def site(request, tmp_path_factory):
     server = WebProcess(env)
     yield env, server.url, request.param
     server.stop()
+    if store:
+        for path in (f"/{alias}-0*", f"/{alias}-alerts-0*", f"/_index_template/{alias}",
+                     f"/_index_template/{alias}-alerts"):
+            try:
+                node.request("DELETE", path)
+            except AssertionError:
+                pass
 
 
 @pytest.fixture(scope="session")
