@@ -16,6 +16,7 @@ from typing import Any, Sequence
 import click
 
 from crawler.cli.alerts import alerts
+from crawler.cli.articles import cmd_export, cmd_show
 from crawler.cli.common import Invocation
 from crawler.cli.crawl import cmd_crawl, cmd_demo, cmd_extract
 from crawler.cli.digest import digest
@@ -78,7 +79,8 @@ def cli(ctx: click.Context, config: str | None, verbose: bool, log_json: bool) -
 
 
 for _command in (cmd_crawl, cmd_search, cmd_extract, sources, cmd_demo, cmd_run, cmd_status,
-                 cmd_story, alerts, cmd_langid, es, kibana, digest, cmd_web):
+                 cmd_story, cmd_show, cmd_export, alerts, cmd_langid, es, kibana, digest,
+                 cmd_web):
     cli.add_command(_command)
 
 

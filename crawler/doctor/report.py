@@ -17,6 +17,7 @@ from crawler.config import Settings, SourceConfig
 from crawler.discovery.api import page_url
 from crawler.doctor.diagnosis import Diagnosis, diagnose, feed_links, robots_sitemaps
 from crawler.doctor.fetch import MAX_REQUESTS, Fetcher
+from crawler.urls import display_url
 
 COMMON_FEEDS = ("/feed/", "/rss", "/feed.rss", "/rss.xml", "/feed.xml", "/atom.xml")
 COMMON_SITEMAPS = ("/sitemap.xml", "/news-sitemap.xml", "/sitemap_index.xml")
@@ -79,7 +80,7 @@ def _samples(fetcher: Fetcher, diag: Diagnosis, source: SourceConfig | None,
     report.add("  sample articles:")
     for n, hint in enumerate(items, 1):
         if fetcher.disallowed(hint.url):
-            report.add(f"    {n}. {hint.url}: skipped (robots.txt disallows it)")
+            report.add(f"    {n}. {display_url(hint.url)}: skipped (robots.txt disallows it)")
             continue
         got = fetcher.get(hint.url)
         blocked = classify(got.status, got.headers, got.body) if not got.error else None
@@ -90,7 +91,7 @@ def _samples(fetcher: Fetcher, diag: Diagnosis, source: SourceConfig | None,
         elif got.error or blocked or got.status >= 400:
             why = got.error or (f"blocked by {blocked.vendor}" if blocked else
                                 f"HTTP {got.status}")
-            report.add(f"    {n}. {hint.url}: not extracted ({why})")
+            report.add(f"    {n}. {display_url(hint.url)}: not extracted ({why})")
             continue
         try:
             art = extract_article(body, hint.url, timezone=source.timezone if source else "UTC",
@@ -99,7 +100,7 @@ def _samples(fetcher: Fetcher, diag: Diagnosis, source: SourceConfig | None,
                                   headers=headers, hint=hint,
                                   languages=source.languages if source else ())
         except ExtractionError as exc:
-            report.add(f"    {n}. {hint.url}: not an article ({exc.reason}: {exc})")
+            report.add(f"    {n}. {display_url(hint.url)}: not an article ({exc.reason}: {exc})")
             continue
         good.append(art.language or "und")
         first = re.split(r"(?<=[.!؟?])\s", " ".join(art.body.split()), maxsplit=1)[0][:160]
@@ -175,7 +176,7 @@ def run_doctor(target: str, settings: Settings, sources: dict[str, SourceConfig]
             report.add("  verdict: no feed, sitemap, API or listing found")
             report.add("  next step: find a section page, feed or sitemap by hand")
             return report
-        report.add(f"  best candidate: {best.kind} {best.url}")
+        report.add(f"  best candidate: {best.kind} {display_url(best.url)}")
         diag, entry_url = best, best.url
     kind = diag.kind
     diag = _descend(fetcher, diag, source, report)
@@ -240,7 +241,7 @@ def _discover(fetcher: Fetcher, base: str, home: Diagnosis, sitemaps: list[str],
     seen: set[str] = set()
     report.add("  candidates:")
     if home.usable:
-        report.add(f"    {home.kind:<14} {home.url}  ({len(home.items)} links)")
+        report.add(f"    {home.kind:<14} {display_url(home.url)}  ({len(home.items)} links)")
     for url in candidates:
         if url in seen or fetcher.requests >= MAX_REQUESTS - 4:
             continue
@@ -253,11 +254,11 @@ def _discover(fetcher: Fetcher, base: str, home: Diagnosis, sitemaps: list[str],
         diag = diagnose(got)
         if diag.usable and diag.kind != "listing":
             found.append(diag)
-            report.add(f"    {diag.kind:<14} {got.url}  ({len(diag.items)} items"
+            report.add(f"    {diag.kind:<14} {display_url(got.url)}  ({len(diag.items)} items"
                        + (f", {len(diag.children)} child sitemaps" if diag.children else "")
                        + f", newest {diag.newest or 'undated'})")
         elif diag.kind == "challenge" and diag.challenge is not None:
-            report.add(f"    challenge      {got.url}  ({diag.challenge.vendor})")
+            report.add(f"    challenge      {display_url(got.url)}  ({diag.challenge.vendor})")
     if not found:
         report.add("    none found")
         return None

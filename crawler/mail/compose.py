@@ -28,10 +28,9 @@ from crawler.alerts.highlight import excerpt, highlight
 from crawler.alerts.matcher import RuleMatch
 from crawler.alerts.rules import Recipient, email_problem
 from crawler.text.dates import parse_iso
+from crawler.text.direction import RTL_LANGUAGES, text_direction  # noqa: F401 - re-exported
 
 TEMPLATES = Path(__file__).parent / "templates"
-RTL_LANGUAGES = frozenset({"ar", "ckb", "fa", "ur", "ps", "he", "yi", "arz", "apc", "acm",
-                           "sd", "ug", "dv", "ks", "azb", "lrc", "mzn", "glk", "sdh"})
 SUBJECT_PREFIX = "[Chavder]"
 MAX_SUBJECT = 160           # characters, before RFC 2047 encoding
 MAX_TITLE = 300             # characters shown in the body
@@ -97,12 +96,6 @@ def alert_message_id(rule_name: str, story: str, recipient: str | Recipient,
     """The Message-ID :func:`compose_alert` gives this alert, without composing it (the ledger
     records it when it claims the delivery). ValueError for an unusable sender."""
     return message_id(rule_name, story, _recipient(recipient).key, _sender(sender)[1])
-
-
-def text_direction(language: str | None) -> str:
-    if not language:
-        return "auto"
-    return "rtl" if language.split("-")[0].lower() in RTL_LANGUAGES else "ltr"
 
 
 def safe_url(url: str | None) -> str | None:

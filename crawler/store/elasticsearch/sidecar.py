@@ -35,8 +35,9 @@ class SidecarRoles:
     def article_row_by_id(self, article_id: int) -> dict | None:
         return self.sidecar.article_row_by_id(article_id)
 
-    def iter_articles(self, source: str | None = None) -> Iterable[dict]:
-        return self.sidecar.iter_articles(source)
+    def iter_articles(self, source: str | None = None, *, after_id: int = 0,
+                      limit: int | None = None) -> Iterable[dict]:
+        return self.sidecar.iter_articles(source, after_id=after_id, limit=limit)
 
     def articles_since(self, since: datetime) -> list[dict]:
         return self.sidecar.articles_since(since)

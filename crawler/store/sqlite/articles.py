@@ -233,10 +233,15 @@ class ArticleTables(Tables):
             return self._db.execute(
                 "SELECT COUNT(DISTINCT story_id) FROM articles").fetchone()[0]
 
-    def iter_articles(self, source: str | None = None) -> Iterable[dict]:
+    def iter_articles(self, source: str | None = None, *, after_id: int = 0,
+                      limit: int | None = None) -> list[dict]:
+        """Article rows in id order; ``after_id``/``limit`` read one page (an export walks
+        a large store page by page instead of holding it all)."""
+        sql = "SELECT * FROM articles WHERE id > ?" + (" AND source=?" if source else "") + \
+            " ORDER BY id" + (" LIMIT ?" if limit is not None else "")
+        args = (after_id, *((source,) if source else ()), *((limit,) if limit is not None else ()))
         with self._lock:
-            sql = "SELECT * FROM articles" + (" WHERE source=?" if source else "") + " ORDER BY id"
-            rows = self._db.execute(sql, (source,) if source else ()).fetchall()
+            rows = self._db.execute(sql, args).fetchall()
         return [dict(r) for r in rows]
 
     def article_row_by_id(self, article_id: int) -> dict | None:
