@@ -100,6 +100,8 @@ SETTING_RANGES: dict[str, Range] = {
                                 "marked failed"),
     "health_port": Range(-1, 65535, "", "a TCP port; 0 picks a free one, -1 turns the health "
                          "server off"),
+    "web_port": Range(-1, 65535, "", "a TCP port for the web interface of chavder run; 0 "
+                      "picks a free one, -1 (the default) turns it off"),
     "max_concurrent_crawls": Range(1, 64, "crawls", "crawls the service runs at once"),
     "alert_dispatch_seconds": Range(1, 3600, "seconds", "how often queued alerts are sent"),
     "digest_check_seconds": Range(1, 3600, "seconds", "how often due digests are looked for"),
@@ -430,6 +432,10 @@ class Settings:
     # the service (chavder run)
     health_host: str = builtin.HEALTH_HOST
     health_port: int = builtin.HEALTH_PORT  # /healthz and /metrics; -1 turns it off
+    # the web interface (chavder web; chavder run when web_port is not -1)
+    web_host: str = builtin.WEB_HOST        # not loopback: needs a token or basic auth
+    web_port: int = builtin.WEB_PORT
+    web_token_file: str = ""                # a file holding the access token (or env)
     max_concurrent_crawls: int = builtin.MAX_CONCURRENT_CRAWLS
     alert_dispatch_seconds: float = builtin.ALERT_DISPATCH_SECONDS
     digest_check_seconds: float = builtin.DIGEST_CHECK_SECONDS

@@ -51,6 +51,15 @@ SHUTDOWN_TIMEOUT = 10.0
 FIRST_RUN_STAGGER_SECONDS = 60.0         # overdue sources are spread over this window
 BATCH_WINDOW_SECONDS = 0.5               # sources due together share one crawler
 
+# --------------------------------------------------------------------------- the web interface
+WEB_HOST = "127.0.0.1"                   # other addresses need CHAVDER_WEB_TOKEN or basic auth
+WEB_PORT = -1                            # `chavder run` serves the web interface: -1 = off
+WEB_CLI_PORT = 9420                      # `chavder web` without --port (0 = any free port)
+WEB_PAGE_SIZE = 20                       # search results per page
+WEB_SPARK_DAYS = 14                      # days of the sources page's sparklines
+WEB_RECENT = 20                          # recent articles per source, alerts, feed entries
+WEB_FACETS_SECONDS = 60.0                # the search filters' stored languages/sources, cached
+
 # --------------------------------------------------------------------------- browser rendering
 BROWSER_MAX_PAGES = 2                    # pages headless Chromium renders at once (per process)
 BROWSER_PAGE_TIMEOUT = 30.0              # seconds for one rendered page

@@ -108,6 +108,7 @@ class Service:
         self._run_lock: Any = None
         self._rng = random.Random()
         self.http_port: Any = None
+        self.web: Any = None          # the web interface's server thread (web_port)
 
     # ------------------------------------------------------------------ wiring
     def start(self) -> None:
@@ -125,6 +126,7 @@ class Service:
         self._start_health_server()   # before anything runs: a taken port refuses the start
         record_run(self._run_lock, health_url=self.health_url())
         self.store = self.app.store
+        self._start_web()             # after the store exists: it reads the same file
         self.alerting = self.app.alerting
         self.digests = self.app.digests
         self.driver = CrawlDriver(self.app, overrides={"CHAVDER_PROGRESS_INTERVAL": 0,
@@ -263,6 +265,18 @@ class Service:
                 "set health_port in chavder.yaml or pass --health-port (0 = any free port, "
                 "-1 = off)") from None
 
+    def _start_web(self) -> None:
+        """The web interface on a thread of its own (uvicorn; its own read-only store
+        connection), when ``web_port`` is not -1."""
+        if self.settings.web_port < 0:
+            return
+        from crawler.web.server import WebRefused, start_thread
+        try:
+            self.web = start_thread(self.settings, self.settings.web_host,
+                                    self.settings.web_port)
+        except WebRefused as exc:
+            raise ServiceRefused(str(exc)) from None
+
     def health_url(self) -> str | None:
         """Where /healthz answers (the port actually bound), or None when it is off."""
         if self.http_port is None:
@@ -338,6 +352,8 @@ class Service:
         if getattr(self, "_finished", False):
             return
         self._finished = True
+        if self.web is not None:
+            self.web.stop()
         try:
             self.app.close()
         except Exception:  # noqa: BLE001

@@ -25,6 +25,7 @@ from crawler.cli.langid import cmd_langid
 from crawler.cli.search import cmd_search, cmd_story
 from crawler.cli.service import cmd_run, cmd_status
 from crawler.cli.sources import sources
+from crawler.cli.web import cmd_web
 from crawler.redact import redact_text
 
 log = logging.getLogger("chavder")
@@ -78,7 +79,8 @@ def cli(ctx: click.Context, config: str | None, verbose: bool, log_json: bool) -
 
 
 for _command in (cmd_crawl, cmd_search, cmd_extract, sources, cmd_demo, cmd_run, cmd_status,
-                 cmd_story, cmd_show, cmd_export, alerts, cmd_langid, es, kibana, digest):
+                 cmd_story, cmd_show, cmd_export, alerts, cmd_langid, es, kibana, digest,
+                 cmd_web):
     cli.add_command(_command)
 
 

@@ -113,6 +113,9 @@ class SidecarRoles:
     def source_status(self) -> dict[str, dict]:
         return self.sidecar.source_status()
 
+    def recent_articles(self, source: str, limit: int = 20) -> list[dict]:
+        return self.sidecar.recent_articles(source, limit)
+
     # ------------------------------------------------------------------ ServiceSchedule
     def save_next_run(self, source: str, next_run: str, started: str | None = None) -> None:
         self.sidecar.save_next_run(source, next_run, started)
@@ -139,6 +142,9 @@ class SidecarRoles:
 
     def alert_rows(self) -> list[dict]:
         return self.sidecar.alert_rows()
+
+    def recent_alerts(self, limit: int = 20) -> list[dict]:
+        return self.sidecar.recent_alerts(limit)
 
     def alert_rows_with_article(self, *, alert_id: int | None = None,
                                 article_id: int | None = None, story_id: int | None = None,
