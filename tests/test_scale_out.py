@@ -76,7 +76,8 @@ def run_cluster(tmp: Path, fixture_web, redis_node, single, **settings: object) 
         env = make_env(tmp / "scale", good_sources(fixture_web, tmp / "sources.yaml"), sink,
                        redis_url=redis_node.url, health_port=0, **settings)
         fixture_web.clear_log()
-        cluster = Cluster(env.config, tmp, workers=2).start()
+        cluster = Cluster(env.config, tmp, workers=2,
+                          worker_args=("--prefetch", "4")).start()
         try:
             want = single["snapshot"]["rows"]
             assert settle(lambda: snapshot(env.store_url, env.root / "data")["rows"] >= want

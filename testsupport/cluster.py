@@ -81,11 +81,13 @@ class Cluster:
     config: Path
     logs: Path
     workers: int = 2
+    worker_args: tuple[str, ...] = ()    # e.g. ("--prefetch", "4"): small outlets shared out
     controller: ChavderProc | None = None
     crew: list[ChavderProc] = field(default_factory=list)
 
     def start(self) -> "Cluster":
-        self.crew = [ChavderProc(self.config, self.logs / f"worker{i + 1}.log", "worker")
+        self.crew = [ChavderProc(self.config, self.logs / f"worker{i + 1}.log", "worker",
+                                 *self.worker_args)
                      for i in range(self.workers)]
         for worker in self.crew:
             worker.start()
