@@ -114,11 +114,16 @@ def assert_same_as_single(result: dict, single: dict) -> None:
 
 def standby_takes_over(cluster: Cluster, env: ChavderEnv) -> None:
     """`chavder run --wait` waits while the controller runs, and takes over when it stops."""
-    standby = ChavderProc(env.config, env.root / "standby.log", "run", "--wait").start(
-        "waiting for the controller lease")
-    assert f"held by pid {cluster.controller.proc.pid} on host" in standby.text()
-    assert cluster.controller.stop() == 0
-    assert wait_for(lambda: "service started" in standby.text(), 30), standby.text()
+    standby = ChavderProc(env.config, env.root / "standby.log", "run", "--wait")
+    try:
+        standby.start("waiting for the controller lease")
+        assert f"held by pid {cluster.controller.proc.pid} on host" in standby.text()
+        assert cluster.controller.stop() == 0
+        assert wait_for(lambda: "service started" in standby.text(), 30), standby.text()
+    except BaseException:
+        if standby.proc is not None:
+            standby.stop()
+        raise
     cluster.controller = standby   # stopped with the others
 
 
