@@ -399,8 +399,6 @@ def test_hostile_titles_render_as_text(site, page):
 
 def test_read_only_with_a_csp_and_no_script(site):
     env, url, backend = site
-    if backend != "sqlite":
-        pytest.skip("the HTTP rules do not depend on the store")
     status, headers, body = get(url + "/")
     assert "script-src" not in headers["content-security-policy"]
     assert "default-src 'none'" in headers["content-security-policy"]
@@ -419,8 +417,6 @@ def test_read_only_with_a_csp_and_no_script(site):
 
 def test_other_addresses_need_a_token(site, monkeypatch):
     env, url, backend = site
-    if backend != "sqlite":
-        pytest.skip("the bind rule does not depend on the store")
     bare = {k: v for k, v in chavder_env(env.config).items() if not k.startswith("CHAVDER_WEB")}
     proc = subprocess.run([sys.executable, "-m", "crawler.cli", "web", "--host", "0.0.0.0",
                            "--port", "0"], cwd=env.root, env=bare, capture_output=True,
