@@ -267,8 +267,8 @@ def test_search_shows_each_language_in_its_direction(site, page):
     raqqa = next(r for r in rows if RAQQA_TITLE in r["title"])
     assert raqqa["dir"] == "rtl"
     assert len([r for r in rows if RAQQA_TITLE in r["title"]]) == 1, "one row per story"
-    other = "mirror" if "عاجل" not in raqqa["title"] else "wire"
-    assert other in raqqa["also"]
+    other = "Mirror" if "عاجل" not in raqqa["title"] else "Wire «وكالة»"
+    assert raqqa["also"] == f"also reported by: {other}", "the other outlet, by its name"
     assert all(r["marks"] for r in rows), "every snippet highlights its hit"
     wire_row = next(r for r in rows if r["url"].startswith("http") and RAQQA_SLUG in r["url"]
                     ) if other == "mirror" else None
@@ -315,6 +315,8 @@ def test_attention_chart_counts_stories_per_day(site, page):
 def test_story_page_has_copies_and_the_revision(site, page):
     env, url, backend = site
     page.goto(f"{url}/?q={quote('الرقة')}")
+    also = page.locator("li.result", has_text=RAQQA_TITLE).first.locator("p.also")
+    assert also.evaluate("e => getComputedStyle(e).direction") == "ltr", "the label reads in order"
     page.locator("li.result h2 a", has_text=RAQQA_TITLE).first.click()
     page.wait_for_url(re.compile(r"/story/\d+$"))
     assert "also reported by" in page.locator("p.also").inner_text()
