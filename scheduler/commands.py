@@ -67,6 +67,10 @@ def cmd_status(inv: Invocation, as_json: bool) -> int:
     sources = inv.known_sources()
     store = inv.open_store(write=False)
     service = service_state(inv.settings)
+    frontier = None
+    if inv.settings.redis_url:   # scale-out: the controller, the workers, the queues
+        from crawler.scaleout.status import frontier_status
+        frontier = frontier_status(inv.settings.redis_url)
     try:
         status = store.source_status()
         schedule = store.schedule_state()
@@ -82,11 +86,16 @@ def cmd_status(inv: Invocation, as_json: bool) -> int:
             {"service": service.as_dict(),
              "sources": {i: {**status.get(i, {}), "next_run": schedule.get(i, {}).get("next_run")}
                          for i in ids}, "alerts": alerts, "digests": digests,
-             "failed_alerts": failed, "index_spool": spool}), ensure_ascii=False, default=str))
+             "failed_alerts": failed, "index_spool": spool,
+             **({"frontier": frontier} if frontier else {})}), ensure_ascii=False, default=str))
         return 0
     from crawler.challenges import explain
     short = lambda v: (v or "-")[:19].replace("T", " ")  # noqa: E731
-    print(service.line() + "\n")
+    print(service.line())
+    if frontier is not None:
+        from crawler.scaleout.status import status_line
+        print(status_line(frontier))
+    print()
     print(f"{'source':<18} {'last success':<19}  {'next run':<19}  {'24h':>5}  last error")
     for sid in ids:
         st = status.get(sid, {})

@@ -113,7 +113,12 @@ def assert_same_as_single(result: dict, single: dict) -> None:
 
 
 def standby_takes_over(cluster: Cluster, env: ChavderEnv) -> None:
-    """`chavder run --wait` waits while the controller runs, and takes over when it stops."""
+    """`chavder status` names the controller and counts the workers; `chavder run --wait`
+    waits while the controller runs, and takes over when it stops."""
+    line = next(ln for ln in env.run("status").stdout.splitlines()
+                if ln.startswith("frontier: "))
+    assert (f"controller pid {cluster.controller.proc.pid} on host" in line
+            and "2 worker(s) alive" in line), line
     standby = ChavderProc(env.config, env.root / "standby.log", "run", "--wait")
     try:
         standby.start("waiting for the controller lease")
@@ -154,6 +159,8 @@ def test_controller_and_two_workers_store_what_one_process_stores(tmp_path, fixt
     # status: every source crawled, recorded by the workers' index crawls, nothing else
     status = json.loads(result["env"].run("status", "--json").stdout)
     assert sorted(status["sources"]) == sorted(GOOD_SITES)
+    assert status["frontier"]["reachable"] and status["frontier"]["controller"] is None
+    assert status["frontier"]["workers"] == 0   # all stopped: their heartbeats went with them
     assert all(v.get("last_success") for v in status["sources"].values()), status["sources"]
     # /metrics shows the frontier's queues
     assert 'chavder_queue_length{queue="frontier_articles"}' in result["metrics"]

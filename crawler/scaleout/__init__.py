@@ -13,7 +13,8 @@ and article URLs from the frontier, fetch, extract and write to the shared store
 * :mod:`crawler.scaleout.crawlstate` — HTTP validators and per-URL back-off in Redis;
 * :mod:`crawler.scaleout.spiders` — the worker's spiders (index crawls, article fetches);
 * :mod:`crawler.scaleout.worker` — ``chavder worker``; :mod:`crawler.scaleout.controller` —
-  what the service does differently as controller.
+  what the service does differently as controller; :mod:`crawler.scaleout.status` — the
+  frontier's line in ``chavder status``.
 
 Nothing here is imported when ``redis_url`` is empty: the embedded default is unchanged.
 """
