@@ -524,6 +524,7 @@ class Settings:
     digest_grace_hours: float = builtin.DIGEST_GRACE_HOURS  # late sending of a missed digest
     digest_empty_policy: str = "skip"       # skip | nothing-new
     shutdown_timeout: float = builtin.SHUTDOWN_TIMEOUT
+    redis_url: str = builtin.REDIS_URL      # scale-out frontier (crawler/scaleout); "": none
     # headless Chromium for render: browser sources (crawler/browser.py)
     browser_max_pages: int = builtin.BROWSER_MAX_PAGES
     browser_page_timeout: float = builtin.BROWSER_PAGE_TIMEOUT

@@ -20,6 +20,9 @@ OUTBOX_DIR = "outbox"                    # relative to the data directory
 CONTACT_URL = "https://github.com/chavder/chavder"
 USER_AGENT = "Chavder/0.1 (news monitor; +{contact_url})"
 CONCURRENT_PER_DOMAIN = 2
+POLITENESS_LEASE_SECONDS = 10.0          # with redis_url: a worker's per-domain slot lapses this
+                                         # long after it stops renewing it (kill -9)
+POLITENESS_POLL_SECONDS = 0.02           # a worker waiting on a full domain asks Redis this often
 DOWNLOAD_TIMEOUT = 30.0                  # seconds
 MAX_BODY_BYTES = 10 * 1024 * 1024
 SOURCE_INTERVAL = 900.0                  # a source's poll interval, seconds
@@ -48,6 +51,9 @@ DIGEST_GRACE_HOURS = 6.0                 # a digest missed while down is still s
 SHUTDOWN_TIMEOUT = 10.0
 FIRST_RUN_STAGGER_SECONDS = 60.0         # overdue sources are spread over this window
 BATCH_WINDOW_SECONDS = 0.5               # sources due together share one crawler
+
+# --------------------------------------------------------------------------- scale-out (Redis)
+REDIS_URL = ""                           # "": no Redis, everything in one process (embedded)
 
 # --------------------------------------------------------------------------- browser rendering
 BROWSER_MAX_PAGES = 2                    # pages headless Chromium renders at once (per process)

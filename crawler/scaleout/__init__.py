@@ -1,0 +1,1 @@
+"""Scale-out: crawl workers and one controller sharing a Redis frontier (``redis_url``)."""
