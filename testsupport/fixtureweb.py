@@ -15,7 +15,7 @@ Adds to the static server:
   answered at once; ``latency`` (seconds, all sites or a ``{site: seconds}`` mapping) holds
   every answer back so that overlapping requests overlap observably. ``GET
   /_fixtureweb/concurrency`` on any site answers the peaks as JSON (the child-process web's
-  way to tell them), unrecorded;
+  way to tell them; ``?reset`` then starts afresh), unrecorded;
 * ``tls=`` a ``testsupport.tls.FixtureCA``: every site over HTTPS with that test CA;
 * ``FixtureWebProcess``: the same web in a child process (benchmarks: the server must not
   share the measured process's GIL).
@@ -123,6 +123,8 @@ class FixtureWeb(SampleWeb):
         if request.path == CONCURRENCY_PATH:
             with self._lock:
                 body = json.dumps(self.peak_in_flight).encode()
+            if "reset" in request.full:
+                self.reset_concurrency()
             return Reply(200, {"Content-Type": "application/json"}, body)
         self._enter(request)
         try:
@@ -197,10 +199,12 @@ class FixtureWebProcess:
     def base(self, site: str) -> str:
         return self.bases[site]
 
-    def peak_in_flight(self) -> dict[str, int]:
-        """The child's ``FixtureWeb.peak_in_flight`` (asked over HTTP)."""
+    def peak_in_flight(self, reset: bool = False) -> dict[str, int]:
+        """The child's ``FixtureWeb.peak_in_flight`` (asked over HTTP); ``reset``: then start
+        counting afresh."""
         from urllib.request import urlopen
-        with urlopen(next(iter(self.bases.values())) + CONCURRENCY_PATH, timeout=10) as reply:
+        url = next(iter(self.bases.values())) + CONCURRENCY_PATH + ("?reset" if reset else "")
+        with urlopen(url, timeout=10) as reply:
             return json.loads(reply.read())
 
     def __exit__(self, *exc: object) -> None:
