@@ -544,6 +544,11 @@ class Settings:
 _CHOICES = {"digest_empty_policy": ("skip", "nothing-new")}
 
 
+def _redis_url_problem(value: object) -> str | None:
+    from crawler.scaleout.connection import redis_url_problem
+    return redis_url_problem(value)
+
+
 def load_settings(path: str | Path | None = None) -> Settings:
     """Load ``chavder.yaml`` (or ``$CHAVDER_CONFIG``) if present; defaults otherwise."""
     candidate = path or os.environ.get(builtin.CONFIG_ENV) or builtin.CONFIG_FILE
@@ -584,6 +589,9 @@ def load_settings(path: str | Path | None = None) -> Settings:
                 value = expected(value)
             if not isinstance(value, expected):
                 problems.append(f"{candidate}:{loc.line}: '{key}' must be a {expected.__name__}")
+                continue
+            if key == "redis_url" and (problem := _redis_url_problem(value)):
+                problems.append(f"{candidate}:{loc.line}: {problem}")
                 continue
             if key in _CHOICES and value not in _CHOICES[key]:
                 problems.append(f"{candidate}:{loc.line}: '{key}' is {value!r} — use one of: "

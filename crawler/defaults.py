@@ -54,6 +54,14 @@ BATCH_WINDOW_SECONDS = 0.5               # sources due together share one crawle
 
 # --------------------------------------------------------------------------- scale-out (Redis)
 REDIS_URL = ""                           # "": no Redis, everything in one process (embedded)
+FRONTIER_PREFIX = "chavder"              # Redis keys of the frontier start with this
+CONTROLLER_LEASE_SECONDS = 15.0          # a controller that stops renewing loses it this late
+WORKER_HEARTBEAT_SECONDS = 2.0           # a worker says it lives this often …
+WORKER_DEAD_SECONDS = 10.0               # … and counts as dead after this long without
+WORKER_PREFETCH = 16                     # frontier entries a worker holds unacknowledged
+WORKER_MAX_DISCOVERIES = 4               # index crawls (jobs) a worker runs at once
+FRONTIER_RECLAIM_SECONDS = 300.0         # an entry unacknowledged this long is retried
+FRONTIER_STALE_JOB_SECONDS = 3600.0      # a job older than this no longer blocks its source
 
 # --------------------------------------------------------------------------- browser rendering
 BROWSER_MAX_PAGES = 2                    # pages headless Chromium renders at once (per process)

@@ -87,8 +87,12 @@ class Service:
     """The scheduler process over one application object (``crawler.app.Chavder``: its store,
     alerting and digests). ``start()`` wires everything; ``run()`` blocks in the reactor."""
 
-    def __init__(self, app: Chavder, *, health_port: int | None = None):
+    def __init__(self, app: Chavder, *, health_port: int | None = None,
+                 controller: Any = None):
         self.app = app
+        # scale-out (crawler/scaleout/controller.py): due sources become jobs on a Redis
+        # frontier that `chavder worker` processes crawl; None crawls here (embedded default)
+        self.controller = controller
         self.settings = app.settings
         self.sources = {s.id: s for s in app.sources if s.enabled}
         self.health_port = self.settings.health_port if health_port is None else health_port
@@ -148,9 +152,13 @@ class Service:
                                    seconds=self.settings.digest_check_seconds, id="digests",
                                    next_run_time=now + timedelta(seconds=2))
         self.scheduler.start()
+        if self.controller is not None:
+            self.controller.start(on_finished=self._frontier_done,
+                                  on_lost=lambda: self.shutdown("controller lease lost"))
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: reactor.callFromThread(self.shutdown, "signal"))
-        log.info("service started: %d sources, store %s, health http://%s:%s/healthz",
+        log.info("service started%s: %d sources, store %s, health http://%s:%s/healthz",
+                 f" as {self.controller.describe()}" if self.controller else "",
                  len(self.sources), redact_url(self.settings.store), self.settings.health_host,
                  self.http_port.getHost().port if self.http_port else "-")
         for sid in sorted(firsts, key=firsts.get):
@@ -177,6 +185,9 @@ class Service:
         """A source is due: queue it; due sources are started together, one crawler per kind
         (see ``crawler.crawl.batches``), so 500 idle sources do not cost 500 crawlers."""
         if self._stopping:
+            return
+        if self.controller is not None:
+            self._submit(source_id)
             return
         if source_id in self.running:
             log.info("source=%s still crawling; this run is skipped (coalesced)", source_id)
@@ -215,6 +226,24 @@ class Service:
             log.error("crawl of %s failed: %s", ",".join(ids), result.getErrorMessage())
         if stats.get("chavder/store_unusable"):
             log.error("crawl of %s stopped: %s", ",".join(ids), stats["chavder/store_unusable"])
+        if not self._stopping:
+            self.dispatch_alerts()
+
+    def _submit(self, source_id: str) -> None:
+        """Controller: the due source's job goes on the frontier for the workers."""
+        if self.controller.submit(source_id):
+            job = self.scheduler.get_job(f"crawl:{source_id}") if self.scheduler else None
+            started = _utc()
+            next_run = job.next_run_time if job is not None else started + timedelta(
+                seconds=self.sources[source_id].interval)
+            self.store.save_next_run(source_id, _utc(next_run).isoformat(), started.isoformat())
+
+    def _frontier_done(self, finished: list[Any]) -> None:
+        for job in finished:
+            log.info("source=%s crawl done in %.1fs: job %s, %d article(s) fetched by the "
+                     "workers%s", job.source, job.seconds, job.job, job.enqueued,
+                     " (incomplete: its index is read in full next time)" if job.incomplete
+                     else "")
         if not self._stopping:
             self.dispatch_alerts()
 
@@ -271,9 +300,10 @@ class Service:
 
     def health(self) -> dict:
         ok = not self._stopping and self.scheduler is not None and self.scheduler.running
+        running = self.controller.running() if self.controller else sorted(self.running)
         return {"status": "ok" if ok else "stopping",
                 "uptime_seconds": int(time.time() - self._started_at),
-                "running_crawls": sorted(self.running), "sources": len(self.sources)}
+                "running_crawls": running, "sources": len(self.sources)}
 
     def metrics_text(self) -> str:
         from prometheus_client import CollectorRegistry, Gauge, generate_latest
@@ -336,6 +366,8 @@ class Service:
         if getattr(self, "_finished", False):
             return
         self._finished = True
+        if self.controller is not None:
+            self.controller.close()   # the lease goes: a successor need not wait it out
         try:
             self.app.close()
         except Exception:  # noqa: BLE001

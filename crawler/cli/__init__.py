@@ -24,6 +24,7 @@ from crawler.cli.langid import cmd_langid
 from crawler.cli.search import cmd_search, cmd_story
 from crawler.cli.service import cmd_run, cmd_status
 from crawler.cli.sources import sources
+from crawler.cli.worker import cmd_worker
 from crawler.redact import redact_text
 
 log = logging.getLogger("chavder")
@@ -69,8 +70,8 @@ def cli(ctx: click.Context, config: str | None, verbose: bool, log_json: bool) -
                   json_lines=log_json, verbose=verbose)
 
 
-for _command in (cmd_crawl, cmd_search, cmd_extract, sources, cmd_demo, cmd_run, cmd_status,
-                 cmd_story, alerts, cmd_langid, es, kibana, digest):
+for _command in (cmd_crawl, cmd_search, cmd_extract, sources, cmd_demo, cmd_run, cmd_worker,
+                 cmd_status, cmd_story, alerts, cmd_langid, es, kibana, digest):
     cli.add_command(_command)
 
 

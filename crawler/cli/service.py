@@ -16,8 +16,10 @@ from crawler.redact import redact_data, redact_text
 @click.option("--health-port", type=int, metavar="N", help="port of /healthz and /metrics "
               f"(default {defaults.HEALTH_PORT} on {defaults.HEALTH_HOST}; 0 = any free port; "
               "-1 = off)")
+@click.option("--wait", is_flag=True, help="with redis_url: if another controller holds the "
+              "frontier, wait until it stops instead of refusing to start")
 @pass_invocation
-def cmd_run(inv: Invocation, health_port: int | None) -> int:
+def cmd_run(inv: Invocation, health_port: int | None, wait: bool) -> int:
     from scheduler.runlock import ServiceRefused
     from scheduler.service import Service
     settings = inv.settings
@@ -28,9 +30,21 @@ def cmd_run(inv: Invocation, health_port: int | None) -> int:
             print(f"error: {problem}", file=sys.stderr)
             return 2
         settings.health_port = health_port
+    controller = None
+    if settings.redis_url:   # the controller of a scale-out frontier (crawler/scaleout/)
+        from crawler.scaleout.controller import Controller
+        from crawler.scaleout.lease import LeaseRefused
+        controller = Controller.from_settings(settings)
+        try:
+            controller.acquire(wait=wait)
+        except LeaseRefused as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     try:
-        return Service(inv.app(only_enabled=True)).run()
+        return Service(inv.app(only_enabled=True), controller=controller).run()
     except ServiceRefused as exc:
+        if controller is not None:
+            controller.close()
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -1,0 +1,99 @@
+"""The Redis connection of the frontier: the ``redis_url`` check (chavder.yaml), the client,
+and the one-line log of an outage and of its end (no crash loop, no line per retry)."""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Callable, TypeVar
+from urllib.parse import urlsplit
+
+log = logging.getLogger("chavder.scaleout")
+
+SCHEMES = ("redis", "rediss", "unix")
+T = TypeVar("T")
+
+
+def redis_url_problem(value: object) -> str | None:
+    """Why ``value`` is not a usable ``redis_url`` (None when it is, or is "" = off)."""
+    if not isinstance(value, str):
+        return "'redis_url' must be a string such as redis://127.0.0.1:6379/0 (or \"\" for none)"
+    if value == "":
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in SCHEMES:
+        return (f"'redis_url' is {value!r} — use redis://HOST:PORT/DB, rediss://… (TLS) or "
+                "unix:///path/to/redis.sock, or leave it out to run without Redis")
+    if parts.scheme != "unix" and not parts.hostname:
+        return f"'redis_url' is {value!r} — it names no host (redis://127.0.0.1:6379/0)"
+    try:
+        parts.port
+    except ValueError:
+        return f"'redis_url' is {value!r} — its port is not a number"
+    db = parts.path.strip("/")
+    if parts.scheme != "unix" and db and not db.isdigit():
+        return f"'redis_url' is {value!r} — the database after the port must be a number"
+    return None
+
+
+def shown(url: str) -> str:
+    """The URL without its password, for logs and messages."""
+    from crawler.redact import redact_url
+    return redact_url(url)
+
+
+def connect(url: str) -> Any:
+    """A redis-py client with short timeouts: an outage is noticed in seconds, and a call never
+    holds the crawl's reactor long."""
+    try:
+        import redis
+    except ImportError:  # pragma: no cover - the extra is missing
+        raise SystemExit("redis_url is set but the Redis client is not installed: "
+                         "pip install 'chavder[scale]'") from None
+    return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=3,
+                                health_check_interval=10)
+
+
+def outage_errors() -> tuple[type[BaseException], ...]:
+    """What a call raises while Redis is away (refused, reset, timed out, still loading)."""
+    import redis
+    return (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError, OSError)
+
+
+class Reachability:
+    """Whether Redis answered the last call; logs one line when it stops and one when it is
+    back, with how long it was away."""
+
+    def __init__(self, url: str, what: str, clock: Callable[[], float] = time.monotonic):
+        self.url, self.what, self.clock = url, what, clock
+        self.down_since: float | None = None
+
+    @property
+    def up(self) -> bool:
+        return self.down_since is None
+
+    def failed(self, exc: BaseException) -> None:
+        if self.down_since is None:
+            self.down_since = self.clock()
+            log.warning("Redis at %s is unreachable (%s); %s waits and resumes when it "
+                        "answers", shown(self.url), _short(exc), self.what)
+
+    def ok(self) -> None:
+        if self.down_since is not None:
+            log.warning("Redis at %s answers again after %.1f s; %s resumes", shown(self.url),
+                        self.clock() - self.down_since, self.what)
+            self.down_since = None
+
+    def call(self, fn: Callable[[], T]) -> T | None:
+        """``fn()``, or None (logged once per outage) while Redis is away."""
+        try:
+            result = fn()
+        except outage_errors() as exc:
+            self.failed(exc)
+            return None
+        self.ok()
+        return result
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:160]

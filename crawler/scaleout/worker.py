@@ -1,0 +1,264 @@
+"""``chavder worker``: one crawl worker on the shared frontier.
+
+One process, one Twisted reactor, one Scrapy ``CrawlerRunner``: a long-lived article crawler
+(:class:`~crawler.scaleout.spiders.FrontierArticles`) and one short crawler per index job, as
+the service runs them. A loop (every ``TICK`` seconds, in the reactor) keeps the work coming:
+
+* it tops the article crawler up to ``WORKER_PREFETCH`` unacknowledged entries and starts up to
+  ``WORKER_MAX_DISCOVERIES`` index crawls at once — a worker takes what it can handle, so one
+  outlet's 2,000 articles are shared by every worker reading the stream;
+* it sends a heartbeat, and claims the entries of dead workers (see
+  :mod:`crawler.scaleout.frontier`);
+* while Redis is away it only waits (one log line when it goes, one when it is back); the
+  acknowledgements it could not send are kept and sent when Redis answers again, an index crawl
+  whose articles could not be queued is run again.
+
+A worker never matches alerts or sends mail: that is the controller's (the single writer of
+the ledgers). SIGTERM/SIGINT: stop taking work, stop the crawls, hand unfinished entries back
+(the heartbeat goes, so another worker claims them at once), close the store, exit 0.
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from typing import Any
+
+from crawler import defaults
+from crawler.app import Chavder
+from crawler.delivery.lease import process_owner
+from crawler.redact import redact_url
+from crawler.scaleout.connection import Reachability, outage_errors, shown
+from crawler.scaleout.crawlstate import SharedCrawlState
+from crawler.scaleout.frontier import Entry, Frontier
+
+log = logging.getLogger("chavder.worker")
+
+TICK = 0.02            # seconds between two looks at the frontier while busy
+IDLE_TICK = 0.25       # … while it had nothing to give
+
+
+class Worker:
+    """A worker over ``app`` (its store and sources) and ``frontier``."""
+
+    def __init__(self, app: Chavder, frontier: Frontier, url: str, *,
+                 prefetch: int = defaults.WORKER_PREFETCH,
+                 max_discoveries: int = defaults.WORKER_MAX_DISCOVERIES,
+                 name: str | None = None):
+        self.app, self.frontier, self.url = app, frontier, url
+        self.name = name or process_owner()
+        self.prefetch, self.max_discoveries = prefetch, max_discoveries
+        self.redis = Reachability(url, "the worker")
+        self.inflight: dict[str, Entry] = {}        # article entries handed to the crawler
+        self.discoveries: dict[str, Entry] = {}     # job entries whose index crawl runs
+        self.unsent: list[tuple[Entry, dict[str, Any]]] = []   # acks Redis did not take yet
+        self.rerun: list[Entry] = []                # jobs whose articles could not be queued
+        self.failed_enqueue: set[str] = set()
+        self.stopping = False
+        self.exit_code = 0
+        self.articles: Any = None                   # the FrontierArticles spider
+        self.counts = {"articles": 0, "jobs": 0}
+        self._next_read = 0.0
+        self._next_beat = 0.0
+        self._loop: Any = None
+        self._runner: Any = None
+        self._reactor: Any = None
+
+    # ------------------------------------------------------------------ life cycle
+    def run(self) -> int:
+        from scrapy.crawler import CrawlerRunner
+        from scrapy.utils.reactor import install_reactor
+
+        from crawler.crawl import scrapy_settings
+        from crawler.logs import apply_logger_levels
+        from crawler.settings import TWISTED_REACTOR
+        install_reactor(TWISTED_REACTOR)
+        from twisted.internet import reactor
+        self._reactor = reactor
+        self._runner = CrawlerRunner(scrapy_settings(self.app.settings,
+                                                     {"CHAVDER_PROGRESS_INTERVAL": 0}))
+        apply_logger_levels()
+        self.app._alerting = None   # matching and mail are the controller's
+        self.app._digests = None
+        self.app._store = SharedCrawlState(self.app.store, self.frontier)
+        self.app.resolver, self.app.robots  # noqa: B018 - built once, before any crawl
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: reactor.callFromThread(self.shutdown, "signal"))
+        reactor.callWhenRunning(self._begin)
+        reactor.run(installSignalHandlers=False)
+        return self.exit_code
+
+    def _begin(self) -> None:
+        from twisted.internet import task
+
+        from crawler.scaleout.spiders import FrontierArticles
+        crawler = self._runner.create_crawler(FrontierArticles)
+        crawler.chavder = self.app
+        crawler.chavder_worker = self
+        self._runner.crawl(crawler).addBoth(self._articles_closed)
+        self.articles_crawler = crawler
+        self._loop = task.LoopingCall(self.tick)
+        self._loop.start(TICK, now=False).addErrback(self._loop_failed)
+        log.info("worker %s started: frontier %s, store %s, %d sources", self.name,
+                 shown(self.url), redact_url(self.app.settings.store), len(self.app.sources))
+
+    def _loop_failed(self, failure: Any) -> None:
+        log.error("the worker's frontier loop failed: %s", failure.getTraceback())
+        self.exit_code = 1
+        self.shutdown("frontier loop failed")
+
+    def _articles_closed(self, result: Any) -> None:
+        if not self.stopping:
+            log.error("the article crawler stopped (%s); the worker exits",
+                      getattr(result, "getErrorMessage", lambda: "closed")())
+            self.exit_code = 1
+            self.shutdown("article crawler stopped")
+
+    # ------------------------------------------------------------------ the loop
+    def tick(self) -> None:
+        if self.stopping:
+            return
+        now = time.monotonic()
+        if not self.redis.up and now < self._next_read:
+            return
+        try:
+            self._send_unsent()
+            if now >= self._next_beat:
+                self.frontier.heartbeat(self.name)
+                self._next_beat = now + defaults.WORKER_HEARTBEAT_SECONDS
+                for entry in self.frontier.reclaim(self.name):
+                    self._take(entry, reclaimed=True)
+            if now >= self._next_read and self._top_up() == 0:
+                self._next_read = now + IDLE_TICK   # nothing there: look again a bit later
+        except outage_errors() as exc:
+            self.redis.failed(exc)
+            self._next_read = now + 1.0
+            return
+        self.redis.ok()
+
+    def _top_up(self) -> int:
+        got = 0
+        while self.rerun and len(self.discoveries) < self.max_discoveries:
+            self._start_discovery(self.rerun.pop(0))
+        room = self.max_discoveries - len(self.discoveries)
+        if room > 0:
+            for entry in self.frontier.read("jobs", self.name, room):
+                self._take(entry)
+                got += 1
+        room = self.prefetch - len(self.inflight)
+        if room >= max(1, self.prefetch // 4) and self.articles is not None:
+            for entry in self.frontier.read("articles", self.name, room):
+                self._take(entry)
+                got += 1
+        return got
+
+    def _take(self, entry: Entry, reclaimed: bool = False) -> None:
+        if reclaimed:
+            log.info("took over %s entry %s (source=%s) from a worker that stopped",
+                     entry.stream[:-1], entry.id, entry.source_id)
+        if entry.stream == "jobs":
+            self._start_discovery(entry)
+        elif entry.id not in self.inflight and self.articles is not None:
+            self.inflight[entry.id] = entry
+            self.articles.fetch(entry)
+
+    def _start_discovery(self, entry: Entry) -> None:
+        from crawler.scaleout.spiders import discovery_spider
+        source = self.app.sources_by_id.get(entry.source)
+        if source is None:
+            log.warning("job %s: source %r is not in this worker's source list — skipped "
+                        "(are all workers on the same sources.yaml?)", entry.job, entry.source)
+            self._ack(entry, {})
+            return
+        if entry.id in self.discoveries:
+            return
+        self.discoveries[entry.id] = entry
+        crawler = self._runner.create_crawler(discovery_spider(source.kind))
+        crawler.chavder = self.app
+        crawler.chavder_worker = self
+        d = self._runner.crawl(crawler, sources=source.id, frontier_entry=entry)
+        d.addBoth(lambda _: self.discoveries.pop(entry.id, None))
+
+    # ------------------------------------------------------------------ what the spiders call
+    def enqueue(self, entry: Entry, articles: list[tuple[str, dict]]) -> None:
+        try:
+            self.frontier.enqueue(entry.job, articles)
+        except outage_errors() as exc:
+            self.redis.failed(exc)
+            self.failed_enqueue.add(entry.id)
+
+    def discovery_done(self, entry: Entry, *, incomplete: bool,
+                       validators: dict[str, list[str | None]]) -> None:
+        if entry.id in self.failed_enqueue:     # articles were lost on the way to Redis:
+            self.failed_enqueue.discard(entry.id)
+            self.rerun.append(entry)            # read the index again once Redis is back
+            return
+        self.counts["jobs"] += 1
+        self._ack(entry, {"incomplete": incomplete, "validators": validators})
+
+    def discovery_stopped(self, entry: Entry, reason: str) -> None:
+        log.info("job %s (source=%s) stopped (%s); it stays on the frontier", entry.job,
+                 entry.source, reason)
+
+    def done(self, entry: Entry) -> None:
+        """An article entry went through (stored, or failed for good)."""
+        if self.inflight.pop(entry.id, None) is None:
+            return
+        self.counts["articles"] += 1
+        self._ack(entry, {})
+
+    def mark_incomplete(self, job: str) -> None:
+        try:
+            self.frontier.mark_incomplete(job)
+        except outage_errors() as exc:
+            self.redis.failed(exc)
+
+    def _ack(self, entry: Entry, how: dict[str, Any]) -> None:
+        if self.unsent or not self.redis.up:
+            self.unsent.append((entry, how))
+            return
+        try:
+            self.frontier.ack(entry, **how)
+        except outage_errors() as exc:
+            self.redis.failed(exc)
+            self.unsent.append((entry, how))
+
+    def _send_unsent(self) -> None:
+        while self.unsent:
+            entry, how = self.unsent[0]
+            self.frontier.ack(entry, **how)
+            self.unsent.pop(0)
+
+    # ------------------------------------------------------------------ shutdown
+    def shutdown(self, reason: str) -> None:
+        if self.stopping:
+            return
+        self.stopping = True
+        log.info("worker stopping (%s): %d article(s) and %d index crawl(s) unfinished go back "
+                 "to the frontier", reason, len(self.inflight), len(self.discoveries))
+        if self._loop is not None and self._loop.running:
+            self._loop.stop()
+        from twisted.internet import defer
+        stopping = defer.maybeDeferred(self._runner.stop) if self._runner else defer.succeed(None)
+        timer = self._reactor.callLater(max(1.0, self.app.settings.shutdown_timeout - 2.0),
+                                        self._finish, "timeout")
+        stopping.addBoth(lambda _: (timer.cancel() if timer.active() else None,
+                                    self._finish("clean")))
+
+    def _finish(self, how: str) -> None:
+        if getattr(self, "_finished", False):
+            return
+        self._finished = True
+        try:
+            self._send_unsent()
+            self.frontier.retire(self.name)
+        except outage_errors():
+            pass
+        try:
+            self.app.close()
+        except Exception:  # noqa: BLE001
+            log.exception("closing the store")
+        log.info("worker stopped (%s): %d article(s) and %d job(s) done", how,
+                 self.counts["articles"], self.counts["jobs"])
+        if self._reactor.running:
+            self._reactor.stop()
