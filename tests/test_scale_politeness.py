@@ -1,24 +1,26 @@
 """Per-domain politeness across processes, against the real Redis server (issue 21).
 
-The gate (``crawler/scaleout/gate.py``) is driven directly: slots, the delay, leases that lapse
-when their holder dies (``kill -9``). Then whole crawls — several ``chavder crawl`` processes on
-one outlet, each on its own store so that each fetches every page — and the fixture web's own
-record of how many requests it was answering at once.
+The gate (``crawler/scaleout/gate.py``) is driven directly: slots, the fair share, the delay,
+leases that lapse when their holder dies (``kill -9``). Then whole crawls: two ``chavder
+worker`` processes on the fixture outlets, and the fixture web's own record of how many
+requests it was answering at once.
 """
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
-from crawler.scaleout.gate import ACQUIRED, DELAYED, FULL, DomainGate
+from crawler.scaleout.gate import DELAYED, FULL, DomainGate
 from testsupport.config import write_config
+from testsupport.polling import wait_for
+from testsupport.processes import chavder_env, spawn
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -113,51 +115,105 @@ def test_a_killed_holder_frees_its_slots_by_itself(gate, redis_node):
 
 # ---------------------------------------------------------------------- whole crawls
 
-def _crawler(tmp: Path, web, name: str, redis_url: str | None) -> subprocess.Popen:
-    """One ``chavder crawl`` of the fixture outlets on its own store (it fetches every page)."""
-    root = tmp / name
+SOURCES = ("rok", "sorani")      # a feed and a sitemap: two Scrapy crawlers in one process
+
+
+def _installation(root: Path, web, redis_url: str | None) -> Path:
     root.mkdir(parents=True)
+    (root / "data").mkdir()
     sources = web.write_sources(root / "sources.yaml")
     extra = {"redis_url": redis_url} if redis_url else {}
-    (root / "data").mkdir()
-    config = write_config(root, data_dir=root / "data", store=f"sqlite:///{root}/data/c.db",
-                          sources=sources, concurrent_per_domain=2, download_timeout=20,
-                          **extra)
-    env = {**os.environ, "CHAVDER_CONFIG": str(config), "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "-m", "crawler.cli", "crawl", "--json",
-                             "--progress-interval", "0", "--source", "rok", "--source",
-                             "sorani"], cwd=root, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return write_config(root, data_dir=root / "data", store=f"sqlite:///{root}/data/c.db",
+                        sources=sources, concurrent_per_domain=2, download_timeout=20,
+                        health_port=-1, **extra)
 
 
-def _crawl_all(tmp: Path, web, redis_url: str | None, count: int = 3) -> list[dict]:
-    procs = [_crawler(tmp, web, f"w{i}", redis_url) for i in range(count)]
-    results = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=120)
-        assert proc.returncode == 0, err[-3000:]
-        results.append(json.loads(out)["sources"])
-    return results
-
-
-def test_three_crawlers_never_exceed_the_domains_limit_together(tmp_path, fixture_web,
-                                                                 redis_node):
-    """3 processes, ``concurrent_per_domain: 2``: the server never answers more than 2 at once
-    for its host; without Redis the same 3 processes overlap beyond it (the control)."""
-    redis_node.command("FLUSHALL")
-    fixture_web.latency = 0.08
+def _stored(config: Path) -> dict[str, list[str]]:
+    from crawler.config import load_settings
+    from crawler.store import open_store
+    store = open_store(load_settings(config).store)
     try:
+        out: dict[str, list[str]] = {}
+        for row in store.iter_articles():
+            out.setdefault(row["source"], []).append(row["title"])
+        return {k: sorted(v) for k, v in out.items()}
+    finally:
+        store.close()
+
+
+def _workers_crawl(config: Path, redis_node, count: int = 2,
+                   meanwhile: Callable[[], object] = lambda: None) -> None:
+    """``count`` ``chavder worker`` processes; the sources' jobs put on the frontier as the
+    controller does; back when the frontier says every job finished. ``meanwhile`` runs
+    while the workers start (before any job is queued)."""
+    from crawler.scaleout.connection import connect
+    from crawler.scaleout.frontier import Frontier
+    client = connect(redis_node.url)
+    frontier = Frontier(client)
+    logs = [open(config.parent / f"worker{i}.log", "wb") for i in range(count)]
+    procs = [spawn(config, "worker", stdout=log, stderr=subprocess.STDOUT) for log in logs]
+    try:
+        meanwhile()
+        wait_for(lambda: len(client.keys("chavder:worker:*")) == count or
+                 any(p.poll() is not None for p in procs), timeout=60)
+        assert all(p.poll() is None for p in procs), _tail(config)
+        jobs = {frontier.submit(sid)[1] for sid in SOURCES}
+        done: set[str] = set()
+        deadline = time.monotonic() + 90
+        while not jobs <= done:
+            assert time.monotonic() < deadline, "jobs not finished:\n" + _tail(config)
+            finished = frontier.finished(consumer="test")
+            frontier.acknowledge_finished(f.id for f in finished)
+            done |= {f.job for f in finished}
+            time.sleep(0.05)
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc, log in zip(procs, logs):
+            proc.wait(30)
+            log.close()
+        client.close()
+
+
+def _tail(config: Path) -> str:
+    return "\n".join(p.read_text(errors="replace")[-2000:]
+                     for p in sorted(config.parent.glob("worker*.log")))
+
+
+def test_two_workers_never_exceed_the_domains_limit_together(tmp_path, fixture_web, redis_node):
+    """``concurrent_per_domain: 2`` and 2 workers: the fixture server never answers more than
+    2 requests at once for its host, and both slots are used. The control: one plain crawl of
+    the same sources, no Redis — its feed and sitemap crawlers allow 2 each, and the server
+    sees more than 2 at once; so the assertion below can fail."""
+    redis_node.command("FLUSHALL")
+    alone_cfg = _installation(tmp_path / "alone", fixture_web, None)
+    workers_cfg = _installation(tmp_path / "workers", fixture_web, redis_node.url)
+    peaks: dict[str, int] = {}
+
+    def control() -> None:                     # while the workers start: they send nothing yet
+        fixture_web.latency = 0.3              # > AutoThrottle's first delay: overlap in each
         fixture_web.reset_concurrency()
-        alone = _crawl_all(tmp_path / "apart", fixture_web, None)
-        apart = fixture_web.max_in_flight("127.0.0.1")
+        proc = subprocess.run([sys.executable, "-m", "crawler.cli", "crawl", "--json",
+                               "--progress-interval", "0", *(a for s in SOURCES
+                                                             for a in ("--source", s))],
+                              cwd=alone_cfg.parent, env=chavder_env(alone_cfg),
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        peaks["alone"] = fixture_web.max_in_flight("127.0.0.1")
+        fixture_web.latency = 0.15
         fixture_web.reset_concurrency()
-        shared = _crawl_all(tmp_path / "shared", fixture_web, redis_node.url)
+
+    try:
+        _workers_crawl(workers_cfg, redis_node, meanwhile=control)
         together = fixture_web.max_in_flight("127.0.0.1")
     finally:
         fixture_web.latency = 0.0
-    assert apart > 2, f"the control never overlapped ({apart}): the test would prove nothing"
-    assert together == 2, f"{together} requests at once for one host across 3 crawlers"
-    for result in shared:                                     # each crawl still complete
-        assert result == alone[0], (result, alone[0])
-        assert result["rok"]["new"] == 7 and result["rok"]["errors"] == 0
-    assert redis_node.command("KEYS", "chavder:polite:*:leases").startswith(b"*0")  # all given back
+    alone = peaks["alone"]
+    assert alone > 2, f"the control never overlapped ({alone}): the test would prove nothing"
+    assert together == 2, f"{together} requests at once for one host across 2 workers"
+    stored = _stored(workers_cfg)
+    expected = _stored(alone_cfg)
+    assert stored == expected, (stored, expected)
+    assert len(stored["rok"]) == 7, stored
+    leases = redis_node.command("KEYS", "chavder:polite:*:leases")
+    assert leases.startswith(b"*0"), leases                 # every lease was given back

@@ -88,7 +88,7 @@ class DomainGate:
     """The Redis side of cross-worker politeness for one worker (one client connection).
 
     Blocking redis-py calls: on loopback or a LAN they take 0.1–1 ms, less than handing each
-    one to a thread would cost; callers catch ``redis.exceptions.ConnectionError``.
+    one to a thread would cost; callers catch ``connection.outage_errors()``.
     """
 
     def __init__(self, client: Any, prefix: str = "chavder", lease_seconds: float = 10.0,
@@ -103,9 +103,8 @@ class DomainGate:
 
     @classmethod
     def from_url(cls, url: str, **kw: Any) -> "DomainGate":
-        import redis
-        return cls(redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5,
-                                        health_check_interval=30), **kw)
+        from crawler.scaleout.connection import connect
+        return cls(connect(url), **kw)
 
     def leases_key(self, domain: str) -> str:
         return f"{self.prefix}:polite:{domain}:leases"

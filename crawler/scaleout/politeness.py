@@ -31,6 +31,7 @@ from twisted.internet.defer import Deferred, DeferredLock
 
 from crawler import defaults
 from crawler.crawl import app_of
+from crawler.scaleout.connection import Reachability, connect, outage_errors
 from crawler.scaleout.gate import DELAYED, Answer, DomainGate
 
 logger = logging.getLogger(__name__)
@@ -44,36 +45,33 @@ class SharedPolitenessMiddleware:
     """Leases per domain from Redis around each download (see the module docstring)."""
 
     def __init__(self, crawler: Crawler, gate: DomainGate, limit: int, lease_seconds: float,
-                 poll_seconds: float, redis_label: str = "Redis"):
+                 poll_seconds: float, redis: Reachability):
         self.crawler = crawler
         self.gate = gate
         self.limit = max(1, limit)
         self.poll = max(0.001, poll_seconds)
         self.renew_every = max(0.05, lease_seconds / 3)
-        self.redis_label = redis_label
+        self.redis = redis
         self._held: dict[str, str] = {}          # token → domain
         self._local: dict[str, int] = {}         # domain → leases held by this process
         self._askers: dict[str, DeferredLock] = {}
         self._wakers: dict[str, list[Deferred]] = {}
-        self._down_since: float | None = None
         self._renewer: Any = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "SharedPolitenessMiddleware":
         settings = app_of(crawler).settings
-        url = getattr(settings, "redis_url", "") or ""
+        url = settings.redis_url
         if not url:
             raise NotConfigured
         conf = crawler.settings
         lease = conf.getfloat("CHAVDER_POLITENESS_LEASE", defaults.POLITENESS_LEASE_SECONDS)
-        prefix = getattr(settings, "frontier_prefix", None) or getattr(
-            defaults, "FRONTIER_PREFIX", "chavder")
-        gate = DomainGate.from_url(url, prefix=prefix, lease_seconds=lease)
+        gate = DomainGate(connect(url), prefix=defaults.FRONTIER_PREFIX, lease_seconds=lease)
         mw = cls(crawler, gate, conf.getint("CONCURRENT_REQUESTS_PER_DOMAIN",
                                             defaults.CONCURRENT_PER_DOMAIN),
                  lease, conf.getfloat("CHAVDER_POLITENESS_POLL",
                                       defaults.POLITENESS_POLL_SECONDS),
-                 redis_label=_label(url))
+                 _reachability(crawler, url))
         crawler.signals.connect(mw.request_left, signal=signals.request_left_downloader)
         crawler.signals.connect(mw.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
@@ -134,20 +132,12 @@ class SharedPolitenessMiddleware:
             asker.release()
 
     def _ask(self, domain: str, token: str, delay: float, held: int) -> Answer:
-        from redis.exceptions import ConnectionError as RedisDown, TimeoutError as RedisSlow
         try:
             answer = self.gate.try_acquire(domain, token, self.limit, delay, held)
-        except (RedisDown, RedisSlow) as exc:
-            if self._down_since is None:
-                self._down_since = time.monotonic()
-                logger.warning("%s is unreachable (%s): requests wait until it is back, "
-                               "retrying every %.0f s — per-domain politeness is shared "
-                               "through it", self.redis_label, exc, REDIS_RETRY_SECONDS)
+        except outage_errors() as exc:
+            self.redis.failed(exc)        # one line per outage; requests wait, never go blind
             return Answer(DELAYED, REDIS_RETRY_SECONDS)
-        if self._down_since is not None:
-            logger.warning("%s is reachable again after %.0f s: requests resume",
-                           self.redis_label, time.monotonic() - self._down_since)
-            self._down_since = None
+        self.redis.ok()
         return answer
 
     def release(self, token: str | None) -> None:
@@ -198,14 +188,22 @@ class SharedPolitenessMiddleware:
                              self.crawler.settings.getfloat("DOWNLOAD_DELAY")))
 
 
+_REACHABILITY: dict[str, Reachability] = {}
+
+
+def _reachability(crawler: Crawler, url: str) -> Reachability:
+    """The worker's own record of Redis being away when this crawler runs in one (its single
+    line per outage covers politeness too), else one per process and URL."""
+    worker = getattr(crawler, "chavder_worker", None)
+    if worker is not None and isinstance(getattr(worker, "redis", None), Reachability):
+        return worker.redis
+    if url not in _REACHABILITY:
+        _REACHABILITY[url] = Reachability(url, "sending requests (per-domain politeness is "
+                                               "shared through Redis)")
+    return _REACHABILITY[url]
+
+
 def _fire(waiter: Deferred) -> None:
     if not waiter.called:
         waiter.callback(None)
 
-
-def _label(url: str) -> str:
-    """``Redis at host:port/db`` without a password."""
-    from urllib.parse import urlsplit
-    parts = urlsplit(url)
-    where = f"{parts.hostname or 'localhost'}:{parts.port or 6379}{parts.path or ''}"
-    return f"Redis at {where}"
