@@ -30,7 +30,6 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.defer import Deferred, DeferredLock
 
 from crawler import defaults
-from crawler.crawl import app_of
 from crawler.scaleout.connection import Reachability, connect, outage_errors
 from crawler.scaleout.gate import DELAYED, Answer, DomainGate
 
@@ -60,8 +59,10 @@ class SharedPolitenessMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "SharedPolitenessMiddleware":
-        settings = app_of(crawler).settings
-        url = settings.redis_url
+        # the application the driver or the worker attached (under plain ``scrapy crawl`` the
+        # robots middleware, built before this one, attached it)
+        app = getattr(crawler, "chavder", None)
+        url = app.settings.redis_url if app is not None else ""
         if not url:
             raise NotConfigured
         conf = crawler.settings
