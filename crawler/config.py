@@ -545,7 +545,7 @@ _CHOICES = {"digest_empty_policy": ("skip", "nothing-new")}
 
 
 def _redis_url_problem(value: object) -> str | None:
-    from crawler.scaleout.connection import redis_url_problem
+    from crawler.redisurl import redis_url_problem
     return redis_url_problem(value)
 
 

@@ -5,7 +5,8 @@ crawl jobs on the frontier, matches alerts and delivers alerts and digests — t
 the ledgers) and any number of ``chavder worker`` processes, on one machine or many, take jobs
 and article URLs from the frontier, fetch, extract and write to the shared store.
 
-* :mod:`crawler.scaleout.connection` — the ``redis_url`` check, the client, outage logging;
+* :mod:`crawler.scaleout.connection` — the client and outage logging (the ``redis_url``
+  check is :mod:`crawler.redisurl`, free of imports, for the settings loader);
 * :mod:`crawler.scaleout.frontier` — the frontier: Redis Streams with consumer groups (jobs and
   article URLs), job accounting, redelivery of a dead worker's entries;
 * :mod:`crawler.scaleout.lease` — the controller lease (one controller per frontier);

@@ -1,38 +1,15 @@
-"""The Redis connection of the frontier: the ``redis_url`` check (chavder.yaml), the client,
-and the one-line log of an outage and of its end (no crash loop, no line per retry)."""
+"""The Redis connection of the frontier: the client, and the one-line log of an outage and of
+its end (no crash loop, no line per retry). The ``redis_url`` check is
+:mod:`crawler.redisurl`."""
 from __future__ import annotations
 
 import logging
 import time
 from typing import Any, Callable, TypeVar
-from urllib.parse import urlsplit
 
 log = logging.getLogger("chavder.scaleout")
 
-SCHEMES = ("redis", "rediss", "unix")
 T = TypeVar("T")
-
-
-def redis_url_problem(value: object) -> str | None:
-    """Why ``value`` is not a usable ``redis_url`` (None when it is, or is "" = off)."""
-    if not isinstance(value, str):
-        return "'redis_url' must be a string such as redis://127.0.0.1:6379/0 (or \"\" for none)"
-    if value == "":
-        return None
-    parts = urlsplit(value)
-    if parts.scheme not in SCHEMES:
-        return (f"'redis_url' is {value!r} — use redis://HOST:PORT/DB, rediss://… (TLS) or "
-                "unix:///path/to/redis.sock, or leave it out to run without Redis")
-    if parts.scheme != "unix" and not parts.hostname:
-        return f"'redis_url' is {value!r} — it names no host (redis://127.0.0.1:6379/0)"
-    try:
-        parts.port
-    except ValueError:
-        return f"'redis_url' is {value!r} — its port is not a number"
-    db = parts.path.strip("/")
-    if parts.scheme != "unix" and db and not db.isdigit():
-        return f"'redis_url' is {value!r} — the database after the port must be a number"
-    return None
 
 
 def shown(url: str) -> str:

@@ -126,8 +126,7 @@ class Worker:
             if now >= self._next_beat:
                 self.frontier.heartbeat(self.name)
                 self._next_beat = now + defaults.WORKER_HEARTBEAT_SECONDS
-                for entry in self.frontier.reclaim(self.name):
-                    self._take(entry, reclaimed=True)
+                self._take_over(self.frontier.reclaim(self.name))
             if now >= self._next_read and self._top_up() == 0:
                 self._next_read = now + IDLE_TICK   # nothing there: look again a bit later
         except outage_errors() as exc:
@@ -152,10 +151,17 @@ class Worker:
                 got += 1
         return got
 
-    def _take(self, entry: Entry, reclaimed: bool = False) -> None:
-        if reclaimed:
-            log.info("took over %s entry %s (source=%s) from a worker that stopped",
-                     entry.stream[:-1], entry.id, entry.source_id)
+    def _take_over(self, entries: list[Entry]) -> None:
+        if not entries:
+            return
+        jobs = sum(1 for e in entries if e.stream == "jobs")
+        sources = sorted({e.source_id for e in entries})
+        log.info("took over %d article(s) and %d index job(s) (source=%s) from a worker that "
+                 "stopped", len(entries) - jobs, jobs, ",".join(sources))
+        for entry in entries:
+            self._take(entry)
+
+    def _take(self, entry: Entry) -> None:
         if entry.stream == "jobs":
             self._start_discovery(entry)
         elif entry.id not in self.inflight and self.articles is not None:
