@@ -44,6 +44,10 @@ def test_slots_are_shared_and_given_back(gate):
     gate.release("a.example", tokens[0])
     assert gate.try_acquire("a.example", tokens[2], 2, 0).acquired
     assert gate.in_flight("a.example") == 2
+    fourth = gate.new_token()                                 # give one back and take one,
+    assert gate.try_acquire("a.example", fourth, 2, 0, returning=[tokens[1]]).acquired  # at once
+    assert set(gate.client.zrange(gate.leases_key("a.example"), 0, -1)) == {
+        tokens[2].encode(), fourth.encode()}
 
 
 def test_a_worker_keeps_only_its_fair_share_while_another_asks(gate, redis_node):

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 #: acquire: KEYS leases, next, askers; ARGV token, limit, delay_ms, lease_ms, asker id, leases
-#: that asker holds already, asker_ms. Returns {0, 0} (acquired), {1, ms} (no slot for this
+#: that asker holds already, asker_ms, then leases it gives back first (a release and the next
+#: request's acquire in one round trip). Returns {0, 0} (acquired), {1, ms} (no slot for this
 #: asker: all taken, or it holds its fair share while others ask too; ask again within ms) or
 #: {2, ms} (a slot, but the domain's delay has ms to run).
 #: Fair share: a worker holds at most ceil(limit / workers asking for the domain lately), so the
@@ -32,6 +33,7 @@ ACQUIRE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local limit, asker_ms = tonumber(ARGV[2]), tonumber(ARGV[7])
+for i = 8, #ARGV do redis.call('ZREM', KEYS[1], ARGV[i]) end
 redis.call('ZADD', KEYS[3], now + asker_ms, ARGV[5])
 redis.call('PEXPIRE', KEYS[3], asker_ms)
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
@@ -120,18 +122,20 @@ class DomainGate:
         return uuid.uuid4().hex
 
     def try_acquire(self, domain: str, token: str, limit: int, delay: float,
-                    held: int = 0) -> Answer:
+                    held: int = 0, returning: Iterable[str] = ()) -> Answer:
         """One attempt: take a slot on ``domain`` for ``token`` if one is free, ``held`` (this
         worker's leases there) is under its fair share and the domain's delay has passed
-        (``delay`` seconds are then set before the next start)."""
+        (``delay`` seconds are then set before the next start). ``returning``: this worker's
+        leases on ``domain`` to give back first."""
         status, wait_ms = self._acquire(
             keys=[self.leases_key(domain), self.next_key(domain), self.askers_key(domain)],
             args=[token, max(1, limit), max(0, int(delay * 1000)), self.lease_ms, self.asker,
-                  max(0, held), self.asker_ms])
+                  max(0, held), self.asker_ms, *returning])
         return Answer(int(status), int(wait_ms) / 1000.0)
 
-    def release(self, domain: str, token: str) -> None:
-        self.client.zrem(self.leases_key(domain), token)
+    def release(self, domain: str, *tokens: str) -> None:
+        if tokens:
+            self.client.zrem(self.leases_key(domain), *tokens)
 
     def renew(self, held: Iterable[tuple[str, str]]) -> int:
         """Push back the lapse time of every ``(domain, token)`` still live; returns how many."""

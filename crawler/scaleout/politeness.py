@@ -55,6 +55,7 @@ class SharedPolitenessMiddleware:
         self._local: dict[str, int] = {}         # domain → leases held by this process
         self._askers: dict[str, DeferredLock] = {}
         self._wakers: dict[str, list[Deferred]] = {}
+        self._returning: dict[str, list[str]] = {}   # released, handed back with the next ask
         self._renewer: Any = None
 
     @classmethod
@@ -105,6 +106,8 @@ class SharedPolitenessMiddleware:
             self._renewer.stop()
         for token in list(self._held):
             self.release(token)
+        for domain in list(self._returning):
+            self._return_now(domain)
         try:
             self.gate.client.close()
         except Exception:   # noqa: BLE001 - closing a dead connection must not fail the close
@@ -133,28 +136,45 @@ class SharedPolitenessMiddleware:
             asker.release()
 
     def _ask(self, domain: str, token: str, delay: float, held: int) -> Answer:
+        returning = self._returning.pop(domain, [])
         try:
-            answer = self.gate.try_acquire(domain, token, self.limit, delay, held)
-        except outage_errors() as exc:
+            answer = self.gate.try_acquire(domain, token, self.limit, delay, held, returning)
+        except outage_errors() as exc:   # the returned leases lapse by themselves
             self.redis.failed(exc)        # one line per outage; requests wait, never go blind
             return Answer(DELAYED, REDIS_RETRY_SECONDS)
         self.redis.ok()
         return answer
 
     def release(self, token: str | None) -> None:
+        """Give a lease back: with the next ask when a request of this process waits for the
+        domain (it asks at once: one round trip for both), else now."""
         domain = self._held.pop(token, None) if token else None
         if domain is None:
             return
         self._local[domain] -= 1
         if not self._local[domain]:
             del self._local[domain]
-        try:
-            self.gate.release(domain, token)   # type: ignore[arg-type]
-        except Exception as exc:  # noqa: BLE001 - Redis away: the lease lapses by itself
-            logger.debug("lease on %s not returned (%s): it lapses by itself", domain, exc)
-        for waiter in self._wakers.pop(domain, []):
+        waiters = self._wakers.pop(domain, [])
+        if waiters:
+            self._returning.setdefault(domain, []).append(token)   # type: ignore[arg-type]
+            from twisted.internet import reactor
+            reactor.callLater(self.poll, self._return_now, domain)  # if nobody asked after all
+        else:
+            self._give_back(domain, [token])   # type: ignore[list-item]
+        for waiter in waiters:
             if not waiter.called:
                 waiter.callback(None)
+
+    def _return_now(self, domain: str) -> None:
+        tokens = self._returning.pop(domain, [])
+        if tokens:
+            self._give_back(domain, tokens)
+
+    def _give_back(self, domain: str, tokens: list[str]) -> None:
+        try:
+            self.gate.release(domain, *tokens)
+        except Exception as exc:  # noqa: BLE001 - Redis away: the lease lapses by itself
+            logger.debug("lease on %s not returned (%s): it lapses by itself", domain, exc)
 
     def renew(self) -> None:
         """Keep this process's live leases from lapsing (a dead process stops renewing)."""
