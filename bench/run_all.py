@@ -364,6 +364,11 @@ def rows_scale_out(d: dict) -> list[Row]:
             "round_trips_per_article"], "round trips", "", None))
     out.append(("scale-out, frontier memory per million queued URLs",
                 d["memory"]["mb_per_million_urls"], "MB", "", None))
+    if d.get("elasticsearch"):
+        es = d["elasticsearch"]
+        out.append((f"scale-out into Elasticsearch, {es['workers']} workers: rate; index "
+                    "bytes per article", f"{es['articles_per_second']}; "
+                    f"{es['index_bytes_per_article']:,}", "articles/s; B", "", None))
     out.append((f"scale-out, most requests in flight for the host (per domain "
                 f"{d['per_domain']})", max(r["max_in_flight_per_host"] for r in d["runs"]), "",
                 f"≤ {d['per_domain']}",
@@ -408,7 +413,7 @@ BENCHES = [
     Bench("store_writers", "store_writers.py", ["--writers", "1", "2", "4"],
           ["--articles", "400", "--writers", "1", "2"], rows_store_writers),
     Bench("cli_startup", "cli_startup.py", ["--runs", "30"], ["--runs", "10"], rows_cli_startup),
-    Bench("scale_out", "scale_out.py", ["--articles", "2000"],
+    Bench("scale_out", "scale_out.py", ["--articles", "2000", "--es"],
           ["--articles", "300", "--memory-urls", "20000", "--no-monitor"], rows_scale_out,
           timeout_full=1200, timeout_quick=300),
 ]

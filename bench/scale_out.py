@@ -20,7 +20,10 @@ Also measured:
 * Redis CPU per article (the server's own utime+stime);
 * the frontier's memory per million queued URLs: ``--memory-urls`` article entries queued with
   ``Frontier.enqueue`` in the format the spiders queue (URL key + JSON of URL, source and the
-  index's hint), ``INFO memory`` and ``MEMORY USAGE`` before and after, extrapolated.
+  index's hint), ``INFO memory`` and ``MEMORY USAGE`` before and after, extrapolated;
+* ``--es``: the largest worker count once more into the real Elasticsearch test node
+  (testsupport/engine_node.py, 512 MB heap): rate, and the index's size on disk per article
+  (primary store after a refresh and a force-merge to one segment), for sizing.
 """
 from __future__ import annotations
 
@@ -71,7 +74,8 @@ def _stored(db: Path) -> int:
 class Installation:
     """A config folder for the workers: the bench source, the shared store, redis_url."""
 
-    def __init__(self, root: Path, base: str, articles: int, redis_url: str, per_domain: int):
+    def __init__(self, root: Path, base: str, articles: int, redis_url: str, per_domain: int,
+                 store: str | None = None):
         import yaml
         root.mkdir(parents=True)
         (root / "data").mkdir()
@@ -83,7 +87,7 @@ class Installation:
             "allowed_domains": ["127.0.0.1"]}]}), encoding="utf-8")
         (root / "alerts.yaml").write_text("rules: []\n", encoding="utf-8")
         self.db = root / "data" / "bench.db"
-        self.config = write_config(root, store=f"sqlite:///{self.db}", sources=sources,
+        self.config = write_config(root, store=store or f"sqlite:///{self.db}", sources=sources,
                                    alerts=root / "alerts.yaml", redis_url=redis_url,
                                    concurrent_per_domain=per_domain, download_timeout=30,
                                    health_port=-1)
@@ -138,8 +142,9 @@ def _wait_finished(frontier: Any, job: str, timeout: float) -> None:
 
 
 def run_workers(tmp: Path, web: FixtureWebProcess, n: int, articles: int, per_domain: int,
-                monitor: bool = False) -> dict[str, Any]:
-    """One timed crawl of the outlet by ``n`` workers (``monitor``: untimed, counting)."""
+                monitor: bool = False, es: Any = None) -> dict[str, Any]:
+    """One timed crawl of the outlet by ``n`` workers (``monitor``: untimed, counting; ``es``:
+    an engine node to store into instead of SQLite)."""
     import redis
 
     from crawler.scaleout.frontier import Frontier
@@ -147,8 +152,11 @@ def run_workers(tmp: Path, web: FixtureWebProcess, n: int, articles: int, per_do
     try:
         node.command("CONFIG", "SET", "appendfsync", "everysec")
         client = redis.Redis.from_url(node.url)
-        inst = Installation(tmp / f"{n}w{'-monitor' if monitor else ''}", web.base("bench"),
-                            articles, node.url, per_domain)
+        alias = f"chavder-scale-{n}w"
+        store = (f"{es.store_url}/?alias={alias}&alerts_alias={alias}-alerts"
+                 if es is not None else None)
+        inst = Installation(tmp / f"{n}w{'-monitor' if monitor else ''}{'-es' if es else ''}",
+                            web.base("bench"), articles, node.url, per_domain, store)
         procs = _start_workers(inst, n)
         try:
             _wait_heard(client, procs, inst)
@@ -169,7 +177,7 @@ def run_workers(tmp: Path, web: FixtureWebProcess, n: int, articles: int, per_do
             trips = counter.stop() if counter else None
         finally:
             _stop(procs)
-        stored = _stored(inst.db)
+        stored = _stored(inst.db) if es is None else _indexed(es, alias)
     finally:
         node.close()
     out = {"workers": n, "stored": stored, "wall_seconds": round(wall, 2),
@@ -179,10 +187,32 @@ def run_workers(tmp: Path, web: FixtureWebProcess, n: int, articles: int, per_do
            "redis_commands_per_article": round(calls / max(stored, 1), 2),
            "redis_cpu_ms_per_article": round(1000 * redis_cpu / max(stored, 1), 3),
            "max_in_flight_per_host": max((v for k, v in peaks.items() if ":" in k), default=0)}
+    if es is not None:
+        out["index_bytes_per_article"] = _index_bytes(es, alias, stored)
     if trips is not None:
         out["round_trips"] = trips
         out["round_trips_per_article"] = round(trips["client"] / max(stored, 1), 2)
     return out
+
+
+def _indexed(es: Any, alias: str, timeout: float = 120) -> int:
+    """Documents in the index once the workers' spools are drained (they flush on stop)."""
+    deadline, count = time.monotonic() + timeout, -1
+    while time.monotonic() < deadline:
+        es.request("POST", f"/{alias}/_refresh")
+        now = int(es.request("GET", f"/{alias}/_count")["count"])
+        if now == count:
+            return now
+        count = now
+        time.sleep(1.0)
+    return count
+
+
+def _index_bytes(es: Any, alias: str, docs: int) -> int:
+    es.request("POST", f"/{alias}/_forcemerge?max_num_segments=1")
+    stats = es.request("GET", f"/{alias}/_stats/store")
+    size = int(stats["_all"]["primaries"]["store"]["size_in_bytes"])
+    return round(size / max(docs, 1))
 
 
 class _Monitor:
@@ -274,6 +304,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--memory-urls", type=int, default=100_000)
     parser.add_argument("--no-monitor", action="store_true",
                         help="skip the untimed MONITOR run that counts round trips")
+    parser.add_argument("--es", action="store_true",
+                        help="also crawl into the real Elasticsearch test node: rate, index size")
     parser.add_argument("--json", help="write results to this JSON file")
     args = parser.parse_args(argv)
     load_before = os.getloadavg()
@@ -304,6 +336,19 @@ def main(argv: list[str] | None = None) -> dict:
                       f"{monitored['round_trips']['lua']} inside scripts); by command: "
                       + ", ".join(f"{k} {v}" for k, v in
                                   list(monitored["round_trips"]["by_command"].items())[:8]))
+            into_es = None
+            if args.es:
+                from testsupport.engine_node import EngineNode
+                engine = EngineNode("elasticsearch").start()
+                try:
+                    into_es = run_workers(tmp, web, max(args.workers), args.articles,
+                                          args.per_domain, es=engine)
+                finally:
+                    engine.close()
+                print(f"into Elasticsearch ({into_es['workers']} workers): "
+                      f"{into_es['stored']} documents, {into_es['articles_per_second']} "
+                      f"articles/s until stored in the spool and acknowledged; index "
+                      f"{into_es['index_bytes_per_article']} bytes per article on disk")
     memory = frontier_memory(args.memory_urls)
     print(f"frontier memory: {memory['urls']:,} queued URLs took "
           f"{memory['used_memory_delta_mb']} MB → {memory['mb_per_million_urls']} MB per "
@@ -320,6 +365,7 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"load average before / after: {load_before[0]:.1f} / {load_after[0]:.1f}")
     result = {"articles": args.articles, "per_domain": args.per_domain, "runs": runs,
               "ratio_2_to_1": ratio, "monitored": monitored, "memory": memory,
+              "elasticsearch": into_es,
               "load_before": round(load_before[0], 2), "load_after": round(load_after[0], 2),
               "peak_rss_mb_bench": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
                                          / 1024, 1)}
