@@ -123,7 +123,10 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
                 waiting.callback(parser)
         parser = self._parsers[netloc]
         if isinstance(parser, Deferred):
-            return await maybe_deferred_to_future(parser)
+            # the Deferred's result goes to its first awaiter only (the others got None and
+            # crawled as if there were no robots.txt): read the parser back for every waiter
+            await maybe_deferred_to_future(parser)
+            return self._parsers.get(netloc)
         return parser
 
     async def _fetch(self, request: Request, netloc: str) -> Any:

@@ -338,6 +338,9 @@ class Service:
         queue.labels("alerts_pending").set(sum(n for s, n in snap["alerts"]
                                                if s in ("pending", "sending")))
         queue.labels("crawls_running").set(len(self.running))
+        if self.controller is not None:   # the scale-out frontier: queued jobs and URLs
+            for name, size in self.controller.sizes().items():
+                queue.labels(f"frontier_{name}").set(size)
         spool = getattr(self.store, "spool_size", None)
         if callable(spool):
             queue.labels("index_spool").set(spool())

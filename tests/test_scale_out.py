@@ -10,6 +10,7 @@ same frontier is refused with one line naming the one that runs.
 from __future__ import annotations
 
 import re
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -73,6 +74,7 @@ def run_cluster(tmp: Path, fixture_web, redis_node, single, **settings: object) 
     try:
         env = make_env(tmp / "scale", good_sources(fixture_web, tmp / "sources.yaml"), sink,
                        redis_url=redis_node.url, health_port=0, **settings)
+        fixture_web.clear_log()
         cluster = Cluster(env.config, tmp, workers=2).start()
         try:
             want = single["snapshot"]["rows"]
@@ -81,9 +83,15 @@ def run_cluster(tmp: Path, fixture_web, redis_node, single, **settings: object) 
                           and len(sink.messages) >= len(single["mails"]), 90, still=2.0), (
                 cluster.controller.text()[-3000:], cluster.crew[0].text()[-2000:])
             second = env.run("run", check=False, timeout=60)
+            metrics = urllib.request.urlopen(re.findall(
+                r"health (http://127\.0\.0\.1:\d+)/healthz", cluster.controller.text())[-1]
+                + "/metrics", timeout=10).read().decode()
         finally:
             codes = cluster.stop()
+        # robots.txt holds for the workers' first, concurrent requests too (rok: /private/)
+        assert [r for r in fixture_web.requests if r[2].startswith("/private/")] == []
         return {"env": env, "cluster": cluster, "codes": codes, "second": second,
+                "metrics": metrics,
                 "snapshot": snapshot(env.store_url, env.root / "data"), "mails": mails(sink)}
     finally:
         sink.stop()
@@ -109,8 +117,9 @@ def test_controller_and_two_workers_store_what_one_process_stores(tmp_path, fixt
     assert all(articles > 0 for articles, _jobs in counts), counts
     assert sum(a for a, _ in counts) >= single["snapshot"]["rows"]
     # the controller matched and sent; no worker did
-    assert not any("alert" in w.text().lower() and "sent" in w.text().lower()
+    assert not any("alert sent" in w.text() or "alert queued" in w.text()
                    for w in cluster.crew)
+    assert "alert sent" in cluster.controller.text()
     # a second controller on the same frontier: refused, one line naming the running one
     second = result["second"]
     assert second.returncode == 2, second.stderr
@@ -120,6 +129,8 @@ def test_controller_and_two_workers_store_what_one_process_stores(tmp_path, fixt
     assert re.search(rf"another controller \(pid {pid} on host \S+ since .+\) already runs",
                      lines[0]), lines[0]
     assert "--wait" in lines[0]
+    # /metrics shows the frontier's queues
+    assert 'chavder_queue_length{queue="frontier_articles"}' in result["metrics"]
 
 
 def test_controller_and_two_workers_into_elasticsearch(tmp_path, fixture_web, redis_node,

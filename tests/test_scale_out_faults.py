@@ -25,7 +25,7 @@ from testsupport.pages import rss_feed
 from testsupport.polling import wait_for
 from testsupport.smtp_sink import SMTPSink
 
-N = 60            # articles of the one outlet
+N = 40            # articles of the one outlet
 SLOW = 0.4        # seconds each article page takes to answer
 OUTAGE = 5.0      # seconds Redis is away
 

@@ -91,6 +91,13 @@ class Controller:
         except outage_errors():
             return []
 
+    def sizes(self) -> dict[str, int]:
+        """The frontier's queues (``/metrics``); empty while Redis is away."""
+        try:
+            return self.frontier.sizes()
+        except outage_errors():
+            return {}
+
     def tick(self) -> None:
         try:
             if time.monotonic() - self._renewed >= self.lease.renew_every:

@@ -44,8 +44,9 @@ class Worker:
     def __init__(self, app: Chavder, frontier: Frontier, url: str, *,
                  prefetch: int = defaults.WORKER_PREFETCH,
                  max_discoveries: int = defaults.WORKER_MAX_DISCOVERIES,
-                 name: str | None = None):
+                 name: str | None = None, overrides: dict[str, Any] | None = None):
         self.app, self.frontier, self.url = app, frontier, url
+        self.overrides = dict(overrides or {})   # Scrapy settings (benchmarks: no throttle)
         self.name = name or process_owner()
         self.prefetch, self.max_discoveries = prefetch, max_discoveries
         self.redis = Reachability(url, "the worker")
@@ -75,8 +76,8 @@ class Worker:
         install_reactor(TWISTED_REACTOR)
         from twisted.internet import reactor
         self._reactor = reactor
-        self._runner = CrawlerRunner(scrapy_settings(self.app.settings,
-                                                     {"CHAVDER_PROGRESS_INTERVAL": 0}))
+        self._runner = CrawlerRunner(scrapy_settings(
+            self.app.settings, {"CHAVDER_PROGRESS_INTERVAL": 0, **self.overrides}))
         apply_logger_levels()
         self.app._alerting = None   # matching and mail are the controller's
         self.app._digests = None
