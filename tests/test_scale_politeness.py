@@ -17,7 +17,7 @@ from typing import Callable
 
 import pytest
 
-from crawler.scaleout.gate import DELAYED, FULL, DomainGate
+from crawler.scaleout.gate import DELAYED, FULL, SHARE, DomainGate
 from testsupport.config import write_config
 from testsupport.polling import wait_for
 from testsupport.processes import chavder_env, spawn
@@ -50,16 +50,16 @@ def test_slots_are_shared_and_given_back(gate):
         tokens[2].encode(), fourth.encode()}
 
 
-def test_a_worker_keeps_only_its_fair_share_while_another_asks(gate, redis_node):
+def test_a_worker_keeps_only_its_fair_share_while_another_waits(gate, redis_node):
     other = DomainGate.from_url(redis_node.url, prefix="test", lease_seconds=1.0)
-    mine = [gate.new_token() for _ in range(3)]
+    mine = [gate.new_token() for _ in range(4)]
     assert all(gate.try_acquire("f.example", t, 4, 0, held=i).acquired
-               for i, t in enumerate(mine))                    # alone: all it wants
-    gate.release("f.example", mine.pop())
-    assert other.try_acquire("f.example", other.new_token(), 4, 0, held=0).acquired
-    refused = gate.try_acquire("f.example", gate.new_token(), 4, 0, held=2)
-    assert refused.status == FULL                              # 2 of 4 with 2 askers: its share
-    assert other.try_acquire("f.example", other.new_token(), 4, 0, held=1).acquired
+               for i, t in enumerate(mine))                    # alone: every slot it wants
+    assert other.try_acquire("f.example", other.new_token(), 4, 0).status == FULL  # one waits…
+    refused = gate.try_acquire("f.example", gate.new_token(), 4, 0, held=3,
+                               returning=[mine.pop()])
+    assert refused.status == SHARE                             # …so 3 of 4 is over the share (2)
+    assert other.try_acquire("f.example", other.new_token(), 4, 0).acquired  # the freed slot
     other.client.close()
 
 

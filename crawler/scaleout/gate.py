@@ -9,8 +9,8 @@ Per domain, three keys:
   ``kill -9`` frees its slots by itself ``lease`` seconds later; nothing has to clean up after it.
 * ``<prefix>:polite:<domain>:next`` — the earliest time the next request may start (the last
   start + the delay), expiring with it.
-* ``<prefix>:polite:<domain>:askers`` — the workers that asked for the domain in the last half
-  second: each may hold at most its fair share of the slots while others wait.
+* ``<prefix>:polite:<domain>:askers`` — the workers refused a slot in the last half second:
+  while some wait, the others may hold at most their fair share.
 
 Acquiring is one Lua script (atomic: drop lapsed leases, count, check the delay, add the lease,
 push the next-allowed time), releasing one ``ZREM``, renewing all of a worker's leases one
@@ -25,24 +25,35 @@ from typing import Any, Iterable
 #: acquire: KEYS leases, next, askers; ARGV token, limit, delay_ms, lease_ms, asker id, leases
 #: that asker holds already, asker_ms, then leases it gives back first (a release and the next
 #: request's acquire in one round trip). Returns {0, 0} (acquired), {1, ms} (no slot for this
-#: asker: all taken, or it holds its fair share while others ask too; ask again within ms) or
-#: {2, ms} (a slot, but the domain's delay has ms to run).
-#: Fair share: a worker holds at most ceil(limit / workers asking for the domain lately), so the
-#: worker that frees a slot (and learns it first) cannot keep every slot to itself.
+#: asker: all taken; ask again within ms), {2, ms} (a slot, but the domain's delay has ms to
+#: run) or {3, ms} (this asker holds its fair share while others ask too: only its own release,
+#: or ms passing, changes that).
+#: Fair share: while other workers wait for the domain (they were refused in the last
+#: asker_ms), a worker holds at most ceil(limit / (waiting others + 1)), so the worker that frees
+#: a slot (and learns it first) cannot keep every slot to itself. Uncontended, an acquire writes
+#: only the lease.
 ACQUIRE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local limit, asker_ms = tonumber(ARGV[2]), tonumber(ARGV[7])
 for i = 8, #ARGV do redis.call('ZREM', KEYS[1], ARGV[i]) end
-redis.call('ZADD', KEYS[3], now + asker_ms, ARGV[5])
-redis.call('PEXPIRE', KEYS[3], asker_ms)
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
-local share = math.ceil(limit / math.max(1, redis.call('ZCARD', KEYS[3])))
-if tonumber(ARGV[6]) >= share then return {1, asker_ms} end
+local function waits(code, ms)
+  redis.call('ZADD', KEYS[3], now + asker_ms, ARGV[5])
+  redis.call('PEXPIRE', KEYS[3], asker_ms)
+  return {code, ms}
+end
+local others = redis.call('ZCOUNT', KEYS[3], now, '+inf')
+if others > 0 then
+  local mine = redis.call('ZSCORE', KEYS[3], ARGV[5])
+  if mine and tonumber(mine) >= now then others = others - 1 end
+end
+if others > 0 and tonumber(ARGV[6]) >= math.ceil(limit / (others + 1)) then
+  return waits(3, asker_ms)
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZCARD', KEYS[1]) >= limit then
   local soonest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  return {1, math.max(1, tonumber(soonest[2]) - now)}
+  return waits(1, math.max(1, tonumber(soonest[2]) - now))
 end
 local delay = tonumber(ARGV[3])
 if delay > 0 then
@@ -71,7 +82,7 @@ end
 return kept
 """
 
-ACQUIRED, FULL, DELAYED = 0, 1, 2
+ACQUIRED, FULL, DELAYED, SHARE = 0, 1, 2, 3
 
 
 @dataclass(frozen=True)

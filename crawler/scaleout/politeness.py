@@ -31,7 +31,7 @@ from twisted.internet.defer import Deferred, DeferredLock
 
 from crawler import defaults
 from crawler.scaleout.connection import Reachability, connect, outage_errors
-from crawler.scaleout.gate import DELAYED, Answer, DomainGate
+from crawler.scaleout.gate import DELAYED, SHARE, Answer, DomainGate
 
 logger = logging.getLogger(__name__)
 
@@ -129,8 +129,9 @@ class SharedPolitenessMiddleware:
                     self._held[token] = domain
                     self._local[domain] = self._local.get(domain, 0) + 1
                     return token
-                # the delay's wait is exact; a full domain is polled (a local release wakes)
-                await self._wait(domain, answer.wait if answer.status == DELAYED
+                # the delay's wait is exact; at its fair share it waits for its own release;
+                # a full domain is polled (a local release wakes it too)
+                await self._wait(domain, answer.wait if answer.status in (DELAYED, SHARE)
                                  else min(answer.wait, self.poll))
         finally:
             asker.release()
