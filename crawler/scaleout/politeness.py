@@ -135,6 +135,8 @@ class SharedPolitenessMiddleware:
                                  else min(answer.wait, self.poll))
         finally:
             asker.release()
+            if not asker.locked and not asker.waiting:
+                self._askers.pop(domain, None)       # thousands of domains: keep none idle
 
     def _ask(self, domain: str, token: str, delay: float, held: int) -> Answer:
         returning = self._returning.pop(domain, [])
