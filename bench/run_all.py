@@ -216,6 +216,34 @@ def rows_search(d: dict) -> list[Row]:
     ]
 
 
+def rows_web(d: dict) -> list[Row]:
+    page, att = d["search_page"], d["attention"]
+    goals = d["goals"]
+    return [
+        (f"web search page (search + search_total), {d['articles']:,} articles: p50 / p95",
+         f"{page['p50_ms']} / {page['p95_ms']}", "ms", f"p95 ≤ {goals['search_p95_ms']:g}",
+         page["p95_ms"] <= goals["search_p95_ms"]),
+        (f"web attention chart + source sparklines, {d['articles']:,} articles: p50 / p95",
+         f"{att['p50_ms']} / {att['p95_ms']}", "ms", f"p95 ≤ {goals['attention_p95_ms']:g}",
+         att["p95_ms"] <= goals["attention_p95_ms"]),
+        (f"web bench store: size, build time ({'cached' if d['cached'] else 'built now'})",
+         f"{d['db_mb']:,} MB, {d['build_seconds']} s", "", "", None),
+    ]
+
+
+def rows_web_pages(d: dict) -> list[Row]:
+    page, att = d["search_page"], d["attention_api"]
+    goals = d["goals"]
+    return [
+        (f"web search page over HTTP (HTML + chart), {d['n']:,} articles: p50 / p95",
+         f"{page['p50_ms']} / {page['p95_ms']}", "ms", f"p95 ≤ {goals['search_page_p95_ms']:g}",
+         page["p95_ms"] <= goals["search_page_p95_ms"]),
+        (f"web attention API over HTTP, {d['n']:,} articles: p50 / p95",
+         f"{att['p50_ms']} / {att['p95_ms']}", "ms", f"p95 ≤ {goals['attention_p95_ms']:g}",
+         att["p95_ms"] <= goals["attention_p95_ms"]),
+    ]
+
+
 def rows_extract_quality(d: dict) -> list[Row]:
     s = d["summary"]
     human = s["groups"]["human-annotated (sh-)"]
@@ -399,6 +427,10 @@ BENCHES = [
     Bench("browser", "browser.py", ["--pages", "60"], ["--pages", "12"], rows_browser),
     Bench("search", "search_latency.py", ["--n", "1000000"], ["--n", "50000", "--rounds", "3"],
           rows_search, timeout_full=3600, timeout_quick=300),
+    Bench("web", "web.py", ["--n", "100000"], ["--n", "20000", "--rounds", "3"], rows_web,
+          timeout_full=1800, timeout_quick=300),
+    Bench("web_pages", "web_pages.py", ["--n", "100000"], ["--n", "20000", "--rounds", "3"],
+          rows_web_pages, timeout_full=1800, timeout_quick=300),
     Bench("latency", "latency.py", ["--interval", "4"], ["--articles", "4", "--interval", "2"],
           rows_latency),
     Bench("soak", "soak.py", ["--cycles", "500"], ["--cycles", "500"], rows_soak),

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -35,6 +36,7 @@ from crawler.delivery import (AlertClaims, Clock, RetryPolicy, dead_claimants, d
                               utc_now)
 from crawler.mail.compose import ArticleView, alert_message_id, compose_alert
 from crawler.mail.transport import Transport, transport_for, transport_from_settings
+from crawler.urls import display_url
 
 log = logging.getLogger("chavder.alerts")
 
@@ -52,11 +54,23 @@ def rules_from_settings(settings: Settings, sources: list[SourceConfig],
 
 @dataclass
 class DispatchReport:
+    """What deliveries did. One report may span several dispatches (the sweeps during a crawl
+    and the one after it): each ledger row counts once, in its latest state."""
+
     sent: int = 0
     retrying: int = 0
     failed: int = 0
     busy: int = 0          # claimed by another sender meanwhile (it delivers them)
     errors: list[str] = field(default_factory=list)
+    states: dict[object, str] = field(default_factory=dict)   # ledger row id → latest state
+
+    def record(self, row_id: object, state: str) -> None:
+        """Count ``state`` for this row, replacing what an earlier dispatch counted for it."""
+        previous = self.states.get(row_id)
+        if previous is not None:
+            setattr(self, previous, getattr(self, previous) - 1)
+        self.states[row_id] = state
+        setattr(self, state, getattr(self, state) + 1)
 
 
 class _MatchView:
@@ -76,7 +90,8 @@ class _MatchView:
 
 
 class Alerting:
-    """Rules + store + transports. Thread-compatible: call from one thread at a time."""
+    """Rules + store + transports. Matching and delivery take a lock: a crawl's sweep thread
+    and the service's timer never work in it at once."""
 
     def __init__(self, store, rules: Iterable[Rule], mail_transport: Transport, *,
                  sender: str, source_names: dict[str, str] | None = None,
@@ -94,6 +109,7 @@ class Alerting:
         self.clock = clock
         self.policy = RetryPolicy(max_attempts, backoff_seconds, max_backoff_seconds)
         self.ledger = AlertClaims(store)
+        self.lock = threading.RLock()
 
     @classmethod
     def from_settings(cls, settings: Settings, store, sources: Iterable[SourceConfig],
@@ -112,6 +128,10 @@ class Alerting:
     # ------------------------------------------------------------------ matching
     def check_pending(self, limit: int = 500) -> int:
         """Match every unchecked article revision; returns instant alerts newly queued."""
+        with self.lock:
+            return self._check_pending(limit)
+
+    def _check_pending(self, limit: int) -> int:
         queued = 0
         while True:
             batch = self.store.articles_to_check(limit)
@@ -146,12 +166,18 @@ class Alerting:
                                            instant, digest)
         if queued:
             log.info("alert queued: %d message(s) for story %s (%s)", queued, row["story_id"],
-                     row["canonical_url"])
+                     display_url(row["canonical_url"]))
         return queued
 
     # ------------------------------------------------------------------ delivery
-    def dispatch_due(self, limit: int = 200) -> DispatchReport:
-        report = DispatchReport()
+    def dispatch_due(self, limit: int = 200,
+                     report: DispatchReport | None = None) -> DispatchReport:
+        """Deliver the due alerts; counted into ``report`` when given (one crawl's total)."""
+        report = report if report is not None else DispatchReport()
+        with self.lock:
+            return self._dispatch_due(limit, report)
+
+    def _dispatch_due(self, limit: int, report: DispatchReport) -> DispatchReport:
         now = self.clock()
         dead = dead_claimants(self.ledger, now)
         for row in self.store.due_alerts(iso(now), limit, reclaim_from=dead):
@@ -193,15 +219,11 @@ class Alerting:
             subject=f"alert {row['rule']} → {label}",
             give_up_hint=lambda n: (f" (after {n} attempt{'' if n == 1 else 's'}; "
                                     "'chavder alerts retry --failed' queues it again)"))
-        if outcome.state == "busy":
-            report.busy += 1        # another sender claimed it since due_alerts: it sends it
-        elif outcome.state == "sent":
-            report.sent += 1
+        # busy: another sender claimed it since due_alerts, and it sends it
+        report.record(row["id"], outcome.state if outcome.state in (
+            "busy", "sent", "retrying") else "failed")
+        if outcome.state == "sent":
             log.info("alert sent: %s → %s: %s", row["rule"], label, row["title"][:80])
-        elif outcome.state == "retrying":
-            report.retrying += 1
-        else:
-            report.failed += 1
         if outcome.error and outcome.message is not None:     # the transport refused it
             report.errors.append(outcome.error)
 

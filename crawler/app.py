@@ -10,8 +10,9 @@ crawler (``crawler.stats``, ``crawler.unexpected.StoreGuard``).
 
 Everything is built lazily and once: the store is opened on first use, the dedup index is
 rebuilt from it once per process (~6 s per million articles), the alert rules are compiled
-once. Importing this module imports neither Scrapy nor Twisted (the crawl methods do, when
-called), so commands that never crawl start fast.
+once. Importing this module imports neither Scrapy nor Twisted, so commands that never crawl
+start fast. The application knows nothing of the crawl driver above it: crawling it is
+``crawler.crawl.crawl_once(app)``.
 """
 from __future__ import annotations
 
@@ -24,9 +25,8 @@ from crawler import defaults
 from crawler.config import Settings, SourceConfig, load_settings, load_sources
 
 if TYPE_CHECKING:  # pragma: no cover - types only
-    from crawler.crawl import CrawlSummary
     from crawler.dedup.stories import StoryResolver
-    from crawler.robots import RobotsCache
+    from crawler.robots_cache import RobotsCache
     from crawler.store import Store
     from crawler.alerting import Alerting, DispatchReport
     from crawler.digests import Digests
@@ -59,6 +59,8 @@ class Chavder:
         self._alerting: Any = _UNBUILT
         self._digests: Any = _UNBUILT
         self._robots: Any = None
+        #: the deliveries of the crawl in progress (:meth:`crawl`): its sweeps count into it
+        self.crawl_alerts: "DispatchReport | None" = None
 
     @classmethod
     def from_config(cls, settings_path: str | Path | None = None,
@@ -108,7 +110,8 @@ class Chavder:
         if self._store is None:
             from crawler.store import open_store
             self._store = open_store(self.settings.store, self.settings.data_dir,
-                                     write=self._write)
+                                     write=self._write,
+                                     revision_text_keep=self.settings.revision_text_keep)
         return self._store
 
     @property
@@ -140,7 +143,7 @@ class Chavder:
     def robots(self) -> "RobotsCache":
         """Parsed robots.txt per host, shared by every crawler of the process."""
         if self._robots is None:
-            from crawler.robots import RobotsCache
+            from crawler.robots_cache import RobotsCache
             self._robots = RobotsCache()
         return self._robots
 
@@ -157,30 +160,16 @@ class Chavder:
                            f"{', '.join(sorted(by_id))}")
         return [by_id[sid] for sid in ids]
 
-    def crawl(self, sources: Sequence[SourceConfig] | None = None, *,
-              progress_interval: float = defaults.PROGRESS_INTERVAL,
-              overrides: dict[str, Any] | None = None) -> "CrawlSummary":
-        """Crawl ``sources`` (default: every enabled one) once, then deliver the alerts that
-        are due — what ``chavder crawl`` and ``chavder demo`` do. Blocks until done (it runs
-        the Twisted reactor, so once per process). A store that became unusable during the
-        crawl is raised (``StoreUnusable``) after the crawl."""
-        from crawler.crawl import run_crawl
-        summary = run_crawl(self, list(self.select() if sources is None else sources),
-                            {"CHAVDER_PROGRESS_INTERVAL": progress_interval,
-                             **(overrides or {})})
-        if summary.store_fault is not None:
-            raise summary.store_fault
-        summary.alerts = self.dispatch_alerts()
-        return summary
-
-    def dispatch_alerts(self) -> "DispatchReport | None":
+    def dispatch_alerts(self, report: "DispatchReport | None" = None
+                        ) -> "DispatchReport | None":
         """Queue the alerts of articles not matched yet, then deliver the due ones (after a
-        crawl, on the service's timer, ``chavder alerts send``). None when alerts are off."""
+        crawl — ``crawler.crawl.crawl_once`` —, on the service's timer, ``chavder alerts
+        send``), counted into ``report`` if given. None when alerts are off."""
         alerting = self.alerting
         if alerting is None:
             return None
         alerting.check_pending()
-        return alerting.dispatch_due()
+        return alerting.dispatch_due(report=report)
 
     # ------------------------------------------------------------------ life cycle
     def close(self) -> None:

@@ -25,6 +25,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from crawler.addresses import PrivateAddress, host_in_domains, pick_address
+from crawler.urls import display_url
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +120,7 @@ class AddressProxy:
         address, reason = await self.choose(host.strip("[]"), port)
         if address is None:
             logger.warning("source=%s url=%s reason=%s (a request of the rendered page)",
-                           self.source, url, reason)
+                           self.source, display_url(url), reason)
             if self.on_refused is not None:
                 self.on_refused(url, str(reason))
             await self._answer(writer, 403, str(reason), refused=True)
@@ -151,8 +152,8 @@ class AddressProxy:
                 sent += len(chunk)
                 if url is not None and sent > self.max_bytes:
                     logger.warning("source=%s url=%s reason=response over max_body_bytes "
-                                   "(%s bytes) — not read further", self.source, url,
-                                   f"{self.max_bytes:,}")
+                                   "(%s bytes) — not read further", self.source,
+                                   display_url(url), f"{self.max_bytes:,}")
                     if self.on_refused is not None:
                         self.on_refused(url, "over max_body_bytes")
                     dst.transport.abort()   # a reset: the browser must not wait for the rest

@@ -17,26 +17,15 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from crawler import defaults as builtin
 from crawler.addresses import is_private_host
+from crawler.source_fields import (api_problems, ca_bundle_problem, header_problems, url_problem,
+                                   user_agent_problem)
+from crawler.source_fields import API_KEYS, API_REQUIRED, HEADER_NAMES  # noqa: F401 - re-exported
 from crawler.yamlconf import ConfigError, Located, load_located, unwrap
 
 SOURCE_KINDS = ("feed", "sitemap", "listing", "api")
 SELECTOR_KEYS = ("article_links", "next_page", "title", "body", "date", "author", "remove")
-#: Keys of a source's ``api:`` block (kind api): where a JSON listing keeps its items and
-#: which item fields hold what. Paths are dotted (``Data.CategoryNews.Articles``; a number
-#: indexes a list).
-API_KEYS = ("items", "link", "title", "body", "summary", "date", "max_page", "first_page")
-API_REQUIRED = ("items", "link")
-_API_PATH_RE = re.compile(r"^[A-Za-z0-9_$@:-]+(\.[A-Za-z0-9_$@:-]+)*$")
 #: The page placeholder of an api source's URL template.
 PAGE_PLACEHOLDER = "{page}"
-#: Request headers a source may set (what outlets' APIs and CDNs are known to look at). The
-#: crawler owns the rest: Host, cookies, conditional GET validators, encodings, User-Agent
-#: (that one has its own field, ``user_agent``).
-HEADER_NAMES = ("Accept", "Accept-Language", "Referer", "Origin", "X-Requested-With",
-                "Cache-Control", "Pragma", "DNT", "Sec-Fetch-Dest", "Sec-Fetch-Mode",
-                "Sec-Fetch-Site", "Sec-Fetch-User", "Upgrade-Insecure-Requests")
-_HEADER_VALUE_MAX = 1000
-_USER_AGENT_MAX = 400
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _INTERVAL_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$")
 _UNITS = {None: 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
@@ -105,10 +94,14 @@ SETTING_RANGES: dict[str, Range] = {
                                  "(it doubles)"),
     "article_retry_seconds": Range(0, 7 * 86400, "seconds", "first retry delay of a failed "
                                    "article (it doubles); 0 retries on every poll"),
+    "alert_sweep_seconds": Range(0, 3600, "seconds", "how soon during a crawl a matched "
+                                 "alert is sent; 0 sends them when the crawl is over"),
     "alert_max_attempts": Range(1, 100, "attempts", "deliveries tried before an alert is "
                                 "marked failed"),
     "health_port": Range(-1, 65535, "", "a TCP port; 0 picks a free one, -1 turns the health "
                          "server off"),
+    "web_port": Range(-1, 65535, "", "a TCP port for the web interface of chavder run; 0 "
+                      "picks a free one, -1 (the default) turns it off"),
     "max_concurrent_crawls": Range(1, 64, "crawls", "crawls the service runs at once"),
     "alert_dispatch_seconds": Range(1, 3600, "seconds", "how often queued alerts are sent"),
     "digest_check_seconds": Range(1, 3600, "seconds", "how often due digests are looked for"),
@@ -120,6 +113,9 @@ SETTING_RANGES: dict[str, Range] = {
                                "(bench/browser.py)"),
     "browser_page_timeout": Range(1, 300, "seconds", "how long one rendered page may take, "
                                   "challenge and scrolling included"),
+    "revision_text_keep": Range(0, 1000, "revisions", "earlier revisions of an article whose "
+                                "text is kept (older ones keep their hash and time); 0 keeps "
+                                "hashes only"),
 }
 MAIL_RANGES: dict[str, Range] = {
     "smtp_port": Range(1, 65535, "", "the SMTP server's port: 587 (starttls), 465 (ssl) or 25"),
@@ -182,75 +178,6 @@ def parse_interval(value: Any) -> float | None:
     return float(m[1]) * _UNITS[m[2]]
 
 
-def _url_problem(url: Any) -> str | None:
-    if not isinstance(url, str):
-        return "is not a string"
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        return "must start with http:// or https://"
-    if not parts.hostname:
-        return "has no host name"
-    return None
-
-
-
-def _api_problems(api: Any) -> list[tuple[str | None, str]]:
-    """What is wrong with an ``api:`` block (kind api): (key or None, problem — fix)."""
-    if not isinstance(api, dict):
-        return [(None, "'api' must be a mapping — e.g. {items: Data.Articles, link: Link, "
-                       "title: Title, date: Date}")]
-    out: list[tuple[str | None, str]] = []
-    for key in api:
-        if key not in API_KEYS:
-            out.append((key, f"unknown api key '{key}' — valid: " + ", ".join(API_KEYS)))
-    for key in API_REQUIRED:
-        if key not in api:
-            out.append((None, f"api has no '{key}' — say where the item list and each item's "
-                              "link are, e.g. items: Data.CategoryNews.Articles, link: Link"))
-    for key, value in api.items():
-        if key == "first_page":
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1_000_000:
-                out.append((key, f"api 'first_page' is {value!r} — write the number of the "
-                                 "first page as a whole number from 0 to 1,000,000 (usually 1)"))
-        elif key in API_KEYS and (not isinstance(value, str) or not _API_PATH_RE.match(value)):
-            out.append((key, f"api '{key}' is {value!r} — write a field name or a dotted path "
-                             "such as Data.CategoryNews.Articles"))
-    return out
-
-
-def _header_problems(headers: Any) -> list[tuple[str | None, str]]:
-    """What is wrong with a source's ``headers:``: (header or None, problem — fix)."""
-    if not isinstance(headers, dict):
-        return [(None, "'headers' must be a mapping — e.g. {Accept: application/json}")]
-    out: list[tuple[str | None, str]] = []
-    allowed = {h.lower() for h in HEADER_NAMES}
-    for name, value in headers.items():
-        if not isinstance(name, str) or name.lower() not in allowed:
-            fix = "use the source's 'user_agent' field" if str(name).lower() == "user-agent" \
-                else "allowed: " + ", ".join(HEADER_NAMES)
-            out.append((name, f"header {name!r} cannot be set per source — {fix}"))
-        elif not isinstance(value, str) or not value.strip():
-            out.append((name, f"header '{name}' is {value!r} — write its value as text"))
-        elif len(value) > _HEADER_VALUE_MAX or any(c in value for c in "\r\n\0"):
-            out.append((name, f"header '{name}' is not one line of at most {_HEADER_VALUE_MAX} "
-                              "characters — shorten it, without line breaks"))
-        elif not value.isascii():
-            out.append((name, f"header '{name}' is not ASCII — HTTP headers are; "
-                              "percent-encode a Referer URL"))
-    return out
-
-
-def _user_agent_problem(value: Any) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        return f"'user_agent' is {value!r} — write the User-Agent as text"
-    if len(value) > _USER_AGENT_MAX or any(c in value for c in "\r\n\0") or not value.isascii():
-        return (f"'user_agent' is not one ASCII line of at most {_USER_AGENT_MAX} characters — "
-                "shorten it ({contact_url} is replaced by the contact URL)")
-    return None
-
-
 #: below this a real outlet's poll is legal but impolite (and rarely useful): warned about
 POLITE_INTERVAL = 300.0
 
@@ -271,20 +198,6 @@ def source_warnings(path: str | Path, sources: list[SourceConfig]) -> list[str]:
                        f"{POLITE_INTERVAL:g} s for a public outlet — most outlets publish a "
                        "few articles an hour; write e.g. '10m'")
     return out
-
-
-def ca_bundle_problem(path: str) -> str | None:
-    """What is wrong with a source's ``ca_bundle`` file; None when OpenSSL can load it."""
-    import ssl
-    if not os.path.isfile(path):
-        return (f"ca_bundle {path!r} does not exist — give the path of a PEM file of CA "
-                "certificates")
-    try:
-        ssl.create_default_context(cafile=path)
-    except (OSError, ssl.SSLError, ValueError) as exc:
-        return (f"ca_bundle {path!r} is not a PEM file of CA certificates ({exc}) — export "
-                "the CA as PEM ('-----BEGIN CERTIFICATE-----' blocks)")
-    return None
 
 
 def load_sources(path: str | Path, *, text: str | None = None,
@@ -358,7 +271,7 @@ def load_sources(path: str | Path, *, text: str | None = None,
         for n, url in enumerate(urls):
             url_line = merged["start_urls"].value[n].line if isinstance(
                 merged.get("start_urls", Located(None, 0)).value, list) else line_of("start_urls")
-            problem = _url_problem(url)
+            problem = url_problem(url)
             if problem:
                 err(url_line, f"source '{sid}': start URL {url!r} {problem} — write a full "
                     "URL such as https://example.com/feed/")
@@ -423,7 +336,7 @@ def load_sources(path: str | Path, *, text: str | None = None,
             err(item.line, f"source '{sid}': kind api needs an 'api:' block — e.g. api: "
                 "{items: Data.CategoryNews.Articles, link: Link, title: Title, date: Date}")
         elif kind == "api":
-            for key, problem in _api_problems(api):
+            for key, problem in api_problems(api):
                 err(inner_line("api", key), f"source '{sid}': {problem}")
             for n, url in enumerate(urls):
                 if isinstance(url, str) and url.count(PAGE_PLACEHOLDER) > 1:
@@ -434,10 +347,10 @@ def load_sources(path: str | Path, *, text: str | None = None,
             err(line_of("api"), f"source '{sid}': 'api' only applies to kind: api — remove "
                 "it or change the kind")
         headers = get("headers", None) or {}
-        for key, problem in _header_problems(headers):
+        for key, problem in header_problems(headers):
             err(inner_line("headers", key), f"source '{sid}': {problem}")
         user_agent = get("user_agent", None)
-        if (problem := _user_agent_problem(user_agent)):
+        if (problem := user_agent_problem(user_agent)):
             err(line_of("user_agent"), f"source '{sid}': {problem}")
         ca_bundle = get("ca_bundle", None)
         if ca_bundle is not None:
@@ -515,9 +428,14 @@ class Settings:
     alert_retry_seconds: float = builtin.ALERT_RETRY_SECONDS      # first retry; doubles
     article_retry_seconds: float = builtin.ARTICLE_RETRY_SECONDS  # first retry; doubles
     alert_max_attempts: int = builtin.ALERT_MAX_ATTEMPTS
+    alert_sweep_seconds: float = builtin.ALERT_SWEEP_SECONDS      # 0: after the crawl
     # the service (chavder run)
     health_host: str = builtin.HEALTH_HOST
     health_port: int = builtin.HEALTH_PORT  # /healthz and /metrics; -1 turns it off
+    # the web interface (chavder web; chavder run when web_port is not -1)
+    web_host: str = builtin.WEB_HOST        # not loopback: needs a token or basic auth
+    web_port: int = builtin.WEB_PORT
+    web_token_file: str = ""                # a file holding the access token (or env)
     max_concurrent_crawls: int = builtin.MAX_CONCURRENT_CRAWLS
     alert_dispatch_seconds: float = builtin.ALERT_DISPATCH_SECONDS
     digest_check_seconds: float = builtin.DIGEST_CHECK_SECONDS
@@ -529,6 +447,7 @@ class Settings:
     browser_max_pages: int = builtin.BROWSER_MAX_PAGES
     browser_page_timeout: float = builtin.BROWSER_PAGE_TIMEOUT
     browser_executable: str = ""            # "": chromium found on PATH
+    revision_text_keep: int = builtin.REVISION_TEXT_KEEP   # earlier revisions keeping text
     mail: MailSettings = field(default_factory=MailSettings)
     path: str | None = None                 # the file it came from, if any
 

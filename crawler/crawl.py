@@ -5,24 +5,19 @@ The driver groups sources into batches (one Scrapy crawler per kind and batch), 
 crawler on one runner — a ``CrawlerProcess`` for a blocking run (:func:`run_crawl`), a
 ``CrawlerRunner`` in an already running reactor (the service, :func:`run_cycles`) — and
 attaches the application object to it (``crawler.chavder``) before Scrapy builds the spider
-and its components, which read it in ``from_crawler`` (:func:`app_of`). Scrapy settings carry
-plain values only.
-
-Plain ``scrapy crawl <kind> -a source=ID`` has no driver: :func:`app_of` then builds the
-application from the ``CHAVDER_CONFIG`` setting (see ``crawler/settings.py``).
+and its components, which read it in ``from_crawler`` (``crawler.appref.app_of``: components
+never import this driver). Scrapy settings carry plain values only.
 
 Nothing here imports Scrapy or Twisted at module level.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from crawler import defaults
-from crawler.app import Chavder
-from crawler.config import Settings, SourceConfig, load_settings
+from crawler.config import Settings, SourceConfig
+from crawler.counters import COUNTERS, source_counts  # noqa: F401 - callers may import it here
 
 if TYPE_CHECKING:  # pragma: no cover - types only
     from scrapy.crawler import Crawler
@@ -30,14 +25,8 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from twisted.internet.defer import Deferred
 
     from crawler.alerting import DispatchReport
+    from crawler.app import Chavder
 
-COUNTERS = ("fetched", "new", "updated", "unchanged", "skipped_known", "not_modified", "errors")
-
-
-def source_counts(stats: dict[str, Any], source: str | None = None) -> dict[str, int]:
-    """The counters the CLI prints, for one source (or the whole crawler) from Scrapy stats."""
-    prefix = f"chavder/source/{source}/" if source else "chavder/"
-    return {name: int(stats.get(prefix + name, 0)) for name in COUNTERS}
 
 
 @dataclass
@@ -47,7 +36,7 @@ class CrawlSummary:
     timings: dict[str, dict[str, float]] = field(default_factory=dict)  # seconds per stage
     unexpected_errors: int = 0   # exceptions Scrapy caught (crawler.unexpected): exit status 1
     store_fault: Exception | None = None   # StoreUnusable that stopped the crawl, if any
-    alerts: "DispatchReport | None" = None  # delivery after the crawl (Chavder.crawl)
+    alerts: "DispatchReport | None" = None  # delivery during and after it (crawl_once)
 
     @property
     def totals(self) -> dict[str, int]:
@@ -190,6 +179,32 @@ def run_crawl(app: Chavder, sources: Sequence[SourceConfig],
     return summarise(crawlers)
 
 
+def crawl_once(app: Chavder, sources: Sequence[SourceConfig] | None = None, *,
+               progress_interval: float = defaults.PROGRESS_INTERVAL,
+               overrides: dict[str, Any] | None = None) -> CrawlSummary:
+    """Crawl ``sources`` (default: every enabled one of ``app``) once, then deliver the alerts
+    that are due — what ``chavder crawl`` and ``chavder demo`` do. Blocks until done (it runs
+    the Twisted reactor, so once per process). A store that became unusable during the crawl
+    is raised (``StoreUnusable``) after the crawl. (Here, not a method of the application: the
+    application is below the driver, which assembles the components that read it.)
+
+    Alerts go out during the crawl too (``alert_sweep_seconds`` after their article is stored,
+    crawler/pipelines.py ``AlertPipeline``); the summary counts those and the ones delivered
+    after it, each once (``app.crawl_alerts``)."""
+    from crawler.alerting import DispatchReport
+    app.crawl_alerts = DispatchReport()
+    try:
+        summary = run_crawl(app, list(app.select() if sources is None else sources),
+                            {"CHAVDER_PROGRESS_INTERVAL": progress_interval,
+                             "CHAVDER_DELIVER_ALERTS": True, **(overrides or {})})
+        if summary.store_fault is not None:
+            raise summary.store_fault
+        summary.alerts = app.dispatch_alerts(app.crawl_alerts)
+    finally:
+        app.crawl_alerts = None
+    return summary
+
+
 def run_cycles(app: Chavder, sources: Sequence[SourceConfig], cycles: int, *,
                concurrency: int = 8, overrides: dict[str, Any] | None = None,
                on_cycle: Callable[[int, dict[str, Any]], Any] | None = None
@@ -231,43 +246,3 @@ def run_cycles(app: Chavder, sources: Sequence[SourceConfig], cycles: int, *,
     reactor.callWhenRunning(main)
     reactor.run(installSignalHandlers=False)
     return results
-
-
-# --------------------------------------------------------------------------- components' side
-
-def app_of(crawler: "Crawler") -> Chavder:
-    """The application a component of ``crawler`` works with: the one the driver attached,
-    or — plain ``scrapy crawl`` — one built from the ``CHAVDER_CONFIG`` setting, attached,
-    and closed when the engine stops."""
-    app = getattr(crawler, "chavder", None)
-    if app is None:
-        from scrapy import signals
-        app = Chavder(settings_for_scrapy_crawl(crawler.settings))
-        crawler.chavder = app
-        crawler.signals.connect(app.close, signal=signals.engine_stopped, weak=False)
-    return app
-
-
-def settings_for_scrapy_crawl(conf: Any) -> Settings:
-    """Chavder's settings for a plain ``scrapy crawl``: the file named by ``-s
-    CHAVDER_CONFIG=…`` or ``$CHAVDER_CONFIG`` (relative to the current directory; must
-    exist), else ``chavder.yaml`` next to the project's ``scrapy.cfg`` if it exists, else the
-    built-in defaults. ``-s CHAVDER_STORE=…`` / ``-s CHAVDER_SOURCES=…`` replace its store / sources."""
-    from scrapy.settings import SETTINGS_PRIORITIES
-    from scrapy.utils.conf import closest_scrapy_cfg
-    given = conf.getpriority("CHAVDER_CONFIG") or 0
-    if given > SETTINGS_PRIORITIES["project"]:
-        path: Path | None = Path(conf.get("CHAVDER_CONFIG"))
-    elif os.environ.get(defaults.CONFIG_ENV):
-        path = Path(os.environ[defaults.CONFIG_ENV])
-    else:   # never the current directory's file: the project's, or none
-        cfg = closest_scrapy_cfg()
-        path = Path(cfg).parent / (conf.get("CHAVDER_CONFIG") or defaults.CONFIG_FILE) \
-            if cfg else None
-        path = path if path is not None and path.exists() else None
-    settings = load_settings(path) if path is not None else Settings()
-    if conf.get("CHAVDER_STORE"):
-        settings.store = conf.get("CHAVDER_STORE")
-    if conf.get("CHAVDER_SOURCES"):
-        settings.sources = conf.get("CHAVDER_SOURCES")
-    return settings

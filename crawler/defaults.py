@@ -15,6 +15,7 @@ STORE_URL = "sqlite:///data/chavder.db"
 SOURCES_FILE = "sources.yaml"
 ALERTS_FILE = "alerts.yaml"
 OUTBOX_DIR = "outbox"                    # relative to the data directory
+REVISION_TEXT_KEEP = 5                   # earlier revisions of an article that keep their text
 
 # --------------------------------------------------------------------------- fetching
 CONTACT_URL = "https://github.com/chavder/chavder"
@@ -37,6 +38,7 @@ DEDUP_WINDOW_DAYS = 30.0                 # older stories are no longer candidate
 # --------------------------------------------------------------------------- alerts and mail
 ALERT_RETRY_SECONDS = 30.0               # first retry delay of a failed alert; doubles
 ALERT_MAX_ATTEMPTS = 10
+ALERT_SWEEP_SECONDS = 1.0               # during a crawl, matched alerts go out this soon
 SMTP_PORT = 587
 SMTP_PASSWORD_ENV = "CHAVDER_SMTP_PASSWORD"
 MAIL_SENDER = "Chavder <chavder@localhost>"
@@ -62,6 +64,15 @@ WORKER_PREFETCH = 16                     # frontier entries a worker holds unack
 WORKER_MAX_DISCOVERIES = 4               # index crawls (jobs) a worker runs at once
 FRONTIER_RECLAIM_SECONDS = 300.0         # an entry unacknowledged this long is retried
 FRONTIER_STALE_JOB_SECONDS = 3600.0      # a job older than this no longer blocks its source
+
+# --------------------------------------------------------------------------- the web interface
+WEB_HOST = "127.0.0.1"                   # other addresses need CHAVDER_WEB_TOKEN or basic auth
+WEB_PORT = -1                            # `chavder run` serves the web interface: -1 = off
+WEB_CLI_PORT = 9420                      # `chavder web` without --port (0 = any free port)
+WEB_PAGE_SIZE = 20                       # search results per page
+WEB_SPARK_DAYS = 14                      # days of the sources page's sparklines
+WEB_RECENT = 20                          # recent articles per source, alerts, feed entries
+WEB_FACETS_SECONDS = 60.0                # the search filters' stored languages/sources, cached
 
 # --------------------------------------------------------------------------- browser rendering
 BROWSER_MAX_PAGES = 2                    # pages headless Chromium renders at once (per process)

@@ -9,7 +9,8 @@ from scrapy.crawler import Crawler
 from twisted.internet import task
 
 from crawler import defaults
-from crawler.crawl import app_of, source_counts
+from crawler.appref import app_of
+from crawler.counters import source_counts
 from crawler.store.base import utc_now_iso
 from crawler.unexpected import store_fault_of
 
@@ -17,7 +18,11 @@ logger = logging.getLogger("chavder.progress")
 
 
 class CrawlReport:
-    """Logs a status line per source every few seconds and records the run in the store."""
+    """Logs a status line per source every few seconds and records the run in the store.
+
+    A source gets a line while it has requests in flight or its counters moved since its last
+    line; a finished one is not repeated every interval while another source of its batch
+    waits on a slow page (its final counts are in its last line and the summary table)."""
 
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
@@ -26,6 +31,7 @@ class CrawlReport:
         self.store = app_of(crawler).store
         self.started_at = utc_now_iso()
         self._loop: task.LoopingCall | None = None
+        self._shown: dict[str, tuple] = {}   # each source's last line: counts, in flight
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "CrawlReport":
@@ -46,10 +52,29 @@ class CrawlReport:
 
     def log_progress(self) -> None:
         stats = self.crawler.stats.get_stats()
-        for sid in self._source_ids():
+        ids = self._source_ids()
+        busy = self._in_flight(ids[0]) if ids else {}
+        for sid in ids:
             counts = source_counts(stats, sid)
-            logger.info("progress source=%s %s", sid,
-                        " ".join(f"{k}={v}" for k, v in counts.items()))
+            shown = (counts, busy.get(sid, 0))
+            if not shown[1] and self._shown.get(sid) == shown:
+                continue            # done (or idle): its last line said it all
+            self._shown[sid] = shown
+            logger.info("progress source=%s %s%s", sid,
+                        " ".join(f"{k}={v}" for k, v in counts.items()),
+                        f" in_flight={busy[sid]}" if sid in busy else "")
+
+    def _in_flight(self, default: str) -> dict[str, int]:
+        """Requests being downloaded or handled, per source (a spider's requests carry their
+        source in ``meta``; a one-source spider's may not)."""
+        engine = self.crawler.engine
+        requests = set(getattr(getattr(engine, "downloader", None), "active", ()) or ())
+        requests |= set(getattr(getattr(engine, "_slot", None), "inprogress", ()) or ())
+        busy: dict[str, int] = {}
+        for request in requests:
+            sid = request.meta.get("source") or default
+            busy[sid] = busy.get(sid, 0) + 1
+        return busy
 
     def spider_closed(self, spider: Any, reason: str) -> None:
         if self._loop and self._loop.running:

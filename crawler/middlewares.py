@@ -17,7 +17,7 @@ from crawler.addresses import host_in_domains, is_private_host, normalize_host
 from crawler.backoff import doubling
 from crawler.download import RefusedAddress, may_reach_private
 from crawler import defaults
-from crawler.crawl import app_of
+from crawler.appref import app_of
 from crawler.text.dates import http_date
 
 logger = logging.getLogger(__name__)

@@ -19,10 +19,10 @@ from crawler.extract.page import extract_page
 from crawler.text.dates import parse_iso
 from crawler.items import RawPage
 from crawler.models import Article
-from crawler.crawl import app_of
+from crawler.appref import app_of
 from crawler.store.base import STORE_FAULT_PREFIX, UpsertResult
 from crawler.store.faults import StoreUnusable
-from crawler.spiders.base import count
+from crawler.counters import count
 from crawler.unexpected import store_unusable
 
 logger = logging.getLogger("chavder.crawl")
@@ -148,42 +148,88 @@ def _timestamp(value: str | None) -> float | None:
 
 
 class AlertPipeline(_Base):
-    """Match new and changed articles against the alert rules and queue alerts in the ledger.
+    """Match new and changed articles against the alert rules, queue their alerts in the
+    ledger and — in ``chavder crawl``/``demo`` and the service (``CHAVDER_DELIVER_ALERTS``) —
+    deliver them while the crawl goes on: an alert goes out about ``alert_sweep_seconds``
+    after its article is stored, not when the slowest source of the batch is done.
 
     Matching is a sweep over unchecked article revisions (see crawler/alerting.py), so an
-    article stored just before a crash is still matched by the next sweep.
+    article stored just before a crash is still matched by the next sweep. A sweep is
+    scheduled (once) when an article is stored and runs that many seconds later, so a burst of
+    articles shares one (a store query per article was a tenth of a crawl's time). It runs in
+    a worker thread, one at a time (``Alerting`` serialises its callers): a slow or
+    unreachable SMTP server delays the mail, never the crawl.
     """
 
-    #: Sweep at most this often: one store query per stored article was a tenth of a crawl's
-    #: time, and a second of delay is nothing next to a poll interval.
-    SWEEP_EVERY = 1.0
+    #: without delivery (a plain ``scrapy crawl``, or ``alert_sweep_seconds: 0``), match at
+    #: most this often
+    MATCH_EVERY = 1.0
 
     def __init__(self, crawler: Crawler):
         super().__init__(crawler)
-        self._last_sweep = float("-inf")
+        every = float(self.app.settings.alert_sweep_seconds)
+        self.deliver = crawler.settings.getbool("CHAVDER_DELIVER_ALERTS") and every > 0
+        self.delay = every if self.deliver else self.MATCH_EVERY
+        self._call: Any = None          # the scheduled sweep
+        self._running: Any = None       # the Deferred of the sweep under way
+        self._again = False             # articles came during it: sweep once more after it
         self.app.alerting   # noqa: B018 - the rules are read (and a bad file refused) up front
 
     def process_item(self, item: Any) -> Any:
-        if isinstance(item, Article) and time.monotonic() - self._last_sweep >= self.SWEEP_EVERY:
-            self.sweep()
+        if isinstance(item, Article) and self.app.alerting is not None and self._call is None:
+            from twisted.internet import reactor
+            self._call = reactor.callLater(self.delay, self._sweep_soon)
         return item
 
-    def close_spider(self, spider: Any = None) -> None:
-        self.sweep()
+    def _sweep_soon(self) -> None:
+        self._call = None
+        if self._running is not None:
+            self._again = True
+            return
+        from twisted.internet.threads import deferToThread
+        self._running = deferToThread(self.sweep, self.deliver)
+        self._running.addBoth(self._swept)
 
-    def sweep(self) -> None:
+    def _swept(self, result: Any) -> None:
+        self._running = None
+        self._count(result)
+        if self._again:
+            self._again = False
+            self._sweep_soon()
+
+    async def close_spider(self, spider: Any = None) -> None:
+        """The last sweep (delivering too, unless the crawl is being shut down); the spider
+        closes when it is done."""
+        from scrapy.utils.defer import maybe_deferred_to_future
+        from twisted.internet.defer import succeed
+        from twisted.internet.threads import deferToThread
+        if self._call is not None and self._call.active():
+            self._call.cancel()
+        self._call, self._again = None, False
+        deliver = self.deliver and bool(getattr(self.crawler.engine, "running", False))
+        before = self._running if self._running is not None else succeed(None)
+        await maybe_deferred_to_future(before.addBoth(
+            lambda _: deferToThread(self.sweep, deliver)).addBoth(self._count))
+
+    def sweep(self, deliver: bool = False) -> int:
+        """Match what is unchecked (and deliver what is due): alerts queued. Thread-safe."""
         alerting = self.app.alerting
         if alerting is None:
-            return
-        self._last_sweep = time.monotonic()
-        try:
-            queued = alerting.check_pending()
-        except StoreUnusable as exc:   # the crawl stops and reports it (StoreGuard)
-            store_unusable(self.crawler, exc)
-            return
-        except Exception as exc:  # noqa: BLE001 - the next sweep matches it (nothing lost)
-            logger.error("alert matching failed (%s: %s); the next sweep retries",
-                         type(exc).__name__, exc)
-            return
-        if queued:
-            self.crawler.stats.inc_value("chavder/alerts_queued", queued)
+            return 0
+        queued = alerting.check_pending()
+        if deliver:
+            alerting.dispatch_due(report=self.app.crawl_alerts)
+        return queued
+
+    def _count(self, result: Any) -> None:
+        """On the reactor thread: count what a sweep queued, or report why it failed."""
+        from twisted.python.failure import Failure
+        if isinstance(result, Failure):
+            exc = result.value
+            if isinstance(exc, StoreUnusable):   # the crawl stops and reports it (StoreGuard)
+                store_unusable(self.crawler, exc)
+            else:                                # the next sweep matches it (nothing lost)
+                logger.error("alert sweep failed (%s: %s); the next sweep retries",
+                             type(exc).__name__, exc)
+        elif result:
+            self.crawler.stats.inc_value("chavder/alerts_queued", result)

@@ -58,7 +58,7 @@ class BrowserFetcher:
         self._session: browser.BrowserSession | None = None
 
     def policy(self, request: Request, source: SourceConfig) -> browser.PagePolicy:
-        from crawler.crawl import app_of
+        from crawler.appref import app_of
         settings = app_of(self.crawler).settings
         agent = request.headers.get(b"User-Agent")
         return browser.PagePolicy(
@@ -72,7 +72,7 @@ class BrowserFetcher:
         """The rendered page; :class:`crawler.browser.PageRefused` when the source may not
         reach it (the download handler reports that as it reports its own refusals)."""
         if self._session is None:
-            from crawler.crawl import app_of
+            from crawler.appref import app_of
             settings = app_of(self.crawler).settings
             self._session = browser.acquire(settings.browser_max_pages,
                                             settings.browser_executable)

@@ -12,13 +12,12 @@ per host for the whole process.
   per crawler, so every idle cycle would cost a robots.txt request on top of the feed's
   conditional GET. A process-wide cache with a TTL (24 h, like Google) keeps an unchanged
   source at one request per cycle; it is bounded by host count and by the bytes of robots.txt
-  behind its entries (least recently used first out).
+  behind its entries (least recently used first out). The cache is ``crawler/robots_cache.py``
+  (framework-free: the application owns it); this module is the Scrapy middleware over it.
 """
 from __future__ import annotations
 
 import logging
-import time
-from collections import OrderedDict
 from typing import Any
 
 from scrapy import Request, signals
@@ -33,8 +32,8 @@ from scrapy.utils.misc import build_from_crawler
 from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThread
 
-from crawler import defaults
-from crawler.crawl import app_of
+from crawler.appref import app_of
+from crawler.robots_cache import RobotsCache
 from crawler.urls import display_url
 
 logger = logging.getLogger(__name__)
@@ -42,46 +41,8 @@ logger = logging.getLogger(__name__)
 MAX_ROBOTS_BYTES = 500 * 1024
 ROBOTS_META = "chavder_robots"
 
-
-class RobotsCache:
-    """Parsed robots.txt per netloc with a time-to-live; shared by every crawler of a process.
-
-    At most ``max_hosts`` entries and ``max_bytes`` of robots.txt text behind them."""
-
-    def __init__(self, ttl_seconds: float = defaults.ROBOTS_TTL_SECONDS, max_hosts: int = 512,
-                 max_bytes: int = 4 * 1024 * 1024):
-        self.ttl, self.max_hosts, self.max_bytes = ttl_seconds, max_hosts, max_bytes
-        self._entries: OrderedDict[str, tuple[Any, float, int]] = OrderedDict()
-        self._bytes = 0
-
-    def get(self, netloc: str) -> Any:
-        entry = self._entries.get(netloc)
-        if entry is None:
-            return None
-        if time.monotonic() - entry[1] > self.ttl:
-            self._drop(netloc)
-            return None
-        self._entries.move_to_end(netloc)
-        return entry[0]
-
-    def put(self, netloc: str, parser: Any, size: int = 0) -> None:
-        if netloc in self._entries:
-            self._drop(netloc)
-        self._entries[netloc] = (parser, time.monotonic(), size)
-        self._bytes += size
-        while self._entries and (len(self._entries) > self.max_hosts
-                                 or self._bytes > self.max_bytes):
-            self._drop(next(iter(self._entries)))
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    @property
-    def bytes(self) -> int:
-        return self._bytes
-
-    def _drop(self, netloc: str) -> None:
-        self._bytes -= self._entries.pop(netloc)[2]
+__all__ = ["MAX_ROBOTS_BYTES", "ROBOTS_META", "RobotsCache", "SharedRobotsTxtMiddleware",
+           "truncate_robots"]
 
 
 def truncate_robots(body: bytes, limit: int = MAX_ROBOTS_BYTES) -> tuple[bytes, bool]:

@@ -94,13 +94,15 @@ class SampleWeb:
     """Serve every site directory under ``root`` on its own loopback port."""
 
     def __init__(self, root: str | Path, host: str = "127.0.0.1",
-                 ports: dict[str, int] | None = None):
+                 ports: dict[str, int] | None = None, extra_sites: list[Path] | None = None):
         self.root = Path(root)
         self.host = host
         self.sites: dict[str, Site] = {
             p.name: Site(p.name, p) for p in sorted(self.root.iterdir())
             if p.is_dir() and not p.name.startswith(("_", "."))
         }
+        # site directories from elsewhere (the demo's wire outlet, written in its folder)
+        self.sites.update({p.name: Site(p.name, p) for p in extra_sites or ()})
         self._ports = ports or {}
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []

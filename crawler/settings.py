@@ -83,11 +83,14 @@ EXTENSIONS = {
 # Chavder's own settings. Plain ``scrapy crawl <kind>`` (no Chavder driver) builds the application
 # from CHAVDER_CONFIG: a path, relative to this project's scrapy.cfg; $CHAVDER_CONFIG wins over
 # the default. CHAVDER_STORE / CHAVDER_SOURCES, when set (``-s``), replace the file's
-# ``store:`` / ``sources:``. See ``crawler.crawl.app_of``.
+# ``store:`` / ``sources:``. See ``crawler.appref.app_of``.
 CHAVDER_CONFIG = _defaults.CONFIG_FILE
 CHAVDER_STORE = None
 CHAVDER_SOURCES = None
 CHAVDER_PROGRESS_INTERVAL = _defaults.PROGRESS_INTERVAL
+# deliver instant alerts during the crawl (chavder crawl/demo and the service set it; a plain
+# ``scrapy crawl`` only matches them — ``chavder alerts send`` delivers)
+CHAVDER_DELIVER_ALERTS = False
 
 LOG_LEVEL = "INFO"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -22,8 +22,8 @@ from scrapy.http import Response
 from scrapy.utils.log import failure_to_exc_info
 from twisted.python.failure import Failure
 
-from crawler.crawl import app_of
-from crawler.spiders.base import count
+from crawler.appref import app_of
+from crawler.counters import count
 from crawler.store.faults import StoreUnusable
 from crawler.urls import display_url
 
@@ -100,7 +100,8 @@ class UnexpectedErrors:
                   "or a damaged store; run with -v for the traceback")
         logger.error("source=%s url=%s reason=%s", source, display_url(url), reason)
         if not scrapy_logged:
-            logger.debug("traceback of the error above (source=%s url=%s)", source, url,
+            logger.debug("traceback of the error above (source=%s url=%s)", source,
+                         display_url(url),
                          exc_info=exc_info)
         self.crawler.stats.inc_value(STAT)
         count(self.crawler, source, "errors")

@@ -11,7 +11,8 @@ Scheduling rules:
   ``max_concurrent_crawls`` crawls at once; missed runs are coalesced into one;
 * the next run of every source is kept in the store, so after a restart a source that is not due
   waits, and overdue sources are spread over the first minute instead of all firing at once;
-* instant alerts are dispatched after every crawl and every ``alert_dispatch_seconds`` (retries);
+* instant alerts are dispatched during a crawl (the alert pipeline's sweeps), after every crawl and
+  every ``alert_dispatch_seconds`` (retries);
   digests are checked every ``digest_check_seconds`` (the ledger makes that idempotent).
 
 SIGTERM/SIGINT: stop scheduling, stop running crawls (in-flight items finish their pipeline
@@ -111,6 +112,7 @@ class Service:
         self._run_lock: Any = None
         self._rng = random.Random()
         self.http_port: Any = None
+        self.web: Any = None          # the web interface's server thread (web_port)
 
     # ------------------------------------------------------------------ wiring
     def start(self) -> None:
@@ -128,9 +130,11 @@ class Service:
         self._start_health_server()   # before anything runs: a taken port refuses the start
         record_run(self._run_lock, health_url=self.health_url())
         self.store = self.app.store
+        self._start_web()             # after the store exists: it reads the same file
         self.alerting = self.app.alerting
         self.digests = self.app.digests
-        self.driver = CrawlDriver(self.app, overrides={"CHAVDER_PROGRESS_INTERVAL": 0},
+        self.driver = CrawlDriver(self.app, overrides={"CHAVDER_PROGRESS_INTERVAL": 0,
+                                                        "CHAVDER_DELIVER_ALERTS": True},
                                   max_concurrent=max(1, self.settings.max_concurrent_crawls))
         self.scheduler = TwistedScheduler(reactor=reactor, timezone="UTC", job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": None})
@@ -214,7 +218,7 @@ class Service:
             d.addBoth(self._crawl_done, ids, crawler, started)
 
     def _crawl_done(self, result: Any, ids: list[str], crawler: Any, started: datetime) -> None:
-        from crawler.crawl import source_counts
+        from crawler.counters import source_counts
         stats = crawler.stats.get_stats() if crawler.stats else {}
         took = (_utc() - started).total_seconds()
         for sid in ids:
@@ -289,6 +293,18 @@ class Service:
                 f"({exc.socketError}) — another program (or another `chavder run`) has it; "
                 "set health_port in chavder.yaml or pass --health-port (0 = any free port, "
                 "-1 = off)") from None
+
+    def _start_web(self) -> None:
+        """The web interface on a thread of its own (uvicorn; its own read-only store
+        connection), when ``web_port`` is not -1."""
+        if self.settings.web_port < 0:
+            return
+        from crawler.web.server import WebRefused, start_thread
+        try:
+            self.web = start_thread(self.settings, self.settings.web_host,
+                                    self.settings.web_port)
+        except WebRefused as exc:
+            raise ServiceRefused(str(exc)) from None
 
     def health_url(self) -> str | None:
         """Where /healthz answers (the port actually bound), or None when it is off."""
@@ -371,6 +387,8 @@ class Service:
         self._finished = True
         if self.controller is not None:
             self.controller.close()   # the lease goes: a successor need not wait it out
+        if self.web is not None:
+            self.web.stop()
         try:
             self.app.close()
         except Exception:  # noqa: BLE001

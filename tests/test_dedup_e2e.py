@@ -131,6 +131,16 @@ def test_urls_copies_reports_and_edits(env, outlets):
     third = json.loads(env.crawl().stdout)
     assert third["totals"]["new"] == 0 and third["totals"]["updated"] == 0
     assert len(rows(env)) == 4
+    # the story page's revisions: both versions with their text, each once
+    store = env.open_store()
+    try:
+        revisions = store.article_revisions(water["id"])
+    finally:
+        store.close()
+    assert [(r.revision, r.content_hash) for r in revisions] == [
+        (2, water2["content_hash"]), (1, water["content_hash"])]
+    assert UPDATE_PARAGRAPH in revisions[0].body and revisions[1].body == water["body"]
+    assert UPDATE_PARAGRAPH not in revisions[1].body
 
 
 def test_search_shows_one_row_per_story_and_the_cluster(env):

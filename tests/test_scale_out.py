@@ -9,6 +9,7 @@ same frontier is refused with one line naming the one that runs.
 """
 from __future__ import annotations
 
+import json
 import re
 import urllib.request
 import uuid
@@ -129,6 +130,10 @@ def test_controller_and_two_workers_store_what_one_process_stores(tmp_path, fixt
     assert re.search(rf"another controller \(pid {pid} on host \S+ since .+\) already runs",
                      lines[0]), lines[0]
     assert "--wait" in lines[0]
+    # status: every source crawled, recorded by the workers' index crawls, nothing else
+    status = json.loads(result["env"].run("status", "--json").stdout)
+    assert sorted(status["sources"]) == sorted(GOOD_SITES)
+    assert all(v.get("last_success") for v in status["sources"].values()), status["sources"]
     # /metrics shows the frontier's queues
     assert 'chavder_queue_length{queue="frontier_articles"}' in result["metrics"]
 

@@ -449,6 +449,11 @@ def test_node_killed_mid_crawl_replays_everything_exactly_once(search_node, fixt
         try:
             assert store.search(SearchQuery("داعش"))
             assert store.last_search_backend == "sqlite-fallback"
+            # so do the web interface's totals and charts (the sidecar's own answers)
+            q = SearchQuery("داعش", offset=1)
+            assert store.search_total(q) == store.sidecar.search_total(q) > 0
+            assert store.attention(q, split="source") == store.sidecar.attention(
+                q, split="source") != []
         finally:
             store.close(timeout=0)
         search_node.start()                                 # same data path, same port

@@ -101,6 +101,8 @@ def test_the_elasticsearch_store_implements_its_spooled_index():
 
 
 def test_every_role_is_part_of_the_store_union():
+    # the web interface's roles (issue 19) are checked like every other
+    assert {roles.Attention, roles.Revisions} <= set(roles.ROLES)
     members = set(role_members(roles.Store))
     for role in roles.ROLES:
         assert set(role_members(role)) <= members, role.__name__

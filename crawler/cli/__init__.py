@@ -16,6 +16,7 @@ from typing import Any, Sequence
 import click
 
 from crawler.cli.alerts import alerts
+from crawler.cli.articles import cmd_export, cmd_show
 from crawler.cli.common import Invocation
 from crawler.cli.crawl import cmd_crawl, cmd_demo, cmd_extract
 from crawler.cli.digest import digest
@@ -24,6 +25,7 @@ from crawler.cli.langid import cmd_langid
 from crawler.cli.search import cmd_search, cmd_story
 from crawler.cli.service import cmd_run, cmd_status
 from crawler.cli.sources import sources
+from crawler.cli.web import cmd_web
 from crawler.cli.worker import cmd_worker
 from crawler.redact import redact_text
 
@@ -42,6 +44,13 @@ class _Commands(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(self.commands)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """A command named by module path (the service's, ``crawler/cli/service.py``) is
+        loaded here, when it is listed or run."""
+        command = super().get_command(ctx, cmd_name)
+        load = getattr(command, "load", None)
+        return load() if load is not None else command
 
     def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
         try:                                  # --help is printed while parsing
@@ -71,7 +80,8 @@ def cli(ctx: click.Context, config: str | None, verbose: bool, log_json: bool) -
 
 
 for _command in (cmd_crawl, cmd_search, cmd_extract, sources, cmd_demo, cmd_run, cmd_worker,
-                 cmd_status, cmd_story, alerts, cmd_langid, es, kibana, digest):
+                 cmd_status, cmd_story, cmd_show, cmd_export, alerts, cmd_langid, es, kibana,
+                 digest, cmd_web):
     cli.add_command(_command)
 
 

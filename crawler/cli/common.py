@@ -7,11 +7,15 @@ them.
 """
 from __future__ import annotations
 
+import os
 import re
+import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TextIO, TypeVar
 
 import click
 
@@ -66,6 +70,13 @@ class Invocation:
         that only use it for outlet names and rule checks work without one)."""
         return self.app().known_sources()
 
+    def outlet_name(self, source: str) -> str:
+        """The source list's name of outlet ``source`` (its id when the list lacks it)."""
+        try:
+            return next((s.name for s in self.known_sources() if s.id == source), "") or source
+        except Exception:  # noqa: BLE001 - only for a label; the stored id still says it
+            return source
+
     def store_name(self) -> str:
         """The configured store URL (secrets dropped), for a message about its file."""
         try:
@@ -100,6 +111,53 @@ def store_options(func: F) -> F:
 
 
 pass_invocation = click.make_pass_decorator(Invocation, ensure=True)
+
+
+def unknown_filter(inv: Invocation, lang: str | None, source: str | None) -> str | None:
+    """Why ``--lang``/``--source`` can match nothing (a value no stored article and no listed
+    source has), with the values that exist; None when both are known."""
+    store = inv.open_store(write=False)
+    try:
+        facets = store.search_facets()
+    finally:
+        store.close()
+    listed = inv.known_sources()
+    known = {"lang": set(facets["language"]) | {g for s in listed for g in s.languages},
+             "source": set(facets["source"]) | {s.id for s in listed}}
+    for option, value in (("lang", lang), ("source", source)):
+        if value is not None and value not in known[option]:
+            valid = ", ".join(sorted(known[option])) or "(none yet: the store is empty)"
+            return f"--{option} {value!r} matches nothing — valid values: {valid}"
+    return None
+
+
+def bidi_option(func: F) -> F:
+    """``--bidi/--no-bidi``: wrap each line's text in directional isolates (default: when
+    stdout is a terminal; piped, invisible marks inside a title would break ``grep -x``)."""
+    return click.option("--bidi/--no-bidi", default=None,
+                        help="isolate right-to-left text on each line (default: on a "
+                        "terminal)")(func)
+
+
+@contextmanager
+def output_to(path: str | None) -> Iterator[TextIO]:
+    """stdout, or the file ``path`` (UTF-8), written whole or not at all: the text goes to a
+    temporary file beside it that replaces ``path`` only when the command got to the end."""
+    if not path:
+        yield sys.stdout
+        return
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.part")
+    try:
+        out = open(tmp, "w", encoding="utf-8", newline="")
+    except OSError as exc:              # no such folder, no permission: one line, exit 1
+        raise click.FileError(path, hint=exc.strerror or str(exc)) from None
+    try:
+        with out:
+            yield out
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 _AGO = re.compile(r"(\d+)\s*([mhdw])", re.I)

@@ -28,6 +28,7 @@ log = logging.getLogger("chavder")
 def cmd_crawl(inv: Invocation, source_ids: tuple[str, ...], as_json: bool,
               progress_interval: float) -> int:
     from crawler.app import UnknownSource
+    from crawler.crawl import crawl_once
     app = inv.app()
     try:
         sources = app.select(source_ids)
@@ -40,7 +41,7 @@ def cmd_crawl(inv: Invocation, source_ids: tuple[str, ...], as_json: bool,
     with app:
         app.store   # noqa: B018 - an unusable store is one line before anything is said
         log.info("crawling %d source(s) into %s", len(sources), redact_url(app.settings.store))
-        summary = app.crawl(sources, progress_interval=progress_interval)
+        summary = crawl_once(app, sources, progress_interval=progress_interval)
     report = summary.alerts
     alerts = None if report is None else {"sent": report.sent, "retrying": report.retrying,
                                           "failed": report.failed}
@@ -110,48 +111,75 @@ def cmd_extract(inv: Invocation, file: str, url: str, source: str | None,
 
 
 @click.command("demo", help="crawl the bundled sample outlets on 127.0.0.1 and search")
-@click.option("--dir", "directory", metavar="DIR",
-              help="where to put the demo store (default: a temp dir)")
+@click.option("--keep", "--dir", "directory", metavar="DIR",
+              help="keep the demo store in DIR, with a chavder.yaml for the other commands "
+              "(default: a temporary folder, removed at the end)")
 @click.option("--query", default="الرقة", show_default=True, help="what to search for")
 def cmd_demo(directory: str | None, query: str) -> int:
-    """Serve the bundled fixture outlets, crawl them into a fresh store, search for الرقة."""
+    """Serve the bundled sample outlets (and a wire outlet that republishes one of their
+    stories), crawl them into a fresh store, search it; keep it with ``--keep DIR``."""
+    import shutil
     import tempfile
 
-    from crawler.app import Chavder
-    from crawler.config import Settings, load_sources
-    from crawler.sampleweb import SampleWeb, default_root
-    from crawler.store import SearchQuery
+    from crawler.sampleweb import default_root
 
     root = default_root()
     if not (root / "sources.yaml").exists():
         print(f"error: the bundled sample outlets are missing ({root}) — run from a source "
               "checkout", file=sys.stderr)
         return 2
-    workdir = Path(directory or tempfile.mkdtemp(prefix="chavder-demo-"))
+    workdir = Path(directory).resolve() if directory else Path(
+        tempfile.mkdtemp(prefix="chavder-demo-"))
     workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        code = _demo(root, workdir, query, keep=directory is not None)
+    finally:
+        if directory is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    if directory is None:
+        print(f"\ndemo: removed its temporary folder {workdir}; `chavder demo --keep DIR` "
+              "keeps the store for the other commands")
+    return code
+
+
+def _demo(root: Path, workdir: Path, query: str, *, keep: bool) -> int:
+    from crawler import demo
+    from crawler.app import Chavder
+    from crawler.cli.results import print_results
+    from crawler.config import Settings, load_sources
+    from crawler.crawl import crawl_once
+    from crawler.sampleweb import SampleWeb
+    from crawler.store import SearchQuery
+
     alerts_file = workdir / "alerts.yaml"
-    alerts_file.write_text("rules:\n  - name: raqqa\n    any: [[الرقة, ڕەققە, Reqa, Raqqa]]\n"
-                           "    recipients: [desk@example.org]\n", encoding="utf-8")
-    with SampleWeb(root) as web:
-        sources_file = web.write_sources(workdir / "sources.yaml")
+    alerts_file.write_text(demo.ALERT_RULES, encoding="utf-8")
+    store_url = f"sqlite:///{workdir / 'demo.db'}"
+    wire = demo.write_wire_outlet(root, workdir / "web")
+    with SampleWeb(root, extra_sites=[wire]) as web:
+        sources_file = workdir / "sources.yaml"
+        sources_file.write_text(web.substitute(
+            (root / "sources.yaml").read_text(encoding="utf-8").rstrip("\n") + "\n"
+            + demo.wire_source_yaml()), encoding="utf-8")
         sources = [s for s in load_sources(sources_file) if not s.id.startswith("hostile")]
-        settings = Settings(data_dir=str(workdir), store=f"sqlite:///{workdir / 'demo.db'}",
-                            sources=str(sources_file), alerts=str(alerts_file),
-                            download_timeout=5.0)
-        print(f"demo: serving {len(web.sites)} sample outlets on 127.0.0.1; "
-              f"store {workdir / 'demo.db'}")
+        settings = Settings(data_dir=str(workdir), store=store_url, sources=str(sources_file),
+                            alerts=str(alerts_file), download_timeout=5.0)
+        print(f"demo: serving {len(sources)} sample outlets on 127.0.0.1 "
+              f"({', '.join(s.id for s in sources)}); store {workdir / 'demo.db'}")
         with Chavder(settings, sources) as app:
-            summary = app.crawl(sources, progress_interval=0,
-                                overrides={"AUTOTHROTTLE_ENABLED": False})
+            summary = crawl_once(app, sources, progress_interval=0,
+                                 overrides={"AUTOTHROTTLE_ENABLED": False})
             print(summary.table())
             sent = summary.alerts.sent if summary.alerts is not None else 0
             print(f"\nalerts: {sent} e-mail(s) for rule 'raqqa' written to "
                   f"{settings.outbox_dir}")
             print(f"\nsearch: {query}\n")
             hits = app.store.search(SearchQuery(text=query, limit=10))
-    for n, hit in enumerate(hits, 1):
-        print(f"{n}. [{hit.source}/{hit.language}] {hit.title}\n   {hit.snippet}\n")
+    print_results(hits, sys.stdout)
     if not hits:
         print("no results")
-    print(f"(try: chavder search --store sqlite:///{workdir / 'demo.db'} داعش)")
+    if keep:
+        config = demo.write_settings(workdir, store_url, sources_file, alerts_file)
+        print(f"\ndemo store kept in {workdir} — use it with the other commands:\n"
+              f"  chavder --config {config} search داعش\n"
+              f"  chavder --store {store_url} story {hits[0].story_id if hits else 1}")
     return 0

@@ -51,7 +51,7 @@ def _open_for_recipient(inv: Invocation, recipient: str) -> tuple[Any, Any, Any]
         return store, digests, digests.recipient(recipient)
     except KeyError:
         known = sorted(e.label() for e in digests.recipients.values())
-        print(f"error: {recipient!r} receives no digest — digest recipients (rules with "
+        print(f"error: {recipient} receives no digest — digest recipients (rules with "
               f"mode: digest or both): {', '.join(known) or 'none'}", file=sys.stderr)
         return store, digests, None
 

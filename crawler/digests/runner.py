@@ -11,13 +11,14 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Iterable
 
 from crawler.alerting import rules_from_settings
+from crawler.alerts.matcher import Matcher
 from crawler.alerts.recipient_keys import APPRISE_PREFIX, apprise_key
 from crawler.alerts.rules import Rule
 from crawler.config import ConfigError, Settings, SourceConfig
 from crawler.delivery import (Clock, DigestClaims, RetryPolicy, dead_claimants, deliver, iso,
                               utc_now)
-from crawler.digests.periods import (clock_from_env, latest_period, next_period, period_for,
-                                     recent_periods)
+from crawler.digests.periods import (Period, clock_from_env, latest_period, next_period,
+                                     period_for, recent_periods)
 from crawler.digests.recipients import DigestRecipient, digest_recipients, recipient_label
 from crawler.mail.digest_compose import (DigestEntry, DigestPeriod, compose_digest,
                                          digest_message_id_for)
@@ -107,6 +108,7 @@ class Digests:
         self.empty_policy = empty_policy
         self.policy = RetryPolicy(max(1, max_attempts), backoff_seconds, max_backoff_seconds)
         self.ledger = DigestClaims(store)
+        self._matchers = {r.name: Matcher([r]) for r in self.rules}   # for highlighting
 
     @classmethod
     def from_settings(cls, settings: Settings, store, sources: Iterable[SourceConfig],
@@ -220,9 +222,20 @@ class Digests:
                 published_at=row.get("published_at"), language=row.get("language"),
                 body=row.get("body") or "",
                 also_reported_by=[self.source_names.get(s, s) for s in others],
-                sort_time=row.get("sort_time") or "", outlets=max(1, len(sources))))
+                sort_time=row.get("sort_time") or "", outlets=max(1, len(sources)),
+                match=self._rematch(row)))
         order = {name: n for n, name in enumerate(entry.rules)}
         return sorted(by_rule.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
+
+    def _rematch(self, row: dict):
+        """The rule's live match on this article (term positions for highlighting), or None."""
+        matcher = self._matchers.get(row["rule"])
+        if matcher is None or not row.get("title") and not row.get("body"):
+            return None
+        for match in matcher.match(row.get("title") or "", row.get("body") or "",
+                                   language=row.get("language"), source=row.get("source")):
+            return match
+        return None
 
     def _period_view(self, entry: DigestRecipient, row: dict) -> DigestPeriod:
         return DigestPeriod(row["period_key"], datetime.fromisoformat(row["period_start"]),
@@ -313,24 +326,36 @@ class Digests:
                                  "no new stories (digest_empty_policy: skip)")
         return self._deliver(row, now, report, force=True)
 
+    def next_digest(self, entry: DigestRecipient, now: datetime) -> Period:
+        """The digest that the stories matched so far go out in: the latest period's while it
+        is not in the ledger yet or being sent (the service sends it now, ``digest send --now``
+        under the same date), else the period in progress."""
+        latest = latest_period(now, entry.digest_time, entry.timezone)
+        row = self.store.digest_row(entry.key, latest.key)
+        if row is None or row["state"] in ("pending", "sending"):
+            return latest
+        return next_period(now, entry.digest_time, entry.timezone)
+
     def preview(self, address: str, day: date | None = None,
                 now: datetime | None = None) -> DigestPreview:
-        """What the digest of local date ``day`` (default: the next one) contains or would
-        contain now. Reads only: sends nothing, records nothing."""
+        """What the digest of local date ``day`` (default: the next one to go out, see
+        :meth:`next_digest`) contains or would contain now, labelled as it would be sent.
+        Reads only: sends nothing, records nothing."""
         entry = self.recipient(address)
         now = (now or self.clock()).astimezone(timezone.utc)
         if day is None:
-            period = next_period(now, entry.digest_time, entry.timezone)
+            period = self.next_digest(entry, now)
+            end = now                   # as send --now: the matches up to now
         else:
             period = period_for(day, entry.digest_time, entry.timezone)
+            end = min(period.end, now)
         row = self.store.digest_row(entry.key, period.key)
         if row is not None and row["state"] in ("pending", "sending", "sent"):
             rows = self.store.digest_entries(row["id"])
             end = datetime.fromisoformat(row["period_end"])
         else:
-            end = min(period.end, now)
             rows = self.store.unclaimed_digest_entries(entry.key, entry.rules, iso(end))
-        view = period.view(entry.timezone, end if end < period.end else None)
+        view = period.view(entry.timezone, end if end != period.end else None)
         groups = self._groups(entry, rows)
         message = compose_digest(groups, view, sender=self.sender, recipient=entry.recipient,
                                  now=now)

@@ -28,10 +28,10 @@ from crawler.alerts.highlight import excerpt, highlight
 from crawler.alerts.matcher import RuleMatch
 from crawler.alerts.rules import Recipient, email_problem
 from crawler.text.dates import parse_iso
+from crawler.text.direction import RTL_LANGUAGES, text_direction  # noqa: F401 - re-exported
+from crawler.urls import display_url
 
 TEMPLATES = Path(__file__).parent / "templates"
-RTL_LANGUAGES = frozenset({"ar", "ckb", "fa", "ur", "ps", "he", "yi", "arz", "apc", "acm",
-                           "sd", "ug", "dv", "ks", "azb", "lrc", "mzn", "glk", "sdh"})
 SUBJECT_PREFIX = "[Chavder]"
 MAX_SUBJECT = 160           # characters, before RFC 2047 encoding
 MAX_TITLE = 300             # characters shown in the body
@@ -99,12 +99,6 @@ def alert_message_id(rule_name: str, story: str, recipient: str | Recipient,
     return message_id(rule_name, story, _recipient(recipient).key, _sender(sender)[1])
 
 
-def text_direction(language: str | None) -> str:
-    if not language:
-        return "auto"
-    return "rtl" if language.split("-")[0].lower() in RTL_LANGUAGES else "ltr"
-
-
 def safe_url(url: str | None) -> str | None:
     """The URL if it is a plain http(s) link, else None (no javascript:, data:, …)."""
     url = clean_line(url)
@@ -112,6 +106,12 @@ def safe_url(url: str | None) -> str | None:
         return None
     parts = urlsplit(url)
     return url if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def link_text(url: str | None) -> str:
+    """How a link reads in a mail: Arabic and Kurdish paths decoded (crawler/urls.py
+    ``display_url``); the href keeps the encoded URL, which is what works in every client."""
+    return display_url(url) if url else ""
 
 
 def _parse_time(value: str | datetime | None) -> datetime | None:
@@ -174,7 +174,8 @@ def _sender(sender: str) -> tuple[Address, str]:
     name, addr = parseaddr(clean_line(sender))
     problem = email_problem(addr) if addr else "is empty"
     if problem:
-        raise ValueError(f"sender address {addr!r} {problem} — set mail.sender in chavder.yaml")
+        raise ValueError(f"sender address {addr + ' ' if addr else ''}{problem} — set "
+                         "mail.sender in chavder.yaml")
     local, _, domain = addr.rpartition("@")
     id_domain = domain if domain.isascii() and re.fullmatch(r"[A-Za-z0-9.-]+", domain) \
         else "chavder.localhost"
@@ -220,7 +221,7 @@ def compose_alert(match: RuleMatch, article_view: ArticleView, *, sender: str,
     if rec.kind == "email":
         problem = email_problem(rec.address)
         if problem:
-            raise ValueError(f"recipient {rec.address!r} {problem}")
+            raise ValueError(f"recipient {rec.address} {problem}")
     from_addr, id_domain = _sender(sender)
     view = article_view
     rule_name = clean_line(match.rule.name)
@@ -240,6 +241,7 @@ def compose_alert(match: RuleMatch, article_view: ArticleView, *, sender: str,
         "excerpt": body_excerpt,
         "excerpt_html": highlight(body_excerpt, body_spans),
         "link": safe_url(view.url),
+        "link_text": link_text(safe_url(view.url)),
         "source_name": clean_line(view.source_name, 120) or clean_line(view.source),
         "published": published_label(view.published_at, local_tz),
         "lang": lang or "",

@@ -12,12 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from crawler.alerts.highlight import highlight
 from crawler.alerts.rules import Recipient, email_problem
-from crawler.mail.compose import (SUBJECT_PREFIX, _recipient, _sender, clean_line,
-                                    clean_text, environment, header_safe, message_id,
-                                    new_message, published_label, safe_url,
+from crawler.mail.compose import (SUBJECT_PREFIX, _recipient, _relocate, _sender, clean_line,
+                                    clean_text, environment, header_safe, link_text,
+                                    message_id, new_message, published_label, safe_url,
                                     text_direction)
 
 LEAD_CHARS = 280            # "first lines" of an article shown under its title
@@ -43,6 +45,7 @@ class DigestEntry:
     also_reported_by: list[str] = field(default_factory=list)   # other outlets' names
     sort_time: str = ""          # UTC ISO time used for ordering
     outlets: int = 1             # outlets that carried the story
+    match: Any = None            # the rule's live RuleMatch, for highlighting (None: none)
 
 
 @dataclass
@@ -117,10 +120,15 @@ def render_digest(groups: list[tuple[str, list[DigestEntry]]], period: DigestPer
             title = clean_line(e.title, MAX_TITLE) or "(no title)"
             if lead_title is None:
                 lead_title = title
+            lead = lead_lines(e.body)
+            link = safe_url(e.url)
             rendered.append({
                 "title": title,
-                "lead": lead_lines(e.body),
-                "link": safe_url(e.url),
+                "title_html": _marked(title, e.match, "title"),
+                "lead": lead,
+                "lead_html": _marked(lead, e.match, "body"),
+                "link": link,
+                "link_text": link_text(link),
                 "source_name": clean_line(e.source_name, 120) or clean_line(e.source),
                 "published": published_label(e.published_at, tz),
                 "lang": lang,
@@ -146,6 +154,12 @@ def render_digest(groups: list[tuple[str, list[DigestEntry]]], period: DigestPer
     }
 
 
+def _marked(text: str, match: Any, field: str) -> Any:
+    """``text`` as HTML with the rule's matched terms in ``<mark>``, as instant alerts show
+    them (the title and lead are cleaned copies: the terms are found again in them)."""
+    return highlight(text, _relocate(text, match, field) if match is not None else [])
+
+
 def compose_digest(groups: list[tuple[str, list[DigestEntry]]], period: DigestPeriod, *,
                    sender: str, recipient: str | Recipient,
                    now: datetime | None = None) -> EmailMessage:
@@ -155,7 +169,7 @@ def compose_digest(groups: list[tuple[str, list[DigestEntry]]], period: DigestPe
     if rec.kind == "email":
         problem = email_problem(rec.address)
         if problem:
-            raise ValueError(f"recipient {rec.address!r} {problem}")
+            raise ValueError(f"recipient {rec.address} {problem}")
     from_addr, id_domain = _sender(sender)
     context = render_digest(groups, period,
                             recipient_tz=rec.timezone if isinstance(recipient, Recipient)

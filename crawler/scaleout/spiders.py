@@ -29,6 +29,7 @@ from crawler.crawl import app_of
 from crawler.items import LinkHint
 from crawler.rendering import render_meta
 from crawler.scaleout.frontier import Entry
+from crawler.settings import EXTENSIONS
 from crawler.spiders import SPIDERS_BY_KIND
 from crawler.spiders.base import SourceSpider
 
@@ -54,7 +55,7 @@ class FrontierDiscovery:
             hint = request.meta.get("hint")
             articles.append((request.meta["url_key"], {
                 "url": request.url, "source": source.id,
-                "hint": dataclasses.asdict(hint) if hint is not None else None}))
+                "hint": _compact(hint)}))
         if articles:
             worker_of(self.crawler).enqueue(self.frontier_entry, articles)
         yield from ()
@@ -72,6 +73,14 @@ class FrontierDiscovery:
                       in self._validators.get(sid, {}).items()}  # type: ignore[attr-defined]
         worker.discovery_done(self.frontier_entry, incomplete=incomplete,
                               validators=validators)
+
+
+def _compact(hint: LinkHint | None) -> dict | None:
+    """A hint as the frontier keeps it: only the fields the index gave (a queued URL costs
+    Redis memory; ``LinkHint(**fields)`` restores the defaults)."""
+    if hint is None:
+        return None
+    return {k: v for k, v in dataclasses.asdict(hint).items() if v not in (None, "", [])}
 
 
 _DISCOVERY: dict[str, type] = {}
@@ -92,6 +101,9 @@ class FrontierArticles(SourceSpider):
 
     name = "frontier"
     kind = ""
+    #: no crawl-run record per source at exit: a worker's article crawler is not one source's
+    #: crawl (the index crawls record theirs)
+    custom_settings = {"EXTENSIONS": {**EXTENSIONS, "crawler.extensions.CrawlReport": None}}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> "FrontierArticles":

@@ -61,6 +61,7 @@ class Worker:
         self.counts = {"articles": 0, "jobs": 0}
         self._next_read = 0.0
         self._next_beat = 0.0
+        self._next_jobs = 0.0
         self._loop: Any = None
         self._runner: Any = None
         self._reactor: Any = None
@@ -141,7 +142,9 @@ class Worker:
         while self.rerun and len(self.discoveries) < self.max_discoveries:
             self._start_discovery(self.rerun.pop(0))
         room = self.max_discoveries - len(self.discoveries)
-        if room > 0:
+        now = time.monotonic()
+        if room > 0 and now >= self._next_jobs:   # jobs are few: look a few times a second
+            self._next_jobs = now + IDLE_TICK
             for entry in self.frontier.read("jobs", self.name, room):
                 self._take(entry)
                 got += 1

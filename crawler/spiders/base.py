@@ -29,7 +29,8 @@ from crawler.text.dates import parse_iso
 from crawler.items import LinkHint, RawPage
 from crawler.rendering import render_meta
 from crawler.blocking import ChallengeBlocked
-from crawler.crawl import app_of
+from crawler.appref import app_of
+from crawler.counters import count
 from crawler.store.base import STORE_FAULT_PREFIX, utc_now_iso
 
 logger = logging.getLogger("chavder.crawl")
@@ -75,12 +76,6 @@ def index_item_html(hint: LinkHint) -> bytes:
     title = html.escape(hint.title or "")
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head>"
             f"<body><article><h1>{title}</h1>{content}</article></body></html>").encode("utf-8")
-
-
-def count(crawler: Crawler, source: str, name: str, value: float = 1) -> None:
-    """Increment a counter in total (``chavder/NAME``) and per source."""
-    crawler.stats.inc_value(f"chavder/{name}", value)
-    crawler.stats.inc_value(f"chavder/source/{source}/{name}", value)
 
 
 class SourceSpider(scrapy.Spider):

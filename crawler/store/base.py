@@ -55,7 +55,7 @@ class SearchHit:
 
     def to_json(self) -> dict:
         """The JSON row: ``snippet`` unmarked, ``spans`` the hits' [start, end) offsets in it."""
-        return {"url": self.url, "title": self.title, "source": self.source,
+        return {"id": self.article_id, "url": self.url, "title": self.title, "source": self.source,
                 "language": self.language, "published_at": self.published_at,
                 "snippet": self.excerpt, "spans": [list(s) for s in self.spans],
                 "score": round(self.score, 4),

@@ -55,7 +55,8 @@ class ArticleReader(Protocol):
 
     def article_row_by_id(self, article_id: int) -> dict | None: ...
 
-    def iter_articles(self, source: str | None = None) -> Iterable[dict]: ...
+    def iter_articles(self, source: str | None = None, *, after_id: int = 0,
+                      limit: int | None = None) -> Iterable[dict]: ...
 
     def articles_since(self, since: datetime) -> list[dict]: ...
 
@@ -104,7 +105,13 @@ class StorySignatures(Protocol):
 class Search(Protocol):
     """``chavder search``/``story``/``status``, alerts and digests: stories and their outlets."""
 
-    def search(self, query: SearchQuery) -> list[SearchHit]: ...
+    def search(self, query: SearchQuery) -> list[SearchHit]:
+        """One page (``offset``, ``limit``) of the matching stories, or copies with
+        ``all_copies``."""
+
+    def search_total(self, query: SearchQuery) -> int:
+        """How many stories (copies with ``all_copies``) match ``query``, whatever its page:
+        what ``search`` pages through."""
 
     def story(self, story_id: int) -> dict | None: ...
 
@@ -298,12 +305,13 @@ class Revisions(Protocol):
 
 @runtime_checkable
 class Store(ArticleWriter, ArticleReader, SharedStoryLookup, StorySignatures, Search,
-            CrawlState, ServiceSchedule, AlertLedger, DigestLedger, Admin, Protocol):
+            CrawlState, ServiceSchedule, AlertLedger, DigestLedger, Attention, Revisions, Admin,
+            Protocol):
     """Every role: what ``open_store`` returns and each backend implements."""
 
 
 #: The roles every backend implements (``Store`` is their union).
 ROLES: tuple[type, ...] = (ArticleWriter, ArticleReader, StoryLookup, SharedStoryLookup,
                            StorySignatures, Search, CrawlState, ServiceSchedule, AlertLedger,
-                           DigestLedger, Admin)
+                           DigestLedger, Attention, Revisions, Admin)
 

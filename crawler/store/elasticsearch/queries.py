@@ -40,11 +40,9 @@ def match_clause(text: str, language: str | None = None) -> dict | None:
     return {"bool": {"should": alternatives, "minimum_should_match": 1}}
 
 
-def build_search(query: SearchQuery) -> dict | None:
-    """The ``_search`` body for ``query`` (None when the query has no searchable word)."""
-    must = match_clause(query.text, query.language)
-    if must is None:
-        return None
+def query_filters(query: SearchQuery) -> list[dict]:
+    """Filter clauses for a query's language, source and date range (on ``timeline_at``:
+    publication, else first-seen time, as in SQLite)."""
     filters: list[dict] = []
     if query.language:
         filters.append({"term": {"language": query.language}})
@@ -57,6 +55,16 @@ def build_search(query: SearchQuery) -> dict | None:
         bounds["lt"] = utc_iso(query.until)
     if bounds:
         filters.append({"range": {"timeline_at": bounds}})
+    return filters
+
+
+def build_search(query: SearchQuery) -> dict | None:
+    """The ``_search`` body for ``query`` (None when the query has no searchable word): the
+    page ``offset``…``offset + limit`` of the collapsed stories (``from`` counts groups)."""
+    must = match_clause(query.text, query.language)
+    if must is None:
+        return None
+    filters = query_filters(query)
     # ranking help from Elasticsearch's own language analyzers; matching stays on *_norm
     langs = [query.language] if query.language in TEXT_LANGS else list(TEXT_LANGS)
     should = [{"match": {f"{f}.{lang}": {"query": query.text, "boost": 0.2}}}
@@ -65,6 +73,7 @@ def build_search(query: SearchQuery) -> dict | None:
         "query": {"bool": {"must": [must], "filter": filters, "should": should}},
         "sort": _sort(query.sort),
         "size": max(1, int(query.limit)),
+        "from": max(0, int(query.offset)),
         "track_total_hits": False,
         "_source": {"excludes": ["title_norm", "body_norm"]},
     }
@@ -77,7 +86,36 @@ def _sort(sort: str) -> list[dict]:
     """``relevance``: score, then newest; ``newest``: time, then score."""
     score = {"_score": {"order": "desc"}}
     when = {"timeline_at": {"order": "desc", "missing": "_last"}}
-    return [when, score] if sort == "newest" else [score, when]
+    tie = {"article_id": {"order": "desc"}}       # stable pages, as SQLite's id order
+    return [when, score, tie] if sort == "newest" else [score, when, tie]
+
+
+#: Below this many stories the cardinality count is exact in practice (HyperLogLog++ keeps
+#: the hashes themselves up to it); 40000 is the engines' maximum.
+TOTAL_PRECISION = 40000
+
+
+def build_total(query: SearchQuery) -> dict | None:
+    """Aggregation-only body counting the stories (copies with ``all_copies``) matching
+    ``query``: what ``search`` pages through. None when nothing is searchable."""
+    must = match_clause(query.text, query.language)
+    if must is None:
+        return None
+    body: dict[str, Any] = {"size": 0, "track_total_hits": True,
+                            "query": {"bool": {"must": [must],
+                                               "filter": query_filters(query)}}}
+    if not query.all_copies:
+        body["aggs"] = {"stories": {"cardinality": {
+            "field": "story_id", "precision_threshold": TOTAL_PRECISION}}}
+    return body
+
+
+def total_of(response: dict, query: SearchQuery) -> int:
+    """The answer to ``build_total`` → the number of stories (or copies)."""
+    if query.all_copies:
+        total = response["hits"]["total"]
+        return int(total["value"] if isinstance(total, dict) else total)
+    return int(response["aggregations"]["stories"]["value"])
 
 
 def story_sources_query(story_ids: list[int]) -> dict:

@@ -13,7 +13,7 @@ from typing import Any, ContextManager, Iterable
 
 from crawler.models import Article
 from crawler.store.base import KnownArticle
-from crawler.store.roles import StoredCopy
+from crawler.store.roles import ArticleRevision, StoredCopy
 from crawler.store.sqlite import SQLiteStore
 
 
@@ -35,8 +35,9 @@ class SidecarRoles:
     def article_row_by_id(self, article_id: int) -> dict | None:
         return self.sidecar.article_row_by_id(article_id)
 
-    def iter_articles(self, source: str | None = None) -> Iterable[dict]:
-        return self.sidecar.iter_articles(source)
+    def iter_articles(self, source: str | None = None, *, after_id: int = 0,
+                      limit: int | None = None) -> Iterable[dict]:
+        return self.sidecar.iter_articles(source, after_id=after_id, limit=limit)
 
     def articles_since(self, since: datetime) -> list[dict]:
         return self.sidecar.articles_since(since)
@@ -56,6 +57,11 @@ class SidecarRoles:
 
     def search_facets(self) -> dict[str, list[str]]:
         return self.sidecar.search_facets()
+
+    # ------------------------------------------------------------------ Revisions
+    def article_revisions(self, article_id: int) -> list[ArticleRevision]:
+        """Earlier versions live in the sidecar: it stores every update first."""
+        return self.sidecar.article_revisions(article_id)
 
     # ------------------------------------------------------------------ SharedStoryLookup
     # Story assignment is the sidecar's, through the same code path as the SQLite backend:
@@ -107,6 +113,9 @@ class SidecarRoles:
     def source_status(self) -> dict[str, dict]:
         return self.sidecar.source_status()
 
+    def recent_articles(self, source: str, limit: int = 20) -> list[dict]:
+        return self.sidecar.recent_articles(source, limit)
+
     # ------------------------------------------------------------------ ServiceSchedule
     def save_next_run(self, source: str, next_run: str, started: str | None = None) -> None:
         self.sidecar.save_next_run(source, next_run, started)
@@ -133,6 +142,9 @@ class SidecarRoles:
 
     def alert_rows(self) -> list[dict]:
         return self.sidecar.alert_rows()
+
+    def recent_alerts(self, limit: int = 20) -> list[dict]:
+        return self.sidecar.recent_alerts(limit)
 
     def alert_rows_with_article(self, *, alert_id: int | None = None,
                                 article_id: int | None = None, story_id: int | None = None,

@@ -32,21 +32,25 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable
 
+from crawler.defaults import REVISION_TEXT_KEEP
 from crawler.models import Article
 from crawler.store.base import SearchHit, SearchQuery, UpsertResult
+from crawler.store.elasticsearch.attention import (activity_body, activity_counts,
+                                                   attention_body, attention_buckets)
 from crawler.store.elasticsearch.client import client_errors, json_body, make_client, short_error
 from crawler.store.elasticsearch.config import EsConfig
 from crawler.store.elasticsearch.documents import (alert_doc_id, alert_document,
                                                    article_document, doc_id)
 from crawler.store.elasticsearch.mapping import SetupError, setup_indices
-from crawler.store.elasticsearch.queries import (build_search, search_hits, story_outlets,
-                                                 story_sources_query)
+from crawler.store.elasticsearch.queries import (build_search, build_total, search_hits,
+                                                 story_outlets, story_sources_query, total_of)
 from crawler.store.elasticsearch.replay import ReplayReport, replay
 from crawler.store.elasticsearch.sidecar import SidecarRoles
-from crawler.store.roles import SpooledIndex, Store
+from crawler.store.roles import AttentionBucket, SpooledIndex, Store
 from crawler.store.elasticsearch.spool import Spool
 from crawler.store.sqlite import SQLiteStore
 
@@ -168,6 +172,49 @@ class ElasticsearchStore(SidecarRoles, Store, SpooledIndex):
             return self.sidecar.search(query)
         self.last_search_backend = self.config.engine
         return search_hits(hits, query, others)
+
+    def search_total(self, query: SearchQuery) -> int:
+        """Stories matching ``query`` (a cardinality count, exact up to 40,000 stories); the
+        sidecar's count when Elasticsearch cannot answer, like ``search``."""
+        body = build_total(query)
+        if body is None:
+            return 0
+        try:
+            resp = self.search_client.search(index=self.config.alias, body=body)
+            return total_of(json_body(resp), query)
+        except client_errors() as exc:
+            log.warning("Elasticsearch count failed (%s); answering from the local store",
+                        short_error(exc))
+            self.last_search_backend = "sqlite-fallback"
+            return self.sidecar.search_total(query)
+
+    # ------------------------------------------------------------------ Attention
+    def attention(self, query: SearchQuery, *, interval: str = "day",
+                  split: str | None = None) -> list[AttentionBucket]:
+        """Stories per day/hour from the cluster's aggregations; the sidecar's when it
+        cannot answer, like ``search``."""
+        body = attention_body(query, interval, split)
+        if body is None:
+            return []
+        try:
+            resp = self.search_client.search(index=self.config.alias, body=body)
+            return attention_buckets(json_body(resp), split)
+        except client_errors() as exc:
+            log.warning("Elasticsearch attention failed (%s); answering from the local store",
+                        short_error(exc))
+            self.last_search_backend = "sqlite-fallback"
+            return self.sidecar.attention(query, interval=interval, split=split)
+
+    def source_activity(self, days: int, now: datetime) -> dict[str, list[int]]:
+        body, dates = activity_body(days, now)
+        try:
+            resp = self.search_client.search(index=self.config.alias, body=body)
+            return activity_counts(json_body(resp), dates)
+        except client_errors() as exc:
+            log.warning("Elasticsearch activity failed (%s); answering from the local store",
+                        short_error(exc))
+            self.last_search_backend = "sqlite-fallback"
+            return self.sidecar.source_activity(days, now)
 
     def _also_reported_by(self, hits: list[dict]) -> dict[int, list[str]]:
         ids = sorted({int(h["_source"]["story_id"]) for h in hits})
@@ -303,8 +350,10 @@ class ElasticsearchStore(SidecarRoles, Store, SpooledIndex):
         return out
 
 
-def open_elasticsearch_store(url: str, data_dir: str | Path = "data", *,
-                             write: bool = True) -> ElasticsearchStore:
+def open_elasticsearch_store(url: str, data_dir: str | Path = "data", *, write: bool = True,
+                             revision_text_keep: int = REVISION_TEXT_KEEP
+                             ) -> ElasticsearchStore:
     """``open_store`` entry point for Elasticsearch URLs."""
     cfg = EsConfig.from_url(url, data_dir)
-    return ElasticsearchStore(cfg, sidecar=SQLiteStore(cfg.sidecar, write=write))
+    return ElasticsearchStore(cfg, sidecar=SQLiteStore(cfg.sidecar, write=write,
+                                                       revision_text_keep=revision_text_keep))

@@ -146,6 +146,14 @@ class AlertTables(Tables):
         with self._lock:
             return [dict(r) for r in self._db.execute("SELECT * FROM alert_ledger ORDER BY id")]
 
+    def recent_alerts(self, limit: int = 20) -> list[dict]:
+        """The newest ledger rows with their article's title (the web interface's alerts
+        page), newest first."""
+        with self._lock:
+            return [dict(r) for r in self._db.execute(
+                "SELECT l.*, a.title FROM alert_ledger l LEFT JOIN articles a ON "
+                "a.id = l.article_id ORDER BY l.id DESC LIMIT ?", (limit,))]
+
     def alert_rows_with_article(self, *, alert_id: int | None = None,
                                 article_id: int | None = None, story_id: int | None = None,
                                 pending_at: str | None = None) -> list[dict]:

@@ -10,12 +10,15 @@ from typing import Iterable
 from crawler.models import Article
 from crawler.store.base import KnownArticle, UpsertResult, to_utc_iso, utc_iso, utc_now_iso
 from crawler.store.roles import StoredCopy
+from crawler.store.sqlite.revisions import record_revision
 from crawler.store.sqlite.tables import Tables
 from crawler.text import index_terms
 
 
 class ArticleTables(Tables):
     """Article rows, their URL aliases, stories and the FTS index they feed."""
+
+    revision_text_keep: int     # earlier revisions whose text an update keeps
 
     # ------------------------------------------------------------------ articles
     def known(self, url_keys: Iterable[str]) -> dict[str, KnownArticle]:
@@ -77,13 +80,14 @@ class ArticleTables(Tables):
             else:
                 previous = json.loads(row["previous_hashes"]) + [row["content_hash"]]
                 seq = self._next_change()
+                record_revision(self._db, row["id"], self.revision_text_keep)
                 assignments = ", ".join(f"{k}=:{k}" for k in fields)
                 self._db.execute(
                     f"UPDATE articles SET {assignments}, revision=revision+1, "
                     f"previous_hashes=:previous, index_updated_at=COALESCE(:iua, "
-                    f"index_updated_at), change_seq=:seq WHERE id=:id",
+                    f"index_updated_at), change_seq=:seq, revised_at=:now WHERE id=:id",
                     {**fields, "previous": json.dumps(previous[-20:]),
-                     "iua": index_updated_at, "id": row["id"], "seq": seq})
+                     "iua": index_updated_at, "id": row["id"], "seq": seq, "now": now})
                 self._index(row["id"], article.title, article.body, article.language,
                             replace=True)
                 self._db.execute("UPDATE stories SET last_seen=? WHERE id=?",
@@ -229,10 +233,15 @@ class ArticleTables(Tables):
             return self._db.execute(
                 "SELECT COUNT(DISTINCT story_id) FROM articles").fetchone()[0]
 
-    def iter_articles(self, source: str | None = None) -> Iterable[dict]:
+    def iter_articles(self, source: str | None = None, *, after_id: int = 0,
+                      limit: int | None = None) -> list[dict]:
+        """Article rows in id order; ``after_id``/``limit`` read one page (an export walks
+        a large store page by page instead of holding it all)."""
+        sql = "SELECT * FROM articles WHERE id > ?" + (" AND source=?" if source else "") + \
+            " ORDER BY id" + (" LIMIT ?" if limit is not None else "")
+        args = (after_id, *((source,) if source else ()), *((limit,) if limit is not None else ()))
         with self._lock:
-            sql = "SELECT * FROM articles" + (" WHERE source=?" if source else "") + " ORDER BY id"
-            rows = self._db.execute(sql, (source,) if source else ()).fetchall()
+            rows = self._db.execute(sql, args).fetchall()
         return [dict(r) for r in rows]
 
     def article_row_by_id(self, article_id: int) -> dict | None:

@@ -105,3 +105,12 @@ class CrawlStateTables(Tables):
                     "source", (since,)):
                 out.setdefault(row[0], {})["articles_24h"] = row[1]
         return out
+
+    def recent_articles(self, source: str, limit: int = 20) -> list[dict]:
+        """A source's newest articles by first-seen time, without their text (the web
+        interface's source page; index ``articles_source_seen``)."""
+        with self._lock:
+            return [dict(r) for r in self._db.execute(
+                "SELECT id, story_id, title, canonical_url, language, published_at, first_seen "
+                "FROM articles WHERE source=? ORDER BY first_seen DESC, id DESC LIMIT ?",
+                (source, limit))]

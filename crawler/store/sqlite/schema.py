@@ -178,4 +178,28 @@ MIGRATIONS: list[Step] = [
     """
     ALTER TABLE articles ADD COLUMN extracted_from TEXT NOT NULL DEFAULT 'page';
     """,
+    # v9: the text of earlier revisions, bounded (``revision_text_keep``; older ones keep their
+    # hash and time only, ``body`` NULL), and when the current revision was stored
+    # (``revised_at``; NULL: first_seen), for the story page's "what changed".
+    """
+    ALTER TABLE articles ADD COLUMN revised_at TEXT;
+    CREATE TABLE article_revisions (
+        article_id INTEGER NOT NULL,
+        revision INTEGER NOT NULL,
+        seen_at TEXT NOT NULL,
+        title TEXT NOT NULL,
+        body TEXT,
+        content_hash TEXT NOT NULL,
+        PRIMARY KEY (article_id, revision)
+    ) WITHOUT ROWID;
+    """,
+    # v10: the web interface's reads. A covering index of what search, its total and the
+    # attention charts read for each FTS match (story, language, source, times), so SQLite
+    # need not step over every matching row's body to reach them (bench/web.py: a search
+    # total 30 → 6 ms at 100,000 articles); and articles first seen per source and day.
+    """
+    CREATE INDEX articles_search ON articles(id, story_id, language, source, published_utc,
+                                             first_seen);
+    CREATE INDEX articles_source_seen ON articles(source, first_seen);
+    """,
 ]

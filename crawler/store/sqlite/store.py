@@ -6,13 +6,16 @@ import threading
 from pathlib import Path
 from typing import Callable
 
+from crawler.defaults import REVISION_TEXT_KEEP
 from crawler.store.faults import translating
 from crawler.store.migrate import migrate
 from crawler.store.roles import Store
 from crawler.store.sqlite.alerts import AlertTables
 from crawler.store.sqlite.articles import ArticleTables
+from crawler.store.sqlite.attention import AttentionTables
 from crawler.store.sqlite.crawl_state import CrawlStateTables
 from crawler.store.sqlite.digests import DigestTables
+from crawler.store.sqlite.revisions import RevisionTables
 from crawler.store.sqlite.schema import MIGRATIONS
 from crawler.store.sqlite.search import SearchTables
 from crawler.store.sqlite.tables import connect, raise_unusable
@@ -26,17 +29,20 @@ def _ledger_key(recipient: str) -> str:
 
 
 @translating
-class SQLiteStore(ArticleTables, SearchTables, CrawlStateTables, AlertTables, DigestTables,
-                  Store):
+class SQLiteStore(ArticleTables, AttentionTables, SearchTables, CrawlStateTables, AlertTables,
+                  DigestTables, RevisionTables, Store):
     """Store backend over one SQLite file: every role of ``Store``, one mixin per role module.
     Thread-safe through one connection and a lock.
 
     A corrupt, truncated, read-only or unreadable file raises ``StoreUnusable`` (one line
     saying what to do), at opening or from any method. ``write=False`` opens for reading only
-    (search, status): a read-only file is then fine; otherwise writing is checked at once."""
+    (search, status): a read-only file is then fine; otherwise writing is checked at once.
+    ``revision_text_keep``: how many earlier revisions of an article keep their text."""
 
-    def __init__(self, path: str | Path, *, write: bool = True):
+    def __init__(self, path: str | Path, *, write: bool = True,
+                 revision_text_keep: int = REVISION_TEXT_KEEP):
         self.path = Path(path)
+        self.revision_text_keep = max(0, int(revision_text_keep))
         self._lock = threading.RLock()
         self._in_write = False
         self._after_commit: list[Callable[[], None]] = []
