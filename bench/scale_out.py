@@ -18,9 +18,10 @@ Also measured:
   scripts count) and round trips per article (a separate, untimed run of the largest worker
   count under ``MONITOR``, counting what clients sent: one script call is one round trip);
 * Redis CPU per article (the server's own utime+stime);
-* the frontier's memory per million queued URLs: ``--memory-urls`` article entries queued with
-  ``Frontier.enqueue`` in the format the spiders queue (URL key + JSON of URL, source and the
-  index's hint), ``INFO memory`` and ``MEMORY USAGE`` before and after, extrapolated;
+* the frontier's memory per million queued URLs: ``--memory-urls`` article entries of
+  bench/frontier_memory.py queued with ``Frontier.enqueue`` (URL key + JSON of URL, source and
+  the index's compacted hint), ``INFO memory`` and ``MEMORY USAGE`` before and after,
+  extrapolated;
 * ``--es``: the largest worker count once more into the real Elasticsearch test node
   (testsupport/engine_node.py, 512 MB heap): rate, and the index's size on disk per article
   (primary store after a refresh and a force-merge to one segment), for sizing.
@@ -257,30 +258,22 @@ class _Monitor:
 
 
 def frontier_memory(urls: int, batch: int = 500) -> dict[str, Any]:
-    """Memory of ``urls`` queued article entries, in the spiders' format, per million."""
+    """Memory of ``urls`` queued article entries per million: the entries of
+    bench/frontier_memory.py (a feed item's Arabic URL and headline, date, language, compacted
+    as the spiders queue them), with the stream / duplicate-filter split."""
     import redis
 
+    from bench.frontier_memory import entry
     from crawler.scaleout.frontier import Frontier
-    from crawler.urls import url_key
     node = RedisNode().start()
     try:
         client = redis.Redis.from_url(node.url)
         frontier = Frontier(client)
         frontier.ensure_groups()
-        queued, job = frontier.submit("memory")
+        _queued, job = frontier.submit("memory")
         before = int(client.info("memory")["used_memory"])
-        slug = "%D8%A7%D9%84%D8%B1%D9%82%D8%A9-%D8%A7%D8%B4%D8%AA%D8%A8%D8%A7%D9%83%D8%A7%D8%AA"
         for start in range(0, urls, batch):
-            entries = []
-            for i in range(start, min(urls, start + batch)):
-                url = f"https://www.outlet{i % 997}.example/ar/news/2026/12/{i}/{slug}-{i}"
-                hint = {"url": url, "title": None, "published_at": "2026-12-02T10:15:00+03:00",
-                        "updated_at": "2026-12-02T11:40:00+03:00", "language": None,
-                        "summary": None, "authors": [], "tags": [], "image_url": None,
-                        "content_html": None}
-                entries.append((url_key(url), {"url": url, "source": f"outlet{i % 997}",
-                                               "hint": hint}))
-            frontier.enqueue(job, entries)
+            frontier.enqueue(job, [entry(k) for k in range(start, min(urls, start + batch))])
         after = int(client.info("memory")["used_memory"])
         stream = int(client.memory_usage(frontier.articles, samples=0) or 0)
         inflight = int(client.memory_usage(frontier.inflight, samples=0) or 0)
