@@ -25,7 +25,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider
 
-from crawler.crawl import app_of
+from crawler.appref import app_of
 from crawler.items import LinkHint
 from crawler.rendering import render_meta
 from crawler.scaleout.frontier import Entry

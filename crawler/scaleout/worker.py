@@ -91,6 +91,14 @@ class Worker:
         return self.exit_code
 
     def _begin(self) -> None:
+        try:
+            self._start_crawling()
+        except Exception:  # noqa: BLE001 - a worker that cannot start must exit, not hang
+            log.exception("the worker could not start")
+            self.exit_code = 1
+            self._reactor.stop()
+
+    def _start_crawling(self) -> None:
         from twisted.internet import task
 
         from crawler.scaleout.spiders import FrontierArticles
