@@ -166,6 +166,7 @@ def _workers_crawl(config: Path, redis_node, count: int = 2,
         deadline = time.monotonic() + 90
         while not jobs <= done:
             assert time.monotonic() < deadline, "jobs not finished:\n" + _tail(config)
+            assert all(p.poll() is None for p in procs), "a worker exited:\n" + _tail(config)
             finished = frontier.finished(consumer="test")
             frontier.acknowledge_finished(f.id for f in finished)
             done |= {f.job for f in finished}
