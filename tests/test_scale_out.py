@@ -20,7 +20,8 @@ import yaml
 
 from tests.conftest import CONTACT_URL, ChavderEnv
 from tests.test_store_contract import with_params
-from testsupport.cluster import Cluster, mails, settle, snapshot, worker_counts
+from testsupport.cluster import ChavderProc, Cluster, mails, settle, snapshot, worker_counts
+from testsupport.polling import wait_for
 from testsupport.smtp_sink import SMTPSink
 
 GOOD_SITES = ["rok", "sorani", "kurmanji", "legacy"]
@@ -68,7 +69,8 @@ def single(tmp_path_factory, fixture_web):
         sink.stop()
 
 
-def run_cluster(tmp: Path, fixture_web, redis_node, single, **settings: object) -> dict:
+def run_cluster(tmp: Path, fixture_web, redis_node, single, during=None,
+                **settings: object) -> dict:
     """Controller + 2 workers until the store and the mails match the single crawl."""
     redis_node.command("FLUSHALL")
     sink = SMTPSink().start()
@@ -76,7 +78,8 @@ def run_cluster(tmp: Path, fixture_web, redis_node, single, **settings: object) 
         env = make_env(tmp / "scale", good_sources(fixture_web, tmp / "sources.yaml"), sink,
                        redis_url=redis_node.url, health_port=0, **settings)
         fixture_web.clear_log()
-        cluster = Cluster(env.config, tmp, workers=2).start()
+        cluster = Cluster(env.config, tmp, workers=2,
+                          worker_args=("--prefetch", "4")).start()
         try:
             want = single["snapshot"]["rows"]
             assert settle(lambda: snapshot(env.store_url, env.root / "data")["rows"] >= want
@@ -87,6 +90,8 @@ def run_cluster(tmp: Path, fixture_web, redis_node, single, **settings: object) 
             metrics = urllib.request.urlopen(re.findall(
                 r"health (http://127\.0\.0\.1:\d+)/healthz", cluster.controller.text())[-1]
                 + "/metrics", timeout=10).read().decode()
+            if during is not None:
+                during(cluster, env)
         finally:
             codes = cluster.stop()
         # robots.txt holds for the workers' first, concurrent requests too (rok: /private/)
@@ -107,12 +112,28 @@ def assert_same_as_single(result: dict, single: dict) -> None:
     assert len(set(result["mails"])) == len(result["mails"])
 
 
+def standby_takes_over(cluster: Cluster, env: ChavderEnv) -> None:
+    """`chavder run --wait` waits while the controller runs, and takes over when it stops."""
+    standby = ChavderProc(env.config, env.root / "standby.log", "run", "--wait")
+    try:
+        standby.start("waiting for the controller lease")
+        assert f"held by pid {cluster.controller.proc.pid} on host" in standby.text()
+        assert cluster.controller.stop() == 0
+        assert wait_for(lambda: "service started" in standby.text(), 30), standby.text()
+    except BaseException:
+        if standby.proc is not None:
+            standby.stop()
+        raise
+    cluster.controller = standby   # stopped with the others
+
+
 def test_controller_and_two_workers_store_what_one_process_stores(tmp_path, fixture_web,
                                                                   redis_node, single):
-    result = run_cluster(tmp_path, fixture_web, redis_node, single)
+    result = run_cluster(tmp_path, fixture_web, redis_node, single, during=standby_takes_over)
     assert_same_as_single(result, single)
     cluster = result["cluster"]
     assert result["codes"] == {"controller": 0, "worker1": 0, "worker2": 0}, result["codes"]
+    assert "controller lease taken" in cluster.controller.text()   # the stand-by's, at the end
     # the work was shared: both workers fetched articles
     counts = [worker_counts(w) for w in cluster.crew]
     assert all(articles > 0 for articles, _jobs in counts), counts
@@ -120,13 +141,13 @@ def test_controller_and_two_workers_store_what_one_process_stores(tmp_path, fixt
     # the controller matched and sent; no worker did
     assert not any("alert sent" in w.text() or "alert queued" in w.text()
                    for w in cluster.crew)
-    assert "alert sent" in cluster.controller.text()
+    assert "alert sent" in (tmp_path / "controller.log").read_text(encoding="utf-8")
     # a second controller on the same frontier: refused, one line naming the running one
     second = result["second"]
     assert second.returncode == 2, second.stderr
     lines = [ln for ln in second.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1, second.stderr
-    pid = cluster.controller.proc.pid
+    pid = int(re.findall(r"held by pid (\d+)", cluster.controller.text())[0])
     assert re.search(rf"another controller \(pid {pid} on host \S+ since .+\) already runs",
                      lines[0]), lines[0]
     assert "--wait" in lines[0]

@@ -68,7 +68,8 @@ def test_kill_a_worker_stop_redis_kill_the_controller(tmp_path, redis_node):
                                 smtp_port=sink.port, alert_dispatch_seconds=1,
                                 alert_retry_seconds=0.5, redis_url=redis_node.url,
                                 health_port=0)
-        cluster = Cluster(env.config, tmp_path, workers=2).start()
+        cluster = Cluster(env.config, tmp_path, workers=2,
+                          worker_args=("--prefetch", "4")).start()
         first, second = cluster.crew
         try:
             # 1. worker 1 dies holding articles

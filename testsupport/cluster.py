@@ -81,24 +81,35 @@ class Cluster:
     config: Path
     logs: Path
     workers: int = 2
+    worker_args: tuple[str, ...] = ()    # e.g. ("--prefetch", "4"): small outlets shared out
     controller: ChavderProc | None = None
     crew: list[ChavderProc] = field(default_factory=list)
 
     def start(self) -> "Cluster":
-        self.crew = [ChavderProc(self.config, self.logs / f"worker{i + 1}.log", "worker")
+        self.crew = [ChavderProc(self.config, self.logs / f"worker{i + 1}.log", "worker",
+                                 *self.worker_args)
                      for i in range(self.workers)]
-        for worker in self.crew:
-            worker.start()
-        self.controller = self.start_controller()
-        for worker in self.crew:
-            assert wait_for(lambda: "started: frontier" in worker.text() or not worker.alive(),
-                            60), worker.text()
-            assert worker.alive(), worker.text()
+        try:
+            for worker in self.crew:
+                worker.start()
+            self.controller = self.start_controller()
+            for worker in self.crew:
+                assert wait_for(lambda: "started: frontier" in worker.text()
+                                or not worker.alive(), 60), worker.text()
+                assert worker.alive(), worker.text()
+        except BaseException:
+            self.stop()   # a failed start leaves no process behind
+            raise
         return self
 
     def start_controller(self, *extra: str) -> ChavderProc:
-        return ChavderProc(self.config, self.logs / "controller.log", "run",
-                           *extra).start("service started")
+        proc = ChavderProc(self.config, self.logs / "controller.log", "run", *extra)
+        try:
+            return proc.start("service started")
+        except BaseException:
+            if proc.proc is not None:
+                proc.stop()
+            raise
 
     def done_sources(self) -> set[str]:
         """Sources the controller logged a finished crawl of."""

@@ -205,6 +205,8 @@ def cmd_es_flush(inv: Invocation, requeue_dead: bool) -> int:
         if requeue_dead:
             print(f"re-queued {store.spool.requeue_dead()} dead letter(s)")
         report = store.flush()
+        if report.ok:                     # what was sent is searchable when this returns
+            store.client.indices.refresh(index=store.config.alias)
     finally:
         store.close(timeout=0)
     print(f"sent {report.sent}, waiting {report.remaining}, dead {report.dead}"

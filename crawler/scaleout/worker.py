@@ -138,26 +138,30 @@ class Worker:
                 self._next_beat = now + defaults.WORKER_HEARTBEAT_SECONDS
                 self._take_over(self.frontier.reclaim(self.name))
             if now >= self._next_read and self._top_up() == 0:
-                self._next_read = now + IDLE_TICK   # nothing there: look again a bit later
+                self._next_read = now + IDLE_TICK   # asked, nothing there: look again later
         except outage_errors() as exc:
             self.redis.failed(exc)
             self._next_read = now + 1.0
             return
         self.redis.ok()
 
-    def _top_up(self) -> int:
-        got = 0
+    def _top_up(self) -> int | None:
+        """Start jobs and fetch articles up to the limits: how many entries were read, or None
+        when the worker was full and did not ask."""
+        got: int | None = None
         while self.rerun and len(self.discoveries) < self.max_discoveries:
             self._start_discovery(self.rerun.pop(0))
         room = self.max_discoveries - len(self.discoveries)
         now = time.monotonic()
         if room > 0 and now >= self._next_jobs:   # jobs are few: look a few times a second
             self._next_jobs = now + IDLE_TICK
+            got = 0
             for entry in self.frontier.read("jobs", self.name, room):
                 self._take(entry)
                 got += 1
         room = self.prefetch - len(self.inflight)
         if room >= max(1, self.prefetch // 4) and self.articles is not None:
+            got = got or 0
             for entry in self.frontier.read("articles", self.name, room):
                 self._take(entry)
                 got += 1

@@ -136,12 +136,13 @@ class ResultRow:
     url: str                        # decoded for reading
     snippet: Markup
     source_name: str
+    also_reported_by: list[str]     # the other outlets' names
 
 
 @dataclass
 class ResultPage:
     rows: list[ResultRow]
-    total: int | None               # None: the store cannot count (then "next" is a guess)
+    total: int
     offset: int
     has_next: bool
 
@@ -158,14 +159,15 @@ def search_page(store: Any, form: SearchForm, now: datetime,
                 source_names: Mapping[str, str]) -> ResultPage:
     """One page of results; the total from ``search_total`` where the store has it."""
     if not form.q:
-        return ResultPage([], None, form.offset, False)
+        return ResultPage([], 0, form.offset, False)
     query = form.query(now)
-    total = store.search_total(query) if hasattr(store, "search_total") else None
-    probe = replace(query, limit=query.limit + 1) if total is None else query
-    hits = store.search(probe)
-    has_next = len(hits) > query.limit if total is None else form.offset + len(hits) < total
+    total = store.search_total(query)
+    hits = store.search(query)
     rows = [ResultRow(h, direction(h.language), display_url(h.url), highlight(h.excerpt, h.spans),
-                      source_names.get(h.source, h.source)) for h in hits[:query.limit]]
+                      source_names.get(h.source, h.source),
+                      [source_names.get(s, s) for s in h.also_reported_by])
+            for h in hits[:query.limit]]
+    has_next = form.offset + len(rows) < total
     return ResultPage(rows, total, form.offset, has_next)
 
 
