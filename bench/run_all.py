@@ -375,6 +375,35 @@ def rows_cli_startup(d: dict) -> list[Row]:
     return out
 
 
+def rows_scale_out(d: dict) -> list[Row]:
+    by_n = {r["workers"]: r for r in d["runs"]}
+    out: list[Row] = [(f"scale-out, {n} worker(s), {r['stored']} of {d['articles']} articles",
+                       r["articles_per_second"], "articles/s", "≥ 200" if n == 2 else "",
+                       r["articles_per_second"] >= 200 if n == 2 else None)
+                      for n, r in sorted(by_n.items())]
+    if d.get("ratio_2_to_1") is not None:
+        out.append(("scale-out, 2 workers / 1 worker", d["ratio_2_to_1"], "×", "≥ 1.7",
+                    d["ratio_2_to_1"] >= 1.7))
+    top = by_n[max(by_n)]
+    out.append((f"scale-out, Redis commands per article ({max(by_n)} workers)",
+                top["redis_commands_per_article"], "commands", "", None))
+    if d.get("monitored"):
+        out.append(("scale-out, Redis round trips per article", d["monitored"][
+            "round_trips_per_article"], "round trips", "", None))
+    out.append(("scale-out, frontier memory per million queued URLs",
+                d["memory"]["mb_per_million_urls"], "MB", "", None))
+    if d.get("elasticsearch"):
+        es = d["elasticsearch"]
+        out.append((f"scale-out into Elasticsearch, {es['workers']} workers: rate; index "
+                    "bytes per article", f"{es['articles_per_second']}; "
+                    f"{es['index_bytes_per_article']:,}", "articles/s; B", "", None))
+    out.append((f"scale-out, most requests in flight for the host (per domain "
+                f"{d['per_domain']})", max(r["max_in_flight_per_host"] for r in d["runs"]), "",
+                f"≤ {d['per_domain']}",
+                max(r["max_in_flight_per_host"] for r in d["runs"]) <= d["per_domain"]))
+    return out
+
+
 BENCHES = [
     Bench("compare", "compare_newsplease.py",
           ["--articles", "2000", "--extract-pages", "300", "--rounds", "2"],
@@ -416,6 +445,9 @@ BENCHES = [
     Bench("store_writers", "store_writers.py", ["--writers", "1", "2", "4"],
           ["--articles", "400", "--writers", "1", "2"], rows_store_writers),
     Bench("cli_startup", "cli_startup.py", ["--runs", "30"], ["--runs", "10"], rows_cli_startup),
+    Bench("scale_out", "scale_out.py", ["--articles", "2000", "--es"],
+          ["--articles", "300", "--memory-urls", "20000", "--no-monitor"], rows_scale_out,
+          timeout_full=1200, timeout_quick=300),
 ]
 
 

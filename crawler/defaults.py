@@ -21,6 +21,9 @@ REVISION_TEXT_KEEP = 5                   # earlier revisions of an article that 
 CONTACT_URL = "https://github.com/chavder/chavder"
 USER_AGENT = "Chavder/0.1 (news monitor; +{contact_url})"
 CONCURRENT_PER_DOMAIN = 2
+POLITENESS_LEASE_SECONDS = 10.0          # with redis_url: a worker's per-domain slot lapses this
+                                         # long after it stops renewing it (kill -9)
+POLITENESS_POLL_SECONDS = 0.02           # a worker waiting on a full domain asks Redis this often
 DOWNLOAD_TIMEOUT = 30.0                  # seconds
 MAX_BODY_BYTES = 10 * 1024 * 1024
 SOURCE_INTERVAL = 900.0                  # a source's poll interval, seconds

@@ -39,6 +39,8 @@ RETRY_TIMES = 2
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
 CHAVDER_RETRY_BACKOFF_BASE = _defaults.RETRY_BACKOFF_BASE   # seconds; doubles per attempt
 CHAVDER_RETRY_AFTER_MAX = _defaults.RETRY_AFTER_MAX         # cap on a server's Retry-After
+CHAVDER_POLITENESS_LEASE = _defaults.POLITENESS_LEASE_SECONDS   # with redis_url (scale-out)
+CHAVDER_POLITENESS_POLL = _defaults.POLITENESS_POLL_SECONDS
 
 # Connections are made by a handler that resolves, then refuses private addresses the source
 # does not allow (crawler/download.py), and sends nothing more to a host that challenged the
@@ -63,6 +65,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.blocking.ChallengeMiddleware": 580,
     # before Scrapy's DefaultHeaders (400) and UserAgent (500), which only fill unset headers
     "crawler.middlewares.SourceHeadersMiddleware": 390,
+    # last before the downloader: per-domain slots shared by all workers (only with redis_url)
+    "crawler.scaleout.politeness.SharedPolitenessMiddleware": 950,
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.ExtractPipeline": 100,

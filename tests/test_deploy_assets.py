@@ -10,6 +10,7 @@ import importlib.util
 import json
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -274,3 +275,86 @@ def test_compose_ships_the_elasticsearch_version_the_tests_run():
                              compose))
     assert shipped == {tested}
     assert f"STACK_VERSION={tested}" in ENV_EXAMPLE.read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------------- scale-out
+
+SCALE_COMPOSE = DEPLOY / "docker-compose.scale.yml"
+SCALE_CONFIG = DEPLOY / "chavder.scale.yaml"
+WORKER_UNIT = DEPLOY / "systemd" / "chavder-worker@.service"
+
+
+def _merged_volumes(base: list[str], override: list[str]) -> dict[str, str]:
+    """Compose's merge of two files' ``volumes``: by mount target, the later file wins."""
+    out: dict[str, str] = {}
+    for volume in [*base, *override]:
+        source, target = re.match(r"(\$\{[^}]*\}|[^:]+):([^:]+)", volume).groups()
+        out[target] = source
+    return out
+
+
+def test_scale_profile_has_redis_one_controller_and_scalable_workers():
+    scale = yaml.safe_load(SCALE_COMPOSE.read_text(encoding="utf-8"))["services"]
+    base = _compose()["services"]
+    assert set(scale) == {"redis", "chavder", "worker"}
+    assert scale["redis"]["profiles"] == ["scale"] and scale["worker"]["profiles"] == ["scale"]
+    redis = scale["redis"]
+    assert redis["image"].startswith("redis:") and "ports" not in redis
+    assert "--appendonly" in redis["command"] and "noeviction" in redis["command"]
+    assert redis["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
+    # the controller is the stack's own service (one of it: no replicas), now on Redis
+    controller = {**base["chavder"], **scale["chavder"]}
+    assert "chavder run" in " ".join(controller["command"]) and "deploy" not in controller
+    mounts = _merged_volumes(base["chavder"]["volumes"], scale["chavder"]["volumes"])
+    assert mounts["/config/chavder.yaml"] == f"./{SCALE_CONFIG.name}"
+    assert {"/config/sources.yaml", "/config/alerts.yaml", "/data"} <= set(mounts)
+    assert scale["chavder"]["depends_on"]["redis"] == {"condition": "service_healthy"}
+    worker = scale["worker"]
+    assert worker["command"] == ["worker"] and worker["build"] == base["chavder"]["build"]
+    assert worker["image"] == base["chavder"]["image"]
+    assert "ports" not in worker and "container_name" not in worker   # --scale worker=N
+    assert _merged_volumes([], worker["volumes"]) == {
+        "/config/chavder.yaml": f"./{SCALE_CONFIG.name}", "/data": "chavderdata",
+        "/config/sources.yaml": "${CHAVDER_SOURCES_FILE:-../sources.yaml}",
+        "/config/alerts.yaml": "${CHAVDER_ALERTS_FILE:-../alerts.yaml}"}
+    assert worker["environment"] == {"CHAVDER_ES_PASSWORD": base["chavder"]["environment"][
+        "CHAVDER_ES_PASSWORD"]}                                 # from deploy/.env, not inline
+    for service in scale.values():
+        for volume in service.get("volumes", []):
+            if volume.startswith("."):
+                assert (DEPLOY / volume.split(":")[0]).exists(), volume
+    assert "'.[apprise,scale]'" in (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
+
+
+def test_scale_compose_ships_the_redis_line_the_tests_run():
+    """The image's default version is the major.minor of the redis-server tests start."""
+    out = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout
+    tested = re.search(r"v=(\d+\.\d+)\.", out).group(1)
+    shipped = re.search(r"image: redis:\$\{REDIS_VERSION:-([\d.]+)\}",
+                        SCALE_COMPOSE.read_text(encoding="utf-8")).group(1)
+    assert shipped == tested
+
+
+def test_scale_config_is_the_stack_config_plus_redis_url():
+    from dataclasses import asdict
+    stack, scale = asdict(load_settings(STACK_CONFIG)), asdict(load_settings(SCALE_CONFIG))
+    assert scale.pop("redis_url") == "redis://redis:6379/0" and stack.pop("redis_url") == ""
+    stack.pop("path"), scale.pop("path")
+    assert scale == stack
+
+
+def test_worker_unit_runs_the_worker_command_under_the_services_setup():
+    from crawler.cli import cli
+    from testsupport.sandbox import read_unit
+    worker = read_unit(WORKER_UNIT)
+    service = read_unit(DEPLOY / "systemd" / "chavder.service")
+    program, *args = worker["ExecStart"].split()
+    assert program == service["ExecStart"].split()[0] and args == ["worker"]
+    assert "worker" in cli.commands and "run" in cli.commands
+    for key in ("User", "Group", "WorkingDirectory", "EnvironmentFile", "Environment"):
+        assert worker[key] == service[key], key
+    text = WORKER_UNIT.read_text(encoding="utf-8")
+    assert "Description=Chavder crawl worker %i" in text and "WantedBy=multi-user.target" in text
+    proc = subprocess.run([sys.executable, "-m", "crawler.cli", *args, "--help"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "Redis" in proc.stdout, proc.stderr

@@ -1,6 +1,7 @@
 """The fixture web server that tests, the demo and benchmarks rely on."""
 from __future__ import annotations
 
+import json
 import urllib.error
 import urllib.request
 
@@ -100,3 +101,26 @@ def test_demo_sample_web_is_shipped_and_the_fault_web_is_not(tmp_path):
                 test_imports += [f"{module.relative_to(repo)}: {n}" for n in names
                                  if n.split(".")[0] in forbidden]
     assert test_imports == []
+
+
+def test_concurrency_is_recorded_per_host_and_latency_makes_it_observable(web):
+    """Overlapping requests are counted per Host header and per host name; ``latency`` holds
+    answers back so that they overlap; the peaks are also served as JSON (child processes)."""
+    from concurrent.futures import ThreadPoolExecutor
+    base = web.base("news")
+    host = base.split("//")[1]
+    web.latency = 0.3
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            statuses = list(pool.map(lambda _: get(base + "/a/")[0], range(4)))
+    finally:
+        web.latency = 0.0
+    assert statuses == [200] * 4
+    assert web.max_in_flight(host) == 4 and web.max_in_flight("127.0.0.1") == 4
+    assert web.in_flight[host] == 0                        # every answer was counted out
+    web.reset_concurrency()
+    for _ in range(3):
+        assert get(base + "/a/")[0] == 200                 # one after another: never two
+    assert web.max_in_flight() == 1
+    status, _, body = get(base + "/_fixtureweb/concurrency")
+    assert status == 200 and json.loads(body) == {host: 1, "127.0.0.1": 1}

@@ -19,10 +19,11 @@ import pytest
 import yaml
 
 from testsupport.config import write_config
-from testsupport.sandbox import UNPRIVILEGED, read_unit, unimitated
+from testsupport.sandbox import UNPRIVILEGED, hardening, read_unit, unimitated
 
 REPO = Path(__file__).resolve().parent.parent
 UNIT = REPO / "deploy" / "systemd" / "chavder.service"
+WORKER_UNIT = REPO / "deploy" / "systemd" / "chavder-worker@.service"
 
 
 def test_every_hardening_directive_of_the_unit_is_imitated():
@@ -30,6 +31,14 @@ def test_every_hardening_directive_of_the_unit_is_imitated():
     assert unimitated(unit) == []
     assert "NoNewPrivileges" in unit and unit["ProtectSystem"] == "strict"
     assert "MemoryDenyWriteExecute" not in unit, "it breaks pyOpenSSL: see the unit's comment"
+
+
+def test_the_worker_template_is_hardened_exactly_as_the_service():
+    """``chavder-worker@.service`` runs the same crawl code: its hardening is the service's,
+    directive for directive, so the crawls under the imitation below exercise it too."""
+    worker = read_unit(WORKER_UNIT)
+    assert unimitated(worker) == []
+    assert hardening(worker) == hardening(read_unit(UNIT))
 
 
 @pytest.fixture

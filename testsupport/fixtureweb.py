@@ -10,12 +10,19 @@ Adds to the static server:
 * ``publish()`` / ``unpublish()`` change content at run time (new or edited articles mid-run);
 * every request is logged in ``requests`` (site, method, path, status) for assertions, and its
   headers in ``request_headers`` (site, path with query, headers);
+* concurrency is recorded: ``peak_in_flight`` holds, per ``Host`` header (``127.0.0.1:PORT``)
+  and per host name (``127.0.0.1``, every site together), the most requests that were being
+  answered at once; ``latency`` (seconds, all sites or a ``{site: seconds}`` mapping) holds
+  every answer back so that overlapping requests overlap observably. ``GET
+  /_fixtureweb/concurrency`` on any site answers the peaks as JSON (the child-process web's
+  way to tell them; ``?reset`` then starts afresh), unrecorded;
 * ``tls=`` a ``testsupport.tls.FixtureCA``: every site over HTTPS with that test CA;
 * ``FixtureWebProcess``: the same web in a child process (benchmarks: the server must not
   share the measured process's GIL).
 """
 from __future__ import annotations
 
+import json
 import time
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -29,6 +36,7 @@ if TYPE_CHECKING:
 
 REPO = Path(__file__).resolve().parent.parent   # testsupport/ is not installed: run from here
 NOT_ACCEPTABLE = b"<html><body><h1>Not Acceptable</h1></body></html>"
+CONCURRENCY_PATH = "/_fixtureweb/concurrency"
 
 
 class FixtureWeb(SampleWeb):
@@ -41,6 +49,9 @@ class FixtureWeb(SampleWeb):
         self.requests: list[tuple[str, str, str, int]] = []
         self.request_headers: list[tuple[str, str, dict[str, str]]] = []
         self._overlay: dict[tuple[str, str], Resource | None] = {}
+        self.latency: float | dict[str, float] = 0.0
+        self.in_flight: dict[str, int] = {}
+        self.peak_in_flight: dict[str, int] = {}
 
     def start(self) -> "FixtureWeb":
         super().start()
@@ -79,8 +90,54 @@ class FixtureWeb(SampleWeb):
             self.requests.clear()
             self.request_headers.clear()
 
+    def max_in_flight(self, host: str | None = None) -> int:
+        """The most requests answered at once for ``host`` (a ``Host`` header such as
+        ``127.0.0.1:8001``, or a bare host name: all its ports together); None: any host."""
+        with self._lock:
+            if host is not None:
+                return self.peak_in_flight.get(host.lower(), 0)
+            return max((n for h, n in self.peak_in_flight.items() if ":" in h), default=0)
+
+    def reset_concurrency(self) -> None:
+        with self._lock:
+            self.peak_in_flight = {k: v for k, v in self.in_flight.items() if v}
+
+    def _hosts(self, request: Request) -> tuple[str, str]:
+        host = (request.headers.get("Host") or "").strip().lower()
+        return host, host.rpartition(":")[0] if host.rpartition(":")[2].isdigit() else host
+
+    def _enter(self, request: Request) -> None:
+        with self._lock:
+            for key in self._hosts(request):
+                now = self.in_flight[key] = self.in_flight.get(key, 0) + 1
+                if now > self.peak_in_flight.get(key, 0):
+                    self.peak_in_flight[key] = now
+
+    def _leave(self, request: Request) -> None:
+        with self._lock:
+            for key in self._hosts(request):
+                self.in_flight[key] = max(0, self.in_flight.get(key, 0) - 1)
+
     # ------------------------------------------------------------------ answering
     def respond(self, site: Site, request: Request) -> Reply:
+        if request.path == CONCURRENCY_PATH:
+            with self._lock:
+                body = json.dumps(self.peak_in_flight).encode()
+            if "reset" in request.full:
+                self.reset_concurrency()
+            return Reply(200, {"Content-Type": "application/json"}, body)
+        self._enter(request)
+        try:
+            latency = self.latency.get(site.name, 0.0) if isinstance(self.latency, dict) \
+                else self.latency
+            if latency:
+                time.sleep(latency)
+            return self._respond(site, request)
+        except BaseException:
+            self._leave(request)
+            raise
+
+    def _respond(self, site: Site, request: Request) -> Reply:
         with self._lock:
             self.request_headers.append((site.name, request.full, dict(request.headers.items())))
         route = site.route(request)
@@ -104,6 +161,9 @@ class FixtureWeb(SampleWeb):
         return self.file_reply(resource, route, request, status)
 
     def served(self, site: Site, request: Request, status: int) -> None:
+        if request.path == CONCURRENCY_PATH:
+            return
+        self._leave(request)
         with self._lock:
             self.requests.append((site.name, request.method, request.path, status))
 
@@ -117,25 +177,35 @@ class FixtureWeb(SampleWeb):
 class FixtureWebProcess:
     """The fixture web in a child process (``python -m testsupport.fixtureweb ROOT``)."""
 
-    def __init__(self, root: str | Path, ports: dict[str, int] | None = None):
+    def __init__(self, root: str | Path, ports: dict[str, int] | None = None,
+                 latency: float = 0.0):
         self.root = Path(root)
         self.ports = ports or {}
+        self.latency = latency
         self.proc: Any = None
         self.bases: dict[str, str] = {}
 
     def __enter__(self) -> "FixtureWebProcess":
-        import json
         import subprocess
         import sys
         ports = [f"{site}={port}" for site, port in self.ports.items()]
+        latency = [f"--latency={self.latency}"] if self.latency else []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "testsupport.fixtureweb", str(self.root), *ports],
+            [sys.executable, "-m", "testsupport.fixtureweb", str(self.root), *ports, *latency],
             cwd=REPO, stdout=subprocess.PIPE, text=True)
         self.bases = json.loads(self.proc.stdout.readline())
         return self
 
     def base(self, site: str) -> str:
         return self.bases[site]
+
+    def peak_in_flight(self, reset: bool = False) -> dict[str, int]:
+        """The child's ``FixtureWeb.peak_in_flight`` (asked over HTTP); ``reset``: then start
+        counting afresh."""
+        from urllib.request import urlopen
+        url = next(iter(self.bases.values())) + CONCURRENCY_PATH + ("?reset" if reset else "")
+        with urlopen(url, timeout=10) as reply:
+            return json.loads(reply.read())
 
     def __exit__(self, *exc: object) -> None:
         if self.proc is not None:
@@ -144,20 +214,22 @@ class FixtureWebProcess:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m testsupport.fixtureweb ROOT [SITE=PORT ...]``: serve, print {site: base URL}
-    as JSON, run until terminated. Ports that cannot be bound (80 without the privilege) give
-    way to free ones; the printed base URLs say which."""
-    import json
+    """``python -m testsupport.fixtureweb ROOT [SITE=PORT ...] [--latency=SECONDS]``: serve,
+    print {site: base URL} as JSON, run until terminated. Ports that cannot be bound (80 without
+    the privilege) give way to free ones; the printed base URLs say which."""
     import signal
     import sys
     import threading
     args = sys.argv[1:] if argv is None else argv
+    latency = sum(float(a.partition("=")[2]) for a in args if a.startswith("--latency="))
+    args = [a for a in args if not a.startswith("--latency=")]
     ports = {site: int(port) for site, _, port in (a.partition("=") for a in args[1:])}
     root = args[0] if args else default_root()
     try:
         web = FixtureWeb(root, ports=ports).start()
     except OSError:
         web = FixtureWeb(root).start()
+    web.latency = latency
     print(json.dumps({name: site.base for name, site in web.sites.items()}), flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
