@@ -271,19 +271,25 @@ def _damaged_copy(stored_dir: Path, where: Path, damage: str) -> Path:
     shutil.copy(stored_dir / "data" / "c.db", db)
     if damage == "truncated":
         os.truncate(db, db.stat().st_size // 3)
-    elif damage == "overwritten":      # the root page of `articles` and two of its leaves
+    elif damage == "overwritten":
+        # the root page of `articles` and two of its leaves, and the first page of each of its
+        # indexes: covering indexes answer many reads (counts, per-source figures) without the
+        # table, so damage to the table alone would only show to the commands that read bodies
         con = sqlite3.connect(db)
         try:
             pages = [r[0] for r in con.execute(
                 "SELECT pageno FROM dbstat WHERE name='articles' ORDER BY pagetype='leaf', "
                 "pageno")]
+            indexes = [r[0] for r in con.execute(
+                "SELECT min(pageno) FROM dbstat WHERE name IN (SELECT name FROM sqlite_master "
+                "WHERE type='index' AND tbl_name='articles') GROUP BY name")]
             size = con.execute("PRAGMA page_size").fetchone()[0]
         finally:
             con.close()
-        assert len(pages) >= 3, pages
+        assert len(pages) >= 3 and indexes, (pages, indexes)
         noise = random.Random(3)
         with open(db, "r+b") as f:
-            for page in pages[:3]:
+            for page in pages[:3] + indexes:
                 f.seek((page - 1) * size)
                 f.write(bytes(noise.getrandbits(8) for _ in range(size)))
     elif damage == "read-only":
