@@ -56,12 +56,14 @@ crawl: install
 demo: install
 	$(BIN)/chavder demo
 
-## The whole test suite (what CI runs).
+## The whole test suite (what CI runs), on 2 processes: each takes whole test files (so a file's
+## module fixtures are built once) and starts its own session servers (ES, OpenSearch, Redis).
+TEST_PROCESSES ?= 2
 test: dev engines
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_PROCESSES) --dist loadfile
 
 test-fast: dev engines
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -n $(TEST_PROCESSES) --dist loadfile -m "not slow"
 
 ## Every benchmark; one table, JSON under bench/results/ (long: see README "Benchmarks").
 bench: dev
