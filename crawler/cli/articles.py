@@ -8,8 +8,8 @@ from datetime import datetime
 
 import click
 
-from crawler.cli.common import Invocation, When, bidi_option, output_to, pass_invocation, \
-    store_options, unknown_filter
+from crawler.cli.common import Invocation, article_filters, bidi_option, output_to, \
+    pass_invocation, store_options, unknown_filter
 
 
 @click.command("show", short_help="print the stored text of one article",
@@ -47,12 +47,7 @@ def cmd_show(inv: Invocation, article_id: int, as_json: bool, bidi: bool | None)
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl",
               show_default=True, help="jsonl: one JSON object per line; csv: a header row, "
               "UTF-8")
-@click.option("--source", metavar="ID", help="only articles of this source")
-@click.option("--lang", metavar="CODE", help="only articles in this language (ar, ckb, kmr, …)")
-@click.option("--since", type=When(),
-              help="oldest publication time (24h, 7d, yesterday, YYYY-MM-DD or ISO 8601)")
-@click.option("--until", type=When(),
-              help="newest publication time (24h, 7d, yesterday, YYYY-MM-DD or ISO 8601)")
+@article_filters
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
               help="write to FILE (default: stdout)")
 @pass_invocation

@@ -211,3 +211,19 @@ class Day(click.ParamType):
         except ValueError:
             self.fail(f"{value!r} is not a date — use YYYY-MM-DD, the recipient's local date "
                       "of the digest", param, ctx)
+
+
+def article_filters(func: F) -> F:
+    """``--lang``, ``--source``, ``--since``, ``--until``: the filters ``search`` and ``export``
+    share (one wording, one time syntax)."""
+    options = (
+        click.option("--lang", metavar="CODE",
+                     help="only articles in this language (ar, ckb, kmr, …)"),
+        click.option("--source", metavar="ID", help="only articles of this source"),
+        click.option("--since", type=When(), help="oldest publication time (24h, 7d, "
+                     "yesterday, YYYY-MM-DD or ISO 8601)"),
+        click.option("--until", type=When(), help="newest publication time (24h, 7d, "
+                     "yesterday, YYYY-MM-DD or ISO 8601)"))
+    for option in reversed(options):
+        func = option(func)
+    return func

@@ -7,8 +7,8 @@ from datetime import datetime
 
 import click
 
-from crawler.cli.common import Invocation, When, bidi_option, output_to, pass_invocation, \
-    store_options, unknown_filter
+from crawler.cli.common import Invocation, article_filters, bidi_option, output_to, \
+    pass_invocation, store_options, unknown_filter
 from crawler.urls import display_url
 
 
@@ -18,12 +18,7 @@ from crawler.urls import display_url
 @click.argument("words", nargs=-1)
 @click.option("--rule", metavar="NAME",
               help="search with this alert rule's terms, variants and conditions")
-@click.option("--lang", metavar="CODE", help="only articles in this language (ar, ckb, kmr, …)")
-@click.option("--source", metavar="ID", help="only articles of this source")
-@click.option("--since", type=When(),
-              help="oldest publication time (24h, 7d, yesterday, YYYY-MM-DD or ISO 8601)")
-@click.option("--until", type=When(),
-              help="newest publication time (24h, 7d, yesterday, YYYY-MM-DD or ISO 8601)")
+@article_filters
 @click.option("--sort", type=click.Choice(["relevance", "newest"]), default="relevance",
               show_default=True, help="best matches first, or newest first")
 @click.option("--limit", type=int, default=20, show_default=True)
