@@ -5,7 +5,8 @@ articles (0.4 s each), a controller and two workers, and in one crawl
   at once (same host, the pid is gone) — nothing lost, nothing stored twice;
 * Redis is stopped for 5 s and started again on the same port and data (its append-only file):
   the workers and the controller say so in one line each, wait, and resume — no crash, no
-  restart loop (the issue asks for 30 s; 5 s shows the same and keeps the suite fast);
+  restart loop (30 s with ``CHAVDER_RELIABILITY_FULL=1``, as the issue asks; 5 s in CI shows the
+  same and keeps the suite fast);
 * the controller is killed with ``kill -9`` and started again: it takes the lease over at once
   (its holder's pid is gone) and every alert arrives exactly once.
 """
@@ -17,6 +18,7 @@ import time
 import yaml
 
 from tests.conftest import CONTACT_URL, ChavderEnv
+from tests.reliability.harness import scaled
 from testsupport.articles import story_page
 from testsupport.cluster import Cluster, mails, settle, snapshot
 from testsupport.config import feed_source
@@ -27,7 +29,7 @@ from testsupport.smtp_sink import SMTPSink
 
 N = 40            # articles of the one outlet
 SLOW = 0.4        # seconds each article page takes to answer
-OUTAGE = 5.0      # seconds Redis is away
+OUTAGE = float(scaled(5, 30))   # seconds Redis is away (30 with CHAVDER_RELIABILITY_FULL=1)
 
 
 def slow_outlet(root) -> list[str]:
@@ -83,8 +85,11 @@ def test_kill_a_worker_stop_redis_kill_the_controller(tmp_path, redis_node):
             time.sleep(OUTAGE)
             redis_node.start()
 
-            # 3. the controller dies and is started again
+            # 3. the controller dies and is started again — once it holds its lease again (an
+            # outage longer than the lease lets it lapse; the controller takes it back)
             assert wait_for(lambda: len(sink.messages) >= 3, 60), cluster.controller.text()
+            assert wait_for(lambda: redis_node.command("EXISTS", "chavder:controller")
+                            == b":1\r\n", 30), cluster.controller.text()[-3000:]
             assert cluster.controller.kill9() == -9
             cluster.controller = cluster.start_controller()
 
