@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import platform
 import random
 import statistics
@@ -34,6 +33,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.jsonout import write_json  # noqa: E402
 
 from crawler.alerts import Matcher, Recipient, Rule  # noqa: E402
 from crawler.alerts.matcher import _chunk_tokens, _Field  # noqa: E402
@@ -477,8 +478,7 @@ def main(argv: list[str] | None = None) -> dict:
               "slowdown_never_matching": round(ratio("articles_per_second_warm", absent), 2),
               "python": platform.python_version(), "machine": platform.machine()}
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        write_json(args.json, report)
     return report
 
 

@@ -24,6 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.jsonout import write_json  # noqa: E402
+
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -176,8 +178,7 @@ def main(argv: list[str] | None = None) -> dict:
           f"{result['browser_cpu_ms_per_page']} ms CPU / {result['browser_wall_ms_per_page']} "
           f"ms wall ({result['cpu_ratio']}× the CPU), {args.max_pages} pages at once")
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(result, indent=2))
+        write_json(args.json, result)
     return result
 
 

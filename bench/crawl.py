@@ -9,7 +9,6 @@ domain); a real crawl keeps them.
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import sys
 import tempfile
@@ -18,6 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.jsonout import write_json  # noqa: E402
 from bench.sitegen import generate_site  # noqa: E402
 from crawler.app import Chavder  # noqa: E402
 from crawler.config import Settings, SourceConfig  # noqa: E402
@@ -99,8 +99,7 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"  fetch + Scrapy (rest of wall):   {rest:.1f} s")
     print(f"  peak RSS: {result['peak_rss_mb']} MB (crawler process; the server runs in its own process)")
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(result, indent=2))
+        write_json(args.json, result)
     return result
 
 

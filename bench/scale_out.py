@@ -29,7 +29,6 @@ Also measured:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import signal
@@ -44,6 +43,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.jsonout import write_json  # noqa: E402
 from bench.sitegen import generate_site  # noqa: E402
 from testsupport.config import write_config  # noqa: E402
 from testsupport.fixtureweb import FixtureWebProcess  # noqa: E402
@@ -363,8 +363,7 @@ def main(argv: list[str] | None = None) -> dict:
               "peak_rss_mb_bench": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
                                          / 1024, 1)}
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(result, indent=2))
+        write_json(args.json, result)
     return result
 
 

@@ -48,6 +48,7 @@ from typing import Any, Callable
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.jsonout import write_json  # noqa: E402
 from bench.search_latency import SOURCE_LANG, SOURCES, make_article, percentile  # noqa: E402
 
 GEN_VERSION = 1
@@ -427,8 +428,7 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"load average before / after: {result['loadavg_before']} / {result['loadavg_after']}"
           f" ({os.cpu_count()} CPUs)")
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(result, indent=2, ensure_ascii=False))
+        write_json(args.json, result)
     return result
 
 

@@ -23,7 +23,6 @@ Goals (issue 19): search page p95 ≤ 150 ms, attention chart ≤ 300 ms.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -36,6 +35,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.jsonout import write_json  # noqa: E402
 from bench.search_latency import percentile  # noqa: E402
 from bench.web import END, ensure_db  # noqa: E402
 
@@ -151,8 +151,7 @@ def main(argv: list[str] | None = None) -> dict:
           f"; load average before / after: {result['loadavg_before']} / "
           f"{result['loadavg_after']} ({os.cpu_count()} CPUs)")
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(result, indent=2, ensure_ascii=False))
+        write_json(args.json, result)
     return result
 
 

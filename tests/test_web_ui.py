@@ -13,7 +13,6 @@ import os
 import re
 import subprocess
 import sys
-import textwrap
 import time
 import urllib.error
 import urllib.request
@@ -22,6 +21,7 @@ from urllib.parse import quote
 
 import pytest
 
+from testsupport.articles import RAQQA_CLASHES
 from testsupport.fixtureweb import FixtureWeb
 from testsupport.pages import article_page, rss_feed
 from testsupport.processes import chavder_env
@@ -34,14 +34,7 @@ HOSTILE = (REPO / "tests" / "fixtures" / "hostile" / "title-script-injection.htm
 
 RAQQA_SLUG = "اشتباكات-ريف-الرقة"
 RAQQA_TITLE = "اشتباكات مع خلايا داعش في ريف الرقة"
-RAQQA = [
-    "قالت مصادر محلية إن اشتباكات عنيفة اندلعت صباح الخميس بين قوات سوريا الديمقراطية وخلايا "
-    "تابعة لتنظيم داعش في ريف الرقة الشمالي، وأسفرت عن مقتل سبعة مسلحين وإصابة آخرين.",
-    "وأضافت المصادر أن طائرات التحالف الدولي حلقت فوق قرى المنطقة طوال ساعات الاشتباك، فيما "
-    "نزحت عشرات العائلات من القرى القريبة باتجاه مدينة الرقة بحثاً عن الأمان.",
-    "وأكد مسؤول عسكري أن العملية تهدف إلى تأمين الطريق الواصل بين الرقة ودير الزور بعد سلسلة "
-    "هجمات استهدفت نقاط المراقبة خلال الأسبوع الماضي وأدت إلى سقوط ضحايا مدنيين.",
-]
+RAQQA = RAQQA_CLASHES[:3]
 UPDATE = ("تحديث: أعلنت قوات سوريا الديمقراطية مساء اليوم انتهاء الاشتباكات في ريف الرقة "
           "وعودة الهدوء إلى القرى.")
 REPORT = [

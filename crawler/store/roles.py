@@ -60,6 +60,9 @@ class ArticleReader(Protocol):
 
     def articles_since(self, since: datetime) -> list[dict]: ...
 
+    def recent_articles(self, source: str, limit: int = 20) -> list[dict]:
+        """A source's newest articles by first-seen time, without their text."""
+
 
 @runtime_checkable
 class StoryLookup(Protocol):
@@ -185,6 +188,9 @@ class AlertLedger(Protocol):
     def alert_counts(self) -> dict[str, int]: ...
 
     def alert_rows(self) -> list[dict]: ...
+
+    def recent_alerts(self, limit: int = 20) -> list[dict]:
+        """The newest ledger rows with their article's title, newest first."""
 
     def alert_rows_with_article(self, *, alert_id: int | None = None,
                                 article_id: int | None = None, story_id: int | None = None,

@@ -122,15 +122,8 @@ def _state(row: dict) -> tuple[str, str]:
 def recent_alerts(store: Any, limit: int = defaults.WEB_RECENT) -> list[AlertRow]:
     """The newest alerts of the ledger with their delivery state."""
     from crawler.digests import recipient_label
-    recent = getattr(store, "recent_alerts", None)
-    if recent is not None:
-        rows = recent(limit)
-    else:
-        rows = sorted(store.alert_rows(), key=lambda r: r["id"], reverse=True)[:limit]
-        for row in rows:
-            row["title"] = (store.article_row_by_id(row["article_id"]) or {}).get("title")
     out = []
-    for row in rows:
+    for row in store.recent_alerts(limit):
         state, detail = _state(row)
         out.append(AlertRow(row["id"], row["rule"], recipient_label(row["recipient"]),
                             row["story_id"], row.get("title") or "(article gone)", state,

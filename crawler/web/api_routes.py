@@ -52,8 +52,6 @@ def api_attention(request: Request, q: str = _Q, lang: str = _LANG, source: str 
     app = chavder_of(request)
     form = _form(q, lang, source, range, since, until, split=split, interval=interval)
     chart = search_view.attention_chart(app.store, form, utc_now())
-    if not chart.available:
-        raise HTTPException(501, "this store backend does not count attention")
     return chart.to_json()
 
 

@@ -178,7 +178,6 @@ class AttentionChart:
     keys: list[str | None]
     periods: list[charts.Period]
     svg: Markup
-    available: bool = True
 
     def to_json(self) -> dict:
         return {"interval": self.interval, "split": self.split or None,
@@ -192,8 +191,6 @@ class AttentionChart:
 def attention_chart(store: Any, form: SearchForm, now: datetime) -> AttentionChart:
     """The attention chart of the form's query (hours when it spans at most 3 days)."""
     split = "" if form.split == "none" else form.split
-    if not hasattr(store, "attention"):
-        return AttentionChart("day", split, [], [], Markup(""), available=False)
     query = form.query(now)
     interval = form.interval
     if interval == "auto":

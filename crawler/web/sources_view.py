@@ -3,7 +3,6 @@ next run, articles in 24 h, last error with its reason), the URLs held back by t
 back-off, a sparkline of articles per day, and a source's recent articles."""
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Iterable
@@ -96,7 +95,7 @@ def source_rows(app: Any, now: datetime, days: int = defaults.WEB_SPARK_DAYS) ->
     listed = app.known_sources()
     status = store.source_status()
     schedule = store.schedule_state()
-    activity = store.source_activity(days, now) if hasattr(store, "source_activity") else {}
+    activity = store.source_activity(days, now)
     ids = [s.id for s in listed] + sorted((set(status) | set(activity)) - {s.id for s in listed})
     by_id = {s.id: s for s in listed}
     base = float(app.settings.article_retry_seconds)
@@ -133,12 +132,8 @@ class RecentArticle:
 
 def recent_articles(store: Any, source: str, limit: int = defaults.WEB_RECENT
                     ) -> list[RecentArticle]:
-    """The source's latest articles by first-seen time (``recent_articles`` where the store
-    has it, else a scan of the source's rows)."""
-    recent = getattr(store, "recent_articles", None)
-    rows = recent(source, limit) if recent is not None else heapq.nlargest(
-        limit, store.iter_articles(source),
-        key=lambda r: (r.get("first_seen") or "", r.get("id") or 0))
+    """The source's latest articles by first-seen time."""
+    rows = store.recent_articles(source, limit)
     return [RecentArticle(r["id"], r["story_id"], r["title"], display_url(r["canonical_url"]),
                           r.get("language"), direction(r.get("language")), r.get("published_at"),
                           r.get("first_seen") or "") for r in rows]

@@ -98,7 +98,6 @@ class StoryPage:
     source: str
     copies: list[Copy]
     revisions: list[Revision] = field(default_factory=list)
-    revisions_available: bool = True
 
     @property
     def also_reported_by(self) -> list[Copy]:
@@ -132,9 +131,6 @@ def story_page(store: Any, story_id: int, source_names: Mapping[str, str]) -> St
                      rep["title"], rep["body"], rep.get("language"),
                      direction(rep.get("language")), display_url(rep["canonical_url"]),
                      rep["source"], copies)
-    if not hasattr(store, "article_revisions"):
-        page.revisions_available = False
-        return page
     for copy in copies:
         current = rep if copy.id == rep["id"] else store.article_row_by_id(copy.id)
         if current is None:

@@ -34,7 +34,7 @@ import threading
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, TypeVar
 
 from crawler.defaults import REVISION_TEXT_KEEP
 from crawler.models import Article
@@ -53,6 +53,8 @@ from crawler.store.elasticsearch.sidecar import SidecarRoles
 from crawler.store.roles import AttentionBucket, SpooledIndex, Store
 from crawler.store.elasticsearch.spool import Spool
 from crawler.store.sqlite import SQLiteStore
+
+T = TypeVar("T")
 
 log = logging.getLogger("chavder.es")
 
@@ -155,66 +157,54 @@ class ElasticsearchStore(SidecarRoles, Store, SpooledIndex):
             self._after_enqueue()
 
     # ------------------------------------------------------------------ Search
+    def _answer(self, what: str, body: dict, parse: Callable[[dict], T],
+                fallback: Callable[[], T]) -> T:
+        """One read of the cluster, parsed; the sidecar's answer (same contract, possibly newer
+        than the index while the spool drains) when the cluster cannot give it."""
+        try:
+            resp = self.search_client.search(index=self.config.alias, body=body)
+            return parse(json_body(resp))
+        except client_errors() as exc:
+            log.warning("Elasticsearch %s failed (%s); answering from the local store", what,
+                        short_error(exc))
+            self.last_search_backend = "sqlite-fallback"
+            return fallback()
+
     def search(self, query: SearchQuery) -> list[SearchHit]:
-        """Search Elasticsearch; if it cannot answer, the sidecar's FTS index (same contract,
-        possibly newer than the index while the spool drains)."""
+        """Search Elasticsearch; if it cannot answer, the sidecar's FTS index."""
         body = build_search(query)
         if body is None:
             return []
-        try:
-            resp = self.search_client.search(index=self.config.alias, body=body)
-            hits = json_body(resp)["hits"]["hits"]
+
+        def parse(data: dict) -> list[SearchHit]:
+            hits = data["hits"]["hits"]
             others = self._also_reported_by(hits) if not query.all_copies else {}
-        except client_errors() as exc:
-            log.warning("Elasticsearch search failed (%s); answering from the local store",
-                        short_error(exc))
-            self.last_search_backend = "sqlite-fallback"
-            return self.sidecar.search(query)
-        self.last_search_backend = self.config.engine
-        return search_hits(hits, query, others)
+            self.last_search_backend = self.config.engine
+            return search_hits(hits, query, others)
+        return self._answer("search", body, parse, lambda: self.sidecar.search(query))
 
     def search_total(self, query: SearchQuery) -> int:
-        """Stories matching ``query`` (a cardinality count, exact up to 40,000 stories); the
-        sidecar's count when Elasticsearch cannot answer, like ``search``."""
+        """Stories matching ``query`` (a cardinality count, exact up to 40,000 stories)."""
         body = build_total(query)
         if body is None:
             return 0
-        try:
-            resp = self.search_client.search(index=self.config.alias, body=body)
-            return total_of(json_body(resp), query)
-        except client_errors() as exc:
-            log.warning("Elasticsearch count failed (%s); answering from the local store",
-                        short_error(exc))
-            self.last_search_backend = "sqlite-fallback"
-            return self.sidecar.search_total(query)
+        return self._answer("count", body, lambda data: total_of(data, query),
+                            lambda: self.sidecar.search_total(query))
 
     # ------------------------------------------------------------------ Attention
     def attention(self, query: SearchQuery, *, interval: str = "day",
                   split: str | None = None) -> list[AttentionBucket]:
-        """Stories per day/hour from the cluster's aggregations; the sidecar's when it
-        cannot answer, like ``search``."""
+        """Stories per day/hour from the cluster's aggregations."""
         body = attention_body(query, interval, split)
         if body is None:
             return []
-        try:
-            resp = self.search_client.search(index=self.config.alias, body=body)
-            return attention_buckets(json_body(resp), split)
-        except client_errors() as exc:
-            log.warning("Elasticsearch attention failed (%s); answering from the local store",
-                        short_error(exc))
-            self.last_search_backend = "sqlite-fallback"
-            return self.sidecar.attention(query, interval=interval, split=split)
+        return self._answer("attention", body, lambda data: attention_buckets(data, split),
+                            lambda: self.sidecar.attention(query, interval=interval, split=split))
 
     def source_activity(self, days: int, now: datetime) -> dict[str, list[int]]:
         body, dates = activity_body(days, now)
-        try:
-            resp = self.search_client.search(index=self.config.alias, body=body)
-            return activity_counts(json_body(resp), dates)
-        except client_errors() as exc:
-            log.warning("Elasticsearch activity failed (%s); answering from the local store",
-                        short_error(exc))
-            self.last_search_backend = "sqlite-fallback"
-            return self.sidecar.source_activity(days, now)
+        return self._answer("activity", body, lambda data: activity_counts(data, dates),
+                            lambda: self.sidecar.source_activity(days, now))
 
     def _also_reported_by(self, hits: list[dict]) -> dict[int, list[str]]:
         ids = sorted({int(h["_source"]["story_id"]) for h in hits})
