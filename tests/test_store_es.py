@@ -202,7 +202,9 @@ def test_background_writer_never_blocks_crawling_and_drains_after_outage(fake, t
         store.upsert(a, a.url)
         slowest = max(slowest, time.perf_counter() - started)
         time.sleep(0.01)
-    assert slowest < 0.1, f"slowest write {slowest:.3f} s while Elasticsearch hung"
+    # blocked would be the 0.5 s client timeout or more; `make test` runs two test processes on
+    # two cores, so a write may also wait its turn for the CPU
+    assert slowest < 0.3, f"slowest write {slowest:.3f} s while Elasticsearch hung"
     assert store.spool_size() == 40
     fake.recover()
     deadline = time.monotonic() + 10
