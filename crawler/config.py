@@ -443,6 +443,7 @@ class Settings:
     digest_empty_policy: str = "skip"       # skip | nothing-new
     shutdown_timeout: float = builtin.SHUTDOWN_TIMEOUT
     redis_url: str = builtin.REDIS_URL      # scale-out frontier (crawler/scaleout); "": none
+    store_writer: str = builtin.STORE_WRITER   # workers | controller (workers on many machines)
     # headless Chromium for render: browser sources (crawler/browser.py)
     browser_max_pages: int = builtin.BROWSER_MAX_PAGES
     browser_page_timeout: float = builtin.BROWSER_PAGE_TIMEOUT
@@ -460,7 +461,8 @@ class Settings:
         return Path(self.data_dir) / self.mail.outbox
 
 
-_CHOICES = {"digest_empty_policy": ("skip", "nothing-new")}
+_CHOICES = {"digest_empty_policy": ("skip", "nothing-new"),
+            "store_writer": ("workers", "controller")}
 
 
 def _redis_url_problem(value: object) -> str | None:

@@ -64,6 +64,8 @@ WORKER_PREFETCH = 32                     # frontier entries a worker holds unack
 WORKER_MAX_DISCOVERIES = 4               # index crawls (jobs) a worker runs at once
 FRONTIER_RECLAIM_SECONDS = 300.0         # an entry unacknowledged this long is retried
 FRONTIER_STALE_JOB_SECONDS = 3600.0      # a job older than this no longer blocks its source
+FRONTIER_KNOWN_DAYS = 3                  # store_writer: controller — what workers know it stored
+STORE_WRITER = "workers"                 # who writes the store with redis_url (or "controller")
 
 # --------------------------------------------------------------------------- the web interface
 WEB_HOST = "127.0.0.1"                   # other addresses need CHAVDER_WEB_TOKEN or basic auth

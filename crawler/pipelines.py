@@ -11,16 +11,16 @@ from typing import Any
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from crawler.dedup.stories import Candidate
 from crawler.challenges import NEEDS_BROWSER, needs_browser
-from crawler.urls import display_url, url_key
+from crawler.urls import display_url
 from crawler.extract import ExtractionError
 from crawler.extract.page import extract_page
 from crawler.text.dates import parse_iso
+from crawler.storing import StoreRequest, joined_story, store_article
 from crawler.items import RawPage
 from crawler.models import Article
 from crawler.appref import app_of
-from crawler.store.base import STORE_FAULT_PREFIX, UpsertResult
+from crawler.store.base import STORE_FAULT_PREFIX
 from crawler.store.faults import StoreUnusable
 from crawler.counters import count
 from crawler.unexpected import store_unusable
@@ -99,28 +99,18 @@ class StorePipeline(_Base):
         if not isinstance(item, _Extracted):
             return item
         article, page = item.article, item.page
-        hint = page.hint
         started = time.perf_counter()
-        key = url_key(article.canonical_url)
-        published_ts = _timestamp(article.published_at) or _timestamp(article.fetched_at) \
-            or time.time()
-        resolver = self.app.resolver
-        store = self.app.store
-
-        def write(decision: Any) -> UpsertResult:
-            return store.upsert(
-                article, key, aliases=[page.url_key, url_key(page.url)],
-                index_updated_at=hint.updated_at if hint else None,
-                story_id=decision.story_id if decision.kind in ("duplicate", "join") else None,
-                fingerprint=decision.fingerprint, signature=decision.signature,
-                published_ts=published_ts)
-
+        request = StoreRequest.of(article, page.url_key, page.url,
+                                  page.hint.updated_at if page.hint else None)
+        hand_off = getattr(self.app.store, "hand_off", None)
+        if hand_off is not None:   # store_writer: controller — the controller stores it
+            hand_off(request)
+            count(self.crawler, article.source, "seconds/store", time.perf_counter() - started)
+            count(self.crawler, article.source, "handed_off")
+            return article
         try:
             # decided and written in one store transaction: concurrent crawls agree on stories
-            decision, result = resolver.assign(Candidate(
-                url_key=key, body=article.body, lang=article.language, published_ts=published_ts,
-                source=article.source, content_hash=article.content_hash), write,
-                lambda r: (r.article_id, r.story_id, r.change_seq))
+            decision, result = store_article(self.app.store, self.app.resolver, request)
         except StoreUnusable as exc:
             # corrupt / read-only file: every further write fails the same way — stop here
             store_unusable(self.crawler, exc)
@@ -133,18 +123,13 @@ class StorePipeline(_Base):
                          f"({type(exc).__name__}: {exc}) — free disk space or fix the store; "
                          "the next crawl fetches it again", level=logging.ERROR)
             raise DropItem(f"{page.url}: store write failed") from None
-        if decision.kind in ("duplicate", "join") and result.kind == "new":
+        if joined_story(decision, result):
             count(self.crawler, article.source, "joined_story")
         count(self.crawler, article.source, "seconds/store", time.perf_counter() - started)
         count(self.crawler, article.source, result.kind)
         if result.kind != "unchanged":
             self.crawler.stats.inc_value(f"chavder/language/{article.language or 'und'}")
         return article
-
-
-def _timestamp(value: str | None) -> float | None:
-    parsed = parse_iso(value)
-    return parsed.timestamp() if parsed is not None else None
 
 
 class AlertPipeline(_Base):

@@ -82,11 +82,15 @@ class Cluster:
     logs: Path
     workers: int = 2
     worker_args: tuple[str, ...] = ()    # e.g. ("--prefetch", "4"): small outlets shared out
+    #: one config per worker (its own data dir: workers that share nothing but Redis);
+    #: empty: every worker runs on ``config``
+    worker_configs: list[Path] = field(default_factory=list)
     controller: ChavderProc | None = None
     crew: list[ChavderProc] = field(default_factory=list)
 
     def start(self) -> "Cluster":
-        self.crew = [ChavderProc(self.config, self.logs / f"worker{i + 1}.log", "worker",
+        configs = self.worker_configs or [self.config] * self.workers
+        self.crew = [ChavderProc(configs[i], self.logs / f"worker{i + 1}.log", "worker",
                                  *self.worker_args)
                      for i in range(self.workers)]
         try:

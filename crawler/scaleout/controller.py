@@ -43,6 +43,7 @@ class Controller:
         self._pending_first = True
         self._on_finished: Callable[[list[Finished]], Any] | None = None
         self._on_lost: Callable[[], Any] | None = None
+        self.ingester: Any = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Controller | None":
@@ -67,6 +68,14 @@ class Controller:
         self._loop = task.LoopingCall(self.tick)
         self._loop.start(TICK, now=True).addErrback(
             lambda failure: log.error("the controller loop failed: %s", failure.getTraceback()))
+
+    def start_ingest(self, app: Any) -> None:
+        """``store_writer: controller``: store what the workers hand over, in a thread with a
+        Redis client of its own (its reads wait for entries)."""
+        from crawler.scaleout.ingest import Ingester
+        self.ingester = Ingester(app, Frontier(connect(self.url), self.frontier.prefix),
+                                 self.url)
+        self.ingester.start()
 
     def submit(self, source_id: str) -> bool:
         """A source is due: queue its job (False: its last job is unfinished, or Redis away)."""
@@ -132,6 +141,8 @@ class Controller:
     def close(self) -> None:
         """Stop the loop and give the lease up (a successor need not wait for it to expire)."""
         self.stop()
+        if self.ingester is not None:   # the article being stored is finished first
+            self.ingester.stop()
         try:
             self.lease.release()
         except outage_errors():

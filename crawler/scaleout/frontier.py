@@ -20,6 +20,11 @@ Keys (``P`` = ``frontier_prefix``):
 * ``P:active`` — source → its unfinished job (one crawl per source at a time);
 * ``P:inflight`` — URL keys queued and not yet acknowledged (the duplicate filter);
 * ``P:done`` — finished jobs, read by the controller (its own consumer group);
+* ``P:ingest`` — with ``store_writer: controller``: fetched articles (store requests), fetch
+  errors and crawl records the workers hand to the controller, the store's only writer
+  (:mod:`crawler.scaleout.ingest`); ``P:known:YYYYMMDD`` — what it stored that day (URL key →
+  content hash, index time, fetch time), read by the workers' index crawls to skip what is
+  known (:mod:`crawler.scaleout.handoff`);
 * ``P:validators``, ``P:failures`` — HTTP validators and per-URL failure counts
   (:mod:`crawler.scaleout.crawlstate`); ``P:worker:NAME`` — heartbeats; ``P:controller`` — the
   lease (:mod:`crawler.scaleout.lease`).
@@ -92,9 +97,9 @@ return n
 """
 
 # KEYS stream jobhash active done validators inflight; ARGV id job incomplete validators key
-# → -1: already acknowledged; else what the job still waits for (0: it was finished now)
+# group → -1: already acknowledged; else what the job still waits for (0: it was finished now)
 _ACK = _FINISH + """
-if redis.call('XACK', KEYS[1], 'workers', ARGV[1]) == 0 then return -1 end
+if redis.call('XACK', KEYS[1], ARGV[6], ARGV[1]) == 0 then return -1 end
 redis.call('XDEL', KEYS[1], ARGV[1])
 if ARGV[5] ~= '' then redis.call('SREM', KEYS[6], ARGV[5]) end
 if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
@@ -104,6 +109,22 @@ local left = redis.call('HINCRBY', KEYS[2], 'outstanding', -1)
 if left <= 0 then finish(KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[2]) end
 return left
 """
+
+# store_writer: controller — a worker hands a fetched article to the controller: the article
+# entry leaves the workers' stream and the store request joins the ingest stream, in one step
+# (the job still counts it: the controller's acknowledgement of the ingest entry does that).
+# KEYS articles ingest; ARGV id job key payload → 1, or 0 when the entry was handed over (or
+# acknowledged) already
+_HAND_OFF = """
+if redis.call('XACK', KEYS[1], 'workers', ARGV[1]) == 0 then return 0 end
+redis.call('XDEL', KEYS[1], ARGV[1])
+redis.call('XADD', KEYS[2], '*', 'kind', 'article', 'job', ARGV[2], 'key', ARGV[3],
+           'data', ARGV[4])
+return 1
+"""
+
+INGEST_GROUP = "ingest"
+INGEST_CONSUMER = "controller"   # one controller at a time (the lease): a successor reads on
 
 
 @dataclass(frozen=True)
@@ -134,6 +155,10 @@ class Finished:
     seconds: float
 
 
+def _dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
@@ -149,9 +174,11 @@ class Frontier:
         self.active, self.inflight = f"{prefix}:active", f"{prefix}:inflight"
         self.done, self.seq = f"{prefix}:done", f"{prefix}:jobseq"
         self.validators, self.failures = f"{prefix}:validators", f"{prefix}:failures"
+        self.ingest = f"{prefix}:ingest"
         self._submit = client.register_script(_SUBMIT)
         self._enqueue = client.register_script(_ENQUEUE)
         self._ack = client.register_script(_ACK)
+        self._hand_off = client.register_script(_HAND_OFF)
         self._groups_made = False
 
     @classmethod
@@ -171,7 +198,7 @@ class Frontier:
             return
         import redis
         for stream, group in ((self.jobs, GROUP), (self.articles, GROUP),
-                              (self.done, CONTROLLER_GROUP)):
+                              (self.done, CONTROLLER_GROUP), (self.ingest, INGEST_GROUP)):
             try:
                 self.r.xgroup_create(stream, group, id="0", mkstream=True)
             except redis.ResponseError as exc:
@@ -245,7 +272,7 @@ class Frontier:
             return 0
         args: list[str] = [job]
         for key, data in articles:
-            args += [key, json.dumps(data, ensure_ascii=False, separators=(",", ":"))]
+            args += [key, _dumps(data)]
         return int(self._enqueue(keys=[self.inflight, self.articles, self.job_key(job)],
                                  args=args))
 
@@ -258,7 +285,53 @@ class Frontier:
             keys=[stream, self.job_key(entry.job), self.active, self.done, self.validators,
                   self.inflight],
             args=[entry.id, entry.job, "1" if incomplete else "0",
-                  json.dumps(validators) if validators else "", entry.key]))
+                  json.dumps(validators) if validators else "", entry.key, GROUP]))
+
+    # ------------------------------------------------------------------ store_writer: controller
+    def known_key(self, day: str) -> str:
+        return f"{self.prefix}:known:{day}"
+
+    def hand_off(self, entry: Entry, payload: dict) -> bool:
+        """A worker hands ``entry``'s fetched article (a store request) to the controller:
+        False when the entry was handed over or acknowledged already (by another worker)."""
+        return bool(int(self._hand_off(
+            keys=[self.articles, self.ingest],
+            args=[entry.id, entry.job, entry.key, _dumps(payload)])))
+
+    def note(self, kind: str, fields: dict) -> None:
+        """A worker's fetch error (``error``) or index-crawl record (``crawl``) for the
+        controller's store."""
+        self.r.xadd(self.ingest, {"kind": kind, "data": _dumps(fields)})
+
+    def read_ingest(self, count: int, *, pending: bool, block_ms: int = 0) -> list[Entry]:
+        """Ingest entries for the controller (``pending``: those read before and not
+        acknowledged — a restarted or new controller's first read)."""
+        self.ensure_groups()
+        reply = self.r.xreadgroup(INGEST_GROUP, INGEST_CONSUMER,
+                                  {self.ingest: "0" if pending else ">"}, count=count,
+                                  block=None if pending or not block_ms else block_ms)
+        out = []
+        for _s, entries in reply or []:
+            for entry_id, fields in entries:
+                if not fields:
+                    continue
+                f = {_text(k): _text(v) for k, v in fields.items()}
+                out.append(Entry(f.get("kind", ""), _text(entry_id), f.get("job", ""), "",
+                                 f.get("key", ""), json.loads(f.get("data") or "{}")))
+        return out
+
+    def ack_ingested(self, entry: Entry, *, incomplete: bool = False) -> int:
+        """The controller stored (or gave up on) an ingest entry: an article counts off its
+        job as :meth:`ack` does for a worker; a note is simply removed."""
+        if entry.stream != "article":
+            self.r.xack(self.ingest, INGEST_GROUP, entry.id)
+            self.r.xdel(self.ingest, entry.id)
+            return -1
+        return int(self._ack(
+            keys=[self.ingest, self.job_key(entry.job), self.active, self.done,
+                  self.validators, self.inflight],
+            args=[entry.id, entry.job, "1" if incomplete else "0", "", entry.key,
+                  INGEST_GROUP]))
 
     def mark_incomplete(self, job: str) -> None:
         """An article of ``job`` could not be kept: its index must be read in full next time."""
@@ -303,5 +376,6 @@ class Frontier:
     def sizes(self) -> dict[str, int]:
         """Queued entries per stream, jobs running, URLs in flight (status and benchmarks)."""
         return {"jobs": int(self.r.xlen(self.jobs)), "articles": int(self.r.xlen(self.articles)),
+                "ingest": int(self.r.xlen(self.ingest)),
                 "active_jobs": int(self.r.hlen(self.active)),
                 "inflight_urls": int(self.r.scard(self.inflight))}

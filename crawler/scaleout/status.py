@@ -29,4 +29,6 @@ def status_line(state: dict[str, Any]) -> str:
                   else "no controller")
     return (f"frontier: {state['url']} — {controller}; {state['workers']} worker(s) alive; "
             f"{state['jobs']} job(s) and {state['articles']} article URL(s) queued, "
-            f"{state['active_jobs']} source(s) crawling")
+            + (f"{state['ingest']} handed-over article(s) waiting for the controller's store, "
+               if state.get("ingest") else "")
+            + f"{state['active_jobs']} source(s) crawling")

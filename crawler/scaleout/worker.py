@@ -31,6 +31,7 @@ from crawler.redact import redact_url
 from crawler.scaleout.connection import Reachability, outage_errors, shown
 from crawler.scaleout.crawlstate import SharedCrawlState
 from crawler.scaleout.frontier import Entry, Frontier
+from crawler.scaleout.handoff import HandOffStore
 
 log = logging.getLogger("chavder.worker")
 
@@ -53,6 +54,9 @@ class Worker:
         self.inflight: dict[str, Entry] = {}        # article entries handed to the crawler
         self.discoveries: dict[str, Entry] = {}     # job entries whose index crawl runs
         self.unsent: list[tuple[Entry, dict[str, Any]]] = []   # acks Redis did not take yet
+        #: store_writer: controller — hand-overs and notes Redis did not take yet
+        self.unsent_hand_offs: list[tuple[Entry | None, str, dict]] = []
+        self.hands_off = app.settings.store_writer == "controller"
         self.rerun: list[Entry] = []                # jobs whose articles could not be queued
         self.failed_enqueue: set[str] = set()
         self.stopping = False
@@ -82,8 +86,12 @@ class Worker:
         apply_logger_levels()
         self.app._alerting = None   # matching and mail are the controller's
         self.app._digests = None
-        self.app._store = SharedCrawlState(self.app.store, self.frontier)
-        self.app.resolver, self.app.robots  # noqa: B018 - built once, before any crawl
+        if self.hands_off:          # store_writer: controller — this worker opens no store
+            self.app._store = SharedCrawlState(HandOffStore(self.frontier, self), self.frontier)
+        else:
+            self.app._store = SharedCrawlState(self.app.store, self.frontier)
+            self.app.resolver  # noqa: B018 - built once, before any crawl
+        self.app.robots  # noqa: B018
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: reactor.callFromThread(self.shutdown, "signal"))
         reactor.callWhenRunning(self._begin)
@@ -110,7 +118,9 @@ class Worker:
         self._loop = task.LoopingCall(self.tick)
         self._loop.start(TICK, now=False).addErrback(self._loop_failed)
         log.info("worker %s started: frontier %s, store %s, %d sources", self.name,
-                 shown(self.url), redact_url(self.app.settings.store), len(self.app.sources))
+                 shown(self.url), "written by the controller (store_writer: controller)"
+                 if self.hands_off else redact_url(self.app.settings.store),
+                 len(self.app.sources))
 
     def _loop_failed(self, failure: Any) -> None:
         log.error("the worker's frontier loop failed: %s", failure.getTraceback())
@@ -229,6 +239,38 @@ class Worker:
         self.counts["articles"] += 1
         self._ack(entry, {})
 
+    def hand_off(self, request: Any) -> None:
+        """store_writer: controller — a fetched article goes to the controller's store; its
+        entry is off this worker's hands (the controller's acknowledgement counts it)."""
+        entry = next((e for e in self.inflight.values() if e.key in request.aliases), None)
+        if entry is None:
+            log.error("url=%s was extracted but its frontier entry is gone; not handed over "
+                      "(it is fetched again by the next poll)", request.article.url)
+            return
+        del self.inflight[entry.id]
+        self.counts["articles"] += 1
+        self._send_hand_off(entry, "article", request.to_dict())
+
+    def note(self, kind: str, fields: dict) -> None:
+        """A fetch error or an index-crawl record for the controller's store."""
+        self._send_hand_off(None, kind, fields)
+
+    def _send_hand_off(self, entry: Entry | None, kind: str, payload: dict) -> None:
+        if self.unsent_hand_offs or not self.redis.up:
+            self.unsent_hand_offs.append((entry, kind, payload))
+            return
+        try:
+            self._hand_over(entry, kind, payload)
+        except outage_errors() as exc:
+            self.redis.failed(exc)
+            self.unsent_hand_offs.append((entry, kind, payload))
+
+    def _hand_over(self, entry: Entry | None, kind: str, payload: dict) -> None:
+        if entry is None:
+            self.frontier.note(kind, payload)
+        else:
+            self.frontier.hand_off(entry, payload)
+
     def mark_incomplete(self, job: str) -> None:
         try:
             self.frontier.mark_incomplete(job)
@@ -246,6 +288,9 @@ class Worker:
             self.unsent.append((entry, how))
 
     def _send_unsent(self) -> None:
+        while self.unsent_hand_offs:
+            self._hand_over(*self.unsent_hand_offs[0])
+            self.unsent_hand_offs.pop(0)
         while self.unsent:
             entry, how = self.unsent[0]
             self.frontier.ack(entry, **how)
