@@ -12,6 +12,7 @@ hand loses none and stores none twice.
 from __future__ import annotations
 
 import json
+import re
 import signal
 import time
 import uuid
@@ -28,6 +29,7 @@ from tests.conftest import ChavderEnv
 from tests.test_scale_out import (GOOD_SITES, assert_same_as_single, good_sources, make_env,
                                   single)  # noqa: F401 - the module fixture is used
 from tests.test_store_contract import with_params
+from testsupport.netns import HostBridge, isolate_prelude, net_namespace, reachable_from
 from testsupport.cluster import ChavderProc, Cluster, mails, settle, snapshot, worker_counts
 from testsupport.smtp_sink import SMTPSink
 
@@ -44,7 +46,8 @@ def store_files(data_dir: Path) -> list[str]:
 
 
 def run_handoff(tmp: Path, fixture_web, redis_node, single, *, store: str | None = None,
-                worker_store: str | None = None, during=None) -> dict:
+                worker_store: str | None = None, during=None,
+                worker_prelude: str | None = None) -> dict:
     redis_node.command("FLUSHALL")
     sink = SMTPSink().start()
     try:
@@ -55,7 +58,8 @@ def run_handoff(tmp: Path, fixture_web, redis_node, single, *, store: str | None
         crew = [worker_env(tmp / f"w{i}", sources, redis_node.url,
                            worker_store or env.store_url) for i in (1, 2)]
         cluster = Cluster(env.config, tmp, workers=2, worker_args=("--prefetch", "4"),
-                          worker_configs=[w.config for w in crew]).start()
+                          worker_configs=[w.config for w in crew],
+                          worker_prelude=worker_prelude).start()
         try:
             want = single["snapshot"]["rows"]
             if during is not None:
@@ -111,6 +115,32 @@ def test_workers_sharing_only_redis_into_elasticsearch(tmp_path, fixture_web, re
         return int(elasticsearch_node.request("GET", f"/{alias}/_count")["count"])
 
     assert settle(lambda: indexed() == single["snapshot"]["rows"], 30), indexed()
+
+
+def test_workers_on_networks_of_their_own(tmp_path, fixture_web, redis_node, single):
+    """Each worker in a network namespace of its own (as on another machine): it reaches Redis
+    and the outlets, nothing else — not the store, not the controller, not the SMTP server —
+    and the result is the single crawl's."""
+    ports = [redis_node.port] + [int(fixture_web.base(s).rsplit(":", 1)[1].strip("/"))
+                                 for s in GOOD_SITES]
+    seen: dict = {}
+
+    def look(cluster: Cluster, env: ChavderEnv) -> None:
+        health = int(re.findall(r"health http://127\.0\.0\.1:(\d+)/healthz",
+                                cluster.controller.text())[-1])
+        for worker in cluster.crew:
+            pid = worker.proc.pid
+            seen[pid] = {"netns": net_namespace(pid), "redis": reachable_from(pid, ports[0]),
+                         "health": reachable_from(pid, health)}
+
+    with HostBridge(tmp_path / "bridge", ports):
+        result = run_handoff(tmp_path, fixture_web, redis_node, single, during=look,
+                             worker_prelude=isolate_prelude(tmp_path / "bridge", ports))
+    assert_same_as_single(result, single)
+    assert_workers_kept_nothing(result)
+    mine = net_namespace()
+    assert len(seen) == 2 and len({v["netns"] for v in seen.values()} | {mine}) == 3, seen
+    assert all(v["redis"] and not v["health"] for v in seen.values()), seen
 
 
 def test_a_controller_killed_with_handed_over_articles_loses_none(tmp_path, fixture_web,

@@ -22,8 +22,9 @@ from testsupport.processes import spawn
 class ChavderProc:
     """``chavder ARGS`` in the background, output appended to ``log``."""
 
-    def __init__(self, config: Path, log: Path, *args: str):
+    def __init__(self, config: Path, log: Path, *args: str, prelude: str | None = None):
         self.config, self.log, self.args = config, log, args
+        self.prelude = prelude   # Python run first in the child (testsupport.netns)
         self.proc: subprocess.Popen | None = None
         self._offset = 0
         self._handle = None
@@ -32,7 +33,7 @@ class ChavderProc:
         self._offset = self.log.stat().st_size if self.log.exists() else 0
         self._handle = open(self.log, "ab")
         self.proc = spawn(self.config, *self.args, stdout=self._handle,
-                          stderr=subprocess.STDOUT)
+                          stderr=subprocess.STDOUT, python_prelude=self.prelude)
         if wait_for_line:
             assert wait_for(lambda: wait_for_line in self.text() or not self.alive(),
                             timeout), self.text()
@@ -85,13 +86,14 @@ class Cluster:
     #: one config per worker (its own data dir: workers that share nothing but Redis);
     #: empty: every worker runs on ``config``
     worker_configs: list[Path] = field(default_factory=list)
+    worker_prelude: str | None = None    # e.g. a network namespace of its own (netns.py)
     controller: ChavderProc | None = None
     crew: list[ChavderProc] = field(default_factory=list)
 
     def start(self) -> "Cluster":
         configs = self.worker_configs or [self.config] * self.workers
         self.crew = [ChavderProc(configs[i], self.logs / f"worker{i + 1}.log", "worker",
-                                 *self.worker_args)
+                                 *self.worker_args, prelude=self.worker_prelude)
                      for i in range(self.workers)]
         try:
             for worker in self.crew:
