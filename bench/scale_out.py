@@ -76,7 +76,7 @@ class Installation:
     """A config folder for the workers: the bench source, the shared store, redis_url."""
 
     def __init__(self, root: Path, base: str, articles: int, redis_url: str, per_domain: int,
-                 store: str | None = None):
+                 store: str | None = None, store_writer: str = "workers"):
         import yaml
         root.mkdir(parents=True)
         (root / "data").mkdir()
@@ -91,7 +91,7 @@ class Installation:
         self.config = write_config(root, store=store or f"sqlite:///{self.db}", sources=sources,
                                    alerts=root / "alerts.yaml", redis_url=redis_url,
                                    concurrent_per_domain=per_domain, download_timeout=30,
-                                   health_port=-1)
+                                   health_port=-1, store_writer=store_writer)
         self.root = root
 
 
@@ -143,9 +143,10 @@ def _wait_finished(frontier: Any, job: str, timeout: float) -> None:
 
 
 def run_workers(tmp: Path, web: FixtureWebProcess, n: int, articles: int, per_domain: int,
-                monitor: bool = False, es: Any = None) -> dict[str, Any]:
+                monitor: bool = False, es: Any = None, handoff: bool = False) -> dict[str, Any]:
     """One timed crawl of the outlet by ``n`` workers (``monitor``: untimed, counting; ``es``:
-    an engine node to store into instead of SQLite)."""
+    an engine node to store into instead of SQLite; ``handoff``: ``store_writer: controller``,
+    the controller's store writer (crawler.scaleout.ingest) running in this process)."""
     import redis
 
     from crawler.scaleout.frontier import Frontier
@@ -156,9 +157,12 @@ def run_workers(tmp: Path, web: FixtureWebProcess, n: int, articles: int, per_do
         alias = f"chavder-scale-{n}w"
         store = (f"{es.store_url}/?alias={alias}&alerts_alias={alias}-alerts"
                  if es is not None else None)
-        inst = Installation(tmp / f"{n}w{'-monitor' if monitor else ''}{'-es' if es else ''}",
-                            web.base("bench"), articles, node.url, per_domain, store)
+        inst = Installation(tmp / f"{n}w{'-monitor' if monitor else ''}{'-es' if es else ''}"
+                            f"{'-handoff' if handoff else ''}",
+                            web.base("bench"), articles, node.url, per_domain, store,
+                            "controller" if handoff else "workers")
         procs = _start_workers(inst, n)
+        ingest = _start_ingest(inst, node.url) if handoff else None
         try:
             _wait_heard(client, procs, inst)
             frontier = Frontier(client)
@@ -178,6 +182,11 @@ def run_workers(tmp: Path, web: FixtureWebProcess, n: int, articles: int, per_do
             trips = counter.stop() if counter else None
         finally:
             _stop(procs)
+            if ingest is not None:
+                ingester, app = ingest
+                ingester.stop()
+                ingest_cpu = ingester.cpu_seconds
+                app.close()
         stored = _stored(inst.db) if es is None else _indexed(es, alias)
     finally:
         node.close()
@@ -190,10 +199,26 @@ def run_workers(tmp: Path, web: FixtureWebProcess, n: int, articles: int, per_do
            "max_in_flight_per_host": max((v for k, v in peaks.items() if ":" in k), default=0)}
     if es is not None:
         out["index_bytes_per_article"] = _index_bytes(es, alias, stored)
+    if ingest is not None:
+        out["store_writer"] = "controller"
+        out["controller_store_cpu_seconds"] = round(ingest_cpu, 2)
+        out["controller_store_ms_per_article"] = round(1000 * ingest_cpu / max(stored, 1), 2)
     if trips is not None:
         out["round_trips"] = trips
         out["round_trips_per_article"] = round(trips["client"] / max(stored, 1), 2)
     return out
+
+
+def _start_ingest(inst: Installation, url: str) -> tuple[Any, Any]:
+    """The controller's store writer over the installation's store, as ``chavder run`` runs
+    it (the bench submits the job itself, so no scheduler is needed)."""
+    from crawler.app import Chavder
+    from crawler.scaleout.frontier import Frontier
+    from crawler.scaleout.ingest import Ingester
+    app = Chavder.from_config(inst.config)
+    ingester = Ingester(app, Frontier.from_url(url), url)
+    ingester.start()
+    return ingester, app
 
 
 def _indexed(es: Any, alias: str, timeout: float = 120) -> int:
@@ -299,6 +324,9 @@ def main(argv: list[str] | None = None) -> dict:
                         help="skip the untimed MONITOR run that counts round trips")
     parser.add_argument("--es", action="store_true",
                         help="also crawl into the real Elasticsearch test node: rate, index size")
+    parser.add_argument("--handoff", action="store_true",
+                        help="also the largest worker count with store_writer: controller "
+                             "(workers hand articles to the controller's store writer)")
     parser.add_argument("--json", help="write results to this JSON file")
     args = parser.parse_args(argv)
     load_before = os.getloadavg()
@@ -329,6 +357,17 @@ def main(argv: list[str] | None = None) -> dict:
                       f"{monitored['round_trips']['lua']} inside scripts); by command: "
                       + ", ".join(f"{k} {v}" for k, v in
                                   list(monitored["round_trips"]["by_command"].items())[:8]))
+            handed = None
+            if args.handoff:
+                handed = run_workers(tmp, web, max(args.workers), args.articles,
+                                     args.per_domain, handoff=True)
+                print(f"store_writer: controller ({handed['workers']} workers): "
+                      f"{handed['stored']}/{args.articles} articles in "
+                      f"{handed['wall_seconds']} s → {handed['articles_per_second']} "
+                      f"articles/s; worker CPU {handed['worker_cpu_seconds']} s "
+                      f"({handed['articles_per_cpu_second']} articles/CPU-s); the "
+                      f"controller's store writer {handed['controller_store_cpu_seconds']} s "
+                      f"CPU = {handed['controller_store_ms_per_article']} ms per article")
             into_es = None
             if args.es:
                 from testsupport.engine_node import EngineNode
@@ -358,6 +397,7 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"load average before / after: {load_before[0]:.1f} / {load_after[0]:.1f}")
     result = {"articles": args.articles, "per_domain": args.per_domain, "runs": runs,
               "ratio_2_to_1": ratio, "monitored": monitored, "memory": memory,
+              "handoff": handed,
               "elasticsearch": into_es,
               "load_before": round(load_before[0], 2), "load_after": round(load_after[0], 2),
               "peak_rss_mb_bench": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
