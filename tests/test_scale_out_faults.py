@@ -9,12 +9,16 @@ articles (0.4 s each), a controller and two workers, and in one crawl
   same and keeps the suite fast);
 * the controller is killed with ``kill -9`` and started again: it takes the lease over at once
   (its holder's pid is gone) and every alert arrives exactly once.
+
+Twice: with the workers writing the store, and with ``store_writer: controller`` (the workers
+hand their articles to the controller, which a kill interrupts while it stores them).
 """
 from __future__ import annotations
 
 import random
 import time
 
+import pytest
 import yaml
 
 from tests.conftest import CONTACT_URL, ChavderEnv
@@ -55,7 +59,8 @@ def stored(env: ChavderEnv) -> int:
         return 0
 
 
-def test_kill_a_worker_stop_redis_kill_the_controller(tmp_path, redis_node):
+@pytest.mark.parametrize("store_writer", ["workers", "controller"])
+def test_kill_a_worker_stop_redis_kill_the_controller(tmp_path, redis_node, store_writer):
     slow_outlet(tmp_path / "web")
     redis_node.command("FLUSHALL")
     with FixtureWeb(tmp_path / "web") as web:
@@ -69,7 +74,7 @@ def test_kill_a_worker_stop_redis_kill_the_controller(tmp_path, redis_node):
         env = ChavderEnv.create(tmp_path, sources, contact_url=CONTACT_URL, alerts=alerts,
                                 smtp_port=sink.port, alert_dispatch_seconds=1,
                                 alert_retry_seconds=0.5, redis_url=redis_node.url,
-                                health_port=0)
+                                health_port=0, store_writer=store_writer)
         cluster = Cluster(env.config, tmp_path, workers=2,
                           worker_args=("--prefetch", "4")).start()
         first, second = cluster.crew
@@ -123,3 +128,4 @@ def test_kill_a_worker_stop_redis_kill_the_controller(tmp_path, redis_node):
     frontier = Frontier.from_url(redis_node.url)
     assert frontier.r.xpending(frontier.articles, "workers")["pending"] == 0
     assert frontier.r.scard(frontier.inflight) == 0
+    assert frontier.r.xlen(frontier.ingest) == 0   # every handed-over article was stored

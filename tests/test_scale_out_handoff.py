@@ -205,3 +205,28 @@ def test_store_writer_is_checked(tmp_path, value):
     with pytest.raises(ConfigError) as exc:
         load_settings(config)
     assert f"'store_writer' is '{value}' — use one of: workers, controller" in str(exc.value)
+
+
+def test_an_outage_is_one_line_each_way_and_a_blip_none(caplog):
+    """Redis dropping one connection while it shuts down must not log unreachable/answers
+    again/unreachable: one line when it is really away, one when it is back."""
+    import logging
+
+    from crawler.scaleout.connection import Reachability
+    now = [100.0]
+    reach = Reachability("redis://127.0.0.1:1/0", "the worker", clock=lambda: now[0])
+    with caplog.at_level(logging.WARNING, logger="chavder.scaleout"):
+        reach.failed(ConnectionError("Connection closed by server."))
+        now[0] += 0.1
+        reach.ok()                                   # a blip: nothing said
+        assert caplog.messages == [] and reach.up
+        reach.failed(ConnectionError("refused"))
+        assert not reach.up                          # callers buffer at once
+        now[0] += 1.0
+        reach.failed(ConnectionError("refused"))     # still away a second later: said once
+        now[0] += 4.0
+        reach.failed(ConnectionError("refused"))
+        reach.ok()
+    assert len(caplog.messages) == 2, caplog.messages
+    assert "is unreachable (refused); the worker waits" in caplog.messages[0]
+    assert "answers again after 5.0 s; the worker resumes" in caplog.messages[1]

@@ -38,27 +38,37 @@ def outage_errors() -> tuple[type[BaseException], ...]:
 
 class Reachability:
     """Whether Redis answered the last call; logs one line when it stops and one when it is
-    back, with how long it was away."""
+    back, with how long it was away. A blip — a call that fails and the next one, less than
+    ``grace`` seconds later, that succeeds (a connection dropped while Redis shuts down, say)
+    — is logged at debug level only, so an outage is one line each way, not a flapping pair."""
 
-    def __init__(self, url: str, what: str, clock: Callable[[], float] = time.monotonic):
-        self.url, self.what, self.clock = url, what, clock
+    def __init__(self, url: str, what: str, clock: Callable[[], float] = time.monotonic,
+                 grace: float = 0.5):
+        self.url, self.what, self.clock, self.grace = url, what, clock, grace
         self.down_since: float | None = None
+        self._said = False
 
     @property
     def up(self) -> bool:
         return self.down_since is None
 
     def failed(self, exc: BaseException) -> None:
+        now = self.clock()
         if self.down_since is None:
-            self.down_since = self.clock()
+            self.down_since = now
+            log.debug("Redis at %s: %s (%s)", shown(self.url), _short(exc), self.what)
+        if not self._said and (now - self.down_since >= self.grace or self.grace <= 0):
+            self._said = True
             log.warning("Redis at %s is unreachable (%s); %s waits and resumes when it "
                         "answers", shown(self.url), _short(exc), self.what)
 
     def ok(self) -> None:
         if self.down_since is not None:
-            log.warning("Redis at %s answers again after %.1f s; %s resumes", shown(self.url),
-                        self.clock() - self.down_since, self.what)
+            if self._said:
+                log.warning("Redis at %s answers again after %.1f s; %s resumes",
+                            shown(self.url), self.clock() - self.down_since, self.what)
             self.down_since = None
+            self._said = False
 
     def call(self, fn: Callable[[], T]) -> T | None:
         """``fn()``, or None (logged once per outage) while Redis is away."""
