@@ -170,6 +170,7 @@ def run_workers(tmp: Path, web: FixtureWebProcess, n: int, articles: int, per_do
             web.peak_in_flight(reset=True)
             calls0, redis_cpu0 = _calls(client), _cpu_of(node.proc.pid)
             cpu0 = sum(_cpu_of(p.pid) for p in procs)
+            web_cpu0 = _cpu_of(web.proc.pid)
             started = time.perf_counter()
             queued, job = frontier.submit("bench")
             assert queued, "the job was not queued"
@@ -177,6 +178,7 @@ def run_workers(tmp: Path, web: FixtureWebProcess, n: int, articles: int, per_do
             wall = time.perf_counter() - started
             cpu = sum(_cpu_of(p.pid) for p in procs) - cpu0
             redis_cpu = _cpu_of(node.proc.pid) - redis_cpu0
+            web_cpu = _cpu_of(web.proc.pid) - web_cpu0
             calls = _calls(client) - calls0 - 2          # less this bench's own INFO calls
             peaks = web.peak_in_flight()
             trips = counter.stop() if counter else None
@@ -196,6 +198,7 @@ def run_workers(tmp: Path, web: FixtureWebProcess, n: int, articles: int, per_do
            "articles_per_cpu_second": round(stored / cpu, 1) if cpu else 0.0,
            "redis_commands_per_article": round(calls / max(stored, 1), 2),
            "redis_cpu_ms_per_article": round(1000 * redis_cpu / max(stored, 1), 3),
+           "web_server_cpu_ms_per_article": round(1000 * web_cpu / max(stored, 1), 2),
            "max_in_flight_per_host": max((v for k, v in peaks.items() if ":" in k), default=0)}
     if es is not None:
         out["index_bytes_per_article"] = _index_bytes(es, alias, stored)
@@ -345,7 +348,8 @@ def main(argv: list[str] | None = None) -> dict:
                       f"worker CPU {run['worker_cpu_seconds']} s "
                       f"({run['articles_per_cpu_second']} articles/CPU-s); Redis "
                       f"{run['redis_commands_per_article']} commands and "
-                      f"{run['redis_cpu_ms_per_article']} ms CPU per article; at most "
+                      f"{run['redis_cpu_ms_per_article']} ms CPU per article; the fixture web "
+                      f"{run['web_server_cpu_ms_per_article']} ms CPU per article; at most "
                       f"{run['max_in_flight_per_host']} requests in flight for the host")
             monitored = None
             if not args.no_monitor:
