@@ -166,21 +166,27 @@ def test_controller_and_two_workers_store_what_one_process_stores(tmp_path, fixt
     assert 'chavder_queue_length{queue="frontier_articles"}' in result["metrics"]
 
 
-def test_controller_and_two_workers_into_elasticsearch(tmp_path, fixture_web, redis_node,
-                                                       elasticsearch_node, single):
-    alias = f"chavder-scale-{uuid.uuid4().hex[:8]}"
-    store = with_params(elasticsearch_node.store_url, alias=alias,
-                        alerts_alias=f"{alias}-alerts")
-    result = run_cluster(tmp_path, fixture_web, redis_node, single, store=store)
-    assert_same_as_single(result, single)
-    # every article reached the index, once (document id = sha1 of the URL key)
-    want = single["snapshot"]["rows"]
+def es_store(node, name: str) -> tuple[str, str]:
+    """A store URL on a fresh alias of the real engine node: ``(url, alias)``."""
+    alias = f"chavder-{name}-{uuid.uuid4().hex[:8]}"
+    return with_params(node.store_url, alias=alias, alerts_alias=f"{alias}-alerts"), alias
 
+
+def assert_indexed_once(node, alias: str, want: int) -> None:
+    """Every article reached the index, once (document id = sha1 of the URL key)."""
     def indexed() -> int:
-        elasticsearch_node.request("POST", f"/{alias}/_refresh")
-        return int(elasticsearch_node.request("GET", f"/{alias}/_count")["count"])
+        node.request("POST", f"/{alias}/_refresh")
+        return int(node.request("GET", f"/{alias}/_count")["count"])
 
     assert settle(lambda: indexed() == want, 30), indexed()
+
+
+def test_controller_and_two_workers_into_elasticsearch(tmp_path, fixture_web, redis_node,
+                                                       elasticsearch_node, single):
+    store, alias = es_store(elasticsearch_node, "scale")
+    result = run_cluster(tmp_path, fixture_web, redis_node, single, store=store)
+    assert_same_as_single(result, single)
+    assert_indexed_once(elasticsearch_node, alias, single["snapshot"]["rows"])
     found = result["env"].run("search", "الرقة", "--json", check=False)
     assert found.returncode == 0, found.stderr
 

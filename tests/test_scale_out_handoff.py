@@ -15,7 +15,6 @@ import json
 import re
 import signal
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -26,9 +25,9 @@ from crawler.scaleout.handoff import HandOffStore
 from crawler.scaleout.ingest import Ingester
 from crawler.storing import StoreRequest
 from tests.conftest import ChavderEnv
-from tests.test_scale_out import (GOOD_SITES, assert_same_as_single, good_sources, make_env,
+from tests.test_scale_out import (GOOD_SITES, assert_indexed_once, assert_same_as_single,
+                                  es_store, good_sources, make_env,
                                   single)  # noqa: F401 - the module fixture is used
-from tests.test_store_contract import with_params
 from testsupport.netns import HostBridge, isolate_prelude, net_namespace, reachable_from
 from testsupport.cluster import ChavderProc, Cluster, mails, settle, snapshot, worker_counts
 from testsupport.smtp_sink import SMTPSink
@@ -103,18 +102,11 @@ def test_workers_sharing_only_redis_store_what_one_process_stores(tmp_path, fixt
 
 def test_workers_sharing_only_redis_into_elasticsearch(tmp_path, fixture_web, redis_node,
                                                        elasticsearch_node, single):
-    alias = f"chavder-handoff-{uuid.uuid4().hex[:8]}"
-    store = with_params(elasticsearch_node.store_url, alias=alias,
-                        alerts_alias=f"{alias}-alerts")
+    store, alias = es_store(elasticsearch_node, "handoff")
     result = run_handoff(tmp_path, fixture_web, redis_node, single, store=store)
     assert_same_as_single(result, single)
     assert_workers_kept_nothing(result)   # no sidecar, no spool on the workers' side
-
-    def indexed() -> int:
-        elasticsearch_node.request("POST", f"/{alias}/_refresh")
-        return int(elasticsearch_node.request("GET", f"/{alias}/_count")["count"])
-
-    assert settle(lambda: indexed() == single["snapshot"]["rows"], 30), indexed()
+    assert_indexed_once(elasticsearch_node, alias, single["snapshot"]["rows"])
 
 
 def test_workers_on_networks_of_their_own(tmp_path, fixture_web, redis_node, single):
