@@ -277,31 +277,50 @@ class Frontier:
                                  args=args))
 
     def ack(self, entry: Entry, *, incomplete: bool = False,
-            validators: dict[str, list[str | None]] | None = None) -> int:
+            validators: dict[str, list[str | None]] | None = None, client: Any = None) -> int:
         """Acknowledge a handled entry (article stored or failed for good; index crawl over):
-        -1 when it was acknowledged already, else what its job still waits for (0: done)."""
+        -1 when it was acknowledged already, else what its job still waits for (0: done).
+        ``client``: a pipeline to queue the call on (its result comes with ``execute``)."""
         stream = self.jobs if entry.stream == "jobs" else self.articles
-        return int(self._ack(
+        reply = self._ack(
             keys=[stream, self.job_key(entry.job), self.active, self.done, self.validators,
                   self.inflight],
             args=[entry.id, entry.job, "1" if incomplete else "0",
-                  json.dumps(validators) if validators else "", entry.key, GROUP]))
+                  json.dumps(validators) if validators else "", entry.key, GROUP],
+            client=client)
+        return int(reply) if client is None else 0
+
+    def flush(self, hand_offs: list[tuple[Entry | None, str, dict]],
+              acks: list[tuple[Entry, dict[str, Any]]]) -> None:
+        """A worker's hand-overs, notes and acknowledgements of one tick, in one round trip.
+        Each step is idempotent (an entry acknowledged or handed over already is left as it
+        is), so a flush cut short by an outage is simply sent again."""
+        pipe = self.r.pipeline(transaction=False)
+        for entry, kind, payload in hand_offs:
+            if entry is None:
+                self.note(kind, payload, client=pipe)
+            else:
+                self.hand_off(entry, payload, client=pipe)
+        for entry, how in acks:
+            self.ack(entry, client=pipe, **how)
+        pipe.execute()
 
     # ------------------------------------------------------------------ store_writer: controller
     def known_key(self, day: str) -> str:
         return f"{self.prefix}:known:{day}"
 
-    def hand_off(self, entry: Entry, payload: dict) -> bool:
+    def hand_off(self, entry: Entry, payload: dict, client: Any = None) -> bool:
         """A worker hands ``entry``'s fetched article (a store request) to the controller:
         False when the entry was handed over or acknowledged already (by another worker)."""
-        return bool(int(self._hand_off(
-            keys=[self.articles, self.ingest],
-            args=[entry.id, entry.job, entry.key, _dumps(payload)])))
+        reply = self._hand_off(keys=[self.articles, self.ingest],
+                               args=[entry.id, entry.job, entry.key, _dumps(payload)],
+                               client=client)
+        return bool(int(reply)) if client is None else False
 
-    def note(self, kind: str, fields: dict) -> None:
+    def note(self, kind: str, fields: dict, client: Any = None) -> None:
         """A worker's fetch error (``error``) or index-crawl record (``crawl``) for the
         controller's store."""
-        self.r.xadd(self.ingest, {"kind": kind, "data": _dumps(fields)})
+        (client or self.r).xadd(self.ingest, {"kind": kind, "data": _dumps(fields)})
 
     def read_ingest(self, count: int, *, pending: bool, block_ms: int = 0) -> list[Entry]:
         """Ingest entries for the controller (``pending``: those read before and not

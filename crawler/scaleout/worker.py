@@ -53,8 +53,8 @@ class Worker:
         self.redis = Reachability(url, "the worker")
         self.inflight: dict[str, Entry] = {}        # article entries handed to the crawler
         self.discoveries: dict[str, Entry] = {}     # job entries whose index crawl runs
-        self.unsent: list[tuple[Entry, dict[str, Any]]] = []   # acks Redis did not take yet
-        #: store_writer: controller — hand-overs and notes Redis did not take yet
+        self.unsent: list[tuple[Entry, dict[str, Any]]] = []   # acks not sent yet
+        #: store_writer: controller — hand-overs and notes not sent yet
         self.unsent_hand_offs: list[tuple[Entry | None, str, dict]] = []
         self.hands_off = app.settings.store_writer == "controller"
         self.rerun: list[Entry] = []                # jobs whose articles could not be queued
@@ -256,20 +256,7 @@ class Worker:
         self._send_hand_off(None, kind, fields)
 
     def _send_hand_off(self, entry: Entry | None, kind: str, payload: dict) -> None:
-        if self.unsent_hand_offs or not self.redis.up:
-            self.unsent_hand_offs.append((entry, kind, payload))
-            return
-        try:
-            self._hand_over(entry, kind, payload)
-        except outage_errors() as exc:
-            self.redis.failed(exc)
-            self.unsent_hand_offs.append((entry, kind, payload))
-
-    def _hand_over(self, entry: Entry | None, kind: str, payload: dict) -> None:
-        if entry is None:
-            self.frontier.note(kind, payload)
-        else:
-            self.frontier.hand_off(entry, payload)
+        self.unsent_hand_offs.append((entry, kind, payload))   # sent at the next tick
 
     def mark_incomplete(self, job: str) -> None:
         try:
@@ -278,23 +265,17 @@ class Worker:
             self.redis.failed(exc)
 
     def _ack(self, entry: Entry, how: dict[str, Any]) -> None:
-        if self.unsent or not self.redis.up:
-            self.unsent.append((entry, how))
-            return
-        try:
-            self.frontier.ack(entry, **how)
-        except outage_errors() as exc:
-            self.redis.failed(exc)
-            self.unsent.append((entry, how))
+        """Acknowledgements wait for the next tick (``TICK``) and go together in one round
+        trip: a synchronous call per article held the reactor while Redis, on the same
+        busy cores, got round to answering."""
+        self.unsent.append((entry, how))
 
     def _send_unsent(self) -> None:
-        while self.unsent_hand_offs:
-            self._hand_over(*self.unsent_hand_offs[0])
-            self.unsent_hand_offs.pop(0)
-        while self.unsent:
-            entry, how = self.unsent[0]
-            self.frontier.ack(entry, **how)
-            self.unsent.pop(0)
+        if not self.unsent and not self.unsent_hand_offs:
+            return
+        hand_offs, acks = self.unsent_hand_offs, self.unsent
+        self.frontier.flush(hand_offs, acks)   # raises while Redis is away: kept, sent later
+        self.unsent_hand_offs, self.unsent = [], []
 
     # ------------------------------------------------------------------ shutdown
     def shutdown(self, reason: str) -> None:
