@@ -52,7 +52,18 @@ def _squeezed(text: str) -> str:
 
 
 def _key(text: str) -> str:
-    return _squeezed(text)[:_KEY_CHARS]
+    """``_squeezed(text)[:_KEY_CHARS]``, normalising only the first words it needs: the
+    folding never crosses whitespace (NFKD reorders marks only between starters, the rest maps
+    character by character), so word by word gives the same characters."""
+    parts: list[str] = []
+    size = 0
+    for word in text.split():
+        part = "".join(normalize(word).split())
+        parts.append(part)
+        size += len(part)
+        if size >= _KEY_CHARS:
+            break
+    return "".join(parts)[:_KEY_CHARS]
 
 
 def _is_leaf_block(el: HtmlElement) -> bool:
@@ -92,10 +103,13 @@ def find_lead(headlines: Sequence[HtmlElement], descriptions: Sequence[str | Non
             break              # the next headline: another story's
         if el.tag not in _BLOCKS or any(a.tag in _NEVER_INSIDE for a in el.iterancestors()):
             continue
-        text = clean(text_of(el))
-        if not (_MIN_CHARS <= len(text) <= _MAX_CHARS) or is_label_line(text):
+        # (every test here only rules an element out: the cheap ones first — a container's
+        # text is the whole article, read for nothing)
+        if not _is_leaf_block(el):
             continue
-        if _link_chars(el) > len(text) * 0.3 or not _is_leaf_block(el):
+        text = clean(text_of(el))
+        if not (_MIN_CHARS <= len(text) <= _MAX_CHARS) or _link_chars(el) > len(text) * 0.3 \
+                or is_label_line(text):
             continue
         raw = " ".join(filter(None, (el.get("class"), el.get("id"))))
         parent = el.getparent()
@@ -105,7 +119,7 @@ def find_lead(headlines: Sequence[HtmlElement], descriptions: Sequence[str | Non
         parent_lead, parent_not = _lead_words(parent_raw) if parent_raw else (False, False)
         if not_lead or parent_not:
             continue
-        if _key(text) in keys or lead_cls or parent_lead:
+        if lead_cls or parent_lead or (keys and _key(text) in keys):
             return text
     return None
 
