@@ -159,8 +159,8 @@ class Service:
         if self.controller is not None:
             self.controller.start(on_finished=self._frontier_done,
                                   on_lost=lambda: self.shutdown("controller lease lost"))
-            if self.settings.store_writer == "controller":
-                self.controller.start_ingest(self.app)
+            # whatever workers with store_writer: controller hand over (any mix of workers)
+            self.controller.start_ingest(self.app)
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: reactor.callFromThread(self.shutdown, "signal"))
         log.info("service started%s: %d sources, store %s, health http://%s:%s/healthz",

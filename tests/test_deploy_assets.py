@@ -358,3 +358,13 @@ def test_worker_unit_runs_the_worker_command_under_the_services_setup():
     proc = subprocess.run([sys.executable, "-m", "crawler.cli", *args, "--help"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "Redis" in proc.stdout, proc.stderr
+
+
+def test_remote_worker_config_loads_and_hands_its_articles_over():
+    """deploy/chavder.worker.yaml is a valid configuration for a worker on another machine:
+    it names the frontier and hands articles to the controller (no store of its own)."""
+    settings = load_settings(DEPLOY / "chavder.worker.yaml")
+    assert settings.store_writer == "controller"
+    assert settings.redis_url.startswith("redis://") and settings.health_port == -1
+    text = (DEPLOY / "chavder.worker.yaml").read_text(encoding="utf-8")
+    assert "\nstore:" not in text and "mail:" not in text

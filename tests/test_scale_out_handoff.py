@@ -52,8 +52,9 @@ def run_handoff(tmp: Path, fixture_web, redis_node, single, *, store: str | None
     try:
         sources = good_sources(fixture_web, tmp / "sources.yaml")
         settings: dict = {"store": store} if store else {}
+        # the controller needs no setting: it stores whatever workers hand over
         env = make_env(tmp / "controller", sources, sink, redis_url=redis_node.url,
-                       health_port=0, store_writer="controller", **settings)
+                       health_port=0, **settings)
         crew = [worker_env(tmp / f"w{i}", sources, redis_node.url,
                            worker_store or env.store_url) for i in (1, 2)]
         cluster = Cluster(env.config, tmp, workers=2, worker_args=("--prefetch", "4"),
@@ -93,7 +94,7 @@ def test_workers_sharing_only_redis_store_what_one_process_stores(tmp_path, fixt
     assert_workers_kept_nothing(result)
     assert not (tmp_path / "nowhere").exists()
     controller = result["cluster"].controller.text()
-    assert "the controller stores what the workers hand over" in controller
+    assert "storing the articles workers hand over (store_writer: controller)" in controller
     # the workers' index crawls were recorded in the controller's store
     status = result["env"].run("status", "--json").stdout
     for sid in GOOD_SITES:

@@ -1,11 +1,12 @@
-"""The controller as the store's only writer (``store_writer: controller``): its side.
+"""The controller as the store's writer for workers with ``store_writer: controller``.
 
 Workers hand fetched articles over through the frontier's ingest stream
 (:mod:`crawler.scaleout.handoff`); an :class:`Ingester` thread in the controller reads them and
 stores each through :func:`crawler.storing.store_article` — the story decision and the upsert
 of one process, on the controller's own store (SQLite, or Elasticsearch with its sidecar on
 the controller's disk). So story ids, dedup and the alert ledger have one writer, and workers
-on any number of machines need nothing but Redis.
+on any number of machines need nothing but Redis. Every controller runs one (it waits on an
+empty stream while no worker hands anything over), so the setting is the workers' alone.
 
 An entry is acknowledged only after its article is stored (a controller killed in between
 reads it again: the upsert by URL key makes that an "unchanged"), which also counts it off its
@@ -53,13 +54,13 @@ class Ingester:
         self._thread: threading.Thread | None = None
         self._pending_first = True
         self._unusable: str | None = None
+        self._announced = False
         self.cpu_seconds = 0.0   # this thread's CPU in step() (benchmarks)
 
     def start(self) -> None:
-        self.app.resolver   # noqa: B018 - the dedup index is built before the first article
         self._thread = threading.Thread(target=self._run, name="chavder-ingest", daemon=True)
         self._thread.start()
-        log.info("the controller stores what the workers hand over (store_writer: controller)")
+        log.debug("the controller stores what workers with store_writer: controller hand over")
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
@@ -117,6 +118,9 @@ class Ingester:
 
     def _store_article(self, entry: Entry, request: StoreRequest) -> bool:
         article = request.article
+        if not self._announced:
+            self._announced = True
+            log.info("storing the articles workers hand over (store_writer: controller)")
         try:
             _decision, result = store_article(self.app.store, self.app.resolver, request)
         except StoreUnusable as exc:
