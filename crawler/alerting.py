@@ -137,17 +137,36 @@ class Alerting:
             batch = self.store.articles_to_check(limit)
             if not batch:
                 return queued
-            for row in batch:
-                queued += self._check(row)
+            queued += self._check_rows(batch)
             if len(batch) < limit:
                 return queued
+
+    #: Checked revisions recorded per store transaction (when the store can record several):
+    #: short enough that the crawl's writes never wait long for the sweep's.
+    RECORD_BATCH = 32
+
+    def _check_rows(self, rows: list[dict]) -> int:
+        many = getattr(self.store, "record_matches_many", None)
+        if many is None:
+            return sum(self._check(row) for row in rows)
+        queued = 0
+        for i in range(0, len(rows), self.RECORD_BATCH):
+            chunk = rows[i:i + self.RECORD_BATCH]
+            checked = [(row["id"], row["revision"], row["story_id"], *self._matches(row))
+                       for row in chunk]
+            for row, n in zip(chunk, many(checked)):
+                self._log_queued(row, n)
+                queued += n
+        return queued
 
     def recheck(self, rows: Iterable[dict]) -> int:
         """Match these stored articles again (``chavder alerts run``): new rules or recipients
         queue alerts; (rule, story, recipient) already alerted are not queued twice."""
         return sum(self._check(row) for row in rows)
 
-    def _check(self, row: dict) -> int:
+    def _matches(self, row: dict) -> tuple[list[tuple[str, str, list[str]]],
+                                           list[tuple[str, str, list[str]]]]:
+        """(instant, digest) entries of one article revision: (rule, recipient key, terms)."""
         instant: list[tuple[str, str, list[str]]] = []
         digest: list[tuple[str, str, list[str]]] = []
         for group in self.matcher.match_groups(row["title"], row["body"],
@@ -162,12 +181,20 @@ class Alerting:
                         instant.append((rule.name, rec.key, terms))
                     if rule.digest:
                         digest.append((rule.name, rec.key, terms))
+        return instant, digest
+
+    def _check(self, row: dict) -> int:
+        instant, digest = self._matches(row)
         queued = self.store.record_matches(row["id"], row["revision"], row["story_id"],
                                            instant, digest)
+        self._log_queued(row, queued)
+        return queued
+
+    @staticmethod
+    def _log_queued(row: dict, queued: int) -> None:
         if queued:
             log.info("alert queued: %d message(s) for story %s (%s)", queued, row["story_id"],
                      display_url(row["canonical_url"]))
-        return queued
 
     # ------------------------------------------------------------------ delivery
     def dispatch_due(self, limit: int = 200,

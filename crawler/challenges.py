@@ -143,13 +143,14 @@ def _classify(status: int, headers: Mapping[str, str], body: bytes) -> Challenge
         return Challenge("Cloudflare", status, evidence)
     if status >= 400 and (evidence := _first(_CF_ERROR_MARKERS, lowered)):
         return Challenge("Cloudflare", status, evidence)
-    if evidence := _first(_SUCURI_MARKERS, lowered):
-        if status != 200 or "sucuri" in lowered_server or _header(headers, "x-sucuri-id") \
-                or b"sucuri" in lowered or len(head) < 4096:
-            return Challenge("Sucuri", status, evidence)
-    if evidence := _first(_IMPERVA_MARKERS, lowered):
-        if status != 200 or len(head) < 8192 or _header(headers, "x-iinfo"):
-            return Challenge("Imperva/Incapsula", status, evidence)
+    # (the conditions first: on an ordinary large 200 page they spare the marker searches)
+    if (status != 200 or "sucuri" in lowered_server or _header(headers, "x-sucuri-id")
+            or b"sucuri" in lowered or len(head) < 4096) \
+            and (evidence := _first(_SUCURI_MARKERS, lowered)):
+        return Challenge("Sucuri", status, evidence)
+    if (status != 200 or len(head) < 8192 or _header(headers, "x-iinfo")) \
+            and (evidence := _first(_IMPERVA_MARKERS, lowered)):
+        return Challenge("Imperva/Incapsula", status, evidence)
     if status in _BLOCK_STATUSES and (evidence := _first(_DDOSGUARD_MARKERS, lowered)):
         return Challenge("DDoS-Guard", status, evidence)
     if status in _BLOCK_STATUSES:

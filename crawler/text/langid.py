@@ -38,6 +38,9 @@ from typing import IO, Iterable
 
 from crawler.text.normalize import normalize
 
+#: normalize() of one word, memoised: the same few thousand words recur on every page.
+_normalize_word = lru_cache(maxsize=65536)(normalize)
+
 __all__ = ["detect", "detect_scores", "main_langid", "LANGDETECT_BELOW"]
 
 LANGDETECT_BELOW = 0.80          # call langdetect when the cascade's share is below this
@@ -186,7 +189,7 @@ def _arabic_scores(text: str, ft: dict[str, float]) -> dict[str, float]:
     elif fa_ckb and not ar_only:
         scores["fa"] += W_FA_LETTERS * _capped(fa_ckb)
         scores["ckb"] += W_FA_LETTERS * _capped(fa_ckb)
-    words = [normalize(w) for w in _WORDS.findall(text)]
+    words = [_normalize_word(w) for w in _WORDS.findall(text)]
     for code, fw in (("ar", _FW_AR), ("fa", _FW_FA), ("ckb", _FW_CKB)):
         scores[code] += W_FW * _capped(sum(1 for w in words if w in fw))
     return scores

@@ -18,6 +18,7 @@ digits to ASCII) and case folding (ı and İ → i). Punctuation and spaces are 
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 
 __all__ = ["normalize", "fold_char_table", "DELETE_CHARS"]
 
@@ -77,6 +78,17 @@ def normalize(text: str, lang: str | None = None) -> str:
     ASCII digits, case-folded. ``lang`` is accepted for API symmetry; the folding is the same
     for every language so query and document keys always agree."""
     del lang
+    if len(text) >= _MEMO_FROM:
+        return _fold_recent(text)
+    return _fold(text)
+
+
+#: Texts this long (article bodies) are folded once for the content hash and again for the
+#: duplicate fingerprint: the last few are kept (a body costs ~0.1 ms to fold).
+_MEMO_FROM = 2048
+
+
+def _fold(text: str) -> str:
     if text.isascii():
         return text.translate(_TABLE).lower()
     text = unicodedata.normalize("NFKD", text).translate(_TABLE)
@@ -85,3 +97,6 @@ def normalize(text: str, lang: str | None = None) -> str:
         text = text.replace("\u0307", "").replace("ı", "i")
     return text
 
+
+
+_fold_recent = lru_cache(maxsize=8)(_fold)

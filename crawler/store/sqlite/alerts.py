@@ -9,7 +9,7 @@ delivered message is a fact).
 from __future__ import annotations
 
 import json
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from crawler.store.base import utc_now_iso
 from crawler.store import claims
@@ -41,31 +41,43 @@ class AlertTables(Tables):
         is queued at most once ever: syndicated copies and updates of an alerted story don't
         alert again. Returns how many new instant alerts were queued.
         """
+        return self.record_matches_many([(article_id, revision, story_id, instant, digest)])[0]
+
+    def record_matches_many(self, checked: Sequence[tuple[int, int, int, Iterable[tuple[str, str,
+                            list[str]]], Iterable[tuple[str, str, list[str]]]]]) -> list[int]:
+        """``record_matches`` for several checked revisions — (article id, revision, story id,
+        instant, digest) each — in ONE transaction (the sweep's: a commit per article was
+        most of its cost). Returns the instant alerts queued per revision."""
         now = utc_now_iso()
-        queued = 0
+        counts: list[int] = []
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                for rule, recipient, terms in instant:
-                    cur = self._db.execute(
-                        "INSERT OR IGNORE INTO alert_ledger(rule, story_id, recipient, article_id, "
-                        "matched_terms, next_attempt_at, created_at) VALUES (?,?,?,?,?,?,?)",
-                        (rule, story_id, recipient, article_id,
-                         json.dumps(terms, ensure_ascii=False), now, now))
-                    queued += cur.rowcount
-                for rule, recipient, terms in digest:
-                    self._db.execute(
-                        "INSERT OR IGNORE INTO digest_items(rule, story_id, recipient, article_id, "
-                        "matched_terms, matched_at) VALUES (?,?,?,?,?,?)",
-                        (rule, story_id, recipient, article_id,
-                         json.dumps(terms, ensure_ascii=False), now))
-                self._db.execute("UPDATE articles SET alerts_checked_revision=? WHERE id=? AND "
-                                 "alerts_checked_revision < ?", (revision, article_id, revision))
+                for article_id, revision, story_id, instant, digest in checked:
+                    queued = 0
+                    for rule, recipient, terms in instant:
+                        cur = self._db.execute(
+                            "INSERT OR IGNORE INTO alert_ledger(rule, story_id, recipient, "
+                            "article_id, matched_terms, next_attempt_at, created_at) "
+                            "VALUES (?,?,?,?,?,?,?)",
+                            (rule, story_id, recipient, article_id,
+                             json.dumps(terms, ensure_ascii=False), now, now))
+                        queued += cur.rowcount
+                    for rule, recipient, terms in digest:
+                        self._db.execute(
+                            "INSERT OR IGNORE INTO digest_items(rule, story_id, recipient, "
+                            "article_id, matched_terms, matched_at) VALUES (?,?,?,?,?,?)",
+                            (rule, story_id, recipient, article_id,
+                             json.dumps(terms, ensure_ascii=False), now))
+                    self._db.execute("UPDATE articles SET alerts_checked_revision=? WHERE id=? "
+                                     "AND alerts_checked_revision < ?",
+                                     (revision, article_id, revision))
+                    counts.append(queued)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-        return queued
+        return counts
 
     def due_alerts(self, now: str, limit: int = 100, reclaim_from: Iterable[str] = ()
                    ) -> list[dict]:
