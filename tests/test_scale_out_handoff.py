@@ -148,6 +148,10 @@ def test_a_controller_killed_with_handed_over_articles_loses_none(tmp_path, fixt
         # the workers go on fetching: their articles wait in Redis for the store's writer
         assert settle(lambda: frontier.sizes()["ingest"] >= 3, 60, still=0.0), \
             frontier.sizes()
+        line = next(ln for ln in env.run("status").stdout.splitlines()
+                    if ln.startswith("frontier: "))
+        assert re.search(r"\d+ handed-over article\(s\) waiting for the controller's store",
+                         line), line
         cluster.controller.proc.send_signal(signal.SIGKILL)
         cluster.controller._wait(30)
         time.sleep(0.5)
