@@ -154,7 +154,7 @@ def run_workers(tmp: Path, web: FixtureWebProcess, n: int, articles: int, per_do
     try:
         node.command("CONFIG", "SET", "appendfsync", "everysec")
         client = redis.Redis.from_url(node.url)
-        alias = f"chavder-scale-{n}w"
+        alias = f"chavder-scale-{n}w{'-handoff' if handoff else ''}"
         store = (f"{es.store_url}/?alias={alias}&alerts_alias={alias}-alerts"
                  if es is not None else None)
         inst = Installation(tmp / f"{n}w{'-monitor' if monitor else ''}{'-es' if es else ''}"
@@ -372,19 +372,26 @@ def main(argv: list[str] | None = None) -> dict:
                       f"({handed['articles_per_cpu_second']} articles/CPU-s); the "
                       f"controller's store writer {handed['controller_store_cpu_seconds']} s "
                       f"CPU = {handed['controller_store_ms_per_article']} ms per article")
-            into_es = None
+            into_es, into_es_handoff = None, None
             if args.es:
                 from testsupport.engine_node import EngineNode
                 engine = EngineNode("elasticsearch").start()
                 try:
                     into_es = run_workers(tmp, web, max(args.workers), args.articles,
                                           args.per_domain, es=engine)
+                    if args.handoff:
+                        into_es_handoff = run_workers(tmp, web, max(args.workers),
+                                                      args.articles, args.per_domain,
+                                                      es=engine, handoff=True)
                 finally:
                     engine.close()
-                print(f"into Elasticsearch ({into_es['workers']} workers): "
-                      f"{into_es['stored']} documents, {into_es['articles_per_second']} "
-                      f"articles/s until stored in the spool and acknowledged; index "
-                      f"{into_es['index_bytes_per_article']} bytes per article on disk")
+                for how, run in (("workers write", into_es),
+                                 ("store_writer: controller", into_es_handoff)):
+                    if run is not None:
+                        print(f"into Elasticsearch ({run['workers']} workers, {how}): "
+                              f"{run['stored']} documents, {run['articles_per_second']} "
+                              f"articles/s until stored in the spool and acknowledged; index "
+                              f"{run['index_bytes_per_article']} bytes per article on disk")
     memory = frontier_memory(args.memory_urls)
     print(f"frontier memory: {memory['urls']:,} queued URLs took "
           f"{memory['used_memory_delta_mb']} MB → {memory['mb_per_million_urls']} MB per "
@@ -402,7 +409,7 @@ def main(argv: list[str] | None = None) -> dict:
     result = {"articles": args.articles, "per_domain": args.per_domain, "runs": runs,
               "ratio_2_to_1": ratio, "monitored": monitored, "memory": memory,
               "handoff": handed,
-              "elasticsearch": into_es,
+              "elasticsearch": into_es, "elasticsearch_handoff": into_es_handoff,
               "load_before": round(load_before[0], 2), "load_after": round(load_after[0], 2),
               "peak_rss_mb_bench": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
                                          / 1024, 1)}
