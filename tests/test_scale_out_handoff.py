@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timezone
 import signal
 import time
 from pathlib import Path
@@ -192,6 +193,21 @@ def test_known_articles_come_from_what_the_controller_stored(tmp_path, redis_nod
     assert set(known) == {request.key, "rok.example/a-queued"}
     assert known[request.key].content_hash == "h1"
     assert known[request.key].index_updated_at == "2026-12-02T09:00:00+00:00"
+
+    # a controller starting on a store its workers' Redis knows nothing of (Redis replaced,
+    # or workers switched to store_writer: controller) seeds the record from the store once
+    for key in frontier.r.scan_iter(match=frontier.known_key("*")):
+        frontier.r.delete(key)
+    assert HandOffStore(frontier, worker=None).known([request.key]) == {}
+    with Chavder.from_config(chavder.config) as app:
+        article.fetched_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        app.store.upsert(article, request.key, aliases=request.aliases,
+                         index_updated_at=request.index_updated_at)   # fetched today
+        seeding = Ingester(app, frontier, redis_node.url)
+        assert seeding.seed_known() == 3          # the canonical key and its two aliases
+        assert seeding.seed_known() == 0          # once per window
+    again = HandOffStore(frontier, worker=None).known([request.key, "rok.example/a-queued"])
+    assert set(again) == {request.key, "rok.example/a-queued"}
 
 
 @pytest.mark.parametrize("value", ["controler", "both"])

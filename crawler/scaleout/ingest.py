@@ -55,6 +55,7 @@ class Ingester:
         self._pending_first = True
         self._unusable: str | None = None
         self._announced = False
+        self._seeded = False
         self.cpu_seconds = 0.0   # this thread's CPU in step() (benchmarks)
 
     def start(self) -> None:
@@ -89,6 +90,9 @@ class Ingester:
             self.cpu_seconds += time.thread_time() - started
 
     def _step(self) -> int:
+        if not self._seeded:
+            self.seed_known()
+            self._seeded = True
         entries = self.frontier.read_ingest(BATCH, pending=self._pending_first,
                                             block_ms=BLOCK_MS)
         self.redis.ok()
@@ -151,6 +155,36 @@ class Ingester:
         self._record_known(request)
         self.frontier.ack_ingested(entry)
         return True
+
+    def seed_known(self, chunk: int = 1000) -> int:
+        """The workers' ``known`` from the store, once per known window (``P:known:seeded``):
+        so the first polls after workers start handing over do not fetch every listed
+        article again. How many URL keys it recorded (0: seeded already)."""
+        r, days = self.frontier.r, self.known_for_days
+        ttl = int(days * 86400 + 3600)
+        if not r.set(self.frontier.known_key("seeded"), "1", nx=True, ex=ttl):
+            return 0
+        started = time.monotonic()
+        since = known_days(days)[-1]
+        since_iso = f"{since[:4]}-{since[4:6]}-{since[6:]}T00:00:00"
+        pipe, n, buckets = r.pipeline(transaction=False), 0, set()
+        for known in self.app.store.known_since(since_iso):
+            day = (known.fetched_at or "")[:10].replace("-", "")
+            if len(day) != 8:
+                continue
+            bucket = self.frontier.known_key(day)
+            buckets.add(bucket)
+            pipe.hset(bucket, known.url_key, known_value(
+                known.content_hash, known.index_updated_at, known.fetched_at))
+            n += 1
+            if n % chunk == 0:
+                pipe.execute()
+        for bucket in buckets:
+            pipe.expire(bucket, ttl)
+        pipe.execute()
+        log.info("the workers' record of known URLs: %d key(s) of articles fetched since %s, "
+                 "from the store (%.1f s)", n, since_iso[:10], time.monotonic() - started)
+        return n
 
     def _record_known(self, request: StoreRequest) -> None:
         """The workers' ``known``: today's bucket, for the canonical key and its aliases."""

@@ -49,6 +49,9 @@ class ArticleReader(Protocol):
 
     def known(self, url_keys: Iterable[str]) -> dict[str, KnownArticle]: ...
 
+    def known_since(self, since: str) -> Iterable[KnownArticle]:
+        """Every URL key (canonical and alias) of articles fetched since ``since``."""
+
     def get_article(self, url_key: str) -> Article | None: ...
 
     def article_row(self, url_key: str) -> dict | None: ...

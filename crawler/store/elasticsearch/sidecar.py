@@ -26,6 +26,9 @@ class SidecarRoles:
     def known(self, url_keys: Iterable[str]) -> dict[str, KnownArticle]:
         return self.sidecar.known(url_keys)
 
+    def known_since(self, since: str) -> Iterable[KnownArticle]:
+        return self.sidecar.known_since(since)
+
     def get_article(self, url_key: str) -> Article | None:
         return self.sidecar.get_article(url_key)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import datetime
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from crawler.models import Article
 from crawler.store.base import KnownArticle, UpsertResult, to_utc_iso, utc_iso, utc_now_iso
@@ -38,6 +38,19 @@ class ArticleTables(Tables):
                         f"WHERE u.alias_key IN ({marks})", chunk):
                     found.setdefault(row[0], KnownArticle(row[0], row[1], row[2], row[3]))
         return found
+
+    def known_since(self, since: str) -> Iterator[KnownArticle]:
+        """Every URL key (canonical and alias) of articles fetched at or after ``since`` (an
+        ISO time), as ``known`` answers it — to seed a record of what is known elsewhere."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT url_key, content_hash, index_updated_at, fetched_at FROM articles "
+                "WHERE fetched_at >= ? UNION ALL "
+                "SELECT u.alias_key, a.content_hash, a.index_updated_at, a.fetched_at "
+                "FROM url_aliases u JOIN articles a ON a.id = u.article_id "
+                "WHERE a.fetched_at >= ?", (since, since)).fetchall()
+        for row in rows:
+            yield KnownArticle(row[0], row[1], row[2], row[3])
 
     def get_article(self, url_key: str) -> Article | None:
         with self._lock:
