@@ -155,6 +155,15 @@ class Finished:
     seconds: float
 
 
+def _run(script: Any, client: Any, keys: list[str], args: list[str]) -> Any:
+    """A registered script, now or on a pipeline (``client``). On a pipeline it is sent as a
+    bare ``EVALSHA``: redis-py would otherwise ask ``SCRIPT EXISTS`` first, one more round
+    trip per pipeline (``Frontier.flush`` loads the scripts again after a Redis restart)."""
+    if client is None:
+        return script(keys=keys, args=args)
+    return client.evalsha(script.sha, len(keys), *keys, *args)
+
+
 def _dumps(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
@@ -282,12 +291,11 @@ class Frontier:
         -1 when it was acknowledged already, else what its job still waits for (0: done).
         ``client``: a pipeline to queue the call on (its result comes with ``execute``)."""
         stream = self.jobs if entry.stream == "jobs" else self.articles
-        reply = self._ack(
-            keys=[stream, self.job_key(entry.job), self.active, self.done, self.validators,
-                  self.inflight],
-            args=[entry.id, entry.job, "1" if incomplete else "0",
-                  json.dumps(validators) if validators else "", entry.key, GROUP],
-            client=client)
+        reply = _run(self._ack, client,
+                     keys=[stream, self.job_key(entry.job), self.active, self.done,
+                           self.validators, self.inflight],
+                     args=[entry.id, entry.job, "1" if incomplete else "0",
+                           json.dumps(validators) if validators else "", entry.key, GROUP])
         return int(reply) if client is None else 0
 
     def flush(self, hand_offs: list[tuple[Entry | None, str, dict]],
@@ -295,15 +303,24 @@ class Frontier:
         """A worker's hand-overs, notes and acknowledgements of one tick, in one round trip.
         Each step is idempotent (an entry acknowledged or handed over already is left as it
         is), so a flush cut short by an outage is simply sent again."""
-        pipe = self.r.pipeline(transaction=False)
-        for entry, kind, payload in hand_offs:
-            if entry is None:
-                self.note(kind, payload, client=pipe)
-            else:
-                self.hand_off(entry, payload, client=pipe)
-        for entry, how in acks:
-            self.ack(entry, client=pipe, **how)
-        pipe.execute()
+        import redis
+        for attempt in (1, 2):
+            pipe = self.r.pipeline(transaction=False)
+            for entry, kind, payload in hand_offs:
+                if entry is None:
+                    self.note(kind, payload, client=pipe)
+                else:
+                    self.hand_off(entry, payload, client=pipe)
+            for entry, how in acks:
+                self.ack(entry, client=pipe, **how)
+            try:
+                pipe.execute()
+                return
+            except redis.exceptions.NoScriptError:   # Redis restarted: its script cache is empty
+                if attempt == 2:
+                    raise
+                for script in (self._ack, self._hand_off):
+                    script.sha = self.r.script_load(script.script)
 
     # ------------------------------------------------------------------ store_writer: controller
     def known_key(self, day: str) -> str:
@@ -312,9 +329,8 @@ class Frontier:
     def hand_off(self, entry: Entry, payload: dict, client: Any = None) -> bool:
         """A worker hands ``entry``'s fetched article (a store request) to the controller:
         False when the entry was handed over or acknowledged already (by another worker)."""
-        reply = self._hand_off(keys=[self.articles, self.ingest],
-                               args=[entry.id, entry.job, entry.key, _dumps(payload)],
-                               client=client)
+        reply = _run(self._hand_off, client, keys=[self.articles, self.ingest],
+                     args=[entry.id, entry.job, entry.key, _dumps(payload)])
         return bool(int(reply)) if client is None else False
 
     def note(self, kind: str, fields: dict, client: Any = None) -> None:
