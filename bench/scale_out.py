@@ -246,7 +246,9 @@ def _index_bytes(es: Any, alias: str, docs: int) -> int:
 
 class _Monitor:
     """Counts the commands clients send (``MONITOR``): script-internal ones are told apart
-    (their source is ``lua``), so ``client`` is round trips. This bench's own calls excluded."""
+    (their source is ``lua``), so ``client`` is what clients sent: at most one round trip each
+    (a pipeline sends several in one — a worker's acknowledgements of one tick do). This
+    bench's own calls excluded."""
 
     def __init__(self, url: str):
         import redis
@@ -355,7 +357,8 @@ def main(argv: list[str] | None = None) -> dict:
             if not args.no_monitor:
                 monitored = run_workers(tmp, web, max(args.workers), args.articles,
                                         args.per_domain, monitor=True)
-                print(f"round trips (untimed MONITOR run, {monitored['workers']} workers): "
+                print(f"client commands (untimed MONITOR run, {monitored['workers']} workers; "
+                      "at most one round trip each, pipelined acknowledgements share one): "
                       f"{monitored['round_trips_per_article']} per article "
                       f"({monitored['round_trips']['client']} client commands, "
                       f"{monitored['round_trips']['lua']} inside scripts); by command: "
