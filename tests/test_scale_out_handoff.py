@@ -191,7 +191,7 @@ def test_known_articles_come_from_what_the_controller_stored(tmp_path, redis_nod
     known = HandOffStore(frontier, worker=None).known(
         [request.key, "rok.example/a-queued", "rok.example/other"])
     assert set(known) == {request.key, "rok.example/a-queued"}
-    assert known[request.key].content_hash == "h1"
+    assert known[request.key].fetched_at == "2026-12-02T10:00:00+00:00"
     assert known[request.key].index_updated_at == "2026-12-02T09:00:00+00:00"
 
     # a controller starting on a store its workers' Redis knows nothing of (Redis replaced,

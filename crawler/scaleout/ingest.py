@@ -28,7 +28,7 @@ from typing import Any
 from crawler import defaults
 from crawler.scaleout.connection import Reachability, outage_errors
 from crawler.scaleout.frontier import Entry, Frontier
-from crawler.scaleout.handoff import known_days, known_value
+from crawler.scaleout.handoff import known_days, known_field, known_value
 from crawler.store.base import STORE_FAULT_PREFIX
 from crawler.store.faults import StoreUnusable
 from crawler.storing import StoreRequest, store_article
@@ -174,8 +174,8 @@ class Ingester:
                 continue
             bucket = self.frontier.known_key(day)
             buckets.add(bucket)
-            pipe.hset(bucket, known.url_key, known_value(
-                known.content_hash, known.index_updated_at, known.fetched_at))
+            pipe.hset(bucket, known_field(known.url_key),
+                      known_value(known.index_updated_at, known.fetched_at))
             n += 1
             if n % chunk == 0:
                 pipe.execute()
@@ -189,10 +189,10 @@ class Ingester:
     def _record_known(self, request: StoreRequest) -> None:
         """The workers' ``known``: today's bucket, for the canonical key and its aliases."""
         article = request.article
-        value = known_value(article.content_hash, request.index_updated_at, article.fetched_at)
+        value = known_value(request.index_updated_at, article.fetched_at)
         bucket = self.frontier.known_key(known_days(1)[0])
         keys = dict.fromkeys([request.key, *request.aliases])
         pipe = self.frontier.r.pipeline(transaction=False)
-        pipe.hset(bucket, mapping={k: value for k in keys if k})
+        pipe.hset(bucket, mapping={known_field(k): value for k in keys if k})
         pipe.expire(bucket, int(self.known_for_days * 86400 + 3600))
         pipe.execute()
