@@ -131,6 +131,24 @@ class Alerting:
         with self.lock:
             return self._check_pending(limit)
 
+    @property
+    def matches_locally(self) -> bool:
+        """Matching reads and writes only a local file (the SQLite store records a batch of
+        revisions at once): cheap enough for the crawl's own thread (``check_some``)."""
+        return getattr(self.store, "record_matches_many", None) is not None
+
+    def check_some(self, limit: int) -> tuple[int, bool] | None:
+        """Match one batch of at most ``limit`` unchecked revisions: (instant alerts queued,
+        whether more may be waiting) — or None, at once, while another caller holds the
+        alerting lock (matching or delivering in another thread)."""
+        if not self.lock.acquire(blocking=False):
+            return None
+        try:
+            batch = self.store.articles_to_check(limit)
+            return self._check_rows(batch), len(batch) >= limit
+        finally:
+            self.lock.release()
+
     def _check_pending(self, limit: int) -> int:
         queued = 0
         while True:
