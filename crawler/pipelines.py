@@ -16,7 +16,7 @@ from crawler.urls import display_url
 from crawler.extract import ExtractionError
 from crawler.extract.page import extract_page
 from crawler.text.dates import parse_iso
-from crawler.storing import StoreRequest, joined_story, store_article
+from crawler.storing import StoreRequest, store_article
 from crawler.items import RawPage
 from crawler.models import Article
 from crawler.appref import app_of
@@ -123,7 +123,7 @@ class StorePipeline(_Base):
                          f"({type(exc).__name__}: {exc}) — free disk space or fix the store; "
                          "the next crawl fetches it again", level=logging.ERROR)
             raise DropItem(f"{page.url}: store write failed") from None
-        if joined_story(decision, result):
+        if decision.kind in ("duplicate", "join") and result.kind == "new":
             count(self.crawler, article.source, "joined_story")
         count(self.crawler, article.source, "seconds/store", time.perf_counter() - started)
         count(self.crawler, article.source, result.kind)

@@ -68,11 +68,6 @@ def store_article(store: Any, resolver: Any, request: StoreRequest) -> tuple[Any
         lambda r: (r.article_id, r.story_id, r.change_seq))
 
 
-def joined_story(decision: Any, result: UpsertResult) -> bool:
-    """A new row that joined an existing story (counted as ``joined_story``)."""
-    return decision.kind in ("duplicate", "join") and result.kind == "new"
-
-
 def _timestamp(value: str | None) -> float | None:
     parsed = parse_iso(value)
     return parsed.timestamp() if parsed is not None else None

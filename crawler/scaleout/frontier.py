@@ -263,15 +263,17 @@ class Frontier:
         reply = self.r.xreadgroup(GROUP, consumer, {name: ">"}, count=count)
         return [e for _s, entries in reply or [] for e in self._entries(stream, entries)]
 
-    def _entries(self, stream: str, entries: Iterable[Any]) -> list[Entry]:
+    def _entries(self, stream: str | None, entries: Iterable[Any]) -> list[Entry]:
+        """Stream entries as :class:`Entry` (``stream`` None: the ingest stream, whose entries
+        name their own kind)."""
         out = []
         for entry_id, fields in entries:
             if not fields:    # acknowledged and deleted meanwhile (a claim returns these)
                 continue
             f = {_text(k): _text(v) for k, v in fields.items()}
             data = json.loads(f["data"]) if "data" in f else None
-            out.append(Entry(stream, _text(entry_id), f.get("job", ""), f.get("source", ""),
-                             f.get("key", ""), data))
+            out.append(Entry(stream or f.get("kind", ""), _text(entry_id), f.get("job", ""),
+                             f.get("source", ""), f.get("key", ""), data))
         return out
 
     def enqueue(self, job: str, articles: list[tuple[str, dict]]) -> int:
@@ -345,15 +347,7 @@ class Frontier:
         reply = self.r.xreadgroup(INGEST_GROUP, INGEST_CONSUMER,
                                   {self.ingest: "0" if pending else ">"}, count=count,
                                   block=None if pending or not block_ms else block_ms)
-        out = []
-        for _s, entries in reply or []:
-            for entry_id, fields in entries:
-                if not fields:
-                    continue
-                f = {_text(k): _text(v) for k, v in fields.items()}
-                out.append(Entry(f.get("kind", ""), _text(entry_id), f.get("job", ""), "",
-                                 f.get("key", ""), json.loads(f.get("data") or "{}")))
-        return out
+        return [e for _s, entries in reply or [] for e in self._entries(None, entries)]
 
     def ack_ingested(self, entry: Entry, *, incomplete: bool = False) -> int:
         """The controller stored (or gave up on) an ingest entry: an article counts off its

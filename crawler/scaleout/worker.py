@@ -249,14 +249,11 @@ class Worker:
             return
         del self.inflight[entry.id]
         self.counts["articles"] += 1
-        self._send_hand_off(entry, "article", request.to_dict())
+        self.unsent_hand_offs.append((entry, "article", request.to_dict()))   # next tick
 
     def note(self, kind: str, fields: dict) -> None:
-        """A fetch error or an index-crawl record for the controller's store."""
-        self._send_hand_off(None, kind, fields)
-
-    def _send_hand_off(self, entry: Entry | None, kind: str, payload: dict) -> None:
-        self.unsent_hand_offs.append((entry, kind, payload))   # sent at the next tick
+        """A fetch error or an index-crawl record for the controller's store (next tick)."""
+        self.unsent_hand_offs.append((None, kind, fields))
 
     def mark_incomplete(self, job: str) -> None:
         try:

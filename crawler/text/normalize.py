@@ -83,11 +83,6 @@ def normalize(text: str, lang: str | None = None) -> str:
     return _fold(text)
 
 
-#: Texts this long (article bodies) are folded once for the content hash and again for the
-#: duplicate fingerprint: the last few are kept (a body costs ~0.1 ms to fold).
-_MEMO_FROM = 2048
-
-
 def _fold(text: str) -> str:
     if text.isascii():
         return text.translate(_TABLE).lower()
@@ -98,5 +93,7 @@ def _fold(text: str) -> str:
     return text
 
 
-
+#: Texts this long (article bodies) are folded once for the content hash and again for the
+#: duplicate fingerprint: the last few are kept (a body costs ~0.1 ms to fold).
+_MEMO_FROM = 2048
 _fold_recent = lru_cache(maxsize=8)(_fold)
