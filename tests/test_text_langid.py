@@ -65,3 +65,28 @@ def test_main_langid_prints_code_and_confidence():
     for line in lines:
         code, conf = line.split("\t")
         assert len(conf.split(".")[1]) == 3 and 0.0 <= float(conf) <= 1.0
+
+
+FRENCH = ("La fête de la forêt a réuni même les enfants de l'île, garçons et filles, autour d'une "
+          "leçon sur la tête du dragon. Le maître a dû expliquer pourquoi la côte s'était dégradée "
+          "depuis des années. Les pêcheurs, très inquiets, ont reçu une aide de l'État, mais ils "
+          "disent que c'est trop peu et trop tard. « Nous avons perdu nos bateaux », a déclaré un "
+          "pêcheur âgé. ")
+PORTUGUESE = ("O governo português anunciou três medidas para a região. Você não vai acreditar, "
+              "disse o ministro, mas a decisão foi tomada em conjunto com os municípios, que "
+              "pediram mais atenção à segurança e à educação das crianças. A comissão também "
+              "propõe uma revisão do orçamento até o fim do mês. ")
+
+
+@pytest.mark.parametrize("text, code", [(FRENCH, "fr"), (FRENCH * 6, "fr"),
+                                        (PORTUGUESE * 4, "pt")])
+def test_french_and_portuguese_letters_are_not_kurmanji(text: str, code: str):
+    # ê î û ç are Kurmanji letters, but French and Portuguese ones too: a whole article full of
+    # them once read as Kurmanji with 0.9999 confidence
+    assert detect(text)[0] == code
+
+
+def test_kurmanji_with_few_kurmanji_letters_stays_kurmanji():
+    text = ("Li bajarê Qamişloyê û li gundên derdorê ji ber şer gelek malbat koç kirin. Rêveberiya "
+            "herêmê got ku ew ê alîkariyê bide wan. ") * 5
+    assert detect(text)[0] == "kmr"
