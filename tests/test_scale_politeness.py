@@ -8,6 +8,7 @@ requests it was answering at once.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -146,7 +147,8 @@ def _stored(config: Path) -> dict[str, list[str]]:
 
 
 def _workers_crawl(config: Path, redis_node, count: int = 2,
-                   meanwhile: Callable[[], object] = lambda: None) -> None:
+                   meanwhile: Callable[[], object] = lambda: None,
+                   python_prelude: str | None = None, verbose: bool = False) -> None:
     """``count`` ``chavder worker`` processes; the sources' jobs put on the frontier as the
     controller does; back when the frontier says every job finished. ``meanwhile`` runs
     while the workers start (before any job is queued)."""
@@ -155,7 +157,9 @@ def _workers_crawl(config: Path, redis_node, count: int = 2,
     client = connect(redis_node.url)
     frontier = Frontier(client)
     logs = [open(config.parent / f"worker{i}.log", "wb") for i in range(count)]
-    procs = [spawn(config, "worker", stdout=log, stderr=subprocess.STDOUT) for log in logs]
+    args = ("--verbose", "worker") if verbose else ("worker",)
+    procs = [spawn(config, *args, stdout=log, stderr=subprocess.STDOUT,
+                   python_prelude=python_prelude) for log in logs]
     try:
         meanwhile()
         wait_for(lambda: len(client.keys("chavder:worker:*")) == count or
@@ -209,15 +213,55 @@ def test_two_workers_never_exceed_the_domains_limit_together(tmp_path, fixture_w
         fixture_web.reset_concurrency()
 
     try:
-        _workers_crawl(workers_cfg, redis_node, meanwhile=control)
+        _workers_crawl(workers_cfg, redis_node, meanwhile=control, verbose=True)
         together = fixture_web.max_in_flight("127.0.0.1")
     finally:
         fixture_web.latency = 0.0
     alone = peaks["alone"]
     assert alone > 2, f"the control never overlapped ({alone}): the test would prove nothing"
     assert together == 2, f"{together} requests at once for one host across 2 workers"
+    assert _reused(workers_cfg) == 0         # a delay spaces every start: each asks Redis
     stored = _stored(workers_cfg)
     expected = _stored(alone_cfg)              # waiting for a slot changed nothing
     assert stored == expected and len(expected["rok"]) == 7, (stored, expected)
     leases = redis_node.command("KEYS", "chavder:polite:*:leases")
     assert leases.startswith(b"*0"), leases                 # every lease was given back
+
+
+NO_THROTTLE = "import crawler.settings as _s\n_s.AUTOTHROTTLE_ENABLED = False\n"
+
+
+def _reused(config: Path) -> int:
+    """Leases passed on inside a worker, from the Scrapy stats the --verbose workers dump."""
+    return sum(int(n) for log in config.parent.glob("worker*.log")
+               for n in re.findall(r"'chavder/politeness/leases_reused': (\d+)",
+                                   log.read_text(errors="replace")))
+
+
+def test_with_no_delay_a_lease_passes_between_requests_of_one_worker(tmp_path, fixture_web,
+                                                                     redis_node):
+    """AutoThrottle off, no download delay (an archive re-crawl): a lease released while
+    another request of the same worker waits goes straight to it, without asking Redis — so
+    the gate is asked fewer times than there are requests — and the limit still holds across
+    the 2 workers. With a delay (AutoThrottle, the test above) none is passed on."""
+    redis_node.command("FLUSHALL")
+    workers_cfg = _installation(tmp_path / "workers", fixture_web, redis_node.url)
+    alone_cfg = _installation(tmp_path / "alone", fixture_web, None)
+    fixture_web.latency = 0.05
+    fixture_web.reset_concurrency()
+    try:
+        _workers_crawl(workers_cfg, redis_node, python_prelude=NO_THROTTLE, verbose=True)
+        together = fixture_web.max_in_flight("127.0.0.1")
+    finally:
+        fixture_web.latency = 0.0
+    assert together == 2, f"{together} requests at once for one host across 2 workers"
+    assert _reused(workers_cfg) > 0, _tail(workers_cfg)
+    proc = subprocess.run([sys.executable, "-m", "crawler.cli", "crawl", "--json",
+                           "--progress-interval", "0", *(a for s in SOURCES
+                                                         for a in ("--source", s))],
+                          cwd=alone_cfg.parent, env=chavder_env(alone_cfg),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert _stored(workers_cfg) == _stored(alone_cfg)
+    leases = redis_node.command("KEYS", "chavder:polite:*:leases")
+    assert leases.startswith(b"*0"), leases

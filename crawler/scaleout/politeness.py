@@ -10,6 +10,13 @@ is the crawl's ``CONCURRENT_REQUESTS_PER_DOMAIN`` (chavder.yaml's ``concurrent_p
 and the delay is the slot's current delay (AutoThrottle's, else ``DOWNLOAD_DELAY``), now
 spaced across all workers instead of within one.
 
+With no delay (``DOWNLOAD_DELAY`` 0 and AutoThrottle off: archive re-crawls, the benchmarks),
+a lease that comes back while another request of this process waits for the domain goes
+straight to that request — the slot never left this worker, so the limit holds — for up to
+``REUSE_SECONDS`` after Redis granted it; then it goes back, and the next ask hears about the
+other workers waiting (the fair share) again. A delay always goes through Redis: its spacing
+holds across workers only if every start is told there.
+
 Enabled only when ``redis_url`` is set; without it the middleware is not built and nothing
 changes. Inside one worker, one request per domain at a time asks Redis (the others wait
 behind it, or for a local release), so a busy domain costs each worker one poll per
@@ -38,6 +45,10 @@ logger = logging.getLogger(__name__)
 #: request.meta key of the lease a request holds while it is in the downloader
 LEASE = "chavder_lease"
 REDIS_RETRY_SECONDS = 1.0
+#: how long a lease Redis granted may pass from request to request inside one process (no
+#: delay only): under half the gate's asker window, so a worker waiting elsewhere gets its
+#: fair share within about that
+REUSE_SECONDS = 0.2
 
 
 class SharedPolitenessMiddleware:
@@ -56,7 +67,10 @@ class SharedPolitenessMiddleware:
         self._askers: dict[str, DeferredLock] = {}
         self._wakers: dict[str, list[Deferred]] = {}
         self._returning: dict[str, list[str]] = {}   # released, handed back with the next ask
+        self._granted: dict[str, float] = {}     # token → when Redis granted it (monotonic)
+        self._spare: dict[str, list[str]] = {}   # domain → released tokens a waiter may reuse
         self._renewer: Any = None
+        self.stopping_all = False                # spider closed: every lease goes back
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "SharedPolitenessMiddleware":
@@ -104,6 +118,9 @@ class SharedPolitenessMiddleware:
     def spider_closed(self, spider: Any = None) -> None:
         if self._renewer is not None and self._renewer.running:
             self._renewer.stop()
+        self.stopping_all = True
+        for domain in list(self._spare):
+            self._return_spare(domain)
         for token in list(self._held):
             self.release(token)
         for domain in list(self._returning):
@@ -121,12 +138,21 @@ class SharedPolitenessMiddleware:
         try:
             token = self.gate.new_token()
             while True:
+                spare = self._spare.get(domain)
+                if spare:                            # a lease of ours just left a request
+                    reused = spare.pop()
+                    if not spare:
+                        del self._spare[domain]
+                    if self.crawler.stats:
+                        self.crawler.stats.inc_value("chavder/politeness/leases_reused")
+                    return reused
                 if self._local.get(domain, 0) >= self.limit:
                     await self._wait(domain, None)   # all slots are ours: a release wakes us
                     continue
                 answer = self._ask(domain, token, delay, self._local.get(domain, 0))
                 if answer.acquired:
                     self._held[token] = domain
+                    self._granted[token] = time.monotonic()
                     self._local[domain] = self._local.get(domain, 0) + 1
                     return token
                 # the delay's wait is exact; at its fair share it waits for its own release;
@@ -151,22 +177,37 @@ class SharedPolitenessMiddleware:
     def release(self, token: str | None) -> None:
         """Give a lease back: with the next ask when a request of this process waits for the
         domain (it asks at once: one round trip for both), else now."""
-        domain = self._held.pop(token, None) if token else None
+        domain = self._held.get(token) if token else None
         if domain is None:
             return
+        waiters = self._wakers.pop(domain, [])
+        if waiters and self._reusable(domain, token):   # type: ignore[arg-type]
+            self._spare.setdefault(domain, []).append(token)   # type: ignore[arg-type]
+            from twisted.internet import reactor
+            reactor.callLater(self.poll, self._return_spare, domain)   # if nobody took it
+            _wake(waiters)
+            return
+        del self._held[token]   # type: ignore[arg-type]
+        self._granted.pop(token, None)   # type: ignore[arg-type]
         self._local[domain] -= 1
         if not self._local[domain]:
             del self._local[domain]
-        waiters = self._wakers.pop(domain, [])
         if waiters:
             self._returning.setdefault(domain, []).append(token)   # type: ignore[arg-type]
             from twisted.internet import reactor
             reactor.callLater(self.poll, self._return_now, domain)  # if nobody asked after all
         else:
             self._give_back(domain, [token])   # type: ignore[list-item]
-        for waiter in waiters:
-            if not waiter.called:
-                waiter.callback(None)
+        _wake(waiters)
+
+    def _reusable(self, domain: str, token: str) -> bool:
+        """Whether a released lease may go straight to this process's next request."""
+        return (not self.stopping_all and self._delay_of(domain) <= 0
+                and time.monotonic() - self._granted.get(token, 0.0) < REUSE_SECONDS)
+
+    def _return_spare(self, domain: str) -> None:
+        for token in self._spare.pop(domain, []):
+            self.release(token)   # no waiter now (else it took the spare): straight back
 
     def _return_now(self, domain: str) -> None:
         tokens = self._returning.pop(domain, [])
@@ -225,6 +266,12 @@ def _reachability(crawler: Crawler, url: str) -> Reachability:
         _REACHABILITY[url] = Reachability(url, "sending requests (per-domain politeness is "
                                                "shared through Redis)")
     return _REACHABILITY[url]
+
+
+def _wake(waiters: list[Deferred]) -> None:
+    for waiter in waiters:
+        if not waiter.called:
+            waiter.callback(None)
 
 
 def _fire(waiter: Deferred) -> None:
