@@ -184,6 +184,16 @@ def _workers_crawl(config: Path, redis_node, count: int = 2,
         client.close()
 
 
+def _crawl_alone(config: Path) -> None:
+    """One plain ``chavder crawl`` of the sources, no Redis (the reference)."""
+    proc = subprocess.run([sys.executable, "-m", "crawler.cli", "crawl", "--json",
+                           "--progress-interval", "0", *(a for s in SOURCES
+                                                         for a in ("--source", s))],
+                          cwd=config.parent, env=chavder_env(config),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
 def _tail(config: Path) -> str:
     return "\n".join(p.read_text(errors="replace")[-2000:]
                      for p in sorted(config.parent.glob("worker*.log")))
@@ -202,12 +212,7 @@ def test_two_workers_never_exceed_the_domains_limit_together(tmp_path, fixture_w
     def control() -> None:                     # while the workers start: they send nothing yet
         fixture_web.latency = 0.3              # > AutoThrottle's first delay: overlap in each
         fixture_web.reset_concurrency()
-        proc = subprocess.run([sys.executable, "-m", "crawler.cli", "crawl", "--json",
-                               "--progress-interval", "0", *(a for s in SOURCES
-                                                             for a in ("--source", s))],
-                              cwd=alone_cfg.parent, env=chavder_env(alone_cfg),
-                              capture_output=True, text=True, timeout=120)
-        assert proc.returncode == 0, proc.stderr[-3000:]
+        _crawl_alone(alone_cfg)
         peaks["alone"] = fixture_web.max_in_flight("127.0.0.1")
         fixture_web.latency = 0.15
         fixture_web.reset_concurrency()
@@ -241,9 +246,9 @@ def _reused(config: Path) -> int:
 def test_with_no_delay_a_lease_passes_between_requests_of_one_worker(tmp_path, fixture_web,
                                                                      redis_node):
     """AutoThrottle off, no download delay (an archive re-crawl): a lease released while
-    another request of the same worker waits goes straight to it, without asking Redis — so
-    the gate is asked fewer times than there are requests — and the limit still holds across
-    the 2 workers. With a delay (AutoThrottle, the test above) none is passed on."""
+    another request of the same worker waits goes straight to it, without asking Redis (the
+    workers' ``leases_reused`` stat), and the limit still holds across the 2 workers. With a
+    delay (AutoThrottle, the test above) none is passed on."""
     redis_node.command("FLUSHALL")
     workers_cfg = _installation(tmp_path / "workers", fixture_web, redis_node.url)
     alone_cfg = _installation(tmp_path / "alone", fixture_web, None)
@@ -256,12 +261,7 @@ def test_with_no_delay_a_lease_passes_between_requests_of_one_worker(tmp_path, f
         fixture_web.latency = 0.0
     assert together == 2, f"{together} requests at once for one host across 2 workers"
     assert _reused(workers_cfg) > 0, _tail(workers_cfg)
-    proc = subprocess.run([sys.executable, "-m", "crawler.cli", "crawl", "--json",
-                           "--progress-interval", "0", *(a for s in SOURCES
-                                                         for a in ("--source", s))],
-                          cwd=alone_cfg.parent, env=chavder_env(alone_cfg),
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    _crawl_alone(alone_cfg)
     assert _stored(workers_cfg) == _stored(alone_cfg)
     leases = redis_node.command("KEYS", "chavder:polite:*:leases")
     assert leases.startswith(b"*0"), leases
