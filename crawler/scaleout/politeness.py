@@ -70,7 +70,7 @@ class SharedPolitenessMiddleware:
         self._granted: dict[str, float] = {}     # token → when Redis granted it (monotonic)
         self._spare: dict[str, list[str]] = {}   # domain → released tokens a waiter may reuse
         self._renewer: Any = None
-        self.stopping_all = False                # spider closed: every lease goes back
+        self._stopping = False                   # spider closed: every lease goes back
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "SharedPolitenessMiddleware":
@@ -118,7 +118,7 @@ class SharedPolitenessMiddleware:
     def spider_closed(self, spider: Any = None) -> None:
         if self._renewer is not None and self._renewer.running:
             self._renewer.stop()
-        self.stopping_all = True
+        self._stopping = True
         for domain in list(self._spare):
             self._return_spare(domain)
         for token in list(self._held):
@@ -202,7 +202,7 @@ class SharedPolitenessMiddleware:
 
     def _reusable(self, domain: str, token: str) -> bool:
         """Whether a released lease may go straight to this process's next request."""
-        return (not self.stopping_all and self._delay_of(domain) <= 0
+        return (not self._stopping and self._delay_of(domain) <= 0
                 and time.monotonic() - self._granted.get(token, 0.0) < REUSE_SECONDS)
 
     def _return_spare(self, domain: str) -> None:
@@ -270,8 +270,7 @@ def _reachability(crawler: Crawler, url: str) -> Reachability:
 
 def _wake(waiters: list[Deferred]) -> None:
     for waiter in waiters:
-        if not waiter.called:
-            waiter.callback(None)
+        _fire(waiter)
 
 
 def _fire(waiter: Deferred) -> None:

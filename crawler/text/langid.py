@@ -238,15 +238,8 @@ def _latin_scores(text: str, ft: dict[str, float]) -> dict[str, float]:
 
 def _kurmanji_or_turkish(text: str) -> bool:
     """Whether the text has a letter of Turkish or Kurmanji (ğ ı ş) or two Kurmanji-only words."""
-    if _KMR_TR_LETTERS.search(text):
-        return True
-    markers = 0
-    for word in _WORDS.findall(text.lower()):
-        if word in _KMR_MARKERS:
-            markers += 1
-            if markers >= 2:
-                return True
-    return False
+    return bool(_KMR_TR_LETTERS.search(text)) or \
+        sum(1 for word in _WORDS.findall(text.lower()) if word in _KMR_MARKERS) >= 2
 
 
 def detect_scores(text: str) -> tuple[str, float, dict[str, float], bool]:
