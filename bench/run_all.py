@@ -376,14 +376,18 @@ def rows_cli_startup(d: dict) -> list[Row]:
 
 
 def rows_scale_out(d: dict) -> list[Row]:
-    by_n = {r["workers"]: r for r in d["runs"]}
-    out: list[Row] = [(f"scale-out, {n} worker(s), {r['stored']} of {d['articles']} articles",
-                       r["articles_per_second"], "articles/s", "≥ 200" if n == 2 else "",
-                       r["articles_per_second"] >= 200 if n == 2 else None)
-                      for n, r in sorted(by_n.items())]
+    by_n = {r["workers"]: r for r in d["runs"]}       # the last round of each worker count
+    out: list[Row] = []
+    for n, r in sorted(by_n.items()):
+        label = f"scale-out, {n} worker(s), {r['stored']} of {d['articles']} articles"
+        if n != 2:
+            out.append((label, r["articles_per_second"], "articles/s", "", None))
+            continue
+        rate = d.get("two_workers_articles_per_second") or r["articles_per_second"]
+        out.append((label + " (median of the rounds)", rate, "articles/s", "≥ 200", rate >= 200))
     if d.get("ratio_2_to_1") is not None:
-        out.append(("scale-out, 2 workers / 1 worker", d["ratio_2_to_1"], "×", "≥ 1.7",
-                    d["ratio_2_to_1"] >= 1.7))
+        out.append(("scale-out, 2 workers / 1 worker (median of the rounds)", d["ratio_2_to_1"],
+                    "×", "≥ 1.7", d["ratio_2_to_1"] >= 1.7))
     top = by_n[max(by_n)]
     out.append((f"scale-out, Redis commands per article ({max(by_n)} workers)",
                 top["redis_commands_per_article"], "commands", "", None))
@@ -445,7 +449,7 @@ BENCHES = [
     Bench("store_writers", "store_writers.py", ["--writers", "1", "2", "4"],
           ["--articles", "400", "--writers", "1", "2"], rows_store_writers),
     Bench("cli_startup", "cli_startup.py", ["--runs", "30"], ["--runs", "10"], rows_cli_startup),
-    Bench("scale_out", "scale_out.py", ["--articles", "2000", "--es"],
+    Bench("scale_out", "scale_out.py", ["--articles", "2000", "--rounds", "3", "--es"],
           ["--articles", "300", "--memory-urls", "20000", "--no-monitor"], rows_scale_out,
           timeout_full=1200, timeout_quick=300),
 ]
