@@ -421,12 +421,12 @@ def main(argv: list[str] | None = None) -> dict:
           f"{memory['stream_mb_per_million']} MB, dedup set "
           f"{memory['dedup_set_mb_per_million']} MB per million)")
     ratios, rates = _ratios(runs)
-    ratio = statistics.median(ratios) if ratios else None
+    ratio = round(statistics.median(ratios), 2) if ratios else None
     if ratios:
         each = f" (rounds: {', '.join(f'{r}×' for r in ratios)})" if len(ratios) > 1 else ""
         median = "median " if len(ratios) > 1 else ""
         print(f"2 workers / 1 worker: {median}{ratio}×{each} (goal ≥ 1.7×); 2 workers "
-              f"{median}{statistics.median(rates)} articles/s (goal ≥ 200)")
+              f"{median}{round(statistics.median(rates), 1)} articles/s (goal ≥ 200)")
     load_after = os.getloadavg()
     print(f"load average before / after: {load_before[0]:.1f} / {load_after[0]:.1f}")
     result = {"articles": args.articles, "per_domain": args.per_domain, "runs": runs,

@@ -6,7 +6,9 @@ catch up + decide + upsert inside one ``BEGIN IMMEDIATE``). Prints per-article c
 number of stories, which must equal the number of distinct texts whatever the writer count:
     .venv/bin/python bench/store_writers.py --articles 2000 --writers 1 2 4
 ``--unshared`` takes the path of before (decide outside the transaction from this process's
-own index, then upsert): the cost it saved, and the stories it split.
+own index, then upsert): the cost it saved, and the stories it split. ``--batch 1 8`` compares
+one transaction per article with ``store_batch``'s one per 8 (the StorePipeline's default),
+alternated in the same run.
 """
 from __future__ import annotations
 
@@ -43,7 +45,7 @@ def _articles(count: int, outlet: str) -> list:
     return out
 
 
-def _writer(db: str, outlet: str, count: int, start_at: float, unshared: bool,
+def _writer(db: str, outlet: str, count: int, start_at: float, unshared: bool, batch: int,
             out: "multiprocessing.Queue") -> None:
     from crawler.dedup.stories import Candidate
     from crawler.urls import url_key
@@ -54,6 +56,14 @@ def _writer(db: str, outlet: str, count: int, start_at: float, unshared: bool,
     resolver = build_resolver(store)
     time.sleep(max(0.0, start_at - time.time()))
     usage0, wall0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    if batch > 1:
+        from crawler.storing import StoreRequest, store_batch
+        requests = [StoreRequest(a, url_key(a.canonical_url), published_ts=time.time())
+                    for a in articles]
+        for start in range(0, len(requests), batch):
+            outcomes, _lost = store_batch(store, resolver, requests[start:start + batch])
+            assert all(isinstance(o, tuple) for o in outcomes), outcomes
+        articles = []
     for article in articles:
         key, ts = url_key(article.canonical_url), time.time()
 
@@ -74,7 +84,7 @@ def _writer(db: str, outlet: str, count: int, start_at: float, unshared: bool,
     out.put((wall, usage1.ru_utime + usage1.ru_stime - usage0.ru_utime - usage0.ru_stime))
 
 
-def run(articles: int, writers: int, unshared: bool = False) -> dict:
+def run(articles: int, writers: int, unshared: bool = False, batch: int = 1) -> dict:
     with tempfile.TemporaryDirectory(prefix="chavder-writers-") as tmp:
         db = str(Path(tmp) / "c.db")
         from crawler.store import open_store
@@ -83,7 +93,8 @@ def run(articles: int, writers: int, unshared: bool = False) -> dict:
         queue: multiprocessing.Queue = multiprocessing.Queue()
         start_at = time.time() + 3.0
         procs = [multiprocessing.Process(target=_writer, args=(db, f"w{i}", per_writer,
-                                                               start_at, unshared, queue))
+                                                               start_at, unshared, batch,
+                                                               queue))
                  for i in range(writers)]
         for p in procs:
             p.start()
@@ -96,7 +107,8 @@ def run(articles: int, writers: int, unshared: bool = False) -> dict:
         con.close()
     wall = max(w for w, _cpu in results)
     cpu = sum(c for _w, c in results)
-    return {"writers": writers, "path": "unshared" if unshared else "assign",
+    return {"writers": writers, "batch": batch,
+            "path": "unshared" if unshared else "assign",
             "articles": stored, "stories": stories,
             "expected_stories": per_writer, "articles_per_second": round(stored / wall, 1),
             "cpu_ms_per_article": round(1000 * cpu / stored, 2)}
@@ -108,14 +120,19 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--writers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--unshared", action="store_true",
                         help="also run the path of before (no shared transaction)")
+    parser.add_argument("--batch", type=int, nargs="+", default=[1],
+                        help="articles per store transaction (crawler.storing.store_batch)")
+    parser.add_argument("--rounds", type=int, default=1, help="repeat, alternating")
     parser.add_argument("--json", help="write results to this JSON file")
     args = parser.parse_args(argv)
     results = []
-    for writers in args.writers:
-        for unshared in ([False, True] if args.unshared else [False]):
-            r = run(args.articles, writers, unshared)
+    for writers, _round, batch in ((w, r, b) for w in args.writers for r in range(args.rounds)
+                                   for b in args.batch):
+        for unshared in ([False, True] if args.unshared and batch == 1 else [False]):
+            r = run(args.articles, writers, unshared, batch)
             results.append(r)
-            print(f"{r['path']:>8}, {r['writers']} writer(s): {r['articles']} articles in "
+            print(f"{r['path']:>8}, {r['writers']} writer(s), {batch} a transaction: "
+                  f"{r['articles']} articles in "
                   f"{r['stories']} stories (expected {r['expected_stories']}), "
                   f"{r['articles_per_second']} articles/s, {r['cpu_ms_per_article']} ms "
                   "CPU/article")

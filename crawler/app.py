@@ -121,6 +121,11 @@ class Chavder:
             self._resolver = build_resolver(self.store)
         return self._resolver
 
+    def forget_resolver(self) -> None:
+        """Drop the resolver (its index may hold articles a failed write batch never stored):
+        the next use rebuilds it from the store."""
+        self._resolver = None
+
     @property
     def alerting(self) -> "Alerting | None":
         """The alert matcher and dispatcher, or None when there is no alerts file."""

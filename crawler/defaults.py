@@ -65,6 +65,8 @@ WORKER_MAX_DISCOVERIES = 4               # index crawls (jobs) a worker runs at 
 FRONTIER_RECLAIM_SECONDS = 300.0         # an entry unacknowledged this long is retried
 FRONTIER_STALE_JOB_SECONDS = 3600.0      # a job older than this no longer blocks its source
 FRONTIER_KNOWN_DAYS = 3                  # store_writer: controller — what workers know it stored
+STORE_BATCH = 8                          # articles a crawl stores in one transaction, at most
+STORE_BATCH_SECONDS = 0.05               # … gathered for at most this long
 STORE_WRITER = "workers"                 # who writes the store with redis_url (or "controller")
 
 # --------------------------------------------------------------------------- the web interface

@@ -10,13 +10,15 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
+from twisted.internet.defer import Deferred
 
+from crawler import defaults
 from crawler.challenges import NEEDS_BROWSER, needs_browser
 from crawler.urls import display_url
 from crawler.extract import ExtractionError
 from crawler.extract.page import extract_page
 from crawler.text.dates import parse_iso
-from crawler.storing import StoreRequest, store_article
+from crawler.storing import Outcome, StoreRequest, store_batch
 from crawler.items import RawPage
 from crawler.models import Article
 from crawler.appref import app_of
@@ -93,39 +95,90 @@ class _Extracted:
 
 
 class StorePipeline(_Base):
-    """Upsert by canonical URL key; re-crawls never duplicate, changed content is an update."""
+    """Upsert by canonical URL key; re-crawls never duplicate, changed content is an update.
 
-    def process_item(self, item: Any) -> Any:
+    Articles are stored in batches — one store transaction for those extracted within
+    ``CHAVDER_STORE_BATCH_SECONDS`` (0.05), at most ``CHAVDER_STORE_BATCH`` (8) of them: one
+    lock and one commit instead of one each (crawler.storing.store_batch). An item leaves the
+    pipeline only once its batch committed, so whatever follows it (alerts, a worker's
+    acknowledgement to the frontier) sees a stored article. ``CHAVDER_STORE_BATCH: 1`` stores
+    each on its own, at once."""
+
+    def __init__(self, crawler: Crawler):
+        super().__init__(crawler)
+        conf = crawler.settings
+        self.batch_size = max(1, conf.getint("CHAVDER_STORE_BATCH", defaults.STORE_BATCH))
+        self.batch_seconds = max(0.0, conf.getfloat("CHAVDER_STORE_BATCH_SECONDS",
+                                                    defaults.STORE_BATCH_SECONDS))
+        self._waiting: list[tuple[_Extracted, StoreRequest, Deferred]] = []
+        self._timer: Any = None
+
+    async def process_item(self, item: Any) -> Any:
         if not isinstance(item, _Extracted):
             return item
         article, page = item.article, item.page
-        started = time.perf_counter()
         request = StoreRequest.of(article, page.url_key, page.url,
                                   page.hint.updated_at if page.hint else None)
         hand_off = getattr(self.app.store, "hand_off", None)
         if hand_off is not None:   # store_writer: controller — the controller stores it
+            started = time.perf_counter()
             hand_off(request)
             count(self.crawler, article.source, "seconds/store", time.perf_counter() - started)
             count(self.crawler, article.source, "handed_off")
             return article
-        try:
-            # decided and written in one store transaction: concurrent crawls agree on stories
-            decision, result = store_article(self.app.store, self.app.resolver, request)
-        except StoreUnusable as exc:
+        if self.batch_size == 1:
+            return self._stored(item, *self._store([request])[0])
+        done: Deferred = Deferred()
+        self._waiting.append((item, request, done))
+        if len(self._waiting) >= self.batch_size:
+            self.flush()
+        elif self._timer is None:
+            from twisted.internet import reactor
+            self._timer = reactor.callLater(self.batch_seconds, self.flush)
+        outcome, seconds = await done
+        return self._stored(item, outcome, seconds)
+
+    def flush(self) -> None:
+        """Store the waiting articles now, in one transaction, and let their items go on."""
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+        waiting, self._waiting = self._waiting, []
+        if waiting:
+            for (_item, _request, done), stored in zip(
+                    waiting, self._store([request for _item, request, _done in waiting])):
+                done.callback(stored)
+
+    async def close_spider(self, spider: Any = None) -> None:
+        self.flush()
+
+    def _store(self, requests: list[StoreRequest]) -> list[tuple[Any, float]]:
+        started = time.perf_counter()
+        outcomes, lost = store_batch(self.app.store, self.app.resolver, requests)
+        if lost:   # its index holds articles that were not stored after all
+            self.app.forget_resolver()
+        seconds = (time.perf_counter() - started) / len(requests)
+        return [(outcome, seconds) for outcome in outcomes]
+
+    def _stored(self, item: _Extracted, outcome: Outcome, seconds: float) -> Article:
+        """Count and report one article's outcome; raises DropItem when it was not stored."""
+        article, page = item.article, item.page
+        count(self.crawler, article.source, "seconds/store", seconds)
+        if isinstance(outcome, StoreUnusable):
             # corrupt / read-only file: every further write fails the same way — stop here
-            store_unusable(self.crawler, exc)
-            raise DropItem(f"{page.url}: {exc.problem}") from None
-        except Exception as exc:  # noqa: BLE001 - disk full, database locked, index down…
+            store_unusable(self.crawler, outcome)
+            raise DropItem(f"{page.url}: {outcome.problem}")
+        if isinstance(outcome, Exception):   # disk full, database locked, index down…
             # Nothing was written (the upsert is one transaction). Say so, and make sure the
             # next crawl fetches this article again instead of trusting a 304.
             self.must_come_back(article.source)
             self.problem(article.source, page.url, f"{STORE_FAULT_PREFIX} "
-                         f"({type(exc).__name__}: {exc}) — free disk space or fix the store; "
-                         "the next crawl fetches it again", level=logging.ERROR)
-            raise DropItem(f"{page.url}: store write failed") from None
+                         f"({type(outcome).__name__}: {outcome}) — free disk space or fix the "
+                         "store; the next crawl fetches it again", level=logging.ERROR)
+            raise DropItem(f"{page.url}: store write failed")
+        decision, result = outcome
         if decision.kind in ("duplicate", "join") and result.kind == "new":
             count(self.crawler, article.source, "joined_story")
-        count(self.crawler, article.source, "seconds/store", time.perf_counter() - started)
         count(self.crawler, article.source, result.kind)
         if result.kind != "unchanged":
             self.crawler.stats.inc_value(f"chavder/language/{article.language or 'und'}")

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, Union
 
 from crawler.dedup.stories import Candidate
 from crawler.models import Article
 from crawler.store.base import UpsertResult
+from crawler.store.faults import BatchLost
 from crawler.text.dates import parse_iso
 from crawler.urls import url_key
+
+
+#: what storing one article of a batch came to: ``(decision, result)``, or why not
+Outcome = Union[tuple[Any, UpsertResult], Exception]
 
 
 @dataclass
@@ -48,9 +53,59 @@ class StoreRequest:
                    data.get("index_updated_at"), float(data.get("published_ts") or 0.0))
 
 
-def store_article(store: Any, resolver: Any, request: StoreRequest) -> tuple[Any, UpsertResult]:
+def store_batch(store: Any, resolver: Any,
+                requests: list[StoreRequest]) -> tuple[list[Outcome], bool]:
+    """Store several articles in one store transaction (one lock, one commit: ~20 % of the
+    store's CPU per article at 8 a batch, bench/store_writers.py --batch): per request,
+    ``(decision, result)`` or the exception that kept it out, in order; and whether the
+    transaction itself failed. Each article is written in a savepoint of its own, so one that
+    fails leaves the others stored. The bodies are sketched before the lock is taken.
+
+    When the transaction fails (taking the lock, the commit, or SQLite rolled it back), every
+    request gets that error, and the resolver may have indexed articles that were never
+    stored: the caller must build a new one."""
+    write_batch = getattr(store, "write_batch", None)
+    if write_batch is None or len(requests) < 2:
+        return [_outcome(store_article, store, resolver, request) for request in requests], False
+    prepared = [_outcome(resolver.prepare, _candidate(request)) for request in requests]
+    outcomes: list[Outcome] = []
+    try:
+        with write_batch() as part:
+            for request, ready in zip(requests, prepared):
+                if isinstance(ready, Exception):
+                    outcomes.append(ready)
+                    continue
+                try:
+                    with part():
+                        outcomes.append(store_article(store, resolver, request, ready))
+                except BatchLost:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - this article's fault, not the batch's
+                    outcomes.append(exc)
+    except Exception as exc:  # noqa: BLE001 - nothing of the batch was stored
+        return [exc] * len(requests), True
+    return outcomes, False
+
+
+def _outcome(call: Callable[..., Any], *args: Any) -> Any:
+    try:
+        return call(*args)
+    except Exception as exc:  # noqa: BLE001 - returned, for the caller to report per article
+        return exc
+
+
+def _candidate(request: StoreRequest) -> Candidate:
+    article = request.article
+    return Candidate(url_key=request.key, body=article.body, lang=article.language,
+                     published_ts=request.published_ts, source=article.source,
+                     content_hash=article.content_hash)
+
+
+def store_article(store: Any, resolver: Any, request: StoreRequest,
+                  prepared: Any = None) -> tuple[Any, UpsertResult]:
     """Decide ``request``'s story and upsert it: ``(decision, result)``. Raises what the
-    store raises (nothing was written then: the upsert is one transaction)."""
+    store raises (nothing was written then: the upsert is one transaction). ``prepared``:
+    the resolver's ``prepare`` of the request, when done already."""
     article = request.article
 
     def write(decision: Any) -> UpsertResult:
@@ -61,11 +116,8 @@ def store_article(store: Any, resolver: Any, request: StoreRequest) -> tuple[Any
             fingerprint=decision.fingerprint, signature=decision.signature,
             published_ts=request.published_ts)
 
-    return resolver.assign(Candidate(
-        url_key=request.key, body=article.body, lang=article.language,
-        published_ts=request.published_ts, source=article.source,
-        content_hash=article.content_hash), write,
-        lambda r: (r.article_id, r.story_id, r.change_seq))
+    return resolver.assign(_candidate(request), write,
+                           lambda r: (r.article_id, r.story_id, r.change_seq), prepared)
 
 
 def _timestamp(value: str | None) -> float | None:

@@ -210,12 +210,14 @@ class StoryResolver:
         return decide("new")
 
     def assign(self, candidate: Candidate, write: Callable[[Decision], R],
-               stored_as: Callable[[R], tuple[int, int, int | None]]) -> tuple[Decision, R]:
+               stored_as: Callable[[R], tuple[int, int, int | None]],
+               prepared: Prepared | None = None) -> tuple[Decision, R]:
         """Decide ``candidate``'s story and store it with ``write(decision)``, atomically with
         respect to every other writer of the store; then index it.
 
-        ``stored_as(result)`` → ``(article_id, story_id, change_seq)`` of what was written."""
-        prepared = self.prepare(candidate)
+        ``stored_as(result)`` → ``(article_id, story_id, change_seq)`` of what was written;
+        ``prepared``: ``prepare(candidate)``, when the caller did it before taking the lock."""
+        prepared = prepared if prepared is not None else self.prepare(candidate)
         transaction = getattr(self.lookup, "story_transaction", None)
         with (transaction() if transaction is not None else contextlib.nullcontext()):
             self._expire()     # before catching up: rows caught up are kept like our own

@@ -45,6 +45,11 @@ class StoreUnusable(sqlite3.DatabaseError):
         return f"store {self.path}: {self.problem}{detail} — {self.remedy}"
 
 
+class BatchLost(sqlite3.OperationalError):
+    """A write batch's transaction is gone (SQLite rolls a whole transaction back on some
+    errors, e.g. a full disk): none of its articles was stored, whatever ``part`` said."""
+
+
 class StoreMissing(StoreUnusable):
     """A command that only reads was pointed at a store file that does not exist. Opening it
     would create an empty database (and its folders) that answers every question with

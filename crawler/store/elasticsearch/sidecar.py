@@ -81,6 +81,9 @@ class SidecarRoles:
     def story_transaction(self) -> ContextManager[Any]:
         return self.sidecar.story_transaction()
 
+    def write_batch(self) -> ContextManager[Any]:
+        return self.sidecar.write_batch()
+
     def story_seq(self) -> int:
         return self.sidecar.story_seq()
 

@@ -11,9 +11,9 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, ContextManager, Iterator
 
-from crawler.store.faults import unusable
+from crawler.store.faults import BatchLost, unusable
 
 _BUSY_SECONDS = 30.0
 
@@ -85,6 +85,29 @@ class Tables:
         except sqlite3.Error as exc:
             raise_unusable(exc, self.path)
             raise
+
+    @contextlib.contextmanager
+    def write_batch(self) -> Iterator[Callable[[], ContextManager[None]]]:
+        """One ``story_transaction`` for several articles: one lock, one commit. Yields
+        ``part``: each article is written inside ``with part():``, a SAVEPOINT, so one that
+        fails is rolled back alone (its ``after_commit`` actions too) and the others commit."""
+        with self.story_transaction():
+            yield self._savepoint
+
+    @contextlib.contextmanager
+    def _savepoint(self) -> Iterator[None]:
+        mark = len(self._after_commit)
+        self._db.execute("SAVEPOINT chavder_part")
+        try:
+            yield
+        except BaseException as exc:
+            del self._after_commit[mark:]
+            if not self._db.in_transaction:   # SQLite rolled back the whole transaction
+                raise BatchLost(f"the write batch was rolled back by SQLite ({exc})") from exc
+            self._db.execute("ROLLBACK TO chavder_part")
+            self._db.execute("RELEASE chavder_part")
+            raise
+        self._db.execute("RELEASE chavder_part")
 
     def after_commit(self, action: Callable[[], None]) -> None:
         """Run ``action`` when the current write transaction commits (now if there is none);
