@@ -110,7 +110,7 @@ class StorePipeline(_Base):
         self.batch_size = max(1, conf.getint("CHAVDER_STORE_BATCH", defaults.STORE_BATCH))
         self.batch_seconds = max(0.0, conf.getfloat("CHAVDER_STORE_BATCH_SECONDS",
                                                     defaults.STORE_BATCH_SECONDS))
-        self._waiting: list[tuple[_Extracted, StoreRequest, Deferred]] = []
+        self._waiting: list[tuple[StoreRequest, Deferred]] = []   # the batch being gathered
         self._timer: Any = None
 
     async def process_item(self, item: Any) -> Any:
@@ -129,7 +129,7 @@ class StorePipeline(_Base):
         if self.batch_size == 1:
             return self._stored(item, *self._store([request])[0])
         done: Deferred = Deferred()
-        self._waiting.append((item, request, done))
+        self._waiting.append((request, done))
         if len(self._waiting) >= self.batch_size:
             self.flush()
         elif self._timer is None:
@@ -145,8 +145,8 @@ class StorePipeline(_Base):
         self._timer = None
         waiting, self._waiting = self._waiting, []
         if waiting:
-            for (_item, _request, done), stored in zip(
-                    waiting, self._store([request for _item, request, _done in waiting])):
+            requests, waiters = zip(*waiting)
+            for done, stored in zip(waiters, self._store(list(requests))):
                 done.callback(stored)
 
     async def close_spider(self, spider: Any = None) -> None:
