@@ -102,6 +102,11 @@ def test_kill_a_worker_stop_redis_kill_the_controller(tmp_path, redis_node, stor
                           still=3.0), (stored(env), len(sink.messages),
                                        second.text()[-3000:])
             assert second.alive() and cluster.controller.alive()
+            # a graceful stop: the worker first (it may be finishing an index crawl, whose
+            # record it hands over), then the controller once it has stored all it was given
+            second.stop()
+            assert wait_for(lambda: redis_node.command("XLEN", "chavder:ingest") == b":0\r\n",
+                            30), cluster.controller.text()[-3000:]
         finally:
             codes = cluster.stop()
             sink.stop()
