@@ -364,7 +364,8 @@ def main(argv: list[str] | None = None) -> dict:
                                   args.per_domain)
                 run["round"] = round_no + 1
                 runs.append(run)
-                print(f"{f'round {round_no + 1}: ' if args.rounds > 1 else ''}{n} worker(s): {run['stored']}/{args.articles} articles in "
+                prefix = f"round {round_no + 1}: " if args.rounds > 1 else ""
+                print(f"{prefix}{n} worker(s): {run['stored']}/{args.articles} articles in "
                       f"{run['wall_seconds']} s → {run['articles_per_second']} articles/s; "
                       f"worker CPU {run['worker_cpu_seconds']} s "
                       f"({run['articles_per_cpu_second']} articles/CPU-s); Redis "

@@ -51,34 +51,28 @@ def _writer(db: str, outlet: str, count: int, start_at: float, unshared: bool, b
     from crawler.urls import url_key
     from crawler.app import build_resolver
     from crawler.store import open_store
+    from crawler.storing import StoreRequest, store_batch
     articles = _articles(count, outlet)
     store = open_store(f"sqlite:///{db}")
     resolver = build_resolver(store)
     time.sleep(max(0.0, start_at - time.time()))
     usage0, wall0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
-    if batch > 1:
-        from crawler.storing import StoreRequest, store_batch
+    if unshared:   # the path of before: decided from this process's index, then written
+        for article in articles:
+            key, ts = url_key(article.canonical_url), time.time()
+            decision = resolver.resolve(Candidate(key, article.body, "ar", ts, outlet,
+                                                  article.content_hash))
+            result = store.upsert(
+                article, key, fingerprint=decision.fingerprint, signature=decision.signature,
+                story_id=decision.story_id if decision.kind in ("duplicate", "join") else None,
+                published_ts=ts)
+            resolver.commit(decision, result.article_id, result.story_id, ts)
+    else:          # the crawl's path: store_batch (store_article for a batch of one)
         requests = [StoreRequest(a, url_key(a.canonical_url), published_ts=time.time())
                     for a in articles]
         for start in range(0, len(requests), batch):
             outcomes, _lost = store_batch(store, resolver, requests[start:start + batch])
             assert all(isinstance(o, tuple) for o in outcomes), outcomes
-        articles = []
-    for article in articles:
-        key, ts = url_key(article.canonical_url), time.time()
-
-        def write(decision, article=article, key=key, ts=ts):
-            join = decision.story_id if decision.kind in ("duplicate", "join") else None
-            return store.upsert(article, key, story_id=join, fingerprint=decision.fingerprint,
-                                signature=decision.signature, published_ts=ts)
-
-        candidate = Candidate(key, article.body, "ar", ts, outlet, article.content_hash)
-        if unshared:
-            decision = resolver.resolve(candidate)
-            result = write(decision)
-            resolver.commit(decision, result.article_id, result.story_id, ts)
-        else:
-            resolver.assign(candidate, write, lambda r: (r.article_id, r.story_id, r.change_seq))
     usage1, wall = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter() - wall0
     store.close()
     out.put((wall, usage1.ru_utime + usage1.ru_stime - usage0.ru_utime - usage0.ru_stime))
