@@ -23,8 +23,9 @@ install: $(STAMP)
 ## `make dev`: editable install with the test tools (pytest, aiosmtpd, pyseccomp …), and the
 ## Debian packages the tests' real servers and sandboxes need (installed only when missing).
 ## chromium: the headless browser of render: browser sources (tests/test_browser_render.py);
-## redis-server: the shared frontier of scale-out workers (tests/test_scale_out*.py).
-DEBIAN_TEST_PACKAGES := libseccomp2 chromium redis-server
+## redis-server: the shared frontier of scale-out workers (tests/test_scale_out*.py);
+## nginx: the outlet's web server in bench/scale_out.py (testsupport/nginx_web.py).
+DEBIAN_TEST_PACKAGES := libseccomp2 chromium redis-server nginx
 $(DEV): pyproject.toml | $(BIN)/python
 	@missing=""; for pkg in $(DEBIAN_TEST_PACKAGES); do \
 	  dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \

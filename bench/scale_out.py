@@ -3,15 +3,16 @@
     .venv/bin/python bench/scale_out.py --articles 2000
     .venv/bin/python bench/scale_out.py --articles 300 --memory-urls 20000   # quick
 
-The outlet is bench/crawl.py's (N generated 60–150 KB pages in a sitemap), served by the fixture
-web in its own process. For each worker count: a fresh Redis (Debian's redis-server, appendfsync
+The outlet is bench/crawl.py's (N generated 60–150 KB pages in a sitemap), served by Debian's
+nginx (testsupport/nginx_web.py: ~0.14 ms of CPU per page, where the Python fixture web took
+0.6–1 ms of the same two cores; ``--web fixture`` brings that one back). For each worker count: a fresh Redis (Debian's redis-server, appendfsync
 everysec as in production), a fresh SQLite store shared by the workers, N ``chavder worker``
 processes started and heard from (heartbeat) before the clock starts; then the job is put on the
 frontier as the controller does (``Frontier.submit``) and the clock stops when the frontier
 reports the job finished (every article stored and acknowledged). Politeness limits are lifted
 for the local server as in bench/crawl.py (AutoThrottle off; ``--per-domain`` requests per
-domain, held across the workers by the Redis leases); the fixture web's own record of requests
-in flight checks that they held.
+domain, held across the workers by the Redis leases); the web server's record of requests in
+flight checks that they held (nginx's: an upper bound from its access log's milliseconds).
 
 Also measured:
 * Redis commands per article (``INFO commandstats`` delta / articles; commands run inside Lua
@@ -48,6 +49,7 @@ from bench.jsonout import write_json  # noqa: E402
 from bench.sitegen import generate_site  # noqa: E402
 from testsupport.config import write_config  # noqa: E402
 from testsupport.fixtureweb import FixtureWebProcess  # noqa: E402
+from testsupport.nginx_web import NginxWeb  # noqa: E402
 from testsupport.processes import spawn  # noqa: E402
 from testsupport.redis_node import RedisNode  # noqa: E402
 
@@ -143,7 +145,7 @@ def _wait_finished(frontier: Any, job: str, timeout: float) -> None:
     raise SystemExit(f"job {job} not finished after {timeout:.0f} s")
 
 
-def run_workers(tmp: Path, web: FixtureWebProcess, n: int, articles: int, per_domain: int,
+def run_workers(tmp: Path, web: FixtureWebProcess | NginxWeb, n: int, articles: int, per_domain: int,
                 monitor: bool = False, es: Any = None, handoff: bool = False) -> dict[str, Any]:
     """One timed crawl of the outlet by ``n`` workers (``monitor``: untimed, counting; ``es``:
     an engine node to store into instead of SQLite; ``handoff``: ``store_writer: controller``,
@@ -349,6 +351,10 @@ def main(argv: list[str] | None = None) -> dict:
                         help="repeat the worker counts this many times, alternating (1, 2, 1, "
                              "2 …): the machine's speed drifts within minutes, so each round's "
                              "ratio compares runs next to each other; prints the median")
+    parser.add_argument("--web", choices=("nginx", "fixture"), default="nginx",
+                        help="the outlet's web server: nginx (Debian's, as real outlets run; "
+                             "default) or the test suite's Python fixture web, which spends "
+                             "0.6-1 ms of the same two cores per page")
     parser.add_argument("--json", help="write results to this JSON file")
     args = parser.parse_args(argv)
     load_before = os.getloadavg()
@@ -358,7 +364,9 @@ def main(argv: list[str] | None = None) -> dict:
         generate_site(tmp / "web", args.articles)
         print(f"generated {args.articles} pages in {time.perf_counter() - t0:.1f} s")
         runs = []
-        with FixtureWebProcess(tmp / "web") as web:
+        web_server = NginxWeb(tmp / "web") if args.web == "nginx" \
+            else FixtureWebProcess(tmp / "web")
+        with web_server as web:
             for n, round_no in ((n, r) for r in range(args.rounds) for n in args.workers):
                 run = run_workers(tmp / f"round{round_no + 1}", web, n, args.articles,
                                   args.per_domain)
@@ -370,7 +378,7 @@ def main(argv: list[str] | None = None) -> dict:
                       f"worker CPU {run['worker_cpu_seconds']} s "
                       f"({run['articles_per_cpu_second']} articles/CPU-s); Redis "
                       f"{run['redis_commands_per_article']} commands and "
-                      f"{run['redis_cpu_ms_per_article']} ms CPU per article; the fixture web "
+                      f"{run['redis_cpu_ms_per_article']} ms CPU per article; the web server "
                       f"{run['web_server_cpu_ms_per_article']} ms CPU per article; at most "
                       f"{run['max_in_flight_per_host']} requests in flight for the host")
             monitored = None
@@ -430,7 +438,8 @@ def main(argv: list[str] | None = None) -> dict:
               f"{median}{round(statistics.median(rates), 1)} articles/s (goal ≥ 200)")
     load_after = os.getloadavg()
     print(f"load average before / after: {load_before[0]:.1f} / {load_after[0]:.1f}")
-    result = {"articles": args.articles, "per_domain": args.per_domain, "runs": runs,
+    result = {"articles": args.articles, "per_domain": args.per_domain, "web": args.web,
+              "runs": runs,
               "ratio_2_to_1": ratio, "ratios_by_round": ratios,
               "two_workers_articles_per_second": statistics.median(rates) if rates else None,
               "monitored": monitored, "memory": memory,
