@@ -194,27 +194,32 @@ def test_text_density_finds_a_table_layout_body() -> None:
     assert article.body == "\n\n".join(BODY)
 
 
+def detected(code: str, confidence: float):
+    """A stand-in for langid.identify: this code at this confidence, for any text."""
+    return lambda text, sure_at: (code, confidence >= sure_at)
+
+
 def test_language_correction_uses_the_source_languages(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
 
-    def fake_detect(text: str) -> tuple[str, float]:
+    def fake_identify(text: str, sure_at: float) -> tuple[str, bool]:
         calls.append(text)
-        return "fa", 0.7
+        return "fa", 0.7 >= sure_at
 
-    monkeypatch.setattr(fields, "detect", fake_detect)
+    monkeypatch.setattr(fields, "identify", fake_identify)
     text = "نرخی دۆلار لە بازاڕی هەولێر دابەزی"
     assert fields.pick_language(text, [], (None,), None) == "fa"
     assert fields.pick_language(text, ["ckb"], (None,), None) == "ckb"
     assert fields.pick_language(text, ["kmr"], (None,), None) == "fa"  # other script: kept
-    monkeypatch.setattr(fields, "detect", lambda text: ("tr", 0.6))
+    monkeypatch.setattr(fields, "identify", detected("tr", 0.6))
     assert fields.pick_language("Bihayê nan zêde bû", ["kmr"], (None,), None) == "kmr"
     assert fields.pick_language("Ekmek fiyatı arttı", ["ar"], (None,), None) == "tr"
     # a confident answer stands: outlets publish in more than one language
-    monkeypatch.setattr(fields, "detect", lambda text: ("tr", 0.99))
+    monkeypatch.setattr(fields, "identify", detected("tr", 0.99))
     assert fields.pick_language("Ekmek fiyatı arttı", ["kmr"], (None,), None) == "tr"
-    monkeypatch.setattr(fields, "detect", lambda text: ("ckb", 0.99))
+    monkeypatch.setattr(fields, "identify", detected("ckb", 0.99))
     assert fields.pick_language("هەواڵ", ["ar"], (None,), None) == "ckb"
-    monkeypatch.setattr(fields, "detect", lambda text: ("und", 0.0))
+    monkeypatch.setattr(fields, "identify", detected("und", 0.0))
     assert fields.pick_language("…", ["ckb"], ("ku-Arab",), None) == "ckb"
     assert calls
 

@@ -14,6 +14,7 @@ import pytest
 
 from crawler.extract import extract_article
 from crawler.extract import fields
+from crawler.text import detect
 from crawler.text.charset import decode_html
 from crawler.models import Article, LinkHint
 
@@ -163,16 +164,17 @@ PERSIAN = ("پس از دو سال خشکسالی، شماری از کشاورز�
 
 
 def test_a_confident_persian_text_on_an_arabic_source_stays_persian() -> None:
-    assert fields.detect(PERSIAN)[1] >= 0.9
+    code, confidence = detect(PERSIAN)
+    assert code == "fa" and confidence >= 0.9
     assert fields.pick_language(PERSIAN, ["ar"], ("ar",), None) == "fa"
 
 
 def test_the_prior_decides_close_calls(monkeypatch: pytest.MonkeyPatch) -> None:
     sorani = "نرخی دۆلار لە بازاڕی هەولێر دابەزی"
-    monkeypatch.setattr(fields, "detect", lambda text: ("fa", 0.97))
+    monkeypatch.setattr(fields, "identify", lambda text, sure_at: ("fa", 0.97 >= sure_at))
     assert fields.pick_language(sorani, ["ckb"], (None,), None) == "ckb"   # Sorani letters
     assert fields.pick_language(PERSIAN, ["ckb"], (None,), None) == "fa"   # none: Persian
-    monkeypatch.setattr(fields, "detect", lambda text: ("fa", 0.6))
+    monkeypatch.setattr(fields, "identify", lambda text, sure_at: ("fa", 0.6 >= sure_at))
     assert fields.pick_language("خبر کوتاه", ["ar"], ("ar",), None) == "ar"  # unsure: prior
 
 

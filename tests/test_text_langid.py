@@ -90,3 +90,47 @@ def test_kurmanji_with_few_kurmanji_letters_stays_kurmanji():
     text = ("Li bajarê Qamişloyê û li gundên derdorê ji ber şer gelek malbat koç kirin. Rêveberiya "
             "herêmê got ku ew ê alîkariyê bide wan. ") * 5
     assert detect(text)[0] == "kmr"
+
+
+# ---------------------------------------------------------------- identify(): fastText skipped
+from crawler.text import identify  # noqa: E402
+from crawler.text import langid as langid_module  # noqa: E402
+
+SORANI = ("هێزەکانی پێشمەرگە لە سنووری نێوان هەرێمی کوردستان و سووریا ئامادەن و "
+          "بەرپرسێکی سەربازی ڕایگەیاند کە هێرشەکە لە دوای نیوەڕۆ دەستی پێکرد")
+KURMANJI = ("Hêzên Pêşmerge li ser sînorê navbera Herêma Kurdistanê û Sûriyê amade ne û "
+            "berpirsekî leşkerî got ku êrîş piştî nîvro dest pê kir")
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[f"{r['lang']}-{r['kind']}-{i}" for i, r in enumerate(ROWS)])
+@pytest.mark.parametrize("sure_at", [0.8, 0.9, 0.99])
+def test_identify_gives_detects_code_and_sureness(row: dict[str, str], sure_at: float):
+    code, confidence = detect(row["text"])
+    assert identify(row["text"], sure_at) == (code, confidence >= sure_at)
+
+
+def test_identify_answers_clear_kurdish_without_fasttext(monkeypatch: pytest.MonkeyPatch):
+    def no_fasttext(text: str) -> dict[str, float]:
+        raise AssertionError("fastText was asked")
+    monkeypatch.setattr(langid_module, "_ft", no_fasttext)
+    assert identify(SORANI, 0.9) == ("ckb", True)
+    assert identify(KURMANJI, 0.9) == ("kmr", True)
+    with pytest.raises(AssertionError, match="fastText was asked"):
+        identify("الرقة", 0.9)                    # one word: fastText must weigh in
+    with pytest.raises(AssertionError, match="fastText was asked"):
+        identify("Die Verhandlungen in Genf wurden am Montag fortgesetzt", 0.9)
+
+
+@pytest.mark.parametrize("text", [SORANI, KURMANJI])
+def test_the_shortcut_holds_whatever_fasttext_says(monkeypatch: pytest.MonkeyPatch, text: str):
+    """The bound, checked by force: every distribution fastText could give — all its mass on
+    one candidate, on a language outside them, or nowhere — leaves detect() on the same code,
+    with at least the confidence identify() promised."""
+    code, sure = identify(text, 0.9)
+    assert sure
+    worlds = [{}, {"de": 1.0}, {"ar": 1.0}, {"fa": 1.0}, {"ckb": 1.0}, {"kmr": 1.0},
+              {"tr": 1.0}, {"en": 1.0}, {"diq": 1.0}, {"fa": 0.5, "ar": 0.5}]
+    for world in worlds:
+        monkeypatch.setattr(langid_module, "_ft", lambda _text, world=world: dict(world))
+        got, confidence = detect(text)
+        assert got == code and confidence >= 0.9, world

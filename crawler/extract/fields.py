@@ -16,7 +16,7 @@ from crawler.extract.dom import HtmlElement, clean, css, text_of
 from crawler.extract.body import content_like as _content_like
 from crawler.extract.furniture import COMMENTS_CLASS, STRONG_CLASS, class_words
 from crawler.extract.metadata import PageMetadata
-from crawler.text import detect, normalize, parse_date, search_date
+from crawler.text import identify, normalize, parse_date, search_date
 
 _TITLE_SEPARATORS = (" | ", " - ", " – ", " — ", " :: ", " « ", " » ", " · ", " ‹ ", " › ",
                      " ـ ", " / ")
@@ -539,7 +539,7 @@ def pick_language(text: str, languages: Sequence[str], declared: Sequence[str | 
     are a prior that decides only close calls: an unsure detection (short texts), Sorani read as
     Persian, Kurmanji read as Turkish & co. A confident answer stands — a Persian article on
     an Arabic source stays ``fa`` (outlets publish in several languages)."""
-    code, confidence = detect(text)
+    code, sure = identify(text, _CONFIDENT)
     if code in ("", "und"):
         code = None
     if code == "ku":
@@ -554,7 +554,7 @@ def pick_language(text: str, languages: Sequence[str], declared: Sequence[str | 
     if not allowed or code in allowed:
         return code
     same_script = [c for c in allowed if (c in _ARABIC_SCRIPT) == (code in _ARABIC_SCRIPT)]
-    unsure = confidence < _CONFIDENT
+    unsure = not sure
     if code == "fa" and "ckb" in allowed and (unsure or _SORANI_ONLY.search(text)):
         return "ckb"      # Sorani, short or in the old orthography, reads as Persian
     if code in _LATIN_KURDISH_CONFUSABLE and "kmr" in allowed and (

@@ -41,7 +41,7 @@ from crawler.text.normalize import normalize
 #: normalize() of one word, memoised: the same few thousand words recur on every page.
 _normalize_word = lru_cache(maxsize=65536)(normalize)
 
-__all__ = ["detect", "detect_scores", "main_langid", "LANGDETECT_BELOW"]
+__all__ = ["detect", "detect_scores", "identify", "main_langid", "LANGDETECT_BELOW"]
 
 LANGDETECT_BELOW = 0.80          # call langdetect when the cascade's share is below this
 #: …or when fastText points outside the candidates, unless it is this sure of one language
@@ -184,12 +184,16 @@ def _softmax(scores: dict[str, float]) -> dict[str, float]:
     return {k: v / total for k, v in exp.items()}
 
 
-def _arabic_scores(text: str, ft: dict[str, float]) -> dict[str, float]:
+def _arabic_prior(ft: dict[str, float]) -> dict[str, float]:
+    """fastText's probabilities for the Arabic-script candidates (each in [0, 1])."""
     other = _best_other(ft, _ARABIC_CANDIDATES + ("mzn", "lrc", "glk"))
     fa = ft.get("fa", 0.0) + 0.5 * sum(ft.get(c, 0.0) for c in ("mzn", "lrc", "glk"))
-    probs = {"ar": ft.get("ar", 0.0), "fa": fa, "ckb": ft.get("ckb", 0.0), "other": other}
-    scores = {k: W_FT * math.log(v + 0.02) for k, v in probs.items()}
-    scores["other"] -= W_OTHER_PRIOR
+    return {"ar": ft.get("ar", 0.0), "fa": fa, "ckb": ft.get("ckb", 0.0), "other": other}
+
+
+def _arabic_evidence(text: str) -> dict[str, float]:
+    """The orthographic log-odds of the Arabic-script candidates (no fastText)."""
+    scores = {"ar": 0.0, "fa": 0.0, "ckb": 0.0, "other": -W_OTHER_PRIOR}
     sorani = len(_SORANI.findall(text))
     old = len(_OLD_SORANI.findall(text))
     ar_only = len(_AR_ONLY.findall(text))
@@ -206,12 +210,16 @@ def _arabic_scores(text: str, ft: dict[str, float]) -> dict[str, float]:
     return scores
 
 
-def _latin_scores(text: str, ft: dict[str, float]) -> dict[str, float]:
+def _latin_prior(ft: dict[str, float]) -> dict[str, float]:
+    """fastText's probabilities for the Latin-script candidates (each in [0, 1])."""
     other = _best_other(ft, _LATIN_CANDIDATES + ("diq",))
-    probs = {"kmr": ft.get("kmr", 0.0) + 0.7 * ft.get("diq", 0.0), "tr": ft.get("tr", 0.0),
-             "en": ft.get("en", 0.0), "other": other}
-    scores = {k: W_FT * math.log(v + 0.02) for k, v in probs.items()}
-    scores["other"] -= W_OTHER_PRIOR
+    return {"kmr": ft.get("kmr", 0.0) + 0.7 * ft.get("diq", 0.0), "tr": ft.get("tr", 0.0),
+            "en": ft.get("en", 0.0), "other": other}
+
+
+def _latin_evidence(text: str) -> dict[str, float]:
+    """The orthographic log-odds of the Latin-script candidates (no fastText)."""
+    scores = {"kmr": 0.0, "tr": 0.0, "en": 0.0, "other": -W_OTHER_PRIOR}
     kmr_chars = len(_KMR_CHARS.findall(text))
     kmr_i = len(_KMR_I.findall(text))
     qwx = len(_QWX.findall(text))
@@ -236,14 +244,45 @@ def _latin_scores(text: str, ft: dict[str, float]) -> dict[str, float]:
     return scores
 
 
+def _combined(prior: dict[str, float], evidence: dict[str, float]) -> dict[str, float]:
+    return {k: W_FT * math.log(v + 0.02) + evidence[k] for k, v in prior.items()}
+
+
+#: fastText's probabilities over the candidates (and the likeliest other) sum to at most 1;
+#: a little more allows for its float rounding and for labels mapped onto one code
+_FT_MASS = 1.01
+
+
+def _sure_without_fasttext(evidence: dict[str, float], sure_at: float) -> str | None:
+    """The candidate that wins with a share of at least ``sure_at`` *whatever* fastText says,
+    or None when fastText could change that.
+
+    With ``W_FT`` = 1 a candidate's softmax weight is ``(p + 0.02) * e**evidence`` for its
+    fastText probability ``p``; the leader's share is least when its ``p`` is 0 and all of
+    fastText's mass goes to the strongest rival."""
+    best = max(evidence, key=evidence.__getitem__)
+    if best == "other" or W_FT != 1.0:
+        return None
+    top = evidence[best]
+    weights = {k: math.exp(v - top) for k, v in evidence.items()}
+    leader = 0.02 * weights.pop(best)
+    rivals = 0.02 * sum(weights.values()) + _FT_MASS * max(weights.values())
+    return best if leader / (leader + rivals) >= sure_at else None
+
+
 def _kurmanji_or_turkish(text: str) -> bool:
     """Whether the text has a letter of Turkish or Kurmanji (ğ ı ş) or two Kurmanji-only words."""
     return bool(_KMR_TR_LETTERS.search(text)) or \
         sum(1 for word in _WORDS.findall(text.lower()) if word in _KMR_MARKERS) >= 2
 
 
-def detect_scores(text: str) -> tuple[str, float, dict[str, float], bool]:
-    """(code, confidence, candidate shares, langdetect used) — for evaluation and debugging."""
+def detect_scores(text: str, sure_at: float | None = None
+                  ) -> tuple[str, float, dict[str, float], bool]:
+    """(code, confidence, candidate shares, langdetect used) — for evaluation and debugging.
+
+    ``sure_at``: when the letters and function words alone give one candidate that share
+    whatever fastText would say, answer it without asking fastText — the code is provably the
+    same, the confidence is then that lower bound and the shares are empty (:func:`identify`)."""
     text = text[:MAX_CHARS]
     letters = _LETTER.findall(text)
     if not letters:
@@ -251,15 +290,25 @@ def detect_scores(text: str) -> tuple[str, float, dict[str, float], bool]:
     n_ar = len(_ARABIC.findall(text))
     n_lat = len(_LATIN.findall(text))
     n_other = len(letters) - n_ar - n_lat
-    ft = _ft(text)
     if n_other > max(n_ar, n_lat):
+        ft = _ft(text)
         code, p = max(ft.items(), key=lambda kv: kv[1]) if ft else ("und", 0.0)
         return code, round(min(p, 1.0), 6), ft, False
-    scores = _arabic_scores(text, ft) if n_ar >= n_lat else _latin_scores(text, ft)
+    arabic = n_ar >= n_lat
+    evidence = _arabic_evidence(text) if arabic else _latin_evidence(text)
+    if sure_at is not None and (arabic or _kurmanji_or_turkish(text)):
+        # (Latin script: only where the sure-other shortcut below cannot apply — it needs
+        # fastText, and it never applies when ğ ı ş or Kurmanji words show.)
+        floor = max(sure_at, LANGDETECT_BELOW)     # at or above it langdetect is not asked
+        sure = _sure_without_fasttext(evidence, floor)
+        if sure is not None:
+            return sure, floor, {}, False
+    ft = _ft(text)
+    scores = _combined(_arabic_prior(ft) if arabic else _latin_prior(ft), evidence)
     shares = _softmax(scores)
     best = max(shares, key=shares.__getitem__)
     used_ld = False
-    if n_ar < n_lat and ft:
+    if not arabic and ft:
         top, p_top = max(ft.items(), key=lambda kv: kv[1])
         if top not in scores and p_top >= FT_SURE_OTHER and not _kurmanji_or_turkish(text):
             # fastText is sure of a language outside the candidates (German, French …) and the
@@ -293,6 +342,17 @@ def detect(text: str) -> tuple[str, float]:
         return "und", 0.0
     code, conf, _, _ = detect_scores(text)
     return code, conf
+
+
+def identify(text: str, sure_at: float = LANGDETECT_BELOW) -> tuple[str, bool]:
+    """``(code, sure)``: :func:`detect`'s code, and whether its confidence is ``sure_at`` or
+    more — all that article extraction needs. fastText is not asked when the letters and
+    function words alone decide that (most Sorani, many Kurmanji and Arabic news paragraphs):
+    ~0.5 ms less per such article inside a crawl, the same answer."""
+    if not text or not text.strip():
+        return "und", False
+    code, confidence, _, _ = detect_scores(text, sure_at)
+    return code, confidence >= sure_at
 
 
 def main_langid(stdin: IO[str] | Iterable[str] = sys.stdin, stdout: IO[str] = sys.stdout) -> int:
