@@ -159,3 +159,19 @@ def test_joined_words_are_one_key_for_query_index_and_fts():
                (index_terms("Da’esh cells attacked a checkpoint", "en"),))
     (key,) = query_terms("Daesh")
     assert db.execute("SELECT rowid FROM t WHERE t MATCH ?", (f'"{key}"',)).fetchall() == [(1,)]
+
+
+def test_the_word_pattern_is_its_per_character_definition():
+    """Words are maximal runs of letters, digits, marks and joiners; the pattern matches runs
+    of each kind for speed and must find exactly the words of the one-character definition."""
+    import random
+    import re
+
+    from crawler.text import analysis
+    reference = re.compile(rf"(?:[^\W_]|[{analysis._MARKS}\u200c\u200d])+")
+    rng = random.Random(5)
+    alphabet = "ab_ -'’êçı1٢ءابةی\u064b\u064e\u0670\u0300\u20d0\u200c\u200d\u0640"
+    texts = ["".join(rng.choice(alphabet) for _ in range(120)) for _ in range(2000)]
+    texts.append("هێزەکانی\u200cپێشمەرگە لە الرَّقَّة و Reqa'yê û Da'esh")
+    for text in texts:
+        assert analysis._WORD.findall(text) == reference.findall(text), text
