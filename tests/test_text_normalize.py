@@ -175,3 +175,22 @@ def test_the_word_pattern_is_its_per_character_definition():
     texts.append("هێزەکانی\u200cپێشمەرگە لە الرَّقَّة و Reqa'yê û Da'esh")
     for text in texts:
         assert analysis._WORD.findall(text) == reference.findall(text), text
+
+
+def test_long_texts_fold_exactly_as_the_character_table_says():
+    """Long texts are translated through a numpy lookup table: the same result as
+    ``str.translate`` for every character — BMP, astral, lone surrogates — and length."""
+    import importlib
+    import random
+    module = importlib.import_module("crawler.text.normalize")
+    rng = random.Random(9)
+    pool = [chr(c) for c in [*range(32, 0x2100), *range(0xFB00, 0xFFFE), 0x1F600, 0x10400,
+                             0x20000]]
+    for size in (10, 511, 512, 600, 5000):
+        for _ in range(60):
+            text = "".join(rng.choice(pool) for _ in range(size))
+            assert module._translate(text) == text.translate(module._TABLE)
+    broken = "الرقة\udcff " * 200                       # undecodable bytes kept as surrogates
+    assert module._translate(broken) == broken.translate(module._TABLE)
+    body = "هێزەکانی پێشمەرگە لە الرَّقَّة ٢٠٢٦ — Reqa'yê û IŞİD " * 100
+    assert normalize(body) == " ".join(normalize(w) for w in body.split(" "))
