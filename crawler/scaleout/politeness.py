@@ -20,7 +20,10 @@ holds across workers only if every start is told there.
 Enabled only when ``redis_url`` is set; without it the middleware is not built and nothing
 changes. Inside one worker, one request per domain at a time asks Redis (the others wait
 behind it, or for a local release), so a busy domain costs each worker one poll per
-``CHAVDER_POLITENESS_POLL`` seconds, not one per waiting request. If Redis is unreachable,
+``CHAVDER_POLITENESS_POLL`` seconds, not one per waiting request; and a worker Redis told
+it holds its fair share does not ask again for half the asker window unless a release of its
+own brings it under that share (it asked once per queued request: with two workers on one
+outlet, a doomed round trip per article). If Redis is unreachable,
 requests wait (one warning, one line when it is back): a worker never sends impolitely
 because it cannot see the others.
 """
@@ -69,6 +72,7 @@ class SharedPolitenessMiddleware:
         self._returning: dict[str, list[str]] = {}   # released, handed back with the next ask
         self._granted: dict[str, float] = {}     # token → when Redis granted it (monotonic)
         self._spare: dict[str, list[str]] = {}   # domain → released tokens a waiter may reuse
+        self._share: dict[str, tuple[float, int]] = {}   # domain → (until, held): fair share
         self._renewer: Any = None
         self._stopping = False                   # spider closed: every lease goes back
 
@@ -146,10 +150,19 @@ class SharedPolitenessMiddleware:
                     if self.crawler.stats:
                         self.crawler.stats.inc_value("chavder/politeness/leases_reused")
                     return reused
-                if self._local.get(domain, 0) >= self.limit:
+                held = self._local.get(domain, 0)
+                if held >= self.limit:
                     await self._wait(domain, None)   # all slots are ours: a release wakes us
                     continue
-                answer = self._ask(domain, token, delay, self._local.get(domain, 0))
+                share = self._share_left(domain, held)
+                if share > 0:                        # Redis said lately: this is our share
+                    await self._wait(domain, share)
+                    continue
+                answer = self._ask(domain, token, delay, held)
+                if answer.status == SHARE:
+                    self._share[domain] = (time.monotonic() + answer.wait / 2, held)
+                    if self.crawler.stats:
+                        self.crawler.stats.inc_value("chavder/politeness/fair_share_refusals")
                 if answer.acquired:
                     self._held[token] = domain
                     self._granted[token] = time.monotonic()
@@ -163,6 +176,20 @@ class SharedPolitenessMiddleware:
             asker.release()
             if not asker.locked and not asker.waiting:
                 self._askers.pop(domain, None)       # thousands of domains: keep none idle
+                if self._share.get(domain, (0.0, 0))[0] <= time.monotonic():
+                    self._share.pop(domain, None)
+
+    def _share_left(self, domain: str, held: int) -> float:
+        """Seconds for which this worker, holding ``held`` leases on ``domain``, need not ask:
+        Redis answered "fair share" when it held as many, under half an asker window ago (the
+        answer stays true while the others wait; asking again each half window keeps this
+        worker counted among the waiting). A local release brings ``held`` under it: ask."""
+        until, at = self._share.get(domain, (0.0, 0))
+        left = until - time.monotonic()
+        if left <= 0:
+            self._share.pop(domain, None)
+            return 0.0
+        return left if held >= at else 0.0
 
     def _ask(self, domain: str, token: str, delay: float, held: int) -> Answer:
         returning = self._returning.pop(domain, [])
