@@ -143,6 +143,9 @@ def test_controller_and_two_workers_store_what_one_process_stores(tmp_path, fixt
     counts = [worker_counts(w) for w in cluster.crew]
     assert all(articles > 0 for articles, _jobs in counts), counts
     assert sum(a for a, _ in counts) >= single["snapshot"]["rows"]
+    # each warmed up before its first heartbeat (crawler.warmup)
+    assert all("warmed up in" in w.text() and "objects frozen" in w.text()
+               for w in cluster.crew)
     # the controller matched and sent; no worker did
     assert not any("alert sent" in w.text() or "alert queued" in w.text()
                    for w in cluster.crew)

@@ -90,3 +90,27 @@ def test_a_failing_step_is_logged_and_the_rest_still_runs(monkeypatch: pytest.Mo
     assert warmup.warm_up() >= 0
     assert ran == ["dedup"]
     assert "warm-up of the extraction failed" in caplog.text and "model file missing" in caplog.text
+
+
+SETTLE = r"""
+import gc, json
+from crawler.warmup import CRAWL_GC_THRESHOLDS, settle_heap, warm_up
+warm_up()
+frozen = settle_heap()
+for _ in range(50_000):          # cycles made after the freeze are still collected
+    a = []; a.append(a)
+unreachable = gc.collect()
+print(json.dumps({"frozen": frozen, "count": gc.get_freeze_count(),
+                  "thresholds": list(gc.get_threshold()), "want": list(CRAWL_GC_THRESHOLDS),
+                  "unreachable": unreachable}))
+"""
+
+
+def test_settle_heap_freezes_the_warm_heap_and_still_collects_new_cycles() -> None:
+    out = subprocess.run([sys.executable, "-c", SETTLE], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["frozen"] == report["count"] > 50_000     # modules, models, suffix list
+    assert report["thresholds"] == report["want"]
+    assert report["unreachable"] > 0

@@ -84,9 +84,10 @@ class Worker:
         self._runner = CrawlerRunner(scrapy_settings(
             self.app.settings, {"CHAVDER_PROGRESS_INTERVAL": 0, **self.overrides}))
         apply_logger_levels()
-        from crawler.warmup import warm_up
-        log.info("worker warmed up in %.2f s (models, suffix list, Scrapy components)",
-                 warm_up(self._runner.settings))
+        from crawler.warmup import settle_heap, warm_up
+        log.info("worker warmed up in %.2f s (models, suffix list, Scrapy components); "
+                 "%d objects frozen for the collector", warm_up(self._runner.settings),
+                 settle_heap())
         self.app._alerting = None   # matching and mail are the controller's
         self.app._digests = None
         if self.hands_off:          # store_writer: controller — this worker opens no store
