@@ -68,6 +68,10 @@ def store_batch(store: Any, resolver: Any,
     if write_batch is None or len(requests) < 2:
         return [_outcome(store_article, store, resolver, request) for request in requests], False
     prepared = [_outcome(resolver.prepare, _candidate(request)) for request in requests]
+    prepare_terms = getattr(store, "prepare_terms", None)
+    if prepare_terms is not None:           # the FTS analysis, out of the write lock too
+        _outcome(prepare_terms, [r.article for r, ready in zip(requests, prepared)
+                                 if not isinstance(ready, Exception)])
     outcomes: list[Outcome] = []
     try:
         with write_batch() as part:

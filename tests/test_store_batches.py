@@ -109,3 +109,95 @@ def test_a_disk_filling_up_mid_batch_stores_exactly_what_the_outcomes_say(tmp_pa
     assert not lost and all(o[1].kind == "new" for o in outcomes)
     assert len(_rows(path)) == 40 == len({story for _key, story in _rows(path)})
     store.close()
+
+
+def _fts(path) -> list[tuple]:
+    con = sqlite3.connect(path)
+    try:
+        return con.execute("SELECT a.url_key, f.title, f.body FROM articles a "
+                           "JOIN articles_fts f ON f.rowid = a.id ORDER BY a.id").fetchall()
+    finally:
+        con.close()
+
+
+def test_a_batch_analyses_its_articles_for_search_before_taking_the_write_lock(
+        tmp_path, store, monkeypatch):
+    """The FTS terms of a batch are computed before BEGIN IMMEDIATE (none inside the
+    transaction, where other processes wait for the lock), and the index holds what
+    one-by-one storing indexes; no prepared terms outlive the transaction."""
+    import crawler.store.sqlite.articles as articles_module
+    articles = _distinct(6)
+    calls = {"inside": 0, "outside": 0}
+    real = articles_module.index_terms
+
+    def counting(text, lang=None):
+        calls["inside" if store._in_write else "outside"] += 1
+        return real(text, lang)
+
+    monkeypatch.setattr(articles_module, "index_terms", counting)
+    outcomes, lost = store_batch(store, build_resolver(store), [_request(a) for a in articles])
+    assert not lost and all(isinstance(o, tuple) for o in outcomes), outcomes
+    assert calls == {"inside": 0, "outside": 12}
+    assert store._terms == {}
+    monkeypatch.setattr(articles_module, "index_terms", real)
+    alone = open_store(f"sqlite:///{tmp_path / 'alone.db'}")
+    resolver = build_resolver(alone)
+    for article in articles:
+        store_article(alone, resolver, _request(article))
+    alone.close()
+    assert _fts(tmp_path / "c.db") == _fts(tmp_path / "alone.db")
+
+
+# ---------------------------------------------------------------------- the write lock
+
+def test_begin_immediate_takes_the_lock_soon_after_another_process_frees_it(tmp_path):
+    """Another process holds the write lock for 0.235 s: BEGIN IMMEDIATE waits, then gets it
+    within a few milliseconds of the release (SQLite's own busy handler would sleep on in
+    steps up to 100 ms); the busy timeout is back for every other statement."""
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    from crawler.store.sqlite.tables import begin_immediate, connect
+    path = tmp_path / "lock.db"
+    db = connect(path)
+    db.execute("CREATE TABLE t(x)")
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sqlite3, sys, time\n"
+         f"db = sqlite3.connect({str(path)!r}, isolation_level=None)\n"
+         "db.execute('BEGIN IMMEDIATE'); db.execute('INSERT INTO t VALUES (1)')\n"
+         "print('held', flush=True); time.sleep(0.235)\n"
+         "db.execute('COMMIT'); print(repr(time.time()), flush=True)\n"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        begin_immediate(db)
+        got = time.time()
+        released = float(holder.stdout.readline())
+        db.execute("INSERT INTO t VALUES (2)")
+        db.execute("COMMIT")
+    finally:
+        holder.wait(10)
+    # SQLite's handler tries at 228 and 328 ms: it would take the lock ~90 ms late
+    assert 0 <= got - released < 0.05, got - released
+    assert [r[0] for r in db.execute("SELECT x FROM t ORDER BY x")] == [1, 2]
+    assert db.execute("PRAGMA busy_timeout").fetchone()[0] == 30_000
+    db.close()
+
+
+def test_begin_immediate_gives_up_after_the_busy_timeout(tmp_path, monkeypatch):
+    import sqlite3
+
+    import crawler.store.sqlite.tables as tables
+    monkeypatch.setattr(tables, "_BUSY_SECONDS", 0.2)
+    path = tmp_path / "lock.db"
+    holder, waiter = tables.connect(path), tables.connect(path)
+    holder.execute("BEGIN IMMEDIATE")
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        tables.begin_immediate(waiter)
+    holder.execute("ROLLBACK")
+    tables.begin_immediate(waiter)          # free again: taken at once
+    waiter.execute("ROLLBACK")
+    holder.close(), waiter.close()

@@ -162,12 +162,23 @@ class ArticleTables(Tables):
         self._index(article_id, fields["title"], fields["body"], fields["language"])
         return UpsertResult("new", article_id, story_id, 1, seq)
 
+    def prepare_terms(self, articles: Iterable[Article]) -> None:
+        """Analyse the title and body of articles about to be upserted for the FTS index now,
+        before the write lock is taken: the analysis is a third of an upsert's CPU, and
+        inside the lock it kept every other process waiting. Unused terms are dropped when
+        the next write transaction ends."""
+        for a in articles:
+            self._terms[(a.title, a.body, a.language)] = (index_terms(a.title, a.language),
+                                                         index_terms(a.body, a.language))
+
     def _index(self, article_id: int, title: str, body: str, language: str | None,
                replace: bool = False) -> None:
         if replace:
             self._db.execute("DELETE FROM articles_fts WHERE rowid=?", (article_id,))
+        terms = self._terms.pop((title, body, language), None) or (
+            index_terms(title, language), index_terms(body, language))
         self._db.execute("INSERT INTO articles_fts(rowid, title, body) VALUES (?, ?, ?)",
-                         (article_id, index_terms(title, language), index_terms(body, language)))
+                         (article_id, *terms))
 
     # ------------------------------------------------------------------ dedup lookups
     def by_url_key(self, url_key: str) -> StoredCopy | None:

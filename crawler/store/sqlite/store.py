@@ -46,6 +46,7 @@ class SQLiteStore(ArticleTables, AttentionTables, SearchTables, CrawlStateTables
         self._lock = threading.RLock()
         self._in_write = False
         self._after_commit: list[Callable[[], None]] = []
+        self._terms: dict[tuple[str, str, str | None], tuple[str, str]] = {}
         try:
             self._db = connect(path, synchronous="NORMAL")
         except sqlite3.Error as exc:
