@@ -348,9 +348,11 @@ def main(argv: list[str] | None = None) -> dict:
                         help="also the largest worker count with store_writer: controller "
                              "(workers hand articles to the controller's store writer)")
     parser.add_argument("--rounds", type=int, default=1,
-                        help="repeat the worker counts this many times, alternating (1, 2, 1, "
-                             "2 …): the machine's speed drifts within minutes, so each round's "
-                             "ratio compares runs next to each other; prints the median")
+                        help="repeat the worker counts this many times, each round in the "
+                             "order of the one before reversed (1, 2, 2, 1, 1, 2 …): the "
+                             "machine's speed drifts within minutes, so each round's ratio "
+                             "compares runs next to each other and a steady drift favours "
+                             "neither count; prints the medians")
     parser.add_argument("--web", choices=("nginx", "fixture"), default="nginx",
                         help="the outlet's web server: nginx (Debian's, as real outlets run; "
                              "default) or the test suite's Python fixture web, which spends "
@@ -367,7 +369,9 @@ def main(argv: list[str] | None = None) -> dict:
         web_server = NginxWeb(tmp / "web") if args.web == "nginx" \
             else FixtureWebProcess(tmp / "web")
         with web_server as web:
-            for n, round_no in ((n, r) for r in range(args.rounds) for n in args.workers):
+            order = ((n, r) for r in range(args.rounds)
+                     for n in (args.workers if r % 2 == 0 else args.workers[::-1]))
+            for n, round_no in order:
                 run = run_workers(tmp / f"round{round_no + 1}", web, n, args.articles,
                                   args.per_domain)
                 run["round"] = round_no + 1
