@@ -71,12 +71,12 @@ def warm_dedup() -> None:
 
 def warm_scrapy(settings: Any) -> None:
     """Import every Scrapy component the settings enable and the spider modules: what the
-    first crawl job would import while building its crawler."""
+    first crawl job would import while building its crawler. (A worker's own spiders,
+    ``crawler.scaleout.spiders``, are loaded by its article crawler before its heartbeat.)"""
     from scrapy.utils.conf import build_component_list
     from scrapy.utils.misc import load_object
 
-    import crawler.scaleout.spiders  # noqa: F401 - the index-crawl spiders
-    import crawler.spiders  # noqa: F401
+    import crawler.spiders  # noqa: F401 - the spider per source kind
     for name in ("DOWNLOADER_MIDDLEWARES", "SPIDER_MIDDLEWARES", "EXTENSIONS",
                  "ITEM_PIPELINES"):
         for path in build_component_list(settings.getwithbase(name)):
