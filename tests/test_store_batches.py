@@ -33,6 +33,15 @@ def _rows(path) -> list[tuple[str, int]]:
         con.close()
 
 
+def _store_one_by_one(path, articles) -> None:
+    """The reference: each article stored on its own, in a store of its own."""
+    alone = open_store(f"sqlite:///{path}")
+    resolver = build_resolver(alone)
+    for article in articles:
+        store_article(alone, resolver, _request(article))
+    alone.close()
+
+
 @pytest.fixture
 def store(tmp_path):
     store = open_store(f"sqlite:///{tmp_path / 'c.db'}")
@@ -48,11 +57,7 @@ def test_a_batch_stores_like_one_by_one_copies_included(tmp_path, store):
     outcomes, lost = store_batch(store, build_resolver(store), [_request(a) for a in articles])
     assert not lost and all(isinstance(o, tuple) for o in outcomes), outcomes
     assert [d.kind for d, _ in outcomes] == ["new"] * 4 + ["duplicate"] * 2
-    alone = open_store(f"sqlite:///{tmp_path / 'alone.db'}")
-    resolver = build_resolver(alone)
-    for article in articles:
-        store_article(alone, resolver, _request(article))
-    alone.close()
+    _store_one_by_one(tmp_path / "alone.db", articles)
     assert _rows(tmp_path / "c.db") == _rows(tmp_path / "alone.db")
     assert len({story for _key, story in _rows(tmp_path / "c.db")}) == 4
 
@@ -140,11 +145,7 @@ def test_a_batch_analyses_its_articles_for_search_before_taking_the_write_lock(
     assert calls == {"inside": 0, "outside": 12}
     assert store._terms == {}
     monkeypatch.setattr(articles_module, "index_terms", real)
-    alone = open_store(f"sqlite:///{tmp_path / 'alone.db'}")
-    resolver = build_resolver(alone)
-    for article in articles:
-        store_article(alone, resolver, _request(article))
-    alone.close()
+    _store_one_by_one(tmp_path / "alone.db", articles)
     assert _fts(tmp_path / "c.db") == _fts(tmp_path / "alone.db")
 
 

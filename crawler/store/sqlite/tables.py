@@ -41,17 +41,23 @@ def _enter_wal(db: sqlite3.Connection) -> None:
     fresh file to WAL needs an exclusive lock and SQLite answers "database is locked" at once
     instead of waiting (processes opening a new store together hit it). Once the file is in
     WAL mode — it stays so — the pragma takes no lock."""
+    _while_busy(lambda: db.execute("PRAGMA journal_mode=WAL"), 0.005, 0.1, 2.0)
+
+
+def _while_busy(attempt: Callable[[], object], pause: float, longest: float,
+                growth: float) -> None:
+    """Run ``attempt`` until SQLite stops answering busy/locked (up to the busy timeout),
+    sleeping ``pause`` seconds between tries, growing by ``growth`` up to ``longest``."""
     deadline = time.monotonic() + _BUSY_SECONDS
-    pause = 0.005
     while True:
         try:
-            db.execute("PRAGMA journal_mode=WAL")
+            attempt()
             return
         except sqlite3.OperationalError as exc:
             if not _is_busy(exc) or time.monotonic() >= deadline:
                 raise
         time.sleep(pause)
-        pause = min(0.1, pause * 2)
+        pause = min(longest, pause * growth)
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
@@ -71,20 +77,9 @@ def begin_immediate(db: sqlite3.Connection) -> None:
     10 ms batch 18 ms — the lock free and both cores idle meanwhile."""
     db.execute("PRAGMA busy_timeout=0")
     try:
-        deadline = time.monotonic() + _BUSY_SECONDS
-        pause, longest = BEGIN_PAUSES
-        while True:
-            try:
-                db.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                if not _is_busy(exc) or time.monotonic() >= deadline:
-                    raise
-            time.sleep(pause)
-            pause = min(longest, pause * 1.5)
+        _while_busy(lambda: db.execute("BEGIN IMMEDIATE"), *BEGIN_PAUSES, 1.5)
     finally:
         db.execute(f"PRAGMA busy_timeout={int(_BUSY_SECONDS * 1000)}")
-
 
 
 def raise_unusable(exc: sqlite3.Error, path: Path) -> None:
