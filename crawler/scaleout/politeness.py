@@ -176,8 +176,7 @@ class SharedPolitenessMiddleware:
             asker.release()
             if not asker.locked and not asker.waiting:
                 self._askers.pop(domain, None)       # thousands of domains: keep none idle
-                if self._share.get(domain, (0.0, 0))[0] <= time.monotonic():
-                    self._share.pop(domain, None)
+                self._share_left(domain, 0)          # … nor a lapsed fair-share answer
 
     def _share_left(self, domain: str, held: int) -> float:
         """Seconds for which this worker, holding ``held`` leases on ``domain``, need not ask:

@@ -28,7 +28,7 @@ def connect(path: str | Path, synchronous: str = "NORMAL") -> sqlite3.Connection
     try:
         _enter_wal(db)
         db.execute(f"PRAGMA synchronous={synchronous}")
-        db.execute(f"PRAGMA busy_timeout={int(_BUSY_SECONDS * 1000)}")
+        _set_busy_timeout(db, _BUSY_SECONDS)
     except BaseException:
         db.close()
         raise
@@ -60,6 +60,10 @@ def _while_busy(attempt: Callable[[], object], pause: float, longest: float,
         pause = min(longest, pause * growth)
 
 
+def _set_busy_timeout(db: sqlite3.Connection, seconds: float) -> None:
+    db.execute(f"PRAGMA busy_timeout={int(seconds * 1000)}")
+
+
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
     return getattr(exc, "sqlite_errorname", "") in ("SQLITE_BUSY", "SQLITE_LOCKED") \
         or "locked" in str(exc)
@@ -75,11 +79,11 @@ def begin_immediate(db: sqlite3.Connection) -> None:
     lock (up to the busy timeout). SQLite's own busy handler sleeps 1, 2, 5, 10, 15, 20… ms
     between tries: a worker waiting for another's 5 ms batch slept 8 ms, one waiting for a
     10 ms batch 18 ms — the lock free and both cores idle meanwhile."""
-    db.execute("PRAGMA busy_timeout=0")
+    _set_busy_timeout(db, 0)
     try:
         _while_busy(lambda: db.execute("BEGIN IMMEDIATE"), *BEGIN_PAUSES, 1.5)
     finally:
-        db.execute(f"PRAGMA busy_timeout={int(_BUSY_SECONDS * 1000)}")
+        _set_busy_timeout(db, _BUSY_SECONDS)
 
 
 def raise_unusable(exc: sqlite3.Error, path: Path) -> None:
